@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): stird against the yardstick (../shared/yardstick,
+# the least possible Ms server on this machine), back to back, same load.
+# Prints req/s, p50 and p99 for /signing and /verification at 1, 16 and 64
+# connections, the ratio stird/yardstick, and `openssl speed` for scale.
+#
+#   bench/run.sh                 # from the repository root, after `make build`
+# Env: DUR (s per run, default 10), CONNS_LIST ("1 16 64"), THREADS (server
+# threads, default 2), YARDSTICK (dir, default ../shared/yardstick),
+# BUILD (default build).
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+YARD=${YARDSTICK:-$ROOT/../shared/yardstick}
+DUR=${DUR:-10}
+CONNS_LIST=${CONNS_LIST:-"1 16 64"}
+THREADS=${THREADS:-2}
+export DUR
+[ -x "$BUILD/stird" ] || { echo "bench: build first (make build)" >&2; exit 2; }
+[ -f "$YARD/ms-bench.sh" ] || { echo "bench: no yardstick at $YARD" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "bench: needs wrk (scripts/install-deps.sh)" >&2; exit 2; }
+# shellcheck source=/dev/null
+. "$YARD/lib.sh"
+
+T=$(mktemp -d)
+cleanup() { stop_pid "${YPID:-}"; stop_pid "${SPID:-}"; rm -rf "$T"; }
+trap cleanup EXIT
+
+cc -O2 -o "$T/msceil" "$YARD/msceil.c" -lmicrohttpd -lcrypto -lpthread || exit 1
+
+echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "# openssl speed -elapsed -seconds 3 ecdsap256 (one core):"
+openssl speed -elapsed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/{printf "#   sign/s %s  verify/s %s\n", $(NF-1), $NF}'
+
+YPORT=18099 SPORT=18080 XPORT=18443
+"$T/msceil" -p $YPORT -t "$THREADS" >/dev/null 2>&1 &
+YPID=$!
+"$BUILD/stird" --embedded --state-dir "$T/state" --listen 127.0.0.1:$SPORT \
+  --x5u-listen 127.0.0.1:$XPORT --threads "$THREADS" --log-level warn >"$T/stird.log" 2>&1 &
+SPID=$!
+wait_port $YPORT && wait_port $SPORT || { cat "$T/stird.log"; exit 1; }
+
+printf '%-13s %5s | %10s %8s %8s | %10s %8s %8s | %6s\n' endpoint conns \
+  "yard req/s" "p50 ms" "p99 ms" "stird req/s" "p50 ms" "p99 ms" ratio
+for c in $CONNS_LIST; do
+  wait_quiet >/dev/null || true
+  Y=$(CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$YPORT/stir/v1" 2>/dev/null | grep -v '^#')
+  wait_quiet >/dev/null || true
+  S=$(CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$SPORT/stir/v1" 2>"$T/bench-err.txt" | grep -v '^#')
+  grep -q 'did not pass' "$T/bench-err.txt" && echo "# WARNING: stird verification did not pass under load" >&2
+  for ep in signing verification; do
+    read -r _ yr yp50 yp99 _ <<<"$(grep "^$ep " <<<"$Y")"
+    read -r _ sr sp50 sp99 snon <<<"$(grep "^$ep " <<<"$S")"
+    ratio=$(awk -v a="${sr:-0}" -v b="${yr:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }')
+    printf '%-13s %5s | %10s %8s %8s | %10s %8s %8s | %6s%s\n' "$ep" "$c" "$yr" "$yp50" "$yp99" \
+      "$sr" "$sp50" "$sp99" "$ratio" "$([ "${snon:-0}" != 0 ] && echo "  (stird non-2xx: $snon)")"
+  done
+done

@@ -1,0 +1,102 @@
+/*
+ * x5u certificate fetching and caching.
+ *
+ * Fetch policy (ATIS-1000074/-1000080, RFC 6890): https only, port 443 or
+ * 8443, no userinfo/query/fragment, no redirects, short timeouts, a size
+ * cap, a PEM certificate body, and no fetch to loopback/private/special
+ * addresses. Each relaxation is an explicit, named setting.
+ *
+ * Cache by URL with HTTP semantics (Cache-Control max-age / no-store /
+ * Expires; 24 h when the server says nothing; never past the chain's
+ * notAfter; clamped to [min_ttl, max_ttl]); single flight per URL;
+ * negative cache with exponential backoff; stale-while-revalidate refresh
+ * in a background thread.
+ */
+#ifndef STIR_CERTCACHE_H
+#define STIR_CERTCACHE_H
+
+#include <stddef.h>
+#include <time.h>
+#include "error.h"
+#include "cert.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STIR_MAX_ALLOW_HOSTS 8
+
+typedef struct stir_fetch_policy {
+    long connect_timeout_ms;    /* default 500 */
+    long total_timeout_ms;      /* default 1000 */
+    size_t max_bytes;           /* default 16384 */
+    /* Relaxations, all off by default: */
+    int allow_http;             /* permit http:// */
+    int allow_any_port;         /* permit ports other than 443/8443 */
+    /* Hosts (exact names or IP literals) that may resolve to loopback,
+     * private or special-purpose addresses. */
+    const char *allow_hosts[STIR_MAX_ALLOW_HOSTS];
+    size_t n_allow_hosts;
+    /* CA bundle for the TLS connection to the certificate repository
+     * (NULL: the system web-PKI store, which is right for real STI-CRs). */
+    const char *tls_ca_file;
+} stir_fetch_policy;
+
+typedef struct stir_certcache_config {
+    stir_fetch_policy fetch;
+    long default_ttl_s;         /* default 86400 (ATIS-1000074) */
+    long min_ttl_s;             /* default 60 */
+    long max_ttl_s;             /* default 7 * 86400 */
+    long neg_ttl_initial_s;     /* default 5, doubled per failure */
+    long neg_ttl_max_s;         /* default 300 */
+    double refresh_ahead;       /* refresh when this fraction of the TTL is
+                                   left; default 0.1 */
+    size_t max_entries;         /* default 10000; oldest evicted first */
+} stir_certcache_config;
+
+/* Fill with the defaults above. */
+void stir_certcache_config_default(stir_certcache_config *cfg);
+
+typedef struct stir_certcache stir_certcache;
+
+/*
+ * `trust` is borrowed and must outlive the cache; chains are validated
+ * against it once when fetched, and the result (good, or the 437 reason)
+ * is cached with the chain.
+ */
+stir_certcache *stir_certcache_new(const stir_certcache_config *cfg,
+                                   const stir_trust *trust, stir_error *err);
+void stir_certcache_free(stir_certcache *cc);
+
+/*
+ * Check a URL against the fetch policy without fetching. 0 if allowed,
+ * else 436 with the reason ("x5u must use https", "port 80 not allowed").
+ */
+int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *err);
+
+/*
+ * The validated chain for `url` at time `at`: from the cache, or fetched
+ * now (concurrent callers for the same URL share one download). Returns a
+ * new reference (release with stir_cert_unref), or NULL with err set:
+ * 436 when the chain cannot be obtained (policy, DNS, connect, TLS,
+ * timeout, HTTP status, size, not PEM certificates), 437 when it was
+ * obtained but does not validate (or `at` is outside its validity).
+ */
+stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
+                              stir_error *err);
+
+/* Insert a chain for `url` as if fetched (preloading, tests). */
+int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
+                       size_t len, long ttl_s, stir_error *err);
+
+typedef struct stir_certcache_stats {
+    unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
+    size_t entries;
+} stir_certcache_stats;
+
+void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

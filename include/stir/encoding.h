@@ -1,0 +1,46 @@
+/*
+ * Encodings used by PASSporTs: base64url without padding (RFC 7515 2),
+ * standard base64 (rcdi digests), and the deterministic JSON serialization
+ * of RFC 8225 section 9.
+ */
+#ifndef STIR_ENCODING_H
+#define STIR_ENCODING_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bytes needed to base64url-encode n bytes, including the terminating NUL. */
+#define STIR_B64URL_LEN(n) ((((n) + 2) / 3) * 4 + 1)
+
+/* Encode without padding; `out` must hold STIR_B64URL_LEN(n). Returns length. */
+size_t stir_b64url_encode(const void *in, size_t n, char *out);
+
+/*
+ * Strict decode: only the URL-safe alphabet, no padding, no whitespace,
+ * no impossible lengths (n % 4 == 1), and unused trailing bits must be zero.
+ * Returns the decoded length, or -1 if the input is malformed or does not
+ * fit in `cap` bytes.
+ */
+long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
+
+/* Standard base64 with padding (RFC 4648 4). Returns a malloc'd string. */
+char *stir_b64_encode(const void *in, size_t n);
+
+/*
+ * RFC 8225 9 serialization: no whitespace, object keys in code-point order
+ * (recursively), integers as integers, UTF-8 emitted raw. Returns a malloc'd
+ * NUL-terminated string and its length in *len (may be NULL).
+ */
+char *stir_json_canonical(const json_t *v, size_t *len);
+
+/* Is the NUL-terminated string valid UTF-8 (no overlongs, no surrogates)? */
+int stir_utf8_valid(const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

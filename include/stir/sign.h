@@ -1,0 +1,49 @@
+/*
+ * The authentication service (STI-AS): claims in, Identity header out.
+ */
+#ifndef STIR_SIGN_H
+#define STIR_SIGN_H
+
+#include <time.h>
+#include <jansson.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stir_signer_config {
+    const char *key_path;     /* P-256 private key, PEM */
+    const char *cert_path;    /* the chain published at x5u, PEM, signer first */
+    const char *x5u;          /* URL of that chain; becomes x5u and info */
+    long freshness_s;         /* iat must be within this of `now`; default 60 */
+} stir_signer_config;
+
+typedef struct stir_signer stir_signer;
+
+/*
+ * Load the key and certificate chain. Refuses a key that is not P-256, a
+ * certificate that does not match the key (the detail says which file is
+ * wrong), and an x5u that is empty. Errors are 500 with detail.
+ */
+stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err);
+void stir_signer_free(stir_signer *s);
+
+/*
+ * Sign one Ms API signing request: the members of "signingRequest" (the
+ * caller unwraps it). `ppt` absent means shaken. Every member is checked
+ * (types, values, sizes); the TNs are canonicalized; a missing origid gets
+ * a fresh UUID; `iat` is signed as given and refused when further than the
+ * freshness window from `now`. Returns the Identity header value
+ * (malloc'd), or NULL with a 400 error naming the member.
+ */
+char *stir_sign_request(stir_signer *s, const json_t *req, time_t now,
+                        stir_error *err);
+
+/* The signer's x5u URL. */
+const char *stir_signer_x5u(const stir_signer *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The verification service (STI-VS): received Identity header values plus
+ * From/To/Date in, a verstat verdict and one result per PASSporT out.
+ */
+#ifndef STIR_VERIFY_H
+#define STIR_VERIFY_H
+
+#include <time.h>
+#include <jansson.h>
+#include "error.h"
+#include "tn.h"
+#include "certcache.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STIR_MAX_IDENTITY_HEADERS 16
+
+typedef struct stir_verifier_config {
+    stir_certcache *cache;    /* borrowed; where x5u chains come from */
+    long freshness_s;         /* max |time - iat| and |now - time|; default 60 */
+} stir_verifier_config;
+
+typedef struct stir_verifier stir_verifier;
+
+stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err);
+void stir_verifier_free(stir_verifier *v);
+
+/* The SIP context a PASSporT is checked against. */
+typedef struct stir_verify_ctx {
+    stir_ident from;          /* P-Asserted-Identity or From */
+    stir_ident to;            /* To */
+    stir_ident dest;          /* Request-URI, when has_dest */
+    int has_dest;
+    time_t time;              /* Date of the SIP request */
+    time_t now;               /* verifier clock */
+} stir_verify_ctx;
+
+/* The outcome for one PASSporT. */
+typedef struct stir_verify_result {
+    char ppt[32];             /* type of this PASSporT ("shaken", ...) */
+    int pass;                 /* 1 pass, 0 fail */
+    stir_error err;           /* reason when !pass */
+    char *passport;           /* token as received (malloc'd) or NULL */
+    char *compact;            /* "..sig" (malloc'd) or NULL */
+    json_t *claims;           /* verified claims when pass (owned) */
+} stir_verify_result;
+
+void stir_verify_result_clear(stir_verify_result *r);
+
+/*
+ * Verify one Identity header value in `ctx` (RFC 8224 6.2, RFC 8588):
+ * parse, ppt, alg, certificate (fetch, chain, TNAuthList), freshness,
+ * orig/dest against from/to, type-specific claims, signature over the
+ * received bytes. Always fills `out`; returns 0 on pass or the code.
+ */
+int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
+                         const stir_verify_ctx *ctx, stir_verify_result *out);
+
+/*
+ * Verify one Ms API verification request: the members of
+ * "verificationRequest" (the caller unwraps it). Returns the members of
+ * "verificationResponse" (new reference): verstatValue, verifyResults[]
+ * and requestId when given. Request-level problems (missing or malformed
+ * members) return NULL with a 400 error naming the member.
+ */
+json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now,
+                            stir_error *err);
+
+/* verstat values (TS 24.229 7.2A.20). */
+#define STIR_VERSTAT_PASSED "TN-Validation-Passed"
+#define STIR_VERSTAT_FAILED "TN-Validation-Failed"
+#define STIR_VERSTAT_NONE   "No-TN-Validation"
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,726 @@
+/*
+ * x5u certificate cache: URL -> (chain, validation outcome), with HTTP
+ * freshness, single flight, negative caching with backoff and a background
+ * refresher for stale-while-revalidate.
+ *
+ * Locking: one mutex guards the table, the flights and the refresh queue.
+ * Network fetches and chain validation always run without it.
+ * Entry expiry uses CLOCK_MONOTONIC (wall-clock steps do not flush or pin
+ * the cache); validity windows of certificates use the wall clock.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "stir/certcache.h"
+#include "fetch.h"
+
+typedef struct entry {
+    char *url;
+    uint64_t hash;
+    struct entry *hnext;            /* bucket chain */
+    struct entry *older, *newer;    /* insertion order, for eviction */
+    stir_cert *cert;                /* NULL: negative entry */
+    stir_error verr;                /* validation outcome: code 0 or 437 */
+    stir_error ferr;                /* negative entry: the 436 */
+    unsigned failures;              /* consecutive fetch failures */
+    double fetched_at, expires_at;  /* monotonic seconds */
+    int refreshing;                 /* queued or running background refresh */
+} entry;
+
+/* One download in progress; callers for the same URL wait for its result. */
+typedef struct flight {
+    char *url;
+    struct flight *next;
+    int done, waiters;
+    stir_cert *cert;
+    stir_error verr, ferr;
+} flight;
+
+typedef struct refresh_item {
+    char *url;
+    struct refresh_item *next;
+} refresh_item;
+
+/* What one fetch produced. */
+typedef struct outcome {
+    stir_cert *cert;                /* reference, NULL on failure */
+    stir_error verr, ferr;
+    long ttl;                       /* seconds, for a stored positive entry */
+    int no_store;
+} outcome;
+
+struct stir_certcache {
+    stir_certcache_config cfg;      /* fetch strings point at the copies below */
+    char *hosts[STIR_MAX_ALLOW_HOSTS];
+    char *tls_ca_file;
+    const stir_trust *trust;
+
+    pthread_mutex_t mu;
+    pthread_cond_t flight_done;
+    pthread_cond_t work;            /* refresher: queue not empty or stopping */
+    entry **buckets;
+    size_t nbuckets, count;
+    entry *oldest, *newest;
+    flight *flights;
+    refresh_item *rq_head, *rq_tail;
+    int stopping;
+    pthread_t refresher;
+    stir_certcache_stats st;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void err_clear(stir_error *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+static uint64_t hash_url(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void iso8601(time_t t, char out[32])
+{
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(out, 32, "(invalid time)");
+        return;
+    }
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+void stir_certcache_config_default(stir_certcache_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->fetch.connect_timeout_ms = 500;
+    cfg->fetch.total_timeout_ms = 1000;
+    cfg->fetch.max_bytes = 16384;
+    cfg->default_ttl_s = 86400;
+    cfg->min_ttl_s = 60;
+    cfg->max_ttl_s = 7 * 86400;
+    cfg->neg_ttl_initial_s = 5;
+    cfg->neg_ttl_max_s = 300;
+    cfg->refresh_ahead = 0.1;
+    cfg->max_entries = 10000;
+}
+
+static int check_config(const stir_certcache_config *c, stir_error *err)
+{
+#define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
+    if (c->fetch.connect_timeout_ms <= 0 || c->fetch.connect_timeout_ms > 60000)
+        return BADCFG("fetch.connect_timeout_ms", "connect timeout must be 1..60000 ms");
+    if (c->fetch.total_timeout_ms <= 0 || c->fetch.total_timeout_ms > 60000)
+        return BADCFG("fetch.total_timeout_ms", "total timeout must be 1..60000 ms");
+    if (c->fetch.max_bytes == 0 || c->fetch.max_bytes > (16u << 20))
+        return BADCFG("fetch.max_bytes", "max_bytes must be 1..16 MiB");
+    if (c->fetch.n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
+        return BADCFG("fetch.n_allow_hosts", "at most %d allowed hosts",
+                      STIR_MAX_ALLOW_HOSTS);
+    for (size_t i = 0; i < c->fetch.n_allow_hosts; i++)
+        if (!c->fetch.allow_hosts[i] || !*c->fetch.allow_hosts[i] ||
+            strlen(c->fetch.allow_hosts[i]) > 255)
+            return BADCFG("fetch.allow_hosts", "allowed host %zu is empty or too long", i);
+    if (c->default_ttl_s <= 0)
+        return BADCFG("default_ttl_s", "default TTL must be positive");
+    if (c->min_ttl_s < 0 || c->max_ttl_s < c->min_ttl_s)
+        return BADCFG("min_ttl_s", "need 0 <= min_ttl_s <= max_ttl_s");
+    if (c->neg_ttl_initial_s < 0 || c->neg_ttl_max_s < c->neg_ttl_initial_s)
+        return BADCFG("neg_ttl_initial_s", "need 0 <= neg_ttl_initial_s <= neg_ttl_max_s");
+    if (!(c->refresh_ahead >= 0.0 && c->refresh_ahead < 1.0))
+        return BADCFG("refresh_ahead", "refresh_ahead must be in [0, 1)");
+    if (c->max_entries == 0 || c->max_entries > (1u << 24))
+        return BADCFG("max_entries", "max_entries must be 1..16777216");
+    return 0;
+#undef BADCFG
+}
+
+/* ---- table ------------------------------------------------------------------ */
+
+static entry *find_entry(stir_certcache *cc, const char *url, uint64_t h)
+{
+    for (entry *e = cc->buckets[h & (cc->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && strcmp(e->url, url) == 0)
+            return e;
+    return NULL;
+}
+
+static void order_unlink(stir_certcache *cc, entry *e)
+{
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        cc->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        cc->newest = e->older;
+    e->older = e->newer = NULL;
+}
+
+static void order_append(stir_certcache *cc, entry *e)
+{
+    e->older = cc->newest;
+    e->newer = NULL;
+    if (cc->newest)
+        cc->newest->newer = e;
+    else
+        cc->oldest = e;
+    cc->newest = e;
+}
+
+static void remove_entry(stir_certcache *cc, entry *e)
+{
+    entry **pp = &cc->buckets[e->hash & (cc->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    order_unlink(cc, e);
+    cc->count--;
+    stir_cert_unref(e->cert);
+    free(e->url);
+    free(e);
+}
+
+/* The entry for url, created (evicting the oldest when full) if needed and
+ * moved to the newest position. NULL only when out of memory. */
+static entry *upsert(stir_certcache *cc, const char *url)
+{
+    uint64_t h = hash_url(url);
+    entry *e = find_entry(cc, url, h);
+    if (e) {
+        order_unlink(cc, e);
+        order_append(cc, e);
+        return e;
+    }
+    while (cc->count >= cc->cfg.max_entries && cc->oldest)
+        remove_entry(cc, cc->oldest);
+    e = calloc(1, sizeof *e);
+    if (!e || !(e->url = strdup(url))) {
+        free(e);
+        return NULL;
+    }
+    e->hash = h;
+    e->hnext = cc->buckets[h & (cc->nbuckets - 1)];
+    cc->buckets[h & (cc->nbuckets - 1)] = e;
+    order_append(cc, e);
+    cc->count++;
+    return e;
+}
+
+/* ---- TTLs --------------------------------------------------------------------- */
+
+/* Parse a delta-seconds value ("60" or "\"60\""); -1 if malformed. */
+static long delta_seconds(const char *v, size_t n)
+{
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0)
+        return -1;
+    long r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        if (r < 100000000L)     /* saturate: anything this long is "forever" */
+            r = r * 10 + (v[i] - '0');
+    }
+    return r;
+}
+
+/* Freshness lifetime from the response (RFC 9111 4.2.1), before clamping:
+ * -1 when the response says nothing usable. */
+static long http_lifetime(const stir_fetch_result *r, int *no_store)
+{
+    long smax = -1, maxage = -1;
+    int no_cache = 0;
+    const char *p = r->cache_control;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',')
+            p++;
+        size_t n = (size_t)(p - s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        const char *eq = memchr(s, '=', n);
+        size_t kl = eq ? (size_t)(eq - s) : n;
+        while (kl && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
+            kl--;
+        const char *v = eq ? eq + 1 : NULL;
+        size_t vl = eq ? n - (size_t)(v - s) : 0;
+        while (vl && (*v == ' ' || *v == '\t')) {
+            v++;
+            vl--;
+        }
+        if (kl == 8 && strncasecmp(s, "no-store", 8) == 0)
+            *no_store = 1;
+        else if (kl == 8 && strncasecmp(s, "no-cache", 8) == 0)
+            no_cache = 1;
+        else if (kl == 8 && strncasecmp(s, "s-maxage", 8) == 0 && v)
+            smax = delta_seconds(v, vl);
+        else if (kl == 7 && strncasecmp(s, "max-age", 7) == 0 && v)
+            maxage = delta_seconds(v, vl);
+    }
+    /* no-cache: reuse needs revalidation, which we do not do; 0 is then
+     * raised to min_ttl (the operator's floor). */
+    if (no_cache)
+        return 0;
+    if (smax >= 0)          /* we are a shared cache */
+        return smax;
+    if (maxage >= 0)
+        return maxage;
+    if (r->expires[0]) {
+        time_t exp = curl_getdate(r->expires, NULL);
+        if (exp == -1)
+            return 0;       /* invalid Expires means already expired (RFC 9111 5.3) */
+        time_t date = r->date[0] ? curl_getdate(r->date, NULL) : -1;
+        if (date == -1)
+            date = time(NULL);
+        return exp > date ? (long)(exp - date) : 0;
+    }
+    return -1;
+}
+
+/* TTL of a fetched chain: HTTP lifetime or the default, clamped to
+ * [min_ttl, max_ttl], never past the chain's notAfter. Note ATIS-1000074
+ * asks for at least 24 h; operators get that with min_ttl_s = 86400. */
+static long chain_ttl(const stir_certcache *cc, long lifetime, const stir_cert *c,
+                      int invalid)
+{
+    long ttl = lifetime >= 0 ? lifetime : cc->cfg.default_ttl_s;
+    if (ttl < cc->cfg.min_ttl_s)
+        ttl = cc->cfg.min_ttl_s;
+    if (ttl > cc->cfg.max_ttl_s)
+        ttl = cc->cfg.max_ttl_s;
+    time_t now = time(NULL), na = stir_cert_not_after(c);
+    if (na > now) {
+        if ((double)ttl > (double)(na - now))
+            ttl = (long)(na - now);
+    } else {
+        /* Already expired: remember the 437 briefly, like a failure. */
+        ttl = cc->cfg.min_ttl_s;
+    }
+    /* A chain that does not validate may be fixed by its publisher at
+     * the same URL: keep that verdict no longer than a failed fetch. */
+    if (invalid && ttl > cc->cfg.neg_ttl_max_s)
+        ttl = cc->cfg.neg_ttl_max_s;
+    return ttl;
+}
+
+static long neg_ttl(const stir_certcache *cc, unsigned failures)
+{
+    long t = cc->cfg.neg_ttl_initial_s;
+    for (unsigned i = 1; i < failures && t < cc->cfg.neg_ttl_max_s; i++)
+        t *= 2;
+    return t > cc->cfg.neg_ttl_max_s ? cc->cfg.neg_ttl_max_s : t;
+}
+
+/* ---- fetching ------------------------------------------------------------------- */
+
+/* Download, parse and validate `url`. Runs without the lock. */
+static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    stir_fetch_result r;
+    if (stir_fetch(&cc->cfg.fetch, url, &r, &o->ferr))
+        return;
+    o->cert = stir_cert_parse_pem(r.body, r.body_len, &o->ferr);
+    if (o->cert) {
+        stir_cert_validate(o->cert, cc->trust, time(NULL), &o->verr);
+        long life = http_lifetime(&r, &o->no_store);
+        o->ttl = chain_ttl(cc, life, o->cert, o->verr.code != 0);
+    }
+    stir_fetch_result_free(&r);
+}
+
+/* Record a fetch outcome in the table (lock held). prev_failures: the
+ * failure count of the negative entry this fetch replaces. */
+static void store(stir_certcache *cc, const char *url, const outcome *o,
+                  unsigned prev_failures)
+{
+    double now = mono_now();
+    cc->st.fetches++;
+    if (!o->cert) {
+        cc->st.fetch_failures++;
+        entry *e = upsert(cc, url);
+        if (!e)
+            return;
+        stir_cert_unref(e->cert);
+        e->cert = NULL;
+        err_clear(&e->verr);
+        e->ferr = o->ferr;
+        e->failures = prev_failures + 1;
+        e->fetched_at = now;
+        e->expires_at = now + (double)neg_ttl(cc, e->failures);
+        return;
+    }
+    if (o->no_store) {
+        /* Served to the callers of this fetch, kept by nobody. */
+        entry *old = find_entry(cc, url, hash_url(url));
+        if (old && !old->refreshing)
+            remove_entry(cc, old);
+        else if (old)
+            old->expires_at = now;
+        return;
+    }
+    entry *e = upsert(cc, url);
+    if (!e)
+        return;
+    stir_cert_unref(e->cert);
+    e->cert = stir_cert_ref(o->cert);
+    e->verr = o->verr;
+    err_clear(&e->ferr);
+    e->failures = 0;
+    e->fetched_at = now;
+    e->expires_at = now + (double)o->ttl;
+}
+
+/* The caller's answer from a chain and its cached verdict. Consumes `c`. */
+static stir_cert *answer(stir_cert *c, const stir_error *verr, const stir_error *ferr,
+                         time_t at, stir_error *err)
+{
+    if (!c) {
+        if (err)
+            *err = *ferr;
+        return NULL;
+    }
+    if (verr->code) {
+        if (err)
+            *err = *verr;
+        stir_cert_unref(c);
+        return NULL;
+    }
+    char ts[32];
+    if (at < stir_cert_not_before(c)) {
+        iso8601(stir_cert_not_before(c), ts);
+        stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate not valid before %s", ts);
+        stir_cert_unref(c);
+        return NULL;
+    }
+    if (at > stir_cert_not_after(c)) {
+        iso8601(stir_cert_not_after(c), ts);
+        stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate expired %s", ts);
+        stir_cert_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- background refresh ---------------------------------------------------------- */
+
+static void maybe_refresh(stir_certcache *cc, entry *e, double now)
+{
+    if (cc->cfg.refresh_ahead <= 0.0 || e->refreshing || cc->stopping)
+        return;
+    double ttl = e->expires_at - e->fetched_at;
+    if (e->expires_at - now >= cc->cfg.refresh_ahead * ttl)
+        return;
+    refresh_item *it = calloc(1, sizeof *it);
+    if (!it || !(it->url = strdup(e->url))) {
+        free(it);
+        return;     /* no memory: the entry simply expires and is refetched */
+    }
+    e->refreshing = 1;
+    if (cc->rq_tail)
+        cc->rq_tail->next = it;
+    else
+        cc->rq_head = it;
+    cc->rq_tail = it;
+    pthread_cond_signal(&cc->work);
+}
+
+static void *refresher_main(void *arg)
+{
+    stir_certcache *cc = arg;
+    pthread_mutex_lock(&cc->mu);
+    for (;;) {
+        while (!cc->stopping && !cc->rq_head)
+            pthread_cond_wait(&cc->work, &cc->mu);
+        if (cc->stopping)
+            break;
+        refresh_item *it = cc->rq_head;
+        cc->rq_head = it->next;
+        if (!cc->rq_head)
+            cc->rq_tail = NULL;
+        pthread_mutex_unlock(&cc->mu);
+
+        outcome o;
+        do_fetch(cc, it->url, &o);
+
+        pthread_mutex_lock(&cc->mu);
+        cc->st.refreshes++;
+        if (o.cert) {
+            store(cc, it->url, &o, 0);
+        } else {
+            /* keep serving the old chain until it expires */
+            cc->st.fetches++;
+            cc->st.fetch_failures++;
+        }
+        entry *e = find_entry(cc, it->url, hash_url(it->url));
+        if (e)
+            e->refreshing = 0;
+        stir_cert_unref(o.cert);
+        free(it->url);
+        free(it);
+    }
+    pthread_mutex_unlock(&cc->mu);
+    return NULL;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+stir_certcache *stir_certcache_new(const stir_certcache_config *cfg, const stir_trust *trust,
+                                   stir_error *err)
+{
+    stir_certcache_config def;
+    if (!cfg) {
+        stir_certcache_config_default(&def);
+        cfg = &def;
+    }
+    if (!trust) {
+        stir_fail(err, STIR_ERR_INPUT, "trust", "certificate cache needs trust anchors");
+        return NULL;
+    }
+    if (check_config(cfg, err))
+        return NULL;
+    stir_certcache *cc = calloc(1, sizeof *cc);
+    if (!cc)
+        goto oom;
+    cc->cfg = *cfg;
+    cc->trust = trust;
+    for (size_t i = 0; i < cfg->fetch.n_allow_hosts; i++) {
+        if (!(cc->hosts[i] = strdup(cfg->fetch.allow_hosts[i])))
+            goto oom;
+        cc->cfg.fetch.allow_hosts[i] = cc->hosts[i];
+    }
+    for (size_t i = cfg->fetch.n_allow_hosts; i < STIR_MAX_ALLOW_HOSTS; i++)
+        cc->cfg.fetch.allow_hosts[i] = NULL;
+    if (cfg->fetch.tls_ca_file) {
+        if (!(cc->tls_ca_file = strdup(cfg->fetch.tls_ca_file)))
+            goto oom;
+        cc->cfg.fetch.tls_ca_file = cc->tls_ca_file;
+    }
+    size_t want = cfg->max_entries < 16 ? 16 : cfg->max_entries;
+    cc->nbuckets = 16;
+    while (cc->nbuckets < want)
+        cc->nbuckets <<= 1;
+    cc->buckets = calloc(cc->nbuckets, sizeof *cc->buckets);
+    if (!cc->buckets)
+        goto oom;
+    pthread_mutex_init(&cc->mu, NULL);
+    pthread_cond_init(&cc->flight_done, NULL);
+    pthread_cond_init(&cc->work, NULL);
+    if (pthread_create(&cc->refresher, NULL, refresher_main, cc) != 0) {
+        pthread_cond_destroy(&cc->work);
+        pthread_cond_destroy(&cc->flight_done);
+        pthread_mutex_destroy(&cc->mu);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot start the certificate refresher thread");
+        goto fail;
+    }
+    return cc;
+oom:
+    stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+fail:
+    if (cc) {
+        for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
+            free(cc->hosts[i]);
+        free(cc->tls_ca_file);
+        free(cc->buckets);
+        free(cc);
+    }
+    return NULL;
+}
+
+void stir_certcache_free(stir_certcache *cc)
+{
+    if (!cc)
+        return;
+    pthread_mutex_lock(&cc->mu);
+    cc->stopping = 1;
+    pthread_cond_broadcast(&cc->work);
+    pthread_mutex_unlock(&cc->mu);
+    pthread_join(cc->refresher, NULL);   /* waits for a refresh in progress */
+
+    while (cc->rq_head) {
+        refresh_item *it = cc->rq_head;
+        cc->rq_head = it->next;
+        free(it->url);
+        free(it);
+    }
+    while (cc->oldest)
+        remove_entry(cc, cc->oldest);
+    /* Flights belong to callers still inside stir_certcache_get, which the
+     * contract forbids at this point; nothing to free for them. */
+    pthread_cond_destroy(&cc->work);
+    pthread_cond_destroy(&cc->flight_done);
+    pthread_mutex_destroy(&cc->mu);
+    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
+        free(cc->hosts[i]);
+    free(cc->tls_ca_file);
+    free(cc->buckets);
+    free(cc);
+}
+
+static void flight_free(flight *f)
+{
+    stir_cert_unref(f->cert);
+    free(f->url);
+    free(f);
+}
+
+stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
+                              stir_error *err)
+{
+    if (!cc || !url) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_certcache_get: NULL argument");
+        return NULL;
+    }
+    if (stir_url_check(&cc->cfg.fetch, url, err))
+        return NULL;
+
+    pthread_mutex_lock(&cc->mu);
+    double now = mono_now();
+    entry *e = find_entry(cc, url, hash_url(url));
+    if (e && now < e->expires_at) {
+        if (e->cert) {
+            cc->st.hits++;
+            maybe_refresh(cc, e, now);
+            stir_cert *c = stir_cert_ref(e->cert);
+            stir_error verr = e->verr;
+            pthread_mutex_unlock(&cc->mu);
+            return answer(c, &verr, NULL, at, err);
+        }
+        cc->st.neg_hits++;
+        if (err) {
+            char suffix[64];
+            long left = (long)(e->expires_at - now + 0.999);
+            int sl = snprintf(suffix, sizeof suffix, " (cached failure, retry in %ld s)", left);
+            *err = e->ferr;
+            int room = (int)sizeof err->detail - 1 - sl;
+            snprintf(err->detail, sizeof err->detail, "%.*s%s", room, e->ferr.detail, suffix);
+        }
+        pthread_mutex_unlock(&cc->mu);
+        return NULL;
+    }
+    cc->st.misses++;
+
+    for (flight *f = cc->flights; f; f = f->next) {
+        if (strcmp(f->url, url) != 0)
+            continue;
+        f->waiters++;
+        while (!f->done)
+            pthread_cond_wait(&cc->flight_done, &cc->mu);
+        stir_cert *c = stir_cert_ref(f->cert);
+        stir_error verr = f->verr, ferr = f->ferr;
+        if (--f->waiters == 0)
+            flight_free(f);     /* the fetcher already unlinked it */
+        pthread_mutex_unlock(&cc->mu);
+        return answer(c, &verr, &ferr, at, err);
+    }
+
+    flight *f = calloc(1, sizeof *f);
+    if (!f || !(f->url = strdup(url))) {
+        free(f);
+        pthread_mutex_unlock(&cc->mu);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    f->next = cc->flights;
+    cc->flights = f;
+    unsigned prev_failures = (e && !e->cert) ? e->failures : 0;
+    pthread_mutex_unlock(&cc->mu);
+
+    outcome o;
+    do_fetch(cc, url, &o);
+
+    pthread_mutex_lock(&cc->mu);
+    store(cc, url, &o, prev_failures);
+    f->cert = stir_cert_ref(o.cert);
+    f->verr = o.verr;
+    f->ferr = o.ferr;
+    f->done = 1;
+    for (flight **pp = &cc->flights; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    }
+    if (f->waiters == 0)
+        flight_free(f);
+    else
+        pthread_cond_broadcast(&cc->flight_done);
+    pthread_mutex_unlock(&cc->mu);
+    return answer(o.cert, &o.verr, &o.ferr, at, err);
+}
+
+/*
+ * Preload: the chain is parsed (436 on a bad body) and validated now; it is
+ * stored either way, and a validation failure is also returned (437) so a
+ * misconfigured preload is noticed at once. ttl_s <= 0 means default_ttl_s.
+ */
+int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem, size_t len,
+                       long ttl_s, stir_error *err)
+{
+    if (!cc || !url || !pem)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_certcache_put: NULL argument");
+    if (!*url || strlen(url) > STIR_URL_MAX)
+        return stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u is empty or longer than %d",
+                         STIR_URL_MAX);
+    outcome o;
+    memset(&o, 0, sizeof o);
+    o.cert = stir_cert_parse_pem(pem, len, err);
+    if (!o.cert)
+        return err ? err->code : STIR_ERR_BAD_INFO;
+    stir_cert_validate(o.cert, cc->trust, time(NULL), &o.verr);
+    o.ttl = chain_ttl(cc, ttl_s > 0 ? ttl_s : -1, o.cert, o.verr.code != 0);
+    pthread_mutex_lock(&cc->mu);
+    store(cc, url, &o, 0);
+    cc->st.fetches--;   /* store() counts network fetches; this was none */
+    pthread_mutex_unlock(&cc->mu);
+    stir_cert_unref(o.cert);
+    if (o.verr.code) {
+        if (err)
+            *err = o.verr;
+        return o.verr.code;
+    }
+    return 0;
+}
+
+void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!cc)
+        return;
+    pthread_mutex_lock(&cc->mu);
+    *out = cc->st;
+    out->entries = cc->count;
+    pthread_mutex_unlock(&cc->mu);
+}

@@ -1,0 +1,135 @@
+/*
+ * base64url (RFC 7515 2), base64 (RFC 4648 4) and the RFC 8225 9 JSON
+ * serialization.
+ *
+ * base64url is written here rather than taken from OpenSSL: EVP_EncodeBlock
+ * and EVP_DecodeBlock only speak the padded standard alphabet and the
+ * decoder skips whitespace and accepts padding, so strictness would need a
+ * validating pass plus two copies per token anyway (see docs/ARCHITECTURE.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "stir/encoding.h"
+
+static const char B64URL[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Decoding table: value 0..63, or 0xff for a character outside the alphabet. */
+static unsigned char B64URL_VAL[256];
+
+static void b64url_table_init(void)
+{
+    memset(B64URL_VAL, 0xff, sizeof B64URL_VAL);
+    for (int i = 0; i < 64; i++) B64URL_VAL[(unsigned char)B64URL[i]] = (unsigned char)i;
+}
+
+static void b64url_table_once(void)
+{
+    static int done;
+    /* Benign race: every thread writes the same bytes. stir_init() calls
+     * this first so servers never race here in practice. */
+    if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+        b64url_table_init();
+        __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    }
+}
+
+void stir_encoding_init(void);
+void stir_encoding_init(void) { b64url_table_once(); }
+
+size_t stir_b64url_encode(const void *in_, size_t n, char *out)
+{
+    const unsigned char *in = in_;
+    size_t i = 0, o = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = B64URL[v >> 18 & 63];
+        out[o++] = B64URL[v >> 12 & 63];
+        out[o++] = B64URL[v >> 6 & 63];
+        out[o++] = B64URL[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned)in[i] << 16;
+        out[o++] = B64URL[v >> 18 & 63];
+        out[o++] = B64URL[v >> 12 & 63];
+    } else if (n - i == 2) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+        out[o++] = B64URL[v >> 18 & 63];
+        out[o++] = B64URL[v >> 12 & 63];
+        out[o++] = B64URL[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    b64url_table_once();
+    if (n % 4 == 1) return -1;
+    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+    if (need > cap) return -1;
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = B64URL_VAL[(unsigned char)in[i]];
+        if (v == 0xff) return -1;
+        acc = (acc << 6 | v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    /* Non-canonical encodings (non-zero leftover bits) are refused so that
+     * one byte string has exactly one accepted token. */
+    if (bits && (acc & ((1u << bits) - 1))) return -1;
+    return (long)o;
+}
+
+char *stir_b64_encode(const void *in, size_t n)
+{
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (!out) return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return out;
+}
+
+char *stir_json_canonical(const json_t *v, size_t *len)
+{
+    /* jansson's JSON_SORT_KEYS orders keys with strcmp, i.e. by UTF-8
+     * bytes, which is code-point order; JSON_COMPACT drops all whitespace;
+     * without JSON_ENSURE_ASCII non-ASCII text stays raw UTF-8. */
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+int stir_utf8_valid(const char *s_, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)s_;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07; }
+        else return 0;
+        if (i + k >= n) return 0;   /* truncated sequence */
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        if (cp >= 0xd800 && cp <= 0xdfff) return 0;
+        i += k + 1;
+    }
+    return 1;
+}

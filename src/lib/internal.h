@@ -1,0 +1,21 @@
+/* libstir internals shared between its files; not part of the API. */
+#ifndef STIR_INTERNAL_H
+#define STIR_INTERNAL_H
+
+#include <jansson.h>
+#include "stir/error.h"
+#include "stir/ppt.h"
+
+void stir_encoding_init(void);
+int stir_uuid4(char out[37]);
+
+/* Longest string claim value accepted from a signing request. */
+#define STIR_CLAIM_STRING_MAX 256
+
+/*
+ * Check a claim value's JSON type and run its value check. `code` is the
+ * error code to report (400 for signing requests, 438 for PASSporTs).
+ */
+int stir_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err);
+
+#endif

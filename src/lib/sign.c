@@ -1,0 +1,262 @@
+/*
+ * The authentication service: an Ms API signing request in, an Identity
+ * header value out (RFC 8224 6.1, RFC 8225, RFC 8588).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include "internal.h"
+#include "stir/cert.h"
+#include "stir/identity.h"
+#include "stir/jws.h"
+#include "stir/sign.h"
+#include "stir/tn.h"
+
+#define DEST_MAX 10
+
+struct stir_signer {
+    EVP_PKEY *key;
+    stir_cert *cert;
+    char *x5u;
+    long freshness_s;
+};
+
+static EVP_PKEY *load_key(const char *path, stir_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        stir_fail(err, STIR_ERR_INTERNAL, "key", "cannot open signing key %s: %m", path);
+        return NULL;
+    }
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!k) stir_fail(err, STIR_ERR_INTERNAL, "key", "%s holds no PEM private key", path);
+    return k;
+}
+
+stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
+{
+    if (!cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0]) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer needs a key, a certificate and an x5u URL");
+        return NULL;
+    }
+    stir_signer *s = calloc(1, sizeof *s);
+    if (!s) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
+    if (!(s->key = load_key(cfg->key_path, err))) goto fail;
+    if (!stir_key_is_p256(s->key)) {
+        stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 key "
+                  "(ES256 needs P-256)", cfg->key_path);
+        goto fail;
+    }
+    if (!(s->cert = stir_cert_load(cfg->cert_path, err))) goto fail;
+    if (!stir_cert_matches_key(s->cert, s->key)) {
+        stir_fail(err, STIR_ERR_INTERNAL, "cert", "the certificate %s does not belong to the "
+                  "signing key %s: verifiers would reject every signature", cfg->cert_path,
+                  cfg->key_path);
+        goto fail;
+    }
+    if (!(s->x5u = strdup(cfg->x5u))) goto fail;
+    return s;
+fail:
+    stir_signer_free(s);
+    return NULL;
+}
+
+void stir_signer_free(stir_signer *s)
+{
+    if (!s) return;
+    EVP_PKEY_free(s->key);
+    if (s->cert) stir_cert_unref(s->cert);
+    free(s->x5u);
+    free(s);
+}
+
+const char *stir_signer_x5u(const stir_signer *s) { return s->x5u; }
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* Sort and de-duplicate an array of strings (RFC 8225 5.2.1: lexicographic). */
+static json_t *sorted_unique(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t *v[DEST_MAX];
+    for (size_t i = 0; i < n; i++) v[i] = json_array_get(arr, i);
+    qsort(v, n, sizeof v[0], cmp_str);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(json_string_value(v[i]), json_string_value(v[i - 1])))
+            json_array_append(out, v[i]);
+    return out;
+}
+
+/* Add one canonical identity to the tn/uri arrays of a dest claim. */
+static int dest_add(json_t *tns, json_t *uris, const stir_ident *id, const char *field,
+                    stir_error *err)
+{
+    if (json_array_size(tns) + json_array_size(uris) >= DEST_MAX)
+        return stir_fail(err, STIR_ERR_INPUT, field, "dest has more than %d identities", DEST_MAX);
+    json_array_append_new(id->is_tn ? tns : uris, json_string(id->value));
+    return 0;
+}
+
+/* dest values: a string or an array of strings, under "tn" or "uri". */
+static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
+                        const char *field, stir_error *err)
+{
+    char f[STIR_FIELD_MAX];
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    if (json_is_array(v) && n == 0)
+        return stir_fail(err, STIR_ERR_INPUT, field, "is an empty array");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        snprintf(f, sizeof f, json_is_array(v) ? "%s[%zu]" : "%s", field, i);
+        if (!json_is_string(e)) return stir_fail(err, STIR_ERR_INPUT, f, "must be a string");
+        stir_ident id = { 0 };
+        int rc = is_tn ? (id.is_tn = 1, stir_tn_canon(json_string_value(e), id.value, f, err))
+                       : stir_ident_from_uri(json_string_value(e), &id, f, err);
+        if (rc || (rc = dest_add(tns, uris, &id, field, err))) return rc;
+    }
+    return 0;
+}
+
+/*
+ * Build the dest claim from {"tn": [...], "uri": [...]} (the PASSporT shape
+ * the vendors send) or from an array of identity objects (the wording of
+ * Table V.2.5.2-1).
+ */
+static json_t *build_dest(const json_t *v, stir_error *err)
+{
+    json_t *tns = json_array(), *uris = json_array(), *out = NULL;
+    int rc = 0;
+    if (json_is_object(v)) {
+        const json_t *tn = json_object_get(v, "tn"), *uri = json_object_get(v, "uri");
+        if (!tn && !uri) rc = stir_fail(err, STIR_ERR_INPUT, "dest", "has neither tn nor uri");
+        if (!rc && tn) rc = dest_members(tn, 1, tns, uris, "dest.tn", err);
+        if (!rc && uri) rc = dest_members(uri, 0, tns, uris, "dest.uri", err);
+    } else if (json_is_array(v) && json_array_size(v) > 0) {
+        char f[STIR_FIELD_MAX];
+        for (size_t i = 0; !rc && i < json_array_size(v); i++) {
+            stir_ident id;
+            snprintf(f, sizeof f, "dest[%zu]", i);
+            rc = stir_ident_from_json(json_array_get(v, i), &id, f, err);
+            if (!rc) rc = dest_add(tns, uris, &id, "dest", err);
+        }
+    } else {
+        rc = stir_fail(err, STIR_ERR_INPUT, "dest",
+                       "must be an object {\"tn\": [...]} or {\"uri\": [...]}");
+    }
+    if (!rc) {
+        out = json_object();
+        if (json_array_size(tns)) json_object_set_new(out, "tn", sorted_unique(tns));
+        if (json_array_size(uris)) json_object_set_new(out, "uri", sorted_unique(uris));
+    }
+    json_decref(tns);
+    json_decref(uris);
+    return out;
+}
+
+static json_t *build_orig(const json_t *v, stir_error *err)
+{
+    stir_ident id;
+    if (stir_ident_from_json(v, &id, "orig", err)) return NULL;
+    return json_pack("{ss}", id.is_tn ? "tn" : "uri", id.value);
+}
+
+static int check_iat(const json_t *v, time_t now, long window, stir_error *err)
+{
+    if (!json_is_integer(v))
+        return stir_fail(err, STIR_ERR_INPUT, "iat", "must be an integer NumericDate");
+    json_int_t iat = json_integer_value(v);
+    if (iat <= 0) return stir_fail(err, STIR_ERR_INPUT, "iat", "must be positive");
+    long long d = (long long)iat - (long long)now;
+    if (d > window || -d > window)
+        return stir_fail(err, STIR_ERR_INPUT, "iat",
+                         "iat %lld is %lld s %s the server clock (%lld); at most %ld s "
+                         "is accepted, since no verifier would accept it",
+                         (long long)iat, d < 0 ? -d : d, d < 0 ? "behind" : "ahead of",
+                         (long long)now, window);
+    return 0;
+}
+
+/* Add the type's own claims: from the request, or a default, or fail. */
+static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *claims,
+                           stir_error *err)
+{
+    for (size_t i = 0; i < t->n_claims; i++) {
+        const stir_claim_spec *c = &t->claims[i];
+        json_t *v = json_object_get(req, c->name);
+        if (v) {
+            int rc = stir_claim_check(c, v, STIR_ERR_INPUT, err);
+            if (rc) return rc;
+            json_object_set(claims, c->name, v);
+        } else if (c->make_default) {
+            json_object_set_new(claims, c->name, c->make_default());
+        } else if (c->required) {
+            return stir_fail(err, STIR_ERR_INPUT, c->name,
+                             "missing %s, required for ppt \"%s\"", c->name, t->name);
+        }
+    }
+    return 0;
+}
+
+char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
+{
+    if (!json_is_object(req)) {
+        stir_fail(err, STIR_ERR_INPUT, "signingRequest", "must be a JSON object");
+        return NULL;
+    }
+    const json_t *jppt = json_object_get(req, "ppt");
+    const char *ppt = "shaken";               /* absent means shaken [WID] */
+    if (jppt && !json_is_string(jppt)) {
+        stir_fail(err, STIR_ERR_INPUT, "ppt", "must be a string");
+        return NULL;
+    }
+    if (jppt && json_string_length(jppt) > 0) ppt = json_string_value(jppt);
+    const stir_ppt_type *t = stir_ppt_find(ppt);
+    if (!t || !t->name[0]) {
+        stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
+                  stir_ppt_names());
+        return NULL;
+    }
+    static const char *const base[] = { "orig", "dest", "iat" };
+    for (size_t i = 0; i < 3; i++)
+        if (!json_object_get(req, base[i])) {
+            stir_fail(err, STIR_ERR_INPUT, base[i], "missing %s", base[i]);
+            return NULL;
+        }
+    if (check_iat(json_object_get(req, "iat"), now, s->freshness_s, err)) return NULL;
+
+    char *token = NULL, *out = NULL;
+    json_t *claims = json_object(), *header = NULL;
+    json_t *orig = build_orig(json_object_get(req, "orig"), err);
+    json_t *dest = orig ? build_dest(json_object_get(req, "dest"), err) : NULL;
+    if (!orig || !dest) goto done;
+    json_object_set_new(claims, "orig", orig);
+    json_object_set_new(claims, "dest", dest);
+    orig = dest = NULL;
+    json_object_set(claims, "iat", json_object_get(req, "iat"));
+    if (add_type_claims(t, req, claims, err)) goto done;
+
+    header = json_pack("{ss ss ss ss}", "alg", "ES256", "ppt", t->name, "typ", "passport",
+                       "x5u", s->x5u);
+    if (!header || !(token = stir_jws_sign(s->key, header, claims, err))) goto done;
+    if (!(out = stir_identity_format(token, s->x5u, t->name)))
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+done:
+    json_decref(orig);
+    json_decref(dest);
+    json_decref(claims);
+    json_decref(header);
+    free(token);
+    return out;
+}

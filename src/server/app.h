@@ -1,0 +1,25 @@
+/*
+ * What the request handlers share: the settings and the libstir objects,
+ * all created before the HTTP daemon starts and read-only afterwards.
+ */
+#ifndef STIRD_APP_H
+#define STIRD_APP_H
+
+#include <stddef.h>
+#include <time.h>
+#include <stir/stir.h>
+#include "config.h"
+
+typedef struct stird_app {
+    const stird_config *cfg;
+    stir_trust *trust;
+    size_t trust_count;
+    stir_certcache *cache;
+    stir_signer *signer;       /* NULL when signing is not configured */
+    stir_verifier *verifier;
+} stird_app;
+
+/* The server clock: --fixed-time when set, else the system clock. */
+time_t app_now(const stird_app *app);
+
+#endif

@@ -1,0 +1,764 @@
+/*
+ * stird settings: defaults, then the --config file, then the flags.
+ * One table describes every setting; the file and the flags both go
+ * through the same setters, so a key and its flag always accept the
+ * same values with the same messages.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <stir/stir.h>
+
+#define VALUE_MAX 4096           /* longest value (path, URL) accepted */
+#define LINE_MAX_LEN 4096        /* longest config file line */
+
+enum kind {
+    K_STR,      /* char *            */
+    K_BOOL,     /* int               */
+    K_LONG,     /* long, in [min,max] */
+    K_LLONG,    /* long long + has_  (fixed_time) */
+    K_LIST,     /* fetch_allow_host  */
+    K_ADDR,     /* stird_addr        */
+    K_ROUTE,    /* routing_path      */
+    K_LOGLEVEL, /* int               */
+    K_CONFIG,   /* flag only         */
+};
+
+typedef struct opt {
+    const char *name;     /* flag name without "--" */
+    enum kind kind;
+    size_t off;
+    long long min, max;
+    const char *arg;      /* placeholder shown by --help */
+    const char *help;
+} opt;
+
+#define OFF(m) offsetof(stird_config, m)
+
+static const opt OPTS[] = {
+    {"config", K_CONFIG, 0, 0, 0, "FILE", "read settings from FILE (key = value lines); flags override it"},
+    {"listen", K_ADDR, OFF(listen), 0, 0, "HOST:PORT", "address of the Ms API (default 127.0.0.1:8080)"},
+    {"routing-path", K_ROUTE, OFF(routing_path), 0, 0, "PATH", "RoutingPath prefix of the API root, e.g. /sti (default: none)"},
+    {"threads", K_LONG, OFF(threads), 1, 256, "N", "HTTP worker threads (default: number of CPUs)"},
+    {"max-body", K_LONG, OFF(max_body), 1024, 8 * 1024 * 1024, "BYTES", "largest request body accepted (default 65536)"},
+    {"max-connections", K_LONG, OFF(max_connections), 1, 100000, "N", "concurrent client connections (default 4096)"},
+    {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
+    {"key", K_STR, OFF(key), 0, 0, "FILE", "signing key, P-256 PEM"},
+    {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
+    {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
+    {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
+    {"freshness", K_LONG, OFF(freshness), 1, 86400, "SECONDS", "allowed distance of iat/time from the clock (default 60)"},
+    {"x5u-listen", K_ADDR, OFF(x5u_listen), 0, 0, "HOST:PORT", "serve the signing chain over HTTPS at /cert/chain.pem (embedded default 127.0.0.1:8443)"},
+    {"x5u-tls-cert", K_STR, OFF(x5u_tls_cert), 0, 0, "FILE", "TLS certificate of the x5u server (embedded: STATE/tls.pem)"},
+    {"x5u-tls-key", K_STR, OFF(x5u_tls_key), 0, 0, "FILE", "TLS key of the x5u server (embedded: STATE/tls.key)"},
+    {"embedded", K_BOOL, OFF(embedded), 0, 1, NULL, "use (and create on first run) a test PKI in the state directory"},
+    {"state-dir", K_STR, OFF(state_dir), 0, 0, "DIR", "state directory for --embedded (default var/stird)"},
+    {"fetch-allow-host", K_LIST, 0, 0, 0, "HOST", "x5u host that may resolve to a loopback/private address (repeatable, max 8)"},
+    {"fetch-allow-any-port", K_BOOL, OFF(fetch_allow_any_port), 0, 1, NULL, "allow x5u ports other than 443 and 8443"},
+    {"fetch-allow-http", K_BOOL, OFF(fetch_allow_http), 0, 1, NULL, "allow http:// x5u URLs"},
+    {"fetch-ca-file", K_STR, OFF(fetch_ca_file), 0, 0, "FILE", "CA bundle for x5u TLS (default: system store)"},
+    {"fetch-connect-timeout-ms", K_LONG, OFF(fetch_connect_timeout_ms), 1, 60000, "MS", "x5u connect timeout"},
+    {"fetch-timeout-ms", K_LONG, OFF(fetch_timeout_ms), 1, 120000, "MS", "x5u total fetch timeout"},
+    {"fetch-max-bytes", K_LONG, OFF(fetch_max_bytes), 512, 1024 * 1024, "BYTES", "largest x5u body accepted"},
+    {"cache-default-ttl", K_LONG, OFF(cache_default_ttl), 1, 365L * 86400, "SECONDS", "certificate cache lifetime when the server gives none"},
+    {"cache-min-ttl", K_LONG, OFF(cache_min_ttl), 0, 365L * 86400, "SECONDS", "shortest certificate cache lifetime"},
+    {"cache-max-ttl", K_LONG, OFF(cache_max_ttl), 1, 365L * 86400, "SECONDS", "longest certificate cache lifetime"},
+    {"cache-neg-ttl", K_LONG, OFF(cache_neg_ttl), 0, 86400, "SECONDS", "first back-off after a failed fetch (doubles per failure)"},
+    {"cache-neg-ttl-max", K_LONG, OFF(cache_neg_ttl_max), 0, 86400, "SECONDS", "longest back-off after failed fetches"},
+    {"cache-max-entries", K_LONG, OFF(cache_max_entries), 1, 10000000, "N", "certificate cache size (oldest evicted first)"},
+    {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
+    {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+};
+#define N_OPTS (sizeof OPTS / sizeof OPTS[0])
+
+static const char *LEVELS[] = {"error", "warn", "info", "debug"};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Compare a flag/key name with an option name, '_' and '-' alike. */
+static int name_eq(const char *given, size_t n, const char *name)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char a = given[i] == '_' ? '-' : given[i];
+        if (name[i] == '\0' || a != name[i])
+            return 0;
+    }
+    return name[n] == '\0';
+}
+
+static const opt *find_opt(const char *given, size_t n)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (name_eq(given, n, OPTS[i].name))
+            return &OPTS[i];
+    return NULL;
+}
+
+static void config_defaults(stird_config *cfg)
+{
+    stir_certcache_config cc;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu;
+    cfg->max_body = 65536;
+    cfg->max_connections = 4096;
+    cfg->idle_timeout = 30;
+    cfg->freshness = 60;
+    cfg->log_level = LOG_LVL_INFO;
+
+    stir_certcache_config_default(&cc);
+    cfg->fetch_connect_timeout_ms = cc.fetch.connect_timeout_ms;
+    cfg->fetch_timeout_ms = cc.fetch.total_timeout_ms;
+    cfg->fetch_max_bytes = (long)cc.fetch.max_bytes;
+    cfg->cache_default_ttl = cc.default_ttl_s;
+    cfg->cache_min_ttl = cc.min_ttl_s;
+    cfg->cache_max_ttl = cc.max_ttl_s;
+    cfg->cache_neg_ttl = cc.neg_ttl_initial_s;
+    cfg->cache_neg_ttl_max = cc.neg_ttl_max_s;
+    cfg->cache_max_entries = (long)cc.max_entries;
+}
+
+/* ---- address parsing ---------------------------------------------------- */
+
+static int parse_port(const char *s, unsigned *port)
+{
+    char *end;
+    long v;
+    if (*s == '\0' || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end != '\0' || v < 0 || v > 65535)
+        return -1;
+    *port = (unsigned)v;
+    return 0;
+}
+
+static int set_addr(stird_addr *a, const char *label, const char *v, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon, *hs;
+    size_t hl;
+    unsigned port;
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    if (v[0] == '[') {                       /* [v6]:port */
+        const char *rb = strchr(v, ']');
+        if (!rb || rb[1] != ':') {
+            set_err(err, errlen, "%s: '%s' is not HOST:PORT ('[::1]:8080' for IPv6)", label, v);
+            return -1;
+        }
+        hs = v + 1;
+        hl = (size_t)(rb - hs);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon || strchr(v, ':') != colon) {
+            set_err(err, errlen, "%s: '%s' is not HOST:PORT (e.g. 127.0.0.1:8080; IPv6 as [::1]:8080)",
+                    label, v);
+            return -1;
+        }
+        hs = v;
+        hl = (size_t)(colon - v);
+    }
+    if (hl == 0 || hl >= sizeof host) {
+        set_err(err, errlen, "%s: '%s' has no host (use 0.0.0.0 to listen on every address)", label, v);
+        return -1;
+    }
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    if (parse_port(colon + 1, &port) != 0) {
+        set_err(err, errlen, "%s: port '%s' is not a number from 0 to 65535", label, colon + 1);
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0 || !res) {
+        set_err(err, errlen, "%s: cannot resolve host '%s': %s", label, host, gai_strerror(rc));
+        if (res)
+            freeaddrinfo(res);
+        return -1;
+    }
+    memset(a, 0, sizeof *a);
+    memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
+    a->salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    snprintf(a->host, sizeof a->host, "%s", host);
+    a->port = port;
+    a->set = 1;
+    return 0;
+}
+
+void config_addr_str(const stird_addr *a, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (a->sa.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->sa)->sin6_addr, ip, sizeof ip);
+        snprintf(out, outlen, "[%s]:%u", ip, a->port);
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->sa)->sin_addr, ip, sizeof ip);
+        snprintf(out, outlen, "%s:%u", ip, a->port);
+    }
+}
+
+/* ---- setters ------------------------------------------------------------- */
+
+static int check_text(const char *label, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    if (n == 0) {
+        set_err(err, errlen, "%s: empty value", label);
+        return -1;
+    }
+    if (n > VALUE_MAX) {
+        set_err(err, errlen, "%s: value longer than %d characters", label, VALUE_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            set_err(err, errlen, "%s: value contains a control character", label);
+            return -1;
+        }
+    return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *T[] = {"1", "true", "yes", "on"}, *F[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, T[i]) == 0) { *out = 1; return 0; }
+        if (strcasecmp(v, F[i]) == 0) { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+static int parse_ll(const char *label, const char *v, long long min, long long max,
+                    long long *out, char *err, size_t errlen)
+{
+    char *end;
+    long long x;
+    const char *p = v;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p)) {
+        set_err(err, errlen, "%s: '%s' is not an integer", label, v);
+        return -1;
+    }
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (*end != '\0') {
+        set_err(err, errlen, "%s: '%s' is not an integer", label, v);
+        return -1;
+    }
+    if (errno == ERANGE || x < min || x > max) {
+        set_err(err, errlen, "%s: %s is out of range (%lld..%lld)", label, v, min, max);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* RoutingPath: "/a/b" made of RFC 3986 pchar without '%' (MHD decodes
+ * the request path before we see it, so encoded bytes could never match). */
+static int set_route(char *dst, size_t cap, const char *label, const char *v,
+                     char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    if (strcmp(v, "/") == 0) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (v[0] != '/') {
+        set_err(err, errlen, "%s: '%s' must start with '/'", label, v);
+        return -1;
+    }
+    if (n >= cap) {
+        set_err(err, errlen, "%s: longer than %zu characters", label, cap - 1);
+        return -1;
+    }
+    if (v[n - 1] == '/') {
+        set_err(err, errlen, "%s: '%s' must not end with '/'", label, v);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!(isalnum(c) || strchr("/-._~!$&'()*+,;=:@", c))) {
+            set_err(err, errlen, "%s: character '%c' not allowed (letters, digits, -._~!$&'()*+,;=:@ and '/')",
+                    label, isprint(c) ? c : '?');
+            return -1;
+        }
+        if (c == '/' && (v[i + 1] == '/' ||
+                         (v[i + 1] == '.' && (v[i + 2] == '/' || v[i + 2] == '\0')) ||
+                         (v[i + 1] == '.' && v[i + 2] == '.' &&
+                          (v[i + 3] == '/' || v[i + 3] == '\0')))) {
+            set_err(err, errlen, "%s: '%s' has an empty, '.' or '..' segment", label, v);
+            return -1;
+        }
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int add_host(stird_config *cfg, const char *label, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    if (n > 253) {
+        set_err(err, errlen, "%s: host name longer than 253 characters", label);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '_' || c == '[' || c == ']')) {
+            set_err(err, errlen, "%s: '%s' is not a host name or IP address", label, v);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
+        if (strcasecmp(cfg->fetch_allow_host[i], v) == 0)
+            return 0;
+    if (cfg->n_fetch_allow_host >= STIR_MAX_ALLOW_HOSTS) {
+        set_err(err, errlen, "%s: at most %d hosts may be allowed", label, STIR_MAX_ALLOW_HOSTS);
+        return -1;
+    }
+    cfg->fetch_allow_host[cfg->n_fetch_allow_host] = strdup(v);
+    if (!cfg->fetch_allow_host[cfg->n_fetch_allow_host]) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    cfg->n_fetch_allow_host++;
+    return 0;
+}
+
+/* Apply one setting. `v` is NULL for a bare boolean flag. */
+static int apply(stird_config *cfg, const opt *o, const char *label, const char *v,
+                 char *err, size_t errlen)
+{
+    char *base = (char *)cfg;
+    long long x;
+
+    if (o->kind == K_BOOL && v == NULL) {
+        *(int *)(base + o->off) = 1;
+        return 0;
+    }
+    if (v == NULL) {
+        set_err(err, errlen, "%s: needs a value (%s)", label, o->arg);
+        return -1;
+    }
+    if (check_text(label, v, err, errlen) != 0)
+        return -1;
+
+    switch (o->kind) {
+    case K_STR: {
+        char **dst = (char **)(base + o->off);
+        char *dup = strdup(v);
+        if (!dup) {
+            set_err(err, errlen, "out of memory");
+            return -1;
+        }
+        free(*dst);
+        *dst = dup;
+        return 0;
+    }
+    case K_BOOL:
+        if (parse_bool(v, (int *)(base + o->off)) != 0) {
+            set_err(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)", label, v);
+            return -1;
+        }
+        return 0;
+    case K_LONG:
+        if (parse_ll(label, v, o->min, o->max, &x, err, errlen) != 0)
+            return -1;
+        *(long *)(base + o->off) = (long)x;
+        return 0;
+    case K_LLONG:
+        if (parse_ll(label, v, o->min, o->max, &x, err, errlen) != 0)
+            return -1;
+        *(long long *)(base + o->off) = x;
+        cfg->has_fixed_time = 1;
+        return 0;
+    case K_LIST:
+        return add_host(cfg, label, v, err, errlen);
+    case K_ADDR:
+        return set_addr((stird_addr *)(base + o->off), label, v, err, errlen);
+    case K_ROUTE:
+        return set_route(base + o->off, sizeof cfg->routing_path, label, v, err, errlen);
+    case K_LOGLEVEL:
+        for (int i = 0; i < 4; i++)
+            if (strcasecmp(v, LEVELS[i]) == 0) {
+                *(int *)(base + o->off) = i;
+                return 0;
+            }
+        set_err(err, errlen, "%s: '%s' is not one of error, warn, info, debug", label, v);
+        return -1;
+    case K_CONFIG:
+        set_err(err, errlen, "%s: cannot be set inside a config file", label);
+        return -1;
+    }
+    return -1;
+}
+
+/* ---- the config file ----------------------------------------------------- */
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(stird_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char line[LINE_MAX_LEN + 2];
+    char msg[512];
+    unsigned lineno = 0;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        set_err(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *s, *eq, *key, *val;
+        const opt *o;
+        size_t n = strlen(line);
+
+        lineno++;
+        if (n > LINE_MAX_LEN && line[n - 1] != '\n') {
+            set_err(err, errlen, "%s:%u: line longer than %d characters", path, lineno, LINE_MAX_LEN);
+            goto fail;
+        }
+        s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (!eq) {
+            set_err(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+            goto fail;
+        }
+        *eq = '\0';
+        key = trim(s);
+        val = trim(eq + 1);
+        if (*val == '"') {
+            /* Quoted: taken literally (may hold " #"). */
+            size_t vl = strlen(val);
+            if (vl < 2 || val[vl - 1] != '"') {
+                set_err(err, errlen, "%s:%u: unterminated quoted value", path, lineno);
+                goto fail;
+            }
+            val[vl - 1] = '\0';
+            val++;
+        } else {
+            /* An inline comment starts at a '#' after whitespace. */
+            for (char *p = val; *p; p++)
+                if (*p == '#' && p > val && (p[-1] == ' ' || p[-1] == '\t')) {
+                    *p = '\0';
+                    val = trim(val);
+                    break;
+                }
+        }
+        if (*key == '\0') {
+            set_err(err, errlen, "%s:%u: missing key before '='", path, lineno);
+            goto fail;
+        }
+        o = find_opt(key, strlen(key));
+        if (!o) {
+            set_err(err, errlen, "%s:%u: unknown key '%.64s' (see stird --help)", path, lineno, key);
+            goto fail;
+        }
+        if (apply(cfg, o, key, val, msg, sizeof msg) != 0) {
+            set_err(err, errlen, "%s:%u: %s", path, lineno, msg);
+            goto fail;
+        }
+    }
+    if (ferror(f)) {
+        set_err(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    fclose(f);
+    return 0;
+fail:
+    fclose(f);
+    return -1;
+}
+
+/* ---- flags ----------------------------------------------------------------- */
+
+void config_usage(FILE *out)
+{
+    stird_config d;
+    config_defaults(&d);
+    fprintf(out,
+            "usage: stird [--embedded] [--config FILE] [flags]\n"
+            "\n"
+            "STIR/SHAKEN signing and verification server (3GPP TS 24.229 Annex V, Ms\n"
+            "reference point): POST {routing-path}/stir/v1/signing and .../verification,\n"
+            "GET /health and /ready.\n\n"
+            "Every flag can also be a config file line 'name = value' (name without\n"
+            "the dashes, '_' or '-' alike, e.g. fetch_allow_host = 127.0.0.1).\n\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", OPTS[i].name, OPTS[i].arg ? " " : "",
+                 OPTS[i].arg ? OPTS[i].arg : "");
+        fprintf(out, "  %-34s %s", left, OPTS[i].help);
+        if (OPTS[i].kind == K_LONG && strstr(OPTS[i].help, "default") == NULL)
+            fprintf(out, " (default %ld)", *(const long *)((const char *)&d + OPTS[i].off));
+        if (OPTS[i].kind == K_LONG || OPTS[i].kind == K_LLONG)
+            fprintf(out, " [%lld..%lld]", OPTS[i].min, OPTS[i].max);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-34s %s\n  %-34s %s\n", "--help", "show this help", "--version",
+            "show the version");
+}
+
+/* Split "--name[=value]"; returns the option or NULL. */
+static const opt *flag_opt(const char *arg, const char **inline_val)
+{
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t n = eq ? (size_t)(eq - name) : strlen(name);
+    *inline_val = eq ? eq + 1 : NULL;
+    return find_opt(name, n);
+}
+
+static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    int list_reset = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val;
+        const opt *o;
+        char label[80];
+
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            set_err(err, errlen, "unexpected argument '%.80s' (see --help)", arg);
+            return -1;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "--version") == 0)
+            continue;
+        o = flag_opt(arg, &val);
+        if (!o) {
+            set_err(err, errlen, "unknown flag '%.80s' (see --help)", arg);
+            return -1;
+        }
+        snprintf(label, sizeof label, "--%s", o->name);
+        if (!val && o->kind != K_BOOL) {
+            if (i + 1 >= argc) {
+                set_err(err, errlen, "%s: needs a value (%s)", label, o->arg);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        if (o->kind == K_CONFIG)
+            continue;               /* already loaded */
+        if (o->kind == K_LIST && !list_reset) {
+            /* Flags replace the file's list rather than extend it. */
+            for (size_t j = 0; j < cfg->n_fetch_allow_host; j++)
+                free(cfg->fetch_allow_host[j]);
+            cfg->n_fetch_allow_host = 0;
+            list_reset = 1;
+        }
+        if (apply(cfg, o, label, val, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static char *join_path(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+static int default_str(char **dst, const char *dir, const char *file)
+{
+    if (*dst)
+        return 0;
+    *dst = join_path(dir, file);
+    return *dst ? 0 : -1;
+}
+
+static int finalize(stird_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->listen.set && set_addr(&cfg->listen, "listen", "127.0.0.1:8080", err, errlen) != 0)
+        return -1;
+
+    if (cfg->embedded) {
+        char host[300], url[400];
+        const char *h;
+        if (!cfg->state_dir && !(cfg->state_dir = strdup("var/stird")))
+            goto oom;
+        if (!cfg->x5u_listen.set &&
+            set_addr(&cfg->x5u_listen, "x5u-listen", "127.0.0.1:8443", err, errlen) != 0)
+            return -1;
+        if (default_str(&cfg->key, cfg->state_dir, "sp.key") ||
+            default_str(&cfg->cert, cfg->state_dir, "chain.pem") ||
+            default_str(&cfg->trust, cfg->state_dir, "root.pem") ||
+            default_str(&cfg->x5u_tls_cert, cfg->state_dir, "tls.pem") ||
+            default_str(&cfg->x5u_tls_key, cfg->state_dir, "tls.key") ||
+            default_str(&cfg->fetch_ca_file, cfg->state_dir, "tls.pem"))
+            goto oom;
+        /* The TLS certificate of the embedded PKI names 127.0.0.1 and
+         * localhost, so a wildcard listener is reached through 127.0.0.1. */
+        h = cfg->x5u_listen.host;
+        if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
+            h = "127.0.0.1";
+        snprintf(host, sizeof host, strchr(h, ':') ? "[%s]" : "%s", h);
+        if (!cfg->x5u) {
+            snprintf(url, sizeof url, "https://%s:%u/cert/chain.pem", host, cfg->x5u_listen.port);
+            if (!(cfg->x5u = strdup(url)))
+                goto oom;
+        }
+        if (add_host(cfg, "fetch-allow-host", "127.0.0.1", err, errlen) != 0 ||
+            add_host(cfg, "fetch-allow-host", "localhost", err, errlen) != 0)
+            return -1;
+    }
+
+    if ((cfg->key != NULL) != (cfg->cert != NULL) || (cfg->key != NULL) != (cfg->x5u != NULL)) {
+        set_err(err, errlen, "signing needs --key, --cert and --x5u together (missing: %s%s%s)",
+                cfg->key ? "" : "key ", cfg->cert ? "" : "cert ", cfg->x5u ? "" : "x5u");
+        return -1;
+    }
+    if (!cfg->trust) {
+        set_err(err, errlen, "no trust anchors: set --trust PATH (or use --embedded)");
+        return -1;
+    }
+    if (cfg->x5u_listen.set) {
+        if (!cfg->cert) {
+            set_err(err, errlen, "--x5u-listen serves the signing chain: --cert is needed");
+            return -1;
+        }
+        if (!cfg->x5u_tls_cert || !cfg->x5u_tls_key) {
+            set_err(err, errlen, "--x5u-listen needs --x5u-tls-cert and --x5u-tls-key");
+            return -1;
+        }
+    }
+    if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
+        set_err(err, errlen, "cache-min-ttl (%ld) is larger than cache-max-ttl (%ld)",
+                cfg->cache_min_ttl, cfg->cache_max_ttl);
+        return -1;
+    }
+    if (cfg->cache_neg_ttl > cfg->cache_neg_ttl_max) {
+        set_err(err, errlen, "cache-neg-ttl (%ld) is larger than cache-neg-ttl-max (%ld)",
+                cfg->cache_neg_ttl, cfg->cache_neg_ttl_max);
+        return -1;
+    }
+    if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
+        set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
+                cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
+        return -1;
+    }
+    return 0;
+oom:
+    set_err(err, errlen, "out of memory");
+    return -1;
+}
+
+int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *config_file = NULL;
+
+    config_defaults(cfg);
+    /* First pass: --help, --version and --config, which act before the rest. */
+    for (int i = 1; i < argc; i++) {
+        const char *val;
+        const opt *o;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("stird %s\n", STIR_VERSION);
+            return 1;
+        }
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        o = flag_opt(argv[i], &val);
+        if (o && o->kind == K_CONFIG) {
+            if (!val && i + 1 < argc)
+                val = argv[i + 1];
+            if (!val || !*val) {
+                set_err(err, errlen, "--config: needs a value (FILE)");
+                return -1;
+            }
+            config_file = val;
+        }
+    }
+    if (config_file) {
+        if (!(cfg->config_path = strdup(config_file))) {
+            set_err(err, errlen, "out of memory");
+            return -1;
+        }
+        if (load_file(cfg, config_file, err, errlen) != 0)
+            return -1;
+    }
+    if (apply_flags(cfg, argc, argv, err, errlen) != 0)
+        return -1;
+    return finalize(cfg, err, errlen);
+}
+
+void config_free(stird_config *cfg)
+{
+    free(cfg->config_path);
+    free(cfg->key);
+    free(cfg->cert);
+    free(cfg->x5u);
+    free(cfg->trust);
+    free(cfg->x5u_tls_cert);
+    free(cfg->x5u_tls_key);
+    free(cfg->state_dir);
+    free(cfg->fetch_ca_file);
+    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
+        free(cfg->fetch_allow_host[i]);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
+{
+    stir_certcache_config_default(cc);
+    cc->fetch.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
+    cc->fetch.total_timeout_ms = cfg->fetch_timeout_ms;
+    cc->fetch.max_bytes = (size_t)cfg->fetch_max_bytes;
+    cc->fetch.allow_http = cfg->fetch_allow_http;
+    cc->fetch.allow_any_port = cfg->fetch_allow_any_port;
+    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
+        cc->fetch.allow_hosts[i] = cfg->fetch_allow_host[i];
+    cc->fetch.n_allow_hosts = cfg->n_fetch_allow_host;
+    cc->fetch.tls_ca_file = cfg->fetch_ca_file;
+    cc->default_ttl_s = cfg->cache_default_ttl;
+    cc->min_ttl_s = cfg->cache_min_ttl;
+    cc->max_ttl_s = cfg->cache_max_ttl;
+    cc->neg_ttl_initial_s = cfg->cache_neg_ttl;
+    cc->neg_ttl_max_s = cfg->cache_neg_ttl_max;
+    cc->max_entries = (size_t)cfg->cache_max_entries;
+}

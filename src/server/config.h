@@ -1,0 +1,89 @@
+/*
+ * stird configuration: a `key = value` file (--config) and command-line
+ * flags that override it. Every key is a flag name without the leading
+ * dashes and with '_' for '-'. See docs/CONFIG.md.
+ */
+#ifndef STIRD_CONFIG_H
+#define STIRD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <stir/certcache.h>
+
+enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* A listening address: the text given, and what it resolved to. */
+typedef struct stird_addr {
+    int set;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char host[256];          /* as given (IPv6 without brackets) */
+    unsigned port;
+} stird_addr;
+
+typedef struct stird_config {
+    char *config_path;
+
+    stird_addr listen;
+    char routing_path[201];  /* "" or "/seg/seg", no trailing '/' */
+    long threads;
+    long max_body;
+    long max_connections;
+    long idle_timeout;       /* seconds */
+
+    char *key;
+    char *cert;
+    char *x5u;
+    char *trust;
+    long freshness;
+
+    stird_addr x5u_listen;
+    char *x5u_tls_cert;
+    char *x5u_tls_key;
+
+    int embedded;
+    char *state_dir;
+
+    char *fetch_allow_host[STIR_MAX_ALLOW_HOSTS];
+    size_t n_fetch_allow_host;
+    int fetch_allow_any_port;
+    int fetch_allow_http;
+    char *fetch_ca_file;
+    long fetch_connect_timeout_ms;
+    long fetch_timeout_ms;
+    long fetch_max_bytes;
+
+    long cache_default_ttl;
+    long cache_min_ttl;
+    long cache_max_ttl;
+    long cache_neg_ttl;
+    long cache_neg_ttl_max;
+    long cache_max_entries;
+
+    int log_level;
+    int has_fixed_time;
+    long long fixed_time;
+} stird_config;
+
+/*
+ * Fill `cfg` from argv (and the --config file it names). Returns 0 on
+ * success; 1 when the caller should exit successfully (--help, --version
+ * printed); -1 on error with a one-line message in `err`.
+ * Embedded-mode defaults (key, cert, trust, x5u, x5u-listen, fetch
+ * relaxations) are applied here, so the result is final.
+ */
+int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+void config_free(stird_config *cfg);
+
+/* Print the flag reference (what --help shows). */
+void config_usage(FILE *out);
+
+/* "127.0.0.1:8080" / "[::1]:8080" for an address. */
+void config_addr_str(const stird_addr *a, char *out, size_t outlen);
+
+/* Fill a certcache configuration from the settings. */
+void config_certcache(const stird_config *cfg, stir_certcache_config *cc);
+
+#endif

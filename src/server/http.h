@@ -1,0 +1,62 @@
+/*
+ * The Ms API HTTP server (libmicrohttpd) and the reply type the resource
+ * handlers fill in.
+ */
+#ifndef STIRD_HTTP_H
+#define STIRD_HTTP_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "app.h"
+
+#define HTTP_NOTE_MAX 160
+
+/* A response under construction. `body` is malloc'd and handed to MHD. */
+typedef struct http_reply {
+    unsigned status;
+    char *body;
+    size_t len;
+    const char *content_type;     /* static string */
+    const char *allow;            /* Allow header for 405, static */
+    char note[HTTP_NOTE_MAX];     /* extra for the access log line */
+} http_reply;
+
+/* Serialize `obj` (JSON_COMPACT) as a 200/`status` application/json reply.
+ * Takes the reference to `obj`. */
+void http_reply_json(http_reply *r, unsigned status, json_t *obj);
+
+/*
+ * An RFC 7807 / TS 29.500 ProblemDetails reply (application/problem+json):
+ * {"title","status","detail","cause"?,"invalidParams":[{"param","reason"}]?}.
+ * `cause`, `param` may be NULL.
+ */
+void http_problem(http_reply *r, unsigned status, const char *title, const char *detail,
+                  const char *cause, const char *param, const char *reason);
+
+/* Map a libstir error on a request body to a 400/500 problem. */
+void http_problem_from_stir(http_reply *r, const stir_error *err);
+
+typedef struct http_server http_server;
+
+/* A bound, listening, non-blocking TCP socket for `a` (MHD takes it over).
+ * Returns the fd and the bound port, or -1 with a message in `err`. */
+int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen);
+
+/* Start listening on cfg->listen. NULL with a message in `err` on failure. */
+http_server *http_start(const stird_app *app, char *err, size_t errlen);
+/* The port actually bound (differs from the setting when that was 0). */
+unsigned http_port(const http_server *s);
+void http_stop(http_server *s);
+
+/*
+ * The request object of a resource: body[name] when the body has that
+ * wrapper member ({"signingRequest": {...}}), else the body itself.
+ * NULL (and a 400 in `r`) when the wrapper is not an object.
+ */
+const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r);
+
+/* Resource handlers (signing.c, verification.c). `body` is a JSON object. */
+void signing_handle(const stird_app *app, const json_t *body, http_reply *r);
+void verification_handle(const stird_app *app, const json_t *body, http_reply *r);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * POST {apiRoot}/stir/v1/verification (TS 24.229 V.2.6): a
+ * verificationRequest in, {"verificationResponse": {...}} out. A PASSporT
+ * that fails verification is still a 200: its reasonCode is inside
+ * verifyResults; only a malformed request is an HTTP error.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* "verstat=TN-Validation-Failed codes=438,436" for the access log: the
+ * outcome per PASSporT ("pass" or its reasonCode), in request order. */
+static void log_note(const json_t *res, char *note, size_t cap)
+{
+    const json_t *results = json_object_get(res, "verifyResults"), *item;
+    const char *verstat = json_string_value(json_object_get(res, "verstatValue"));
+    size_t i, o;
+    int n = snprintf(note, cap, "verstat=%s codes=", verstat ? verstat : "-");
+
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    o = (size_t)n;
+    json_array_foreach(results, i, item) {
+        const json_t *vr = json_object_get(item, "verifyResult");
+        const json_t *code = json_object_get(vr, "reasonCode");
+        const char *status = json_string_value(json_object_get(vr, "status"));
+        char one[24];
+        if (json_is_integer(code))
+            snprintf(one, sizeof one, "%s%lld", i ? "," : "", (long long)json_integer_value(code));
+        else
+            snprintf(one, sizeof one, "%s%s", i ? "," : "", status ? status : "?");
+        if (o + strlen(one) + 1 >= cap)
+            break;
+        memcpy(note + o, one, strlen(one) + 1);
+        o += strlen(one);
+    }
+    if (i == 0)
+        snprintf(note + o, cap - o, "-");
+}
+
+void verification_handle(const stird_app *app, const json_t *body, http_reply *r)
+{
+    const json_t *req = http_unwrap(body, "verificationRequest", r);
+    stir_error err;
+    json_t *res;
+
+    if (!req)
+        return;
+    memset(&err, 0, sizeof err);
+    res = stir_verify_request(app->verifier, req, app_now(app), &err);
+    if (!res) {
+        http_problem_from_stir(r, &err);
+        return;
+    }
+    log_note(res, r->note, sizeof r->note);
+    http_reply_json(r, 200, json_pack("{s:o}", "verificationResponse", res));
+}

@@ -1,0 +1,337 @@
+"""Shared helpers for the stird integration tests (python3 stdlib only).
+
+Server(...) starts $STIRD on free ports with an embedded test PKI in a
+temporary state directory, waits for GET /health and, on stop(), checks
+that it exits 0 after SIGTERM without any sanitizer report on stderr.
+
+Everything that checks stird's output here is computed independently:
+base64url and JSON with python, signatures with the openssl CLI.
+"""
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("STIR_SRC") or os.path.abspath(os.path.join(HERE, "..", ".."))
+STIRD = os.environ.get("STIRD") or os.path.join(SRC, "build", "stird")
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error",
+                   "ThreadSanitizer", "UndefinedBehaviorSanitizer")
+
+ORIG_TN = "12155551212"
+DEST_TN = "12155551213"
+
+
+def free_port():
+    """A TCP port nobody listens on right now (bind to port 0, read it back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64u_decode(s):
+    if isinstance(s, str):
+        s = s.encode("ascii")
+    return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))
+
+
+def b64u_encode(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
+
+
+def canonical(obj):
+    """RFC 8225 section 9: no whitespace, keys sorted, UTF-8 as is."""
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def parse_identity(value):
+    """Split an Identity header value (RFC 8224 4) into token and params."""
+    parts = [p.strip() for p in value.split(";")]
+    params = {}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        params[k.strip().lower()] = v.strip()
+    return parts[0], params
+
+
+def der_int(b):
+    b = b.lstrip(b"\0") or b"\0"
+    if b[0] & 0x80:
+        b = b"\0" + b
+    return b"\x02" + bytes([len(b)]) + b
+
+
+def raw_sig_to_der(sig):
+    """JWS ES256 r||s (RFC 7518 3.4) to the DER ECDSA-Sig-Value openssl wants."""
+    assert len(sig) == 64
+    body = der_int(sig[:32]) + der_int(sig[32:])
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def der_sig_to_raw(der):
+    assert der[0] == 0x30
+    i = 2
+    out = b""
+    for _ in range(2):
+        assert der[i] == 0x02
+        n = der[i + 1]
+        v = der[i + 2:i + 2 + n]
+        out += v.lstrip(b"\0").rjust(32, b"\0")
+        i += 2 + n
+    return out
+
+
+def openssl(*args, data=None):
+    r = subprocess.run(("openssl",) + args, input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError("openssl %s failed: %s" % (" ".join(args), r.stderr.decode()))
+    return r.stdout
+
+
+def es256_sign_openssl(keyfile, signing_input, tmpdir):
+    """Sign with the openssl CLI and return the raw r||s JWS signature."""
+    path = os.path.join(tmpdir, "tbs.bin")
+    with open(path, "wb") as f:
+        f.write(signing_input)
+    return der_sig_to_raw(openssl("dgst", "-sha256", "-sign", keyfile, path))
+
+
+def es256_verify_openssl(cert_pem, signing_input, raw_sig, tmpdir):
+    """True when openssl verifies the signature with the leaf's public key."""
+    cpath = os.path.join(tmpdir, "leaf.pem")
+    with open(cpath, "wb") as f:
+        f.write(cert_pem)
+    pub = openssl("x509", "-pubkey", "-noout", "-in", cpath)
+    ppath, spath, mpath = (os.path.join(tmpdir, n) for n in ("pub.pem", "sig.der", "msg.bin"))
+    with open(ppath, "wb") as f:
+        f.write(pub)
+    with open(spath, "wb") as f:
+        f.write(raw_sig_to_der(raw_sig))
+    with open(mpath, "wb") as f:
+        f.write(signing_input)
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", ppath, "-signature", spath,
+                        mpath], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return r.returncode == 0 and b"Verified OK" in r.stdout
+
+
+def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
+    """A PASSporT signed in python+openssl, as an Identity header value."""
+    h = b64u_encode(canonical(header).encode())
+    p = b64u_encode(canonical(payload).encode())
+    sig = es256_sign_openssl(keyfile, (h + "." + p).encode(), tmpdir)
+    token = h + "." + p + "." + b64u_encode(sig)
+    value = token + ";info=<" + (info or header.get("x5u", "")) + ">;alg=ES256"
+    if ppt:
+        value += ";ppt=" + ppt
+    return value
+
+
+class Server:
+    """One stird process. Use as a context manager or call stop()."""
+
+    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True):
+        self.tmp = tempfile.mkdtemp(prefix="stirtest.")
+        self.port = free_port()
+        self.x5u_port = free_port()
+        self.state_dir = state_dir or os.path.join(self.tmp, "state")
+        args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
+        if embedded:
+            args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
+            if x5u:
+                args += ["--x5u-listen", "127.0.0.1:%d" % self.x5u_port]
+        args += list(extra)
+        self.args = args
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        self.stdout_path = os.path.join(self.tmp, "stdout.log")
+        self._err = open(self.stderr_path, "wb")
+        self._out = open(self.stdout_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err)
+        self.stopped = False
+        if wait:
+            self.wait_healthy()
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def x5u_url(self):
+        return "https://127.0.0.1:%d/cert/chain.pem" % self.x5u_port
+
+    def stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout(self):
+        with open(self.stdout_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_healthy(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("stird exited with %s during start-up:\n%s"
+                                     % (self.proc.returncode, self.stderr()))
+            try:
+                st, _, _ = self.request("GET", "/health", timeout=2)
+                if st == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise AssertionError("stird did not become healthy:\n" + self.stderr())
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._close()
+
+    def _close(self):
+        for f in (self._err, self._out):
+            if not f.closed:
+                f.close()
+
+    def stop(self):
+        """SIGTERM; the exit must be clean (0) and sanitizer-silent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("stird did not stop on SIGTERM:\n" + self.stderr())
+        self._close()
+        err = self.stderr()
+        for mark in SANITIZER_MARKS:
+            if mark in err:
+                raise AssertionError("sanitizer report in stird stderr:\n" + err[-8000:])
+        if self.proc.returncode != 0:
+            raise AssertionError("stird exited with %d:\n%s" % (self.proc.returncode, err[-4000:]))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- HTTP -----------------------------------------------------------
+
+    def request(self, method, path, body=None, headers=None, timeout=15):
+        """(status, headers dict with lower-case names, body bytes)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def post(self, path, obj, headers=None):
+        """POST a JSON value (or raw bytes); returns (status, parsed body, headers)."""
+        body = obj if isinstance(obj, (bytes, bytearray)) else json.dumps(obj).encode()
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        st, hd, data = self.request("POST", path, body=body, headers=h)
+        try:
+            parsed = json.loads(data) if data else None
+        except ValueError:
+            parsed = data
+        return st, parsed, hd
+
+    def raw(self, data, timeout=10):
+        """Send raw bytes, read until the server closes; returns (status, bytes)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            buf = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+                if b"\r\n\r\n" in buf:
+                    head, _, rest = buf.partition(b"\r\n\r\n")
+                    for line in head.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            if len(rest) >= int(line.split(b":")[1]):
+                                return int(buf.split(b" ")[1]), buf
+        status = int(buf.split(b" ")[1]) if buf.startswith(b"HTTP/") else 0
+        return status, buf
+
+    # ---- Ms API -------------------------------------------------------------
+
+    def sign(self, req, path="/stir/v1/signing", wrap=True):
+        st, body, _ = self.post(path, {"signingRequest": req} if wrap else req)
+        return st, body
+
+    def sign_ok(self, **over):
+        req = {"attest": "A", "orig": {"tn": ORIG_TN}, "dest": {"tn": [DEST_TN]},
+               "iat": int(time.time())}
+        req.update(over)
+        st, body = self.sign(req)
+        if st != 200:
+            raise AssertionError("signing failed: %s %s" % (st, body))
+        return body["signingResponse"]["identityHeader"], req
+
+    def verify(self, req, wrap=True):
+        st, body, _ = self.post("/stir/v1/verification",
+                                {"verificationRequest": req} if wrap else req)
+        return st, body
+
+    def fetch_chain(self):
+        """The chain at the x5u URL, fetched with python's own TLS stack."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.state_dir, "tls.pem"))
+        with urllib.request.urlopen(self.x5u_url, context=ctx, timeout=10) as r:
+            return r.read(), {k.lower(): v for k, v in r.getheaders()}
+
+
+class ServerTestCase(unittest.TestCase):
+    """One embedded stird per test class."""
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(*cls.server_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def assertProblem(self, status, body, headers, expect_status):
+        self.assertEqual(status, expect_status, body)
+        self.assertTrue(headers.get("content-type", "").startswith("application/problem+json"),
+                        headers)
+        self.assertIsInstance(body, dict)
+        self.assertEqual(body.get("status"), expect_status)
+        self.assertIsInstance(body.get("title"), str)
+        self.assertTrue(body["title"])
+        self.assertIsInstance(body.get("detail"), str)
+        self.assertTrue(body["detail"])
+
+    def assertInvalidParam(self, status, body, field):
+        self.assertEqual(status, 400, body)
+        self.assertIn(body.get("title"), ("Invalid Parameter Value", "Missing Mandatory Parameter"))
+        params = [p.get("param") for p in body.get("invalidParams", [])]
+        self.assertTrue(any(p == field or (p or "").startswith(field + ".") or
+                            (p or "").startswith(field + "[") for p in params),
+                        "expected invalidParams naming %r, got %r" % (field, body))

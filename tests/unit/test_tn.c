@@ -1,0 +1,103 @@
+/* TN canonicalization and URI normalization: test-vectors.md TV-13. */
+#include "test_util.h"
+#include "stir/stir.h"
+
+static void canon(const char *in, const char *want)
+{
+    char out[STIR_TN_MAX + 1];
+    stir_error err;
+    if (stir_tn_canon(in, out, "tn", &err)) fail_msg("%s: %s", in, err.detail);
+    assert_string_equal(out, want);
+}
+
+static void test_tv13_tn(void **state)
+{
+    (void)state;
+    canon("+1 (215) 555-1212", "12155551212");
+    canon("+1-215-555-1212", "12155551212");
+    canon("1.215.555.1212", "12155551212");
+    canon("+44 20 7946 0018", "442079460018");
+    canon("911", "911");
+    canon("*67", "*67");
+    canon("#31#", "#31#");
+}
+
+static void test_tn_errors(void **state)
+{
+    (void)state;
+    char out[STIR_TN_MAX + 1];
+    stir_error err;
+    assert_int_equal(stir_tn_canon("1215555121A", out, "orig.tn", &err), 400);
+    assert_string_equal(err.field, "orig.tn");
+    assert_non_null(strstr(err.detail, "'A'"));
+    assert_int_equal(stir_tn_canon("", out, "t", &err), 400);
+    assert_int_equal(stir_tn_canon("+", out, "t", &err), 400);
+    assert_int_equal(stir_tn_canon("12+3", out, "t", &err), 400);
+    assert_int_equal(stir_tn_canon("123\xc3\xa9", out, "t", &err), 400);
+    assert_int_equal(stir_tn_canon("123456789012345678901234567890123", out, "t", &err), 400);
+}
+
+static void ident(const char *uri, int is_tn, const char *want)
+{
+    stir_ident id;
+    stir_error err;
+    if (stir_ident_from_uri(uri, &id, "from", &err)) fail_msg("%s: %s", uri, err.detail);
+    assert_int_equal(id.is_tn, is_tn);
+    assert_string_equal(id.value, want);
+}
+
+static void test_tv13_uris(void **state)
+{
+    (void)state;
+    ident("sip:+12155551212@example.com;user=phone", 1, "12155551212");
+    ident("sip:12155551212@example.com", 0, "sip:12155551212@example.com");
+    ident("sips:Alice%41:pw@Example.COM:5061;transport=tls", 0, "sips:alicea@example.com");
+    ident("sip:bob@example.com:5060;user=ip?subject=x", 0, "sip:bob@example.com");
+    ident("tel:+44.20.7946.0018", 1, "442079460018");
+    ident("tel:+1-215-555-1213", 1, "12155551213");
+    ident("sip:+1-215-555-1212;npdi@example.com;user=phone", 1, "12155551212");
+    ident("SIP:anonymous@anonymous.invalid", 0, "sip:anonymous@anonymous.invalid");
+}
+
+static void test_ident_json(void **state)
+{
+    (void)state;
+    stir_ident id;
+    stir_error err;
+    json_t *j = json_pack("{ss}", "tn", "+1 215 555 1212");
+    assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 0);
+    assert_true(id.is_tn);
+    assert_string_equal(id.value, "12155551212");
+    json_decref(j);
+    j = json_pack("{s[s]}", "tn", "12155551213");            /* as ms-bench sends `to` */
+    assert_int_equal(stir_ident_from_json(j, &id, "to", &err), 0);
+    assert_string_equal(id.value, "12155551213");
+    json_decref(j);
+    j = json_pack("{ss ss}", "tn", "1", "uri", "sip:a@b");
+    assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 400);
+    assert_string_equal(err.field, "from");
+    json_decref(j);
+    j = json_pack("{si}", "tn", 12);
+    assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 400);
+    assert_string_equal(err.field, "from.tn");
+    json_decref(j);
+    j = json_pack("{ss}", "uri", "http://x");
+    assert_int_equal(stir_ident_from_json(j, &id, "to", &err), 400);
+    assert_string_equal(err.field, "to.uri");
+    json_decref(j);
+    j = json_pack("{ss}", "uri", "sip:anonymous@anonymous.invalid");
+    assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 0);
+    assert_true(stir_ident_is_anonymous(&id));
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tv13_tn),
+        cmocka_unit_test(test_tn_errors),
+        cmocka_unit_test(test_tv13_uris),
+        cmocka_unit_test(test_ident_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
