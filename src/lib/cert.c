@@ -26,6 +26,8 @@
 #define TRUST_FILE_MAX (4u << 20)   /* a trust bundle larger than this is not one */
 #define CERT_FILE_MAX (1u << 20)
 #define NAME_MAX_TXT 200            /* DN text kept in details */
+#define PEM_BODY_MAX (16u << 20)    /* matches the largest fetch max_bytes */
+#define PEM_BLOCK_MAX 65536         /* one certificate; real ones are < 4 KiB */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -354,7 +356,7 @@ static X509 *decode_block(const char *blk, size_t blen, size_t idx, stir_error *
     copy[blen] = '\n';
     copy[blen + 1] = '\0';
     if (PEM_read_bio_ex(b, &name, &header, &data, &dlen,
-                        PEM_FLAG_EAY_COMPATIBLE | PEM_FLAG_ONLY_B64) != 1 ||
+                        PEM_FLAG_ONLY_B64) != 1 ||
         strcmp(name, PEM_STRING_X509) != 0) {
         stir_fail(err, STIR_ERR_BAD_INFO, NULL,
                   "x5u body: certificate %zu is not valid PEM (bad base64 or headers)", idx);
@@ -433,6 +435,10 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u body is not PEM (contains a NUL byte)");
         return NULL;
     }
+    if (len > PEM_BODY_MAX) {
+        stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u body of %zu bytes is too large", len);
+        return NULL;
+    }
     const char *end = pem + len;
     /* Looked for first and anywhere: publishing a key is the worst mistake
      * an x5u body can hold, and the operator must be told exactly that. */
@@ -495,6 +501,12 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
             goto fail;
         }
         e += sizeof end_cert - 1;
+        if ((size_t)(e - p) > PEM_BLOCK_MAX) {
+            stir_fail(err, STIR_ERR_BAD_INFO, NULL,
+                      "x5u body: certificate %zu is larger than %u bytes", c->n + 1,
+                      PEM_BLOCK_MAX);
+            goto fail;
+        }
         if (c->n == STIR_CHAIN_MAX_CERTS) {
             stir_fail(err, STIR_ERR_BAD_INFO, NULL,
                       "x5u body has more than %d certificates", STIR_CHAIN_MAX_CERTS);
@@ -696,16 +708,16 @@ int stir_cert_validate(stir_cert *c, const stir_trust *t, time_t at, stir_error 
                        "certificate key is not P-256 (%s)", kt);
         goto out;
     }
-    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) &&
-        !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                       "certificate keyUsage lacks digitalSignature");
-        goto out;
-    }
     /* Only end-entity certificates sign PASSporTs (RFC 9060 section 4). */
     if (X509_check_ca(leaf) == 1) {
         rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                        "signing certificate is a CA certificate (cA TRUE)");
+        goto out;
+    }
+    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) &&
+        !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
+        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
+                       "certificate keyUsage lacks digitalSignature");
         goto out;
     }
     if (!c->has_tnauth) {

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "internal.h"
 #include "stir/encoding.h"
 
 static const char B64URL[] =
@@ -37,7 +38,6 @@ static void b64url_table_once(void)
     }
 }
 
-void stir_encoding_init(void);
 void stir_encoding_init(void) { b64url_table_once(); }
 
 size_t stir_b64url_encode(const void *in_, size_t n, char *out)

@@ -4,19 +4,20 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
+#include "internal.h"
 #include "stir/stir.h"
-
-void stir_encoding_init(void);
 
 int stir_init(void)
 {
     stir_encoding_init();
+    if (stir_jws_init() != 0) return -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
     return 0;
 }
 
 void stir_cleanup(void)
 {
+    stir_jws_cleanup();
     curl_global_cleanup();
 }
 

@@ -7,6 +7,8 @@
 #include "stir/ppt.h"
 
 void stir_encoding_init(void);
+int stir_jws_init(void);
+void stir_jws_cleanup(void);
 int stir_uuid4(char out[37]);
 
 /* Longest string claim value accepted from a signing request. */

@@ -11,7 +11,29 @@
 #include <openssl/obj_mac.h>
 
 #include "stir/encoding.h"
+#include "internal.h"
 #include "stir/jws.h"
+
+/* Fetched once: in OpenSSL 3 EVP_sha256() makes every Init look the
+ * algorithm up again in the provider store. */
+static EVP_MD *sha256_md;
+
+int stir_jws_init(void)
+{
+    if (!sha256_md) sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return sha256_md ? 0 : -1;
+}
+
+void stir_jws_cleanup(void)
+{
+    EVP_MD_free(sha256_md);
+    sha256_md = NULL;
+}
+
+static const EVP_MD *sha256(void)
+{
+    return sha256_md ? sha256_md : EVP_sha256();
+}
 
 int stir_key_is_p256(EVP_PKEY *key)
 {
@@ -32,7 +54,7 @@ int stir_es256_sign(EVP_PKEY *key, const void *msg, size_t len,
     int rc = -1;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md) return -1;
-    if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+    if (EVP_DigestSignInit(md, NULL, sha256(), NULL, key) != 1 ||
         EVP_DigestSign(md, der, &derlen, msg, len) != 1)
         goto out;
     const unsigned char *p = der;
@@ -65,7 +87,7 @@ int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md) return -1;
     int rc = -1;
-    if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1)
+    if (EVP_DigestVerifyInit(md, NULL, sha256(), NULL, key) == 1)
         rc = EVP_DigestVerify(md, der, (size_t)derlen, msg, len) == 1 ? 1 : 0;
     EVP_MD_CTX_free(md);
     return rc;

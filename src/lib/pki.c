@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -212,22 +213,32 @@ static X509 *make_cert(EVP_PKEY *key, X509_NAME *subject, X509 *issuer, EVP_PKEY
         X509_free(x);
         return NULL;
     }
+    /* certificatePolicies (an r2i method) insists on a config database,
+     * even an empty one. */
+    CONF *conf = NCONF_new(NULL);
+    if (!conf) {
+        ossl_fail(err, "config setup");
+        X509_free(x);
+        return NULL;
+    }
     X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);   /* resets ctx */
+    X509V3_set_nconf(&ctx, conf);
     for (size_t i = 0; i < n_exts; i++) {
-        X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, &ctx, exts[i].nid, exts[i].value);
+        X509_EXTENSION *e = X509V3_EXT_nconf_nid(conf, &ctx, exts[i].nid, exts[i].value);
         if (!e || !X509_add_ext(x, e, -1)) {
             X509_EXTENSION_free(e);
             char what[96];
             snprintf(what, sizeof what, "extension %s=%s", OBJ_nid2sn(exts[i].nid),
                      exts[i].value);
             ossl_fail(err, what);
+            NCONF_free(conf);
             X509_free(x);
             return NULL;
         }
         X509_EXTENSION_free(e);
     }
+    NCONF_free(conf);
     if (extra && !X509_add_ext(x, extra, -1)) {
         ossl_fail(err, "TNAuthList extension");
         X509_free(x);

@@ -59,6 +59,8 @@ static size_t n_types = 2;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static char names_buf[MAX_TYPES * 34];
 
+static void rebuild_names(void);
+
 const stir_ppt_type *stir_ppt_find(const char *name)
 {
     if (!name) name = "";
@@ -93,21 +95,28 @@ int stir_ppt_register(const stir_ppt_type *t, stir_error *err)
                        MAX_TYPES);
     else
         registry[n_types++] = *t;
-    names_buf[0] = '\0';
+    rebuild_names();
     pthread_mutex_unlock(&registry_lock);
     return rc;
 }
 
+/* Rebuilt on registration (start-up), so request threads only read it. */
+static void rebuild_names(void)
+{
+    size_t o = 0;
+    names_buf[0] = '\0';
+    for (size_t i = 0; i < n_types; i++) {
+        if (!registry[i].name[0]) continue;
+        o += (size_t)snprintf(names_buf + o, sizeof names_buf - o, "%s%s", o ? ", " : "",
+                              registry[i].name);
+    }
+}
+
 const char *stir_ppt_names(void)
 {
-    if (!names_buf[0]) {
-        size_t o = 0;
-        for (size_t i = 0; i < n_types; i++) {
-            if (!registry[i].name[0]) continue;
-            o += (size_t)snprintf(names_buf + o, sizeof names_buf - o, "%s%s",
-                                  o ? ", " : "", registry[i].name);
-        }
-    }
+    pthread_mutex_lock(&registry_lock);
+    if (!names_buf[0]) rebuild_names();
+    pthread_mutex_unlock(&registry_lock);
     return names_buf;
 }
 

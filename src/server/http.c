@@ -36,14 +36,20 @@ struct http_server {
     char verify_path[256];
 };
 
-/* State of a POST whose body is being received. */
+#define INLINE_BODY 2048
+
+/* State of a POST whose body is being received. The buffer grows with the
+ * bytes that actually arrive (up to Content-Length), so a client that
+ * announces a large body and then stalls costs no more than a small one. */
 struct req {
     enum route route;
     struct timespec t0;
     size_t cl;              /* Content-Length, <= max_body */
     size_t len;             /* bytes received so far */
+    size_t cap;             /* size of buf, always >= len + 1 */
     int overflow;           /* more bytes than announced (defensive) */
-    char buf[];             /* cl + 1 bytes */
+    char *buf;              /* inline_buf or heap */
+    char inline_buf[INLINE_BODY];
 };
 
 /* Marks a request already answered from its headers. */
@@ -501,6 +507,36 @@ static void dispatch(const struct http_server *s, struct req *rq, http_reply *r)
     json_decref(body);
 }
 
+/* Make room for `need` bytes: double, but never beyond Content-Length + 1. */
+static int grow(struct req *rq, size_t need)
+{
+    size_t cap = rq->cap * 2 > need ? rq->cap * 2 : need;
+    char *nb;
+    if (cap > rq->cl + 1)
+        cap = rq->cl + 1;
+    if (cap < need)
+        return -1;
+    if (rq->buf == rq->inline_buf) {
+        nb = malloc(cap);
+        if (nb)
+            memcpy(nb, rq->buf, rq->len);
+    } else {
+        nb = realloc(rq->buf, cap);
+    }
+    if (!nb)
+        return -1;
+    rq->buf = nb;
+    rq->cap = cap;
+    return 0;
+}
+
+static void req_free(struct req *rq)
+{
+    if (rq->buf != rq->inline_buf)
+        free(rq->buf);
+    free(rq);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -522,7 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             *con_cls = &ANSWERED;
             return send_reply(c, &t0, method, url, &r);
         }
-        rq = malloc(sizeof *rq + cl + 1);
+        rq = malloc(sizeof *rq);
         if (!rq)
             return MHD_NO;
         rq->route = rt;
@@ -530,6 +566,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq->cl = cl;
         rq->len = 0;
         rq->overflow = 0;
+        rq->buf = rq->inline_buf;
+        rq->cap = sizeof rq->inline_buf;
         *con_cls = rq;
         return MHD_YES;
     }
@@ -543,6 +581,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             rq->overflow = 1;
             n = rq->cl - rq->len;
         }
+        if (rq->len + n + 1 > rq->cap && grow(rq, rq->len + n + 1) != 0)
+            return MHD_NO;          /* out of memory: drop the connection */
         memcpy(rq->buf + rq->len, upload_data, n);
         rq->len += n;
         *upload_data_size = 0;
@@ -561,20 +601,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     if (*con_cls && *con_cls != (void *)&ANSWERED)
-        free(*con_cls);
+        req_free(*con_cls);
     *con_cls = NULL;
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    size_t n;
-    (void)cls;
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_msg(LOG_LVL_WARN, "libmicrohttpd: %s", msg);
 }
 
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
@@ -627,13 +655,14 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     }
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s,
+                            /* first, so that every MHD message goes through it */
+                            MHD_OPTION_EXTERNAL_LOGGER, &log_mhd, NULL,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                             MHD_OPTION_THREAD_POOL_SIZE,
                             (unsigned int)(cfg->threads > 1 ? cfg->threads : 0),
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
                             MHD_OPTION_NOTIFY_COMPLETED, &on_completed, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, &mhd_logger, NULL,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd refused the settings)");

@@ -6,6 +6,7 @@
 #ifndef STIRD_LOG_H
 #define STIRD_LOG_H
 
+#include <stdarg.h>
 #include <sys/socket.h>
 
 void log_set_level(int level);        /* enum stird_log_level */
@@ -13,6 +14,9 @@ int log_enabled(int level);
 
 /* "2025-01-01T00:00:00Z stird: LEVEL: message" */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages as WARN lines. */
+void log_mhd(void *cls, const char *fmt, va_list ap);
 
 /*
  * One request: time, client, method, path, status, latency (us) and a

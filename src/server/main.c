@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,39 @@ static void warn_validity(const char *cert_path)
     else if (stir_cert_not_after(c) - now < 7 * 86400)
         log_msg(LOG_LVL_WARN, "the signing chain %s expires in less than 7 days", cert_path);
     stir_cert_unref(c);
+}
+
+/* Every connection is a descriptor: make room for max_connections when the
+ * hard limit allows, and say so when it does not (accept() would fail). */
+static void raise_fd_limit(long want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
+        log_msg(LOG_LVL_WARN, "open file limit %llu is below max-connections %ld + 256; "
+                "raise it (ulimit -n) or lower --max-connections",
+                (unsigned long long)rl.rlim_cur, want);
+}
+
+/* A verifier using our own fetch policy must be able to fetch our x5u;
+ * if it cannot, every self-check fails with 436, so warn at start-up. */
+static void check_own_x5u(const stird_config *cfg)
+{
+    stir_certcache_config cc;
+    stir_error e;
+
+    config_certcache(cfg, &cc);
+    memset(&e, 0, sizeof e);
+    if (stir_url_check(&cc.fetch, cfg->x5u, &e) != 0)
+        log_msg(LOG_LVL_WARN, "this server's own fetch policy refuses its x5u URL %s (%s); "
+                "verifying our own signatures will fail with 436%s", cfg->x5u, e.detail,
+                cfg->embedded ? " (add --fetch-allow-any-port for a port other than 443/8443)"
+                              : "");
 }
 
 static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
@@ -203,6 +237,7 @@ int main(int argc, char **argv)
             goto out;
         }
         warn_validity(cfg.cert);
+        check_own_x5u(&cfg);
     }
     {
         stir_verifier_config vc = {.cache = app.cache, .freshness_s = cfg.freshness};
@@ -219,6 +254,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    raise_fd_limit(cfg.max_connections);
     http = http_start(&app, err, sizeof err);
     if (!http) {
         fprintf(stderr, "stird: %s\n", err);

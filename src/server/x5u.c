@@ -184,6 +184,7 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS |
                                 MHD_USE_ERROR_LOG,
                             0, NULL, NULL, &on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, &log_mhd, NULL,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                             MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
                             MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,

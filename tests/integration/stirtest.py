@@ -142,24 +142,34 @@ class Server:
 
     def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True):
         self.tmp = tempfile.mkdtemp(prefix="stirtest.")
-        self.port = free_port()
-        self.x5u_port = free_port()
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
-        args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
-        if embedded:
-            args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
-            if x5u:
-                args += ["--x5u-listen", "127.0.0.1:%d" % self.x5u_port]
-        args += list(extra)
-        self.args = args
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
         self.stdout_path = os.path.join(self.tmp, "stdout.log")
-        self._err = open(self.stderr_path, "wb")
-        self._out = open(self.stdout_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err)
         self.stopped = False
-        if wait:
-            self.wait_healthy()
+        # A port found free can be taken by a parallel test before stird
+        # binds it: start again on new ports when that happens.
+        for attempt in range(3):
+            self.port = free_port()
+            self.x5u_port = free_port()
+            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
+            if embedded:
+                args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
+                if x5u:
+                    args += ["--x5u-listen", "127.0.0.1:%d" % self.x5u_port]
+            args += list(extra)
+            self.args = args
+            self._err = open(self.stderr_path, "wb")
+            self._out = open(self.stdout_path, "wb")
+            self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err)
+            if not wait:
+                return
+            try:
+                self.wait_healthy()
+                return
+            except AssertionError:
+                if attempt == 2 or "Address already in use" not in self.stderr():
+                    raise
+                self._close()
 
     @property
     def base(self):

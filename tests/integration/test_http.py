@@ -103,6 +103,30 @@ class HttpTest(stirtest.ServerTestCase):
         self.assertProblem(st, body, hd, 400)
         self.assertEqual(body["invalidParams"][0]["param"], "signingRequest")
 
+    def test_body_in_pieces(self):
+        # TCP delivers the body in several reads; the server must gather it.
+        import socket
+        body = json.dumps({"signingRequest": {
+            "attest": "A", "orig": {"tn": stirtest.ORIG_TN}, "dest": {"tn": [stirtest.DEST_TN]},
+            "iat": int(time.time()), "pad": "x" * 5000}}).encode()
+        head = (b"POST " + SIGN.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(head)
+            for i in range(0, len(body), 1000):
+                time.sleep(0.02)
+                s.sendall(body[i:i + 1000])
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
+        resp = json.loads(data.partition(b"\r\n\r\n")[2])
+        self.assertIn("identityHeader", resp["signingResponse"])
+
     def test_health(self):
         st, hd, data = self.srv.request("GET", "/health")
         self.assertEqual(st, 200)

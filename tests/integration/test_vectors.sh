@@ -95,8 +95,9 @@ TAMPERED=$(printf '%s' "$V1" | sed 's/BuOEj7jv/BuOEj7jw/')
 verify root.pem "$TAMPERED" 12155550121 12155550131 || true
 expect "flipped signature is 438" "$R.reasonCode" 438
 expect "failure carries the passport" "$R.passport" "${TAMPERED%%;*}"
-SIGPART=${TAMPERED##*.}
-[ "$(field "$R.reasonHeader")" = "STIR ;cause=438 ;text=\"Invalid Identity Header\" ;ppi=\"..${SIGPART%%;*}\"" ] &&
+TOKEN=${TAMPERED%%;*}
+SIGPART=${TOKEN##*.}
+[ "$(field "$R.reasonHeader")" = "STIR ;cause=438 ;text=\"Invalid Identity Header\" ;ppi=\"..${SIGPART}\"" ] &&
   ok "ppi is .. + signature" || bad "ppi form: $(field "$R.reasonHeader")"
 
 verify other.pem "$V1" 12155550121 12155550131 || true

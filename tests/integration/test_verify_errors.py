@@ -134,6 +134,9 @@ class VerifyErrorsTest(stirtest.ServerTestCase):
             # RFC 9410 5: Reason: STIR ;cause=436 ;text="Bad Identity Info" ;ppi="..sig"
             self.assertEqual(res["reasonHeader"],
                              'STIR ;cause=%d ;text="%s" ;ppi="..%s"' % (code, TEXT[code], sig))
+        # The access log line carries the per-PASSporT codes, in order.
+        self.assertIn("codes=438,436", self.srv.stderr())
+        self.assertNotIn("PRIVATE KEY", self.srv.stderr())
 
     def test_anonymous_from(self):
         identity, _ = self.srv.sign_ok()

@@ -1,0 +1,142 @@
+"""Certificate-level verification failures, end to end through stird.
+
+The fixture PKI comes from tests/tools/mkpki.sh (openssl CLI only) and is
+served by tests/tools/certserver.py over HTTPS; the PASSporTs are signed
+here with the fixture leaf keys through the openssl CLI. Expected codes
+(RFC 8224 6.2.2, ms-api.md 6.8): a credential that cannot be obtained is
+436 Bad Identity Info; one obtained but not acceptable is 437 Unsupported
+Credential."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+
+TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
+
+
+class CertTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stircerts.")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
+        port_file = os.path.join(cls.tmp, "certserver.port")
+        cls.certserver = subprocess.Popen(
+            [sys.executable, os.path.join(TOOLS, "certserver.py"),
+             "--cert", os.path.join(cls.pki, "tls.pem"), "--key", os.path.join(cls.pki, "tls.key"),
+             "--dir", cls.pki, "--port-file", port_file],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while not os.path.exists(port_file):
+            if time.time() > deadline or cls.certserver.poll() is not None:
+                cls.certserver.kill()
+                raise AssertionError("certserver.py did not start")
+            time.sleep(0.05)
+        with open(port_file) as f:
+            cls.cs_port = int(f.read())
+        try:
+            cls.srv = stirtest.Server(
+                "--trust", os.path.join(cls.pki, "root.pem"),
+                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
+                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
+                "--fetch-timeout-ms", "1000", embedded=False)
+        except Exception:
+            cls.certserver.kill()
+            cls.certserver.wait()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.certserver.terminate()
+            cls.certserver.wait()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def url(self, path):
+        return "https://127.0.0.1:%d/%s" % (self.cs_port, path)
+
+    def verify(self, path, key="sp.key"):
+        """Sign a SHAKEN PASSporT with a fixture key, x5u at certserver `path`."""
+        url = self.url(path)
+        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}
+        now = int(time.time())
+        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
+                   "orig": {"tn": stirtest.ORIG_TN},
+                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
+        identity = stirtest.make_passport(header, payload, os.path.join(self.pki, key), self.tmp,
+                                          ppt="shaken")
+        st, body = self.srv.verify({"identityHeader": identity, "from": {"tn": stirtest.ORIG_TN},
+                                    "to": {"tn": stirtest.DEST_TN}, "time": now})
+        self.assertEqual(st, 200, body)
+        return body["verificationResponse"]["verifyResults"][0]["verifyResult"]
+
+    def assertCode(self, res, code):
+        self.assertEqual(res["status"], "fail", res)
+        self.assertIs(type(res["reasonCode"]), int)
+        self.assertEqual(res["reasonCode"], code, res)
+
+    def test_good_chain_passes(self):
+        res = self.verify("chain.pem")
+        self.assertEqual(res["status"], "pass", res)
+
+    # ---- 437: obtained, but not an acceptable credential -------------------
+
+    def test_expired(self):
+        self.assertCode(self.verify("chain_expired.pem", "expired.key"), 437)
+
+    def test_not_yet_valid(self):
+        self.assertCode(self.verify("chain_future.pem", "future.key"), 437)
+
+    def test_untrusted_root(self):
+        self.assertCode(self.verify("chain_untrusted.pem", "evil_sp.key"), 437)
+
+    def test_no_tnauthlist(self):
+        self.assertCode(self.verify("chain_notn.pem", "notn.key"), 437)
+
+    def test_p384_leaf(self):
+        # ES256 needs P-256 (RFC 7518 3.4); the signature is not even
+        # checkable, so this must not pass. The PASSporT is signed with the
+        # good key to isolate the certificate as the reason.
+        self.assertCode(self.verify("chain_p384.pem"), 437)
+
+    # ---- 436: the credential cannot be obtained ------------------------------
+
+    def test_not_a_certificate(self):
+        self.assertCode(self.verify("ext.cnf"), 436)
+
+    def test_private_key_in_body(self):
+        self.assertCode(self.verify("chain_key.pem"), 436)
+
+    def test_too_many_certificates(self):
+        self.assertCode(self.verify("chain9.pem"), 436)
+
+    def test_oversized(self):
+        self.assertCode(self.verify("big/100000"), 436)
+
+    def test_timeout(self):
+        t0 = time.time()
+        self.assertCode(self.verify("slow/5/chain.pem"), 436)
+        self.assertLess(time.time() - t0, 4)
+
+    def test_http_404(self):
+        self.assertCode(self.verify("status/404"), 436)
+        self.assertCode(self.verify("missing.pem"), 436)
+
+    def test_redirect_not_followed(self):
+        self.assertCode(self.verify("redirect/chain.pem"), 436)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,177 @@
+"""stird start-up: flags, the config file, precise errors and exit
+statuses, the documented setting list (docs/CONFIG.md), start-up checks of
+the credentials, and --fixed-time."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+
+
+def run(*args, timeout=30):
+    r = subprocess.run((stirtest.STIRD,) + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+class ConfigTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stirconfig.")
+        cls.state = os.path.join(cls.tmp, "state")
+        # One embedded run makes the PKI the tests below reuse.
+        stirtest.Server(state_dir=cls.state).stop()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def assertUsageError(self, args, *needles):
+        rc, out, err = run(*args)
+        self.assertEqual(rc, 2, err)
+        for n in needles:
+            self.assertIn(n, err)
+        self.assertNotIn("AddressSanitizer", err)
+
+    def test_help_matches_docs(self):
+        rc, out, err = run("--help")
+        self.assertEqual(rc, 0, err)
+        helped = set(re.findall(r"^\s+--([a-z0-9-]+)", out, re.M))
+        with open(os.path.join(stirtest.SRC, "docs", "CONFIG.md")) as f:
+            documented = set(re.findall(r"`--([a-z0-9-]+)", f.read()))
+        self.assertEqual(helped, documented)
+        self.assertIn("fixed-time", helped)
+        self.assertIn("fetch-allow-host", helped)
+
+    def test_unknown_key_names_line(self):
+        path = self.write("unknown.conf", "# comment\nlisten = 127.0.0.1:1\n\nfoo_bar = 1\n")
+        self.assertUsageError(("--config", path), path + ":4:", "unknown key 'foo_bar'")
+
+    def test_bad_value_names_line(self):
+        path = self.write("badval.conf", "embedded = yes\nfreshness = soon\n")
+        self.assertUsageError(("--config", path), path + ":2:", "freshness", "not an integer")
+        path = self.write("badline.conf", "embedded\n")
+        self.assertUsageError(("--config", path), path + ":1:", "key = value")
+
+    def test_missing_config_file(self):
+        self.assertUsageError(("--config", os.path.join(self.tmp, "none.conf")),
+                              "cannot open config file")
+
+    def test_flag_values_are_checked(self):
+        self.assertUsageError(("--embedded", "--freshness", "0"), "--freshness", "out of range")
+        self.assertUsageError(("--embedded", "--threads", "x"), "--threads", "not an integer")
+        self.assertUsageError(("--embedded", "--listen", "127.0.0.1"), "--listen", "HOST:PORT")
+        self.assertUsageError(("--embedded", "--listen", "127.0.0.1:99999"), "--listen", "port")
+        self.assertUsageError(("--embedded", "--routing-path", "sti"), "--routing-path", "'/'")
+        self.assertUsageError(("--embedded", "--routing-path", "/a/../b"), "--routing-path")
+        self.assertUsageError(("--embedded", "--log-level", "loud"), "--log-level")
+        self.assertUsageError(("--embedded", "--max-body", "10"), "--max-body", "out of range")
+        self.assertUsageError(("--embedded", "--cache-min-ttl", "100", "--cache-max-ttl", "10"),
+                              "cache-min-ttl")
+        self.assertUsageError(("--nonsense",), "unknown flag")
+        self.assertUsageError(("positional",), "unexpected argument")
+        self.assertUsageError(("--embedded", "--listen"), "needs a value")
+
+    def test_needs_trust_and_complete_signing_settings(self):
+        self.assertUsageError((), "--trust")
+        self.assertUsageError(("--trust", os.path.join(self.state, "root.pem"), "--key",
+                               os.path.join(self.state, "sp.key")), "--key, --cert and --x5u")
+
+    def test_key_not_matching_certificate_exits_1(self):
+        other = os.path.join(self.tmp, "other.key")
+        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                         "-out", other)
+        rc, out, err = run("--listen", "127.0.0.1:%d" % stirtest.free_port(),
+                           "--key", other, "--cert", os.path.join(self.state, "chain.pem"),
+                           "--x5u", "https://cr.example.com/c.pem",
+                           "--trust", os.path.join(self.state, "root.pem"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("does not belong", err)
+        self.assertIn(other, err)
+
+    def test_unreadable_trust_exits_1(self):
+        missing = os.path.join(self.tmp, "no-such-root.pem")
+        rc, out, err = run("--embedded", "--state-dir", self.state, "--trust", missing,
+                           "--listen", "127.0.0.1:%d" % stirtest.free_port(),
+                           "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+        self.assertEqual(rc, 1, err)
+        self.assertIn(missing, err)
+        self.assertIn("trust anchors", err)
+
+    def test_port_in_use_exits_1(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            rc, out, err = run("--embedded", "--state-dir", self.state,
+                               "--listen", "127.0.0.1:%d" % port,
+                               "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+        self.assertEqual(rc, 1, err)
+        self.assertIn("Address already in use", err)
+
+    def test_file_settings_and_flag_override(self):
+        path = self.write("good.conf",
+                          "routing_path = /from-file   # overridden below\n"
+                          "freshness = 120\n"
+                          "fetch-allow-host = 127.0.0.1\n"
+                          'log_level = "warn"\n')
+        with stirtest.Server("--config", path, "--routing-path", "/from-flag",
+                             state_dir=self.state) as srv:
+            req = {"attest": "A", "orig": {"tn": stirtest.ORIG_TN},
+                   "dest": {"tn": [stirtest.DEST_TN]}, "iat": int(time.time()) - 100}
+            st, body = srv.sign(req, path="/from-flag/stir/v1/signing")
+            # freshness 120 from the file accepts an iat 100 s old.
+            self.assertEqual(st, 200, body)
+            st, body = srv.sign(req, path="/from-file/stir/v1/signing")
+            self.assertEqual(st, 404, body)
+            # log_level = warn: no access lines.
+            self.assertNotIn("/stir/v1/signing", srv.stderr())
+
+    def test_example_config_parses(self):
+        example = os.path.join(stirtest.SRC, "etc", "stird.conf.example")
+        s = self.state
+        with stirtest.Server("--config", example, "--key", os.path.join(s, "sp.key"),
+                             "--cert", os.path.join(s, "chain.pem"),
+                             "--trust", os.path.join(s, "root.pem"),
+                             "--x5u", "https://cr.example.com/chain.pem",
+                             embedded=False) as srv:
+            st, hd, data = srv.request("GET", "/ready")
+            self.assertEqual(st, 200, data)
+
+    def test_fixed_time(self):
+        fixed = 1700000000
+        with stirtest.Server("--fixed-time", str(fixed), state_dir=self.state) as srv:
+            req = {"attest": "A", "orig": {"tn": stirtest.ORIG_TN},
+                   "dest": {"tn": [stirtest.DEST_TN]}, "iat": fixed}
+            st, body = srv.sign(req)
+            self.assertEqual(st, 200, body)
+            req["iat"] = int(time.time())
+            st, body = srv.sign(req)
+            self.assertEqual(st, 400, body)
+            self.assertIn("fixed", srv.stderr())
+
+    def test_verification_only(self):
+        s = self.state
+        with stirtest.Server("--trust", os.path.join(s, "root.pem"), embedded=False) as srv:
+            st, hd, data = srv.request("GET", "/ready")
+            self.assertEqual(st, 503, data)
+            st, body, hd = srv.post("/stir/v1/signing", {"signingRequest": {}})
+            self.assertEqual(st, 503, body)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,709 @@
+/*
+ * x5u fetch policy and certificate cache, against tests/tools/certserver.py
+ * (a stdlib HTTPS server on 127.0.0.1) serving tests/tools/mkpki.sh fixtures.
+ * The server's /__hits counts tell how often the cache really fetched.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "stir/certcache.h"
+#include "fetch.h"
+
+static char g_dir[256];
+static char g_tls[512];
+static int g_port;
+static pid_t g_server = -1;
+static stir_trust *g_trust;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void url_of(char *out, size_t n, const char *path)
+{
+    snprintf(out, n, "https://127.0.0.1:%d%s", g_port, path);
+}
+
+static size_t sink(char *d, size_t s, size_t n, void *u)
+{
+    json_t **out = u;
+    json_error_t je;
+    json_decref(*out);
+    *out = json_loadb(d, s * n, 0, &je);
+    return s * n;
+}
+
+/* How many requests for `path` certserver.py has seen. */
+static long server_hits(const char *path)
+{
+    char u[256];
+    url_of(u, sizeof u, "/__hits");
+    json_t *j = NULL;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    curl_easy_setopt(h, CURLOPT_URL, u);
+    curl_easy_setopt(h, CURLOPT_CAINFO, g_tls);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    assert_non_null(j);
+    json_t *v = json_object_get(j, path);
+    long r = v ? (long)json_integer_value(v) : 0;
+    json_decref(j);
+    return r;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *src = getenv("STIR_SRC");
+    if (!src)
+        src = ".";
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    snprintf(g_dir, sizeof g_dir, "/tmp/stir-test-cc-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "bash '%s/tests/tools/mkpki.sh' '%s' && echo 'not a certificate' > '%s/notpem.txt'",
+             src, g_dir, g_dir);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(g_tls, sizeof g_tls, "%s/tls.pem", g_dir);
+    char key[512], script[512], portfile[512], root[512];
+    snprintf(key, sizeof key, "%s/tls.key", g_dir);
+    snprintf(script, sizeof script, "%s/tests/tools/certserver.py", src);
+    snprintf(portfile, sizeof portfile, "%s/port", g_dir);
+    snprintf(root, sizeof root, "%s/root.pem", g_dir);
+
+    g_server = fork();
+    if (g_server < 0)
+        return -1;
+    if (g_server == 0) {
+        execlp("python3", "python3", script, "--cert", g_tls, "--key", key, "--dir", g_dir,
+               "--port-file", portfile, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && g_port == 0; i++) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &g_port) != 1)
+                g_port = 0;
+            fclose(f);
+        }
+        if (!g_port)
+            sleep_s(0.05);
+    }
+    if (!g_port)
+        return -1;
+    stir_error err;
+    g_trust = stir_trust_load(root, &err);
+    return g_trust ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (g_server > 0) {
+        kill(g_server, SIGTERM);
+        waitpid(g_server, NULL, 0);
+    }
+    stir_trust_free(g_trust);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        return -1;
+    curl_global_cleanup();
+    return 0;
+}
+
+static void test_cfg(stir_certcache_config *cfg)
+{
+    stir_certcache_config_default(cfg);
+    cfg->fetch.allow_any_port = 1;
+    cfg->fetch.allow_hosts[0] = "127.0.0.1";
+    cfg->fetch.n_allow_hosts = 1;
+    cfg->fetch.tls_ca_file = g_tls;
+}
+
+static stir_certcache *new_cache(const stir_certcache_config *cfg)
+{
+    stir_error err;
+    stir_certcache *cc = stir_certcache_new(cfg, g_trust, &err);
+    if (!cc)
+        fail_msg("stir_certcache_new: %s", err.detail);
+    return cc;
+}
+
+static void assert_detail(const stir_error *err, const char *needle)
+{
+    if (!strstr(err->detail, needle))
+        fail_msg("detail \"%s\" lacks \"%s\"", err->detail, needle);
+}
+
+/* get `path` from the test server; expect failure `code` with `needle`. */
+static void expect_get_fail(stir_certcache *cc, const char *path, int code, const char *needle)
+{
+    char u[512];
+    url_of(u, sizeof u, path);
+    stir_error err;
+    memset(&err, 0, sizeof err);
+    stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
+    if (c) {
+        stir_cert_unref(c);
+        fail_msg("%s: success, expected %d \"%s\"", path, code, needle);
+    }
+    if (err.code != code)
+        fail_msg("%s: %d \"%s\", expected %d \"%s\"", path, err.code, err.detail, code, needle);
+    assert_detail(&err, needle);
+}
+
+static stir_cert *get_ok(stir_certcache *cc, const char *path)
+{
+    char u[512];
+    url_of(u, sizeof u, path);
+    stir_error err;
+    memset(&err, 0, sizeof err);
+    stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
+    if (!c)
+        fail_msg("%s: %d %s", path, err.code, err.detail);
+    return c;
+}
+
+/* ---- URL and address policy ----------------------------------------------------- */
+
+static void check_url(const stir_fetch_policy *pol, const char *url, const char *needle)
+{
+    stir_error err;
+    memset(&err, 0, sizeof err);
+    int rc = stir_url_check(pol, url, &err);
+    if (!needle) {
+        if (rc)
+            fail_msg("%s refused: %s", url, err.detail);
+        return;
+    }
+    if (rc != 436)
+        fail_msg("%s: rc %d, expected 436 \"%s\"", url, rc, needle);
+    assert_detail(&err, needle);
+}
+
+static void test_url_policy(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    stir_certcache_config_default(&cfg);
+    const stir_fetch_policy *p = &cfg.fetch;
+    check_url(p, "https://cert.example.org/sp.pem", NULL);
+    check_url(p, "https://cert.example.org:8443/sp.pem", NULL);
+    check_url(p, "https://cert.example.org:443/sp.pem", NULL);
+    check_url(p, "http://cert.example.org/sp.pem", "must use https");
+    check_url(p, "ftp://cert.example.org/sp.pem", "must use https");
+    check_url(p, "https://cert.example.org:80/sp.pem", "port 80 not allowed");
+    check_url(p, "https://cert.example.org:8080/sp.pem", "port 8080 not allowed");
+    check_url(p, "https://user:pw@cert.example.org/sp.pem", "userinfo");
+    check_url(p, "https://user@cert.example.org/sp.pem", "userinfo");
+    check_url(p, "https://cert.example.org/sp.pem?x=1", "query");
+    check_url(p, "https://cert.example.org/sp.pem?", "query");
+    check_url(p, "https://cert.example.org/sp.pem#frag", "fragment");
+    check_url(p, "https://cert.example.org/a b.pem", "space");
+    check_url(p, "cert.example.org/sp.pem", "not a valid absolute URL");
+    check_url(p, "", "empty");
+    char longu[2100];
+    memset(longu, 'a', sizeof longu);
+    memcpy(longu, "https://cert.example.org/", 25);
+    longu[2049] = '\0';
+    check_url(p, longu, "longer than 2048");
+
+    cfg.fetch.allow_http = 1;
+    check_url(p, "http://cert.example.org/sp.pem", NULL);
+    check_url(p, "http://cert.example.org:8080/sp.pem", "port 8080");
+    cfg.fetch.allow_any_port = 1;
+    check_url(p, "http://cert.example.org:8080/sp.pem", NULL);
+}
+
+static const char *special4(const char *ip)
+{
+    struct sockaddr_in s;
+    memset(&s, 0, sizeof s);
+    s.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, ip, &s.sin_addr), 1);
+    return stir_addr_special((struct sockaddr *)&s);
+}
+
+static const char *special6(const char *ip)
+{
+    struct sockaddr_in6 s;
+    memset(&s, 0, sizeof s);
+    s.sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, ip, &s.sin6_addr), 1);
+    return stir_addr_special((struct sockaddr *)&s);
+}
+
+/* Expected classes from the RFC 6890 registries. */
+static void test_special_addresses(void **state)
+{
+    (void)state;
+    assert_non_null(strstr(special4("127.0.0.1"), "loopback"));
+    assert_non_null(strstr(special4("127.255.0.9"), "loopback"));
+    assert_non_null(strstr(special4("10.1.2.3"), "private"));
+    assert_non_null(strstr(special4("172.16.0.1"), "private"));
+    assert_non_null(strstr(special4("172.31.255.255"), "private"));
+    assert_null(special4("172.32.0.1"));
+    assert_non_null(strstr(special4("192.168.1.1"), "private"));
+    assert_non_null(strstr(special4("100.64.0.1"), "CGNAT"));
+    assert_non_null(strstr(special4("100.127.255.254"), "CGNAT"));
+    assert_null(special4("100.128.0.1"));
+    assert_non_null(strstr(special4("169.254.169.254"), "link-local"));
+    assert_non_null(strstr(special4("0.0.0.0"), "this-network"));
+    assert_non_null(strstr(special4("224.0.0.1"), "multicast"));
+    assert_non_null(strstr(special4("240.0.0.1"), "reserved"));
+    assert_non_null(strstr(special4("255.255.255.255"), "broadcast"));
+    assert_non_null(strstr(special4("192.0.2.10"), "documentation"));
+    assert_non_null(strstr(special4("198.18.0.1"), "benchmarking"));
+    assert_null(special4("8.8.8.8"));
+    assert_null(special4("1.1.1.1"));
+    assert_non_null(strstr(special6("::1"), "loopback"));
+    assert_non_null(strstr(special6("::"), "unspecified"));
+    assert_non_null(strstr(special6("fe80::1"), "link-local"));
+    assert_non_null(strstr(special6("fc00::1"), "unique-local"));
+    assert_non_null(strstr(special6("fd12:3456::1"), "unique-local"));
+    assert_non_null(strstr(special6("ff02::1"), "multicast"));
+    assert_non_null(strstr(special6("::ffff:127.0.0.1"), "loopback"));
+    assert_non_null(strstr(special6("::ffff:10.0.0.1"), "private"));
+    assert_null(special6("::ffff:8.8.8.8"));
+    assert_non_null(strstr(special6("64:ff9b::192.168.0.1"), "private"));
+    assert_non_null(strstr(special6("2002:7f00:0001::1"), "loopback"));   /* 6to4 of 127.0.0.1 */
+    assert_non_null(strstr(special6("2001:db8::1"), "documentation"));
+    assert_null(special6("2001:4860:4860::8888"));
+    assert_null(special6("2606:4700::1111"));
+}
+
+/* A loopback URL is refused at connect time unless its host is allowed. */
+static void test_loopback_refused(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.fetch.n_allow_hosts = 0;
+    stir_certcache *cc = new_cache(&cfg);
+    expect_get_fail(cc, "/loop/chain.pem", 436,
+                    "x5u host resolves to a loopback address (127.0.0.1) and is not an "
+                    "allowed host");
+    char u[256];
+    snprintf(u, sizeof u, "https://localhost:%d/loop2/chain.pem", g_port);
+    stir_error err;
+    assert_null(stir_certcache_get(cc, u, time(NULL), &err));
+    assert_int_equal(err.code, 436);
+    assert_detail(&err, "loopback address");
+    stir_certcache_free(cc);
+    /* the server never saw them */
+    assert_int_equal(server_hits("/loop/chain.pem"), 0);
+    assert_int_equal(server_hits("/loop2/chain.pem"), 0);
+    /* policy violations do not even reach the network */
+    test_cfg(&cfg);
+    cc = new_cache(&cfg);
+    snprintf(u, sizeof u, "http://127.0.0.1:%d/chain.pem", g_port);
+    assert_null(stir_certcache_get(cc, u, time(NULL), &err));
+    assert_int_equal(err.code, 436);
+    assert_detail(&err, "must use https");
+    stir_certcache_free(cc);
+}
+
+/* ---- fetching and caching ---------------------------------------------------------- */
+
+static void test_fetch_and_hit(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    stir_certcache *cc = new_cache(&cfg);
+    stir_cert *c = get_ok(cc, "/chain.pem");
+    const stir_tnauth *ta = stir_cert_tnauth(c);
+    assert_non_null(ta);
+    assert_string_equal(ta->e[0].value, "709J");
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.fetches, 1);
+    assert_int_equal(st.hits, 0);
+    assert_int_equal(st.entries, 1);
+
+    stir_cert *c2 = get_ok(cc, "/chain.pem");
+    assert_ptr_equal(c, c2);
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.fetches, 1);
+    assert_int_equal(server_hits("/chain.pem"), 1);
+
+    /* a cached chain still answers for the caller's time */
+    char u[256];
+    url_of(u, sizeof u, "/chain.pem");
+    stir_error err;
+    assert_null(stir_certcache_get(cc, u, stir_cert_not_after(c) + 60, &err));
+    assert_int_equal(err.code, 437);
+    assert_detail(&err, "certificate expired");
+    assert_null(stir_certcache_get(cc, u, stir_cert_not_before(c) - 60, &err));
+    assert_int_equal(err.code, 437);
+    assert_detail(&err, "not valid before");
+    stir_cert_unref(c);
+    stir_cert_unref(c2);
+
+    /* preloaded chains are served without any fetch */
+    size_t len = 0;
+    char p[512];
+    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    FILE *f = fopen(p, "r");
+    char body[16384];
+    len = fread(body, 1, sizeof body, f);
+    fclose(f);
+    assert_int_equal(stir_certcache_put(cc, "https://x5u.invalid/preloaded.pem", body, len, 0,
+                                        &err), 0);
+    c = stir_certcache_get(cc, "https://x5u.invalid/preloaded.pem", time(NULL), &err);
+    assert_non_null(c);
+    stir_cert_unref(c);
+    assert_int_equal(stir_certcache_put(cc, "https://x5u.invalid/bad.pem", "junk", 4, 0, &err),
+                     436);
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.fetches, 1);
+    stir_certcache_free(cc);
+}
+
+static void test_max_age(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.min_ttl_s = 0;
+    cfg.refresh_ahead = 0;
+    stir_certcache *cc = new_cache(&cfg);
+    const char *path = "/cc/max-age%3D1/chain.pem";
+    stir_cert_unref(get_ok(cc, path));
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 1);
+    sleep_s(2.1);
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 2);
+
+    /* no directive we know: the 24 h default keeps it */
+    path = "/cc/private/chain.pem";
+    stir_cert_unref(get_ok(cc, path));
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 1);
+    /* Expires - Date is the lifetime */
+    path = "/expires/0/chain.pem";   /* Expires == Date: stale at once */
+    stir_cert_unref(get_ok(cc, path));
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 2);
+    path = "/expires/3600/chain.pem";
+    stir_cert_unref(get_ok(cc, path));
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 1);
+
+    /* min_ttl is a floor under max-age */
+    stir_certcache_free(cc);
+    cfg.min_ttl_s = 60;
+    cc = new_cache(&cfg);
+    path = "/cc/max-age%3D0/chain.pem";
+    stir_cert_unref(get_ok(cc, path));
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 1);
+    stir_certcache_free(cc);
+}
+
+static void test_no_store(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    stir_certcache *cc = new_cache(&cfg);
+    const char *path = "/cc/no-store/chain.pem";
+    stir_cert *c = get_ok(cc, path);
+    assert_non_null(stir_cert_tnauth(c));
+    stir_cert_unref(c);
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 2);
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.entries, 0);
+    stir_certcache_free(cc);
+}
+
+static void test_fetch_failures(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    stir_certcache *cc = new_cache(&cfg);
+    expect_get_fail(cc, "/status/404", 436, "x5u server answered HTTP 404");
+    expect_get_fail(cc, "/redirect/sp.pem", 436, "redirect refused (HTTP 302)");
+    assert_int_equal(server_hits("/sp.pem"), 0);       /* not followed */
+    expect_get_fail(cc, "/big/20000", 436, "x5u body exceeds 16384 bytes");
+    expect_get_fail(cc, "/notpem.txt", 436, "not PEM");
+    expect_get_fail(cc, "/chain_key.pem", 436, "x5u body contains a private key");
+    double t0 = now_s();
+    expect_get_fail(cc, "/slow/3/chain.pem", 436, "x5u fetch timed out after 1000 ms");
+    double t1 = now_s();
+    assert_true(t1 - t0 < 2.5);
+    expect_get_fail(cc, "/hang", 436, "timed out after 1000 ms");
+    assert_true(now_s() - t1 < 2.5);
+
+    /* the TLS certificate is checked: without our CA file it is untrusted */
+    stir_certcache_config c2;
+    test_cfg(&c2);
+    char other[512];
+    snprintf(other, sizeof other, "%s/root.pem", g_dir);
+    c2.fetch.tls_ca_file = other;
+    stir_certcache *cc2 = new_cache(&c2);
+    expect_get_fail(cc2, "/tls/chain.pem", 436, "TLS error");
+    stir_certcache_free(cc2);
+
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.fetch_failures, 7);
+    stir_certcache_free(cc);
+}
+
+static void test_expired_cached(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    stir_certcache *cc = new_cache(&cfg);
+    expect_get_fail(cc, "/chain_expired.pem", 437, "certificate expired 2020-01-02T00:00:00Z");
+    expect_get_fail(cc, "/chain_expired.pem", 437, "certificate expired 2020-01-02T00:00:00Z");
+    expect_get_fail(cc, "/chain_untrusted.pem", 437, "untrusted root");
+    expect_get_fail(cc, "/chain_notn.pem", 437, "no TNAuthList");
+    assert_int_equal(server_hits("/chain_expired.pem"), 1);
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.fetch_failures, 0);
+    stir_certcache_free(cc);
+}
+
+static void test_negative_cache(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.neg_ttl_initial_s = 2;
+    cfg.neg_ttl_max_s = 3;
+    stir_certcache *cc = new_cache(&cfg);
+    const char *path = "/status/500";
+    expect_get_fail(cc, path, 436, "x5u server answered HTTP 500");
+    expect_get_fail(cc, path, 436, "x5u server answered HTTP 500 (cached failure, retry in 2 s)");
+    assert_int_equal(server_hits(path), 1);
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.neg_hits, 1);
+    sleep_s(2.1);
+    expect_get_fail(cc, path, 436, "x5u server answered HTTP 500");
+    assert_int_equal(server_hits(path), 2);
+    /* second failure: 2 * 2 = 4 s, capped at neg_ttl_max_s = 3 */
+    expect_get_fail(cc, path, 436, "(cached failure, retry in 3 s)");
+    assert_int_equal(server_hits(path), 2);
+    stir_certcache_free(cc);
+}
+
+typedef struct sf_arg {
+    stir_certcache *cc;
+    pthread_barrier_t *bar;
+    int ok;
+} sf_arg;
+
+static void *sf_thread(void *p)
+{
+    sf_arg *a = p;
+    char u[256];
+    url_of(u, sizeof u, "/slow/1/chain.pem");
+    pthread_barrier_wait(a->bar);
+    stir_error err;
+    stir_cert *c = stir_certcache_get(a->cc, u, time(NULL), &err);
+    a->ok = c != NULL;
+    stir_cert_unref(c);
+    return NULL;
+}
+
+static void test_single_flight(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.fetch.total_timeout_ms = 4000;
+    stir_certcache *cc = new_cache(&cfg);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 8);
+    pthread_t th[8];
+    sf_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (sf_arg){cc, &bar, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, sf_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(args[i].ok);
+    }
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(server_hits("/slow/1/chain.pem"), 1);
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.fetches, 1);
+    assert_int_equal(st.misses + st.hits, 8);
+    stir_certcache_free(cc);
+}
+
+static void test_stale_while_revalidate(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.min_ttl_s = 0;
+    cfg.refresh_ahead = 0.9;
+    stir_certcache *cc = new_cache(&cfg);
+    const char *path = "/cc/max-age%3D3/chain.pem";
+    stir_cert_unref(get_ok(cc, path));
+    assert_int_equal(server_hits(path), 1);
+    sleep_s(0.5);   /* 2.5 s of 3 left: below 0.9 * 3 */
+    double t0 = now_s();
+    stir_cert_unref(get_ok(cc, path));
+    assert_true(now_s() - t0 < 0.2);    /* served from cache, not fetched inline */
+    long hits = 0;
+    for (int i = 0; i < 60 && hits < 2; i++) {
+        sleep_s(0.05);
+        hits = server_hits(path);
+    }
+    assert_int_equal(hits, 2);
+    stir_certcache_stats st;
+    for (int i = 0; i < 40; i++) {  /* the refresher records after the body arrives */
+        stir_certcache_stats_get(cc, &st);
+        if (st.refreshes)
+            break;
+        sleep_s(0.05);
+    }
+    assert_int_equal(st.refreshes, 1);
+
+    /* a failed refresh keeps the old chain */
+    char u[256], p[512], body[16384];
+    url_of(u, sizeof u, "/status/503");
+    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    FILE *f = fopen(p, "r");
+    size_t len = fread(body, 1, sizeof body, f);
+    fclose(f);
+    stir_error err;
+    assert_int_equal(stir_certcache_put(cc, u, body, len, 3, &err), 0);
+    sleep_s(0.5);
+    stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
+    assert_non_null(c);
+    stir_cert_unref(c);
+    for (int i = 0; i < 60 && server_hits("/status/503") < 1; i++)
+        sleep_s(0.05);
+    assert_int_equal(server_hits("/status/503"), 1);
+    sleep_s(0.2);
+    c = stir_certcache_get(cc, u, time(NULL), &err);
+    assert_non_null(c);
+    stir_cert_unref(c);
+
+    /* freeing while a refresh is running waits for it cleanly */
+    url_of(u, sizeof u, "/slow/0.5/chain.pem");
+    assert_int_equal(stir_certcache_put(cc, u, body, len, 1, &err), 0);
+    sleep_s(0.2);
+    c = stir_certcache_get(cc, u, time(NULL), &err);
+    assert_non_null(c);
+    stir_cert_unref(c);
+    sleep_s(0.1);
+    stir_certcache_free(cc);
+}
+
+static void test_eviction(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    test_cfg(&cfg);
+    cfg.max_entries = 2;
+    stir_certcache *cc = new_cache(&cfg);
+    char p[512], body[16384], u[256];
+    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    FILE *f = fopen(p, "r");
+    size_t len = fread(body, 1, sizeof body, f);
+    fclose(f);
+    stir_error err;
+    const char *paths[] = {"/evict/1.pem", "/evict/2.pem", "/evict/3.pem"};
+    for (int i = 0; i < 3; i++) {
+        url_of(u, sizeof u, paths[i]);
+        assert_int_equal(stir_certcache_put(cc, u, body, len, 0, &err), 0);
+    }
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cc, &st);
+    assert_int_equal(st.entries, 2);
+    for (int i = 1; i < 3; i++)
+        stir_cert_unref(get_ok(cc, paths[i]));
+    assert_int_equal(server_hits(paths[1]) + server_hits(paths[2]), 0);
+    /* the oldest was evicted: it is fetched (and the server has no such file) */
+    expect_get_fail(cc, paths[0], 436, "HTTP 404");
+    assert_int_equal(server_hits(paths[0]), 1);
+    stir_certcache_free(cc);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    stir_certcache_config_default(&cfg);
+    cfg.max_entries = 0;
+    stir_error err;
+    assert_null(stir_certcache_new(&cfg, g_trust, &err));
+    assert_int_equal(err.code, 400);
+    assert_string_equal(err.field, "max_entries");
+    stir_certcache_config_default(&cfg);
+    assert_null(stir_certcache_new(&cfg, NULL, &err));
+    assert_int_equal(err.code, 400);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_policy),
+        cmocka_unit_test(test_special_addresses),
+        cmocka_unit_test(test_loopback_refused),
+        cmocka_unit_test(test_fetch_and_hit),
+        cmocka_unit_test(test_max_age),
+        cmocka_unit_test(test_no_store),
+        cmocka_unit_test(test_fetch_failures),
+        cmocka_unit_test(test_expired_cached),
+        cmocka_unit_test(test_negative_cache),
+        cmocka_unit_test(test_single_flight),
+        cmocka_unit_test(test_stale_while_revalidate),
+        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
