@@ -85,7 +85,24 @@ int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *er
 stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
                               stir_error *err);
 
-/* Insert a chain for `url` as if fetched (preloading, tests). */
+/* Flags of stir_certcache_get_ex. */
+#define STIR_CACHE_NOWAIT 1   /* never fetch or wait for a fetch: fail with
+                                 STIR_WOULD_BLOCK instead */
+
+/*
+ * stir_certcache_get with flags. With STIR_CACHE_NOWAIT a URL that is
+ * neither cached (fresh or stale) nor remembered as failing returns NULL
+ * with err->code STIR_WOULD_BLOCK, so an event-driven caller can move the
+ * request to a thread that may block.
+ */
+stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at, int flags,
+                                 stir_error *err);
+
+/*
+ * Insert a chain for `url` as if fetched (preloading, tests). A chain that
+ * does not validate is stored with its 437 verdict (so gets report it) and
+ * that 437 is returned.
+ */
 int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
                        size_t len, long ttl_s, stir_error *err);
 

@@ -18,6 +18,7 @@ extern "C" {
 
 enum stir_code {
     STIR_OK = 0,
+    STIR_WOULD_BLOCK = 1,           /* not an error: retry where blocking is fine */
     STIR_ERR_INPUT = 400,           /* bad request input; `field` says which */
     STIR_ERR_STALE = 403,           /* Stale Date (RFC 8224 6.2.2) */
     STIR_ERR_USE_IDENTITY = 428,    /* Use Identity Header */

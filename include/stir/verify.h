@@ -35,6 +35,7 @@ typedef struct stir_verify_ctx {
     int has_dest;
     time_t time;              /* Date of the SIP request */
     time_t now;               /* verifier clock */
+    int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
 } stir_verify_ctx;
 
 /* The outcome for one PASSporT. */
@@ -67,6 +68,15 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
  */
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now,
                             stir_error *err);
+
+/*
+ * Same, with certificate-cache flags. With STIR_CACHE_NOWAIT, a request
+ * that would have to fetch a certificate returns NULL with err->code
+ * STIR_WOULD_BLOCK and nothing else done: run it again where blocking is
+ * fine (the first run's cache misses are not fetched).
+ */
+json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, int cache_flags,
+                               stir_error *err);
 
 /* verstat values (TS 24.229 7.2A.20). */
 #define STIR_VERSTAT_PASSED "TN-Validation-Passed"

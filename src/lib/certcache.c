@@ -597,12 +597,16 @@ static void flight_free(flight *f)
 stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
                               stir_error *err)
 {
+    return stir_certcache_get_ex(cc, url, at, 0, err);
+}
+
+stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at, int flags,
+                                 stir_error *err)
+{
     if (!cc || !url) {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_certcache_get: NULL argument");
         return NULL;
     }
-    if (stir_url_check(&cc->cfg.fetch, url, err))
-        return NULL;
 
     pthread_mutex_lock(&cc->mu);
     double now = mono_now();
@@ -628,7 +632,19 @@ stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
         pthread_mutex_unlock(&cc->mu);
         return NULL;
     }
+    /* Only URLs that passed the policy are ever stored, so the check (a
+     * full URL parse) is needed on misses only. */
+    if (stir_url_check(&cc->cfg.fetch, url, err)) {
+        pthread_mutex_unlock(&cc->mu);
+        return NULL;
+    }
     cc->st.misses++;
+    if (flags & STIR_CACHE_NOWAIT) {
+        pthread_mutex_unlock(&cc->mu);
+        stir_fail(err, STIR_WOULD_BLOCK, "x5u", "%s is not cached: fetching it would block",
+                  url);
+        return NULL;
+    }
 
     for (flight *f = cc->flights; f; f = f->next) {
         if (strcmp(f->url, url) != 0)

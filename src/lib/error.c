@@ -9,6 +9,7 @@ const char *stir_code_text(int code)
 {
     switch (code) {
     case STIR_OK: return "OK";
+    case STIR_WOULD_BLOCK: return "Would Block";
     case STIR_ERR_INPUT: return "Bad Request";
     case STIR_ERR_STALE: return "Stale Date";
     case STIR_ERR_USE_IDENTITY: return "Use Identity Header";

@@ -259,7 +259,7 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
                          "calling identity %s is anonymous", ctx->from.value);
 
     long long iat = json_integer_value(json_object_get(claims, "iat"));
-    stir_cert *cert = stir_certcache_get(v->cache, x5u, (time_t)iat, err);
+    stir_cert *cert = stir_certcache_get_ex(v->cache, x5u, (time_t)iat, ctx->cache_flags, err);
     if (!cert) return err->code;
     const json_t *otn = json_object_get(json_object_get(claims, "orig"), "tn");
     const stir_tnauth *ta = stir_cert_tnauth(cert);
@@ -401,12 +401,19 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
 
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err)
 {
+    return stir_verify_request_ex(v, req, now, 0, err);
+}
+
+json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, int cache_flags,
+                               stir_error *err)
+{
     const json_t *vals[STIR_MAX_IDENTITY_HEADERS + 1];
     size_t n;
     int has_orig, rc;
     stir_verify_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.now = now;
+    ctx.cache_flags = cache_flags;
     if (!json_is_object(req)) {
         stir_fail(err, STIR_ERR_INPUT, "verificationRequest", "must be a JSON object");
         return NULL;
@@ -441,6 +448,13 @@ json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, sti
     for (size_t i = 0; i < n; i++) {
         stir_verify_result r;
         stir_verify_identity(v, json_string_value(vals[i]), json_string_length(vals[i]), &ctx, &r);
+        if (r.err.code == STIR_WOULD_BLOCK) {
+            if (err) *err = r.err;
+            stir_verify_result_clear(&r);
+            json_decref(results);
+            json_decref(resp);
+            return NULL;
+        }
         if (i == 0 && has_orig) {
             int shaken = !strcmp(r.ppt, "shaken") || !r.ppt[0];
             json_object_set_new(resp, "verstatValue",
