@@ -37,6 +37,7 @@ typedef struct stir_error {
     const char *text;               /* standard reason phrase (static) */
     char field[STIR_FIELD_MAX];     /* offending input member, "" if none */
     char detail[STIR_DETAIL_MAX];   /* precise human description */
+    int missing;                    /* 400 because `field` is absent */
 } stir_error;
 
 /* Standard reason phrase for a code ("Stale Date", "Bad Identity Info"...). */
@@ -52,6 +53,10 @@ int stir_fail(stir_error *err, int code, const char *field, const char *fmt, ...
 /* Same, with a reason phrase other than the default one for the code. */
 int stir_fail_text(stir_error *err, int code, const char *text, const char *field,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A required input member is absent: 400, `missing` set, detail "missing <field>...". */
+int stir_fail_missing(stir_error *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Reset to STIR_OK. */
 void stir_error_clear(stir_error *err);

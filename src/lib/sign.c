@@ -202,8 +202,8 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
         } else if (c->make_default) {
             json_object_set_new(claims, c->name, c->make_default());
         } else if (c->required) {
-            return stir_fail(err, STIR_ERR_INPUT, c->name,
-                             "missing %s, required for ppt \"%s\"", c->name, t->name);
+            return stir_fail_missing(err, c->name, "missing %s, required for ppt \"%s\"",
+                                     c->name, t->name);
         }
     }
     return 0;
@@ -231,7 +231,7 @@ char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_erro
     static const char *const base[] = { "orig", "dest", "iat" };
     for (size_t i = 0; i < 3; i++)
         if (!json_object_get(req, base[i])) {
-            stir_fail(err, STIR_ERR_INPUT, base[i], "missing %s", base[i]);
+            stir_fail_missing(err, base[i], "missing %s", base[i]);
             return NULL;
         }
     if (check_iat(json_object_get(req, "iat"), now, s->freshness_s, err)) return NULL;

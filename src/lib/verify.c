@@ -356,7 +356,7 @@ static int get_ident(const json_t *req, const char *name, stir_ident *out, int r
 {
     const json_t *v = json_object_get(req, name);
     if (!v) {
-        if (required) return stir_fail(err, STIR_ERR_INPUT, name, "missing %s", name);
+        if (required) return stir_fail_missing(err, name, "missing %s", name);
         return 1;
     }
     return stir_ident_from_json(v, out, name, err);
@@ -394,8 +394,8 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
         }
     }
     if (*n == 0)
-        return stir_fail(err, STIR_ERR_INPUT, "identityHeader",
-                         "missing identityHeader (and no identityHeaders)");
+        return stir_fail_missing(err, "identityHeader",
+                                 "missing identityHeader (and no identityHeaders)");
     return 0;
 }
 
@@ -429,7 +429,7 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     if (rc > 1) return NULL;
     const json_t *t = json_object_get(req, "time");
     if (!t) {
-        stir_fail(err, STIR_ERR_INPUT, "time", "missing time");
+        stir_fail_missing(err, "time", "missing time");
         return NULL;
     }
     if (!json_is_integer(t) || json_integer_value(t) <= 0) {

@@ -72,6 +72,8 @@ static const opt OPTS[] = {
     {"fetch-connect-timeout-ms", K_LONG, OFF(fetch_connect_timeout_ms), 1, 60000, "MS", "x5u connect timeout"},
     {"fetch-timeout-ms", K_LONG, OFF(fetch_timeout_ms), 1, 120000, "MS", "x5u total fetch timeout"},
     {"fetch-max-bytes", K_LONG, OFF(fetch_max_bytes), 512, 1024 * 1024, "BYTES", "largest x5u body accepted"},
+    {"fetch-threads", K_LONG, OFF(fetch_threads), 1, 256, "N", "threads for verifications that must wait for an x5u fetch (default 8)"},
+    {"fetch-queue", K_LONG, OFF(fetch_queue), 1, 100000, "N", "verifications that may wait for those threads; beyond, 503 (default 1024)"},
     {"cache-default-ttl", K_LONG, OFF(cache_default_ttl), 1, 365L * 86400, "SECONDS", "certificate cache lifetime when the server gives none"},
     {"cache-min-ttl", K_LONG, OFF(cache_min_ttl), 0, 365L * 86400, "SECONDS", "shortest certificate cache lifetime"},
     {"cache-max-ttl", K_LONG, OFF(cache_max_ttl), 1, 365L * 86400, "SECONDS", "longest certificate cache lifetime"},
@@ -126,6 +128,8 @@ static void config_defaults(stird_config *cfg)
     cfg->max_connections = 4096;
     cfg->idle_timeout = 30;
     cfg->freshness = 60;
+    cfg->fetch_threads = 8;
+    cfg->fetch_queue = 1024;
     cfg->log_level = LOG_LVL_INFO;
 
     stir_certcache_config_default(&cc);
@@ -631,9 +635,11 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
         /* The TLS certificate of the embedded PKI names 127.0.0.1 and
          * localhost, so a wildcard listener is reached through 127.0.0.1. */
         h = cfg->x5u_listen.host;
-        if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
+        if (strcmp(h, "0.0.0.0") == 0)
             h = "127.0.0.1";
-        snprintf(host, sizeof host, strchr(h, ':') ? "[%s]" : "%s", h);
+        else if (strchr(h, ':'))
+            h = "localhost";    /* an IPv6 literal is not in the certificate */
+        snprintf(host, sizeof host, "%s", h);
         if (!cfg->x5u) {
             snprintf(url, sizeof url, "https://%s:%u/cert/chain.pem", host, cfg->x5u_listen.port);
             if (!(cfg->x5u = strdup(url)))

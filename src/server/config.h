@@ -53,6 +53,8 @@ typedef struct stird_config {
     long fetch_connect_timeout_ms;
     long fetch_timeout_ms;
     long fetch_max_bytes;
+    long fetch_threads;      /* verifications that must wait for a fetch */
+    long fetch_queue;
 
     long cache_default_ttl;
     long cache_min_ttl;

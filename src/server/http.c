@@ -4,9 +4,10 @@
  * Every request is checked as soon as its headers are in (route, method,
  * Content-Length, Content-Type), so anything that will be refused is
  * refused before a byte of its body is read. Accepted bodies are gathered
- * into one buffer of exactly Content-Length bytes (never more than
- * max_body), parsed once with jansson and handed to signing.c or
- * verification.c, which fill an http_reply.
+ * into one buffer (never more than Content-Length <= max_body), parsed
+ * once with jansson and handed to signing.c or verification.c, which fill
+ * an http_reply. A verification that must wait for a certificate fetch is
+ * parked (MHD suspend) and finished by verification.c's pool.
  */
 #include "http.h"
 #include "log.h"
@@ -36,7 +37,8 @@ struct http_server {
     char verify_path[256];
 };
 
-#define INLINE_BODY 2048
+/* Most Ms bodies fit; the struct stays within malloc's fast (tcache) sizes. */
+#define INLINE_BODY 960
 
 /* State of a POST whose body is being received. The buffer grows with the
  * bytes that actually arrive (up to Content-Length), so a client that
@@ -48,6 +50,9 @@ struct req {
     size_t len;             /* bytes received so far */
     size_t cap;             /* size of buf, always >= len + 1 */
     int overflow;           /* more bytes than announced (defensive) */
+    enum { ST_NEW, ST_WAITING, ST_READY } state;   /* of a deferred verification */
+    struct MHD_Connection *conn;
+    http_reply *reply;      /* filled by the verification pool */
     char *buf;              /* inline_buf or heap */
     char inline_buf[INLINE_BODY];
 };
@@ -64,6 +69,71 @@ static const char CT_JSON[] = "application/json";
 static const char CT_PROBLEM[] = "application/problem+json";
 
 /* ---- replies ------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* A JSON string for text that may quote client input cut at a byte limit
+ * (so possibly in the middle of a UTF-8 sequence): bad bytes become '?'
+ * instead of making json_string() fail and the member vanish. */
+static json_t *text_json(const char *s)
+{
+    json_t *j = json_string(s);
+    size_t n, o = 0;
+    char *copy;
+
+    if (j || !s)
+        return j;
+    n = strlen(s);
+    copy = malloc(n + 1);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            copy[o++] = '?';
+            i++;
+        } else {
+            memcpy(copy + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    copy[o] = '\0';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 
 void http_reply_json(http_reply *r, unsigned status, json_t *obj)
 {
@@ -86,15 +156,15 @@ void http_problem(http_reply *r, unsigned status, const char *title, const char 
         json_object_set_new(p, "title", json_string(title));
         json_object_set_new(p, "status", json_integer(status));
         if (detail)
-            json_object_set_new(p, "detail", json_string(detail));
+            json_object_set_new(p, "detail", text_json(detail));
         if (cause)
             json_object_set_new(p, "cause", json_string(cause));
         if (param || reason) {
             json_t *ip = json_object();
             if (param && *param)
-                json_object_set_new(ip, "param", json_string(param));
+                json_object_set_new(ip, "param", text_json(param));
             if (reason)
-                json_object_set_new(ip, "reason", json_string(reason));
+                json_object_set_new(ip, "reason", text_json(reason));
             json_object_set_new(p, "invalidParams", json_pack("[o]", ip));
         }
     }
@@ -118,7 +188,7 @@ static int field_is_mandatory(const char *field)
 void http_problem_from_stir(http_reply *r, const stir_error *err)
 {
     if (err->code == STIR_ERR_INPUT) {
-        int missing = strncasecmp(err->detail, "missing", 7) == 0;
+        int missing = err->missing;
         const char *cause = missing ? "MANDATORY_IE_MISSING"
                             : field_is_mandatory(err->field) ? "MANDATORY_IE_INCORRECT"
                                                               : "OPTIONAL_IE_INCORRECT";
@@ -195,6 +265,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct timespe
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     ret = MHD_queue_response(c, r->status, resp);
     MHD_destroy_response(resp);
 
@@ -353,38 +428,6 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
  * can be parsed once more to find where the bad bytes were. */
 static const char SENTINEL[] = "\xf4\x8f\xbf\xbf";
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* Depth-first search for the sentinel; writes the member path to `path`. */
 static int find_sentinel(const json_t *v, char *path, size_t cap)
 {
@@ -464,9 +507,46 @@ static int utf8_problem(const struct req *rq, const json_error_t *jerr, http_rep
     return 1;
 }
 
-/* Parse the gathered body and run the resource. */
-static void dispatch(const struct http_server *s, struct req *rq, http_reply *r)
+/* Called by a verification pool thread once rq->reply is filled. */
+static void resume_deferred(void *arg)
 {
+    struct req *rq = arg;
+    rq->state = ST_READY;
+    MHD_resume_connection(rq->conn);
+}
+
+/* A verification that must wait for a certificate fetch: park the
+ * connection and let the pool finish it (see verification.c). */
+static int defer_verification(const struct http_server *s, struct MHD_Connection *c,
+                              struct req *rq, json_t *body)
+{
+    rq->conn = c;
+    rq->state = ST_WAITING;
+    rq->reply = calloc(1, sizeof *rq->reply);
+    if (!rq->reply) {
+        rq->state = ST_NEW;
+        return -1;
+    }
+    /* Suspend first: the pool may finish (and resume) before we return. */
+    MHD_suspend_connection(c);
+    if (verification_defer(s->app, body, rq->reply, resume_deferred, rq) != 0) {
+        http_problem(rq->reply, 503, "Service Unavailable",
+                     "too many verifications are waiting for certificate fetches; retry later",
+                     NULL, NULL, NULL);
+        rq->reply->retry_after = 1;
+        rq->state = ST_READY;
+        MHD_resume_connection(c);
+    }
+    return 0;
+}
+
+/* Parse the gathered body and run the resource. Returns 1 when the
+ * request was deferred (no reply yet), else 0 with `r` filled. */
+static int dispatch(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
+                    http_reply *r)
+{
+    int deferred = 0;
+
     json_error_t jerr;
     json_t *body;
     char detail[400];
@@ -474,18 +554,18 @@ static void dispatch(const struct http_server *s, struct req *rq, http_reply *r)
     if (rq->overflow) {
         http_problem(r, 400, "Bad Request", "more body bytes than Content-Length announced",
                      "INVALID_MSG_FORMAT", NULL, NULL);
-        return;
+        return 0;
     }
     if (rq->len == 0) {
         http_problem(r, 400, "Failed To Parse Message Body", "the request body is empty",
                      "INVALID_MSG_FORMAT", NULL, NULL);
-        return;
+        return 0;
     }
     body = json_loadb(rq->buf, rq->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
         char text[JSON_ERROR_TEXT_LENGTH + 1];
         if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(rq, &jerr, r))
-            return;
+            return 0;
         clean_text(text, sizeof text, jerr.text);
         snprintf(detail, sizeof detail, "%s at line %d, column %d: %s",
                  json_error_code(&jerr) == json_error_invalid_utf8
@@ -494,17 +574,22 @@ static void dispatch(const struct http_server *s, struct req *rq, http_reply *r)
                  jerr.line, jerr.column, text);
         http_problem(r, 400, "Failed To Parse Message Body", detail, "INVALID_MSG_FORMAT", NULL,
                      NULL);
-        return;
+        return 0;
     }
     if (!json_is_object(body)) {
         http_problem(r, 400, "Failed To Parse Message Body",
                      "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
     } else if (rq->route == R_SIGNING) {
         signing_handle(s->app, body, r);
-    } else {
-        verification_handle(s->app, body, r);
+    } else if (verification_handle(s->app, body, r)) {
+        if (defer_verification(s, c, rq, body) == 0)
+            deferred = 1;
+        else
+            http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE",
+                         NULL, NULL);
     }
     json_decref(body);
+    return deferred;
 }
 
 /* Make room for `need` bytes: double, but never beyond Content-Length + 1. */
@@ -534,6 +619,9 @@ static void req_free(struct req *rq)
 {
     if (rq->buf != rq->inline_buf)
         free(rq->buf);
+    if (rq->reply)
+        free(rq->reply->body);      /* set only if never sent */
+    free(rq->reply);
     free(rq);
 }
 
@@ -566,6 +654,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq->cl = cl;
         rq->len = 0;
         rq->overflow = 0;
+        rq->state = ST_NEW;
+        rq->conn = c;
+        rq->reply = NULL;
         rq->buf = rq->inline_buf;
         rq->cap = sizeof rq->inline_buf;
         *con_cls = rq;
@@ -588,9 +679,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->state == ST_READY)               /* back from the verification pool */
+        return send_reply(c, &rq->t0, method, url, rq->reply);
+    if (rq->state == ST_WAITING)             /* still parked */
+        return MHD_YES;
     memset(&r, 0, sizeof r);                 /* the whole body is in */
     rq->buf[rq->len] = '\0';
-    dispatch(s, rq, &r);
+    if (dispatch(s, c, rq, &r))
+        return MHD_YES;
     return send_reply(c, &rq->t0, method, url, &r);
 }
 
@@ -637,7 +733,8 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
 {
     const stird_config *cfg = app->cfg;
     http_server *s = calloc(1, sizeof *s);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     int fd;
 
     if (!s) {

@@ -18,6 +18,7 @@ typedef struct http_reply {
     size_t len;
     const char *content_type;     /* static string */
     const char *allow;            /* Allow header for 405, static */
+    unsigned retry_after;         /* Retry-After seconds for 503, 0: none */
     char note[HTTP_NOTE_MAX];     /* extra for the access log line */
 } http_reply;
 
@@ -57,6 +58,22 @@ const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r);
 
 /* Resource handlers (signing.c, verification.c). `body` is a JSON object. */
 void signing_handle(const stird_app *app, const json_t *body, http_reply *r);
-void verification_handle(const stird_app *app, const json_t *body, http_reply *r);
+
+/*
+ * Verification runs in the HTTP worker without ever blocking on the
+ * network: returns 0 with `r` filled, or 1 when a certificate must first
+ * be fetched. The caller then suspends the connection and hands the
+ * request to verification_defer(), whose pool thread may block; it fills
+ * `r` and calls done(arg). Returns -1 (nothing queued, `r` untouched) when
+ * the pool is full or stopping.
+ */
+int verification_handle(const stird_app *app, const json_t *body, http_reply *r);
+int verification_defer(const stird_app *app, json_t *body, http_reply *r,
+                       void (*done)(void *arg), void *arg);
+
+/* The pool of verification_defer(). Stop it before http_stop(): queued
+ * requests are answered 503 and every suspended connection resumed. */
+int verification_pool_start(const stird_config *cfg, char *err, size_t errlen);
+void verification_pool_stop(void);
 
 #endif

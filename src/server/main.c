@@ -255,6 +255,10 @@ int main(int argc, char **argv)
         }
     }
     raise_fd_limit(cfg.max_connections);
+    if (verification_pool_start(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "stird: %s\n", err);
+        goto out;
+    }
     http = http_start(&app, err, sizeof err);
     if (!http) {
         fprintf(stderr, "stird: %s\n", err);
@@ -273,6 +277,9 @@ int main(int argc, char **argv)
     status = 0;
 
 out:
+    /* The pool first: it resumes every parked connection, which MHD must
+     * still be running to finish. */
+    verification_pool_stop();
     http_stop(http);
     x5u_stop(x5u);
     if (app.verifier)

@@ -7,6 +7,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
@@ -59,6 +60,14 @@ class SignErrorsTest(stirtest.ServerTestCase):
         reason = body["invalidParams"][0]["reason"]
         self.assertIn("foo", reason)
         self.assertIn("shaken", reason)
+
+    def test_multibyte_value_in_detail(self):
+        # Details quote the bad value, possibly cut at a byte limit; the
+        # problem must still carry a (valid UTF-8) detail and reason.
+        body = self.bad("ppt", ppt="a" + "\u00e9" * 40)
+        self.assertIn("detail", body)
+        self.assertIn("reason", body["invalidParams"][0])
+        self.assertIn("\u00e9\u00e9", body["detail"])
 
     def test_orig_with_tn_and_uri(self):
         self.bad("orig", orig={"tn": stirtest.ORIG_TN, "uri": "sip:alice@example.com"})

@@ -2,14 +2,17 @@
 the Identity header is taken apart with python (RFC 8224 4), the JWS
 with base64/json (RFC 7515, RFC 8225 9 canonical form), the signature
 with the openssl CLI against the chain fetched from the x5u URL."""
+import http.client
 import json
 import os
 import re
+import ssl
 import sys
 import tempfile
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 from stirtest import b64u_decode, canonical, parse_identity  # noqa: E402
@@ -80,6 +83,16 @@ class SignVerifyTest(stirtest.ServerTestCase):
         self.assertEqual(stirtest.openssl("x509", "-noout", "-fingerprint", "-sha256", data=chain),
                          stirtest.openssl("x509", "-noout", "-fingerprint", "-sha256",
                                           data=on_disk))
+        # Nothing else is served there.
+        ctx = ssl.create_default_context(cafile=os.path.join(self.srv.state_dir, "tls.pem"))
+        for method, path, status in (("GET", "/cert/other.pem", 404), ("GET", "/", 404),
+                                     ("POST", "/cert/chain.pem", 405)):
+            c = http.client.HTTPSConnection("127.0.0.1", self.srv.x5u_port, context=ctx, timeout=10)
+            c.request(method, path, body=b"x" if method == "POST" else None)
+            r = c.getresponse()
+            r.read()
+            c.close()
+            self.assertEqual(r.status, status, path)
 
     def test_missing_origid_gets_uuid4(self):
         identity, req = self.srv.sign_ok()
@@ -111,6 +124,21 @@ class SignVerifyTest(stirtest.ServerTestCase):
         self.assertEqual(st, 200, body)
         self.assertEqual(body["signingResponse"]["requestId"], "abc-123")
         self.check_header(body["signingResponse"]["identityHeader"], req["iat"], attest="C")
+
+    def test_request_id_escaping(self):
+        rid = 'q"uote\\back\u00e9\u2028\x01\x1f/end'
+        req = {"attest": "A", "orig": {"tn": stirtest.ORIG_TN}, "dest": {"tn": [stirtest.DEST_TN]},
+               "iat": int(time.time()), "requestId": rid}
+        st, hd, data = self.srv.request("POST", "/stir/v1/signing",
+                                        body=json.dumps({"signingRequest": req}).encode(),
+                                        headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 200, data)
+        self.assertEqual(json.loads(data)["signingResponse"]["requestId"], rid)
+        for bad in ("", 5, "x" * 257):
+            req["requestId"] = bad
+            st, body = self.srv.sign(req)
+            self.assertEqual(st, 400, body)
+            self.assertEqual(body["invalidParams"][0]["param"], "requestId")
 
     def test_bare_verification_request(self):
         identity, req = self.srv.sign_ok()

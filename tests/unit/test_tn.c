@@ -91,6 +91,19 @@ static void test_ident_json(void **state)
     json_decref(j);
 }
 
+/* A detail that quotes input cut mid-character stays valid UTF-8. */
+static void test_error_detail_utf8(void **state)
+{
+    (void)state;
+    stir_error err;
+    /* "\xc3\xa9" is e-acute; cutting after 1 byte of it leaves half a character. */
+    stir_fail(&err, 400, "ppt", "unsupported ppt \"%.2s\"", "a\xc3\xa9");
+    assert_string_equal(err.detail, "unsupported ppt \"a?\"");
+    assert_true(stir_utf8_valid(err.detail, strlen(err.detail)));
+    stir_fail(&err, 400, NULL, "%s", "ok \xc3\xa9");
+    assert_string_equal(err.detail, "ok \xc3\xa9");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +111,7 @@ int main(void)
         cmocka_unit_test(test_tn_errors),
         cmocka_unit_test(test_tv13_uris),
         cmocka_unit_test(test_ident_json),
+        cmocka_unit_test(test_error_detail_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
