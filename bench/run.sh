@@ -36,7 +36,7 @@ YPORT=18099 SPORT=18080 XPORT=18443
 "$T/msceil" -p $YPORT -t "$THREADS" >/dev/null 2>&1 &
 YPID=$!
 "$BUILD/stird" --embedded --state-dir "$T/state" --listen 127.0.0.1:$SPORT \
-  --x5u-listen 127.0.0.1:$XPORT --threads "$THREADS" --log-level warn >"$T/stird.log" 2>&1 &
+  --x5u-listen 127.0.0.1:$XPORT --fetch-allow-any-port --threads "$THREADS" --log-level warn >"$T/stird.log" 2>&1 &
 SPID=$!
 wait_port $YPORT && wait_port $SPORT || { cat "$T/stird.log"; exit 1; }
 

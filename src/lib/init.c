@@ -17,6 +17,7 @@ int stir_init(void)
 
 void stir_cleanup(void)
 {
+    stir_jws_thread_cleanup();
     stir_jws_cleanup();
     curl_global_cleanup();
 }

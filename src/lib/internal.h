@@ -9,6 +9,7 @@
 void stir_encoding_init(void);
 int stir_jws_init(void);
 void stir_jws_cleanup(void);
+void stir_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
 
 /* Longest string claim value accepted from a signing request. */

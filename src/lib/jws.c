@@ -2,11 +2,13 @@
  * ES256 (RFC 7518 3.4): ECDSA P-256 + SHA-256 with the signature as raw
  * r||s. OpenSSL speaks DER ECDSA-Sig-Value, so we convert both ways.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 
@@ -46,51 +48,126 @@ int stir_key_is_p256(EVP_PKEY *key)
     return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
 
+/*
+ * Per-thread reusable contexts. Initializing an EVP_PKEY_CTX costs about
+ * as much as a fifth of a P-256 signature (a provider fetch and key
+ * checks), so each thread keeps the initialized contexts of the last few
+ * keys it used, as `openssl speed` does. A context holds a reference to
+ * its key, so a key pointer seen here is never a freed-and-reused one.
+ */
+#define CTX_SLOTS 8
+
+struct key_ctx {
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *ctx;
+    int verify;
+};
+
+struct thread_ctxs {
+    struct key_ctx slot[CTX_SLOTS];
+    unsigned next;
+};
+
+static pthread_key_t ctxs_key;
+static pthread_once_t ctxs_once = PTHREAD_ONCE_INIT;
+
+static void thread_ctxs_free(void *p)
+{
+    struct thread_ctxs *t = p;
+    for (int i = 0; i < CTX_SLOTS; i++) EVP_PKEY_CTX_free(t->slot[i].ctx);
+    free(t);
+}
+
+static void ctxs_key_make(void) { pthread_key_create(&ctxs_key, thread_ctxs_free); }
+
+/* The calling thread's initialized context for (key, operation), or NULL. */
+static EVP_PKEY_CTX *thread_ctx(EVP_PKEY *key, int verify)
+{
+    pthread_once(&ctxs_once, ctxs_key_make);
+    struct thread_ctxs *t = pthread_getspecific(ctxs_key);
+    if (!t) {
+        if (!(t = calloc(1, sizeof *t))) return NULL;
+        pthread_setspecific(ctxs_key, t);
+    }
+    for (int i = 0; i < CTX_SLOTS; i++)
+        if (t->slot[i].key == key && t->slot[i].verify == verify) return t->slot[i].ctx;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (!ctx || (verify ? EVP_PKEY_verify_init(ctx) : EVP_PKEY_sign_init(ctx)) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    struct key_ctx *k = &t->slot[t->next++ % CTX_SLOTS];
+    EVP_PKEY_CTX_free(k->ctx);
+    k->key = key;
+    k->ctx = ctx;
+    k->verify = verify;
+    return ctx;
+}
+
+/* Free the calling thread's contexts (threads that exit do it themselves). */
+void stir_jws_thread_cleanup(void)
+{
+    pthread_once(&ctxs_once, ctxs_key_make);
+    struct thread_ctxs *t = pthread_getspecific(ctxs_key);
+    if (t) {
+        thread_ctxs_free(t);
+        pthread_setspecific(ctxs_key, NULL);
+    }
+}
+
+static int sha256_digest(const void *msg, size_t len, unsigned char dg[32])
+{
+    unsigned int dl = 0;
+    return EVP_Digest(msg, len, dg, &dl, sha256(), NULL) == 1 && dl == 32 ? 0 : -1;
+}
+
 int stir_es256_sign(EVP_PKEY *key, const void *msg, size_t len,
                     unsigned char sig[STIR_ES256_SIG_LEN])
 {
-    unsigned char der[80];
+    unsigned char der[80], dg[32];
     size_t derlen = sizeof der;
-    int rc = -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) return -1;
-    if (EVP_DigestSignInit(md, NULL, sha256(), NULL, key) != 1 ||
-        EVP_DigestSign(md, der, &derlen, msg, len) != 1)
-        goto out;
+    EVP_PKEY_CTX *ctx = thread_ctx(key, 0);
+    if (!ctx || sha256_digest(msg, len, dg) || EVP_PKEY_sign(ctx, der, &derlen, dg, 32) != 1)
+        return -1;
     const unsigned char *p = der;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    if (!es) goto out;
+    if (!es) return -1;
     const BIGNUM *r, *s;
     ECDSA_SIG_get0(es, &r, &s);
-    if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32) rc = 0;
+    int rc = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32 ? 0 : -1;
     ECDSA_SIG_free(es);
-out:
-    EVP_MD_CTX_free(md);
     return rc;
+}
+
+/* DER ECDSA-Sig-Value from raw r||s, written without BIGNUMs: each half is
+ * an unsigned big-endian integer, minimal, with a 0x00 before a high bit. */
+static size_t der_int(const unsigned char *v, unsigned char *out)
+{
+    size_t i = 0;
+    while (i < 31 && v[i] == 0) i++;
+    size_t n = 32 - i, o = 0;
+    int pad = v[i] & 0x80;
+    out[o++] = 0x02;
+    out[o++] = (unsigned char)(n + (pad ? 1 : 0));
+    if (pad) out[o++] = 0;
+    memcpy(out + o, v + i, n);
+    return o + n;
 }
 
 int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
                       const unsigned char sig[STIR_ES256_SIG_LEN])
 {
-    unsigned char der[80], *q = der;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
-    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        return -1;
-    }
-    int derlen = i2d_ECDSA_SIG(es, &q);
-    ECDSA_SIG_free(es);
-    if (derlen <= 0) return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) return -1;
-    int rc = -1;
-    if (EVP_DigestVerifyInit(md, NULL, sha256(), NULL, key) == 1)
-        rc = EVP_DigestVerify(md, der, (size_t)derlen, msg, len) == 1 ? 1 : 0;
-    EVP_MD_CTX_free(md);
-    return rc;
+    unsigned char body[72], der[80], dg[32];
+    size_t bl = der_int(sig, body);
+    bl += der_int(sig + 32, body + bl);
+    der[0] = 0x30;
+    der[1] = (unsigned char)bl;
+    memcpy(der + 2, body, bl);
+    EVP_PKEY_CTX *ctx = thread_ctx(key, 1);
+    if (!ctx || sha256_digest(msg, len, dg)) return -1;
+    int rc = EVP_PKEY_verify(ctx, der, bl + 2, dg, 32);
+    if (rc != 1) ERR_clear_error();
+    return rc == 1 ? 1 : 0;
 }
 
 char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
