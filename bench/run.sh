@@ -5,14 +5,17 @@
 # connections, the ratio stird/yardstick, and `openssl speed` for scale.
 #
 #   bench/run.sh                 # from the repository root, after `make build`
-# Env: DUR (s per run, default 10), CONNS_LIST ("1 16 64"), THREADS (server
-# threads, default 2), YARDSTICK (dir, default ../shared/yardstick),
-# BUILD (default build).
+# Each configuration runs REPEAT times, yardstick and stird alternating, and
+# the medians are printed (this VM's figures swing 10-30 % run to run).
+# Env: DUR (s per run, default 6), REPEAT (default 3), CONNS_LIST ("1 16 64"),
+# THREADS (server threads, default 2), YARDSTICK (dir, default
+# ../shared/yardstick), BUILD (default build).
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 YARD=${YARDSTICK:-$ROOT/../shared/yardstick}
-DUR=${DUR:-10}
+DUR=${DUR:-6}
+REPEAT=${REPEAT:-3}
 CONNS_LIST=${CONNS_LIST:-"1 16 64"}
 THREADS=${THREADS:-2}
 export DUR
@@ -42,17 +45,26 @@ wait_port $YPORT && wait_port $SPORT || { cat "$T/stird.log"; exit 1; }
 
 printf '%-13s %5s | %10s %8s %8s | %10s %8s %8s | %6s\n' endpoint conns \
   "yard req/s" "p50 ms" "p99 ms" "stird req/s" "p50 ms" "p99 ms" ratio
+med() { med_min_max | cut -d' ' -f1; }
 for c in $CONNS_LIST; do
-  wait_quiet >/dev/null || true
-  Y=$(CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$YPORT/stir/v1" 2>/dev/null | grep -v '^#')
-  wait_quiet >/dev/null || true
-  S=$(CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$SPORT/stir/v1" 2>"$T/bench-err.txt" | grep -v '^#')
-  grep -q 'did not pass' "$T/bench-err.txt" && echo "# WARNING: stird verification did not pass under load" >&2
+  : >"$T/y.txt"
+  : >"$T/s.txt"
+  for ((r = 0; r < REPEAT; r++)); do
+    wait_quiet >/dev/null || true
+    CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$YPORT/stir/v1" 2>/dev/null | grep -v '^#' >>"$T/y.txt"
+    wait_quiet >/dev/null || true
+    CONNS=$c "$YARD/ms-bench.sh" "http://127.0.0.1:$SPORT/stir/v1" 2>"$T/bench-err.txt" |
+      grep -v '^#' >>"$T/s.txt"
+    grep -q 'did not pass' "$T/bench-err.txt" && echo "# WARNING: stird verification did not pass" >&2
+  done
   for ep in signing verification; do
-    read -r _ yr yp50 yp99 _ <<<"$(grep "^$ep " <<<"$Y")"
-    read -r _ sr sp50 sp99 snon <<<"$(grep "^$ep " <<<"$S")"
+    col() { awk -v e="$ep" -v k="$2" '$1 == e {print $k}' "$1" | med; }
+    yr=$(col "$T/y.txt" 2) yp50=$(col "$T/y.txt" 3) yp99=$(col "$T/y.txt" 4)
+    sr=$(col "$T/s.txt" 2) sp50=$(col "$T/s.txt" 3) sp99=$(col "$T/s.txt" 4)
+    snon=$(awk -v e="$ep" '$1 == e {n += $5} END {print n + 0}' "$T/s.txt")
     ratio=$(awk -v a="${sr:-0}" -v b="${yr:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }')
     printf '%-13s %5s | %10s %8s %8s | %10s %8s %8s | %6s%s\n' "$ep" "$c" "$yr" "$yp50" "$yp99" \
-      "$sr" "$sp50" "$sp99" "$ratio" "$([ "${snon:-0}" != 0 ] && echo "  (stird non-2xx: $snon)")"
+      "$sr" "$sp50" "$sp99" "$ratio" "$([ "$snon" != 0 ] && echo "  (stird non-2xx: $snon)")"
   done
 done
+echo "# medians of $REPEAT runs of ${DUR}s each (wrk -t1), server threads: $THREADS"
