@@ -37,8 +37,16 @@ char *stir_b64_encode(const void *in, size_t n);
  */
 char *stir_json_canonical(const json_t *v, size_t *len);
 
-/* Is the NUL-terminated string valid UTF-8 (no overlongs, no surrogates)? */
+/* Is [s, s+n) valid UTF-8 (no overlongs, no surrogates)? */
 int stir_utf8_valid(const char *s, size_t n);
+
+/* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the
+ * bytes there do not start one. At most n bytes are read. */
+size_t stir_utf8_seq(const unsigned char *s, size_t n);
+
+/* Replace, in place, every byte that does not start a valid UTF-8
+ * sequence with '?' (text that quotes input cut at a byte limit). */
+void stir_utf8_repair(char *s);
 
 #ifdef __cplusplus
 }

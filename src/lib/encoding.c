@@ -108,28 +108,40 @@ char *stir_json_canonical(const json_t *v, size_t *len)
     return s;
 }
 
-int stir_utf8_valid(const char *s_, size_t n)
+size_t stir_utf8_seq(const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)s_;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp;
-        if (c < 0x80) { i++; continue; }
-        if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07; }
-        else return 0;
-        if (i + k >= n) return 0;   /* truncated sequence */
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-        i += k + 1;
+    size_t k;
+    unsigned cp;
+    if (n == 0) return 0;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) { k = 2; cp = s[0] & 0x1f; }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) { k = 3; cp = s[0] & 0x0f; }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { k = 4; cp = s[0] & 0x07; }
+    else return 0;
+    if (n < k) return 0;                    /* truncated */
+    for (size_t j = 1; j < k; j++) {
+        if ((s[j] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[j] & 0x3f);
     }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;                           /* overlong, surrogate, too large */
+    return k;
+}
+
+int stir_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = stir_utf8_seq((const unsigned char *)s + i, n - i))) return 0;
     return 1;
+}
+
+void stir_utf8_repair(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = stir_utf8_seq((const unsigned char *)s + i, n - i))) {
+            s[i] = '?';
+            k = 1;
+        }
 }

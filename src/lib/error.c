@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stir/encoding.h"
 #include "stir/error.h"
 
 const char *stir_code_text(int code)
@@ -22,28 +23,6 @@ const char *stir_code_text(int code)
     }
 }
 
-int stir_utf8_valid(const char *s, size_t n);
-
-/*
- * Details quote client input with byte limits ("%.32s"), which can cut a
- * UTF-8 character; JSON encoders then refuse the whole string. Replace
- * every byte that does not start a valid sequence with '?'.
- */
-static void utf8_repair(char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (k && i + k <= n && stir_utf8_valid(s + i, k)) {
-            i += k;
-        } else {
-            s[i++] = '?';
-        }
-    }
-}
-
 static int vfail(stir_error *err, int code, const char *text, const char *field,
                  const char *fmt, va_list ap)
 {
@@ -53,8 +32,10 @@ static int vfail(stir_error *err, int code, const char *text, const char *field,
     err->missing = 0;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     vsnprintf(err->detail, sizeof err->detail, fmt, ap);
-    utf8_repair(err->detail);
-    utf8_repair(err->field);
+    /* Details quote client input with byte limits ("%.32s"), which can cut
+     * a UTF-8 character; JSON encoders would then drop the whole string. */
+    stir_utf8_repair(err->detail);
+    stir_utf8_repair(err->field);
     return code;
 }
 

@@ -70,71 +70,6 @@ static const char CT_PROBLEM[] = "application/problem+json";
 
 /* ---- replies ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-/* A JSON string for text that may quote client input cut at a byte limit
- * (so possibly in the middle of a UTF-8 sequence): bad bytes become '?'
- * instead of making json_string() fail and the member vanish. */
-static json_t *text_json(const char *s)
-{
-    json_t *j = json_string(s);
-    size_t n, o = 0;
-    char *copy;
-
-    if (j || !s)
-        return j;
-    n = strlen(s);
-    copy = malloc(n + 1);
-    if (!copy)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k == 0) {
-            copy[o++] = '?';
-            i++;
-        } else {
-            memcpy(copy + o, s + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    copy[o] = '\0';
-    j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-
 void http_reply_json(http_reply *r, unsigned status, json_t *obj)
 {
     r->status = status;
@@ -148,6 +83,11 @@ void http_reply_json(http_reply *r, unsigned status, json_t *obj)
     }
 }
 
+/*
+ * Every text given here is valid UTF-8: libstir repairs the details it
+ * makes (stir_fail), and the server's own texts quote request bytes only
+ * through clean_text (printable ASCII).
+ */
 void http_problem(http_reply *r, unsigned status, const char *title, const char *detail,
                   const char *cause, const char *param, const char *reason)
 {
@@ -156,15 +96,15 @@ void http_problem(http_reply *r, unsigned status, const char *title, const char 
         json_object_set_new(p, "title", json_string(title));
         json_object_set_new(p, "status", json_integer(status));
         if (detail)
-            json_object_set_new(p, "detail", text_json(detail));
+            json_object_set_new(p, "detail", json_string(detail));
         if (cause)
             json_object_set_new(p, "cause", json_string(cause));
         if (param || reason) {
             json_t *ip = json_object();
             if (param && *param)
-                json_object_set_new(ip, "param", text_json(param));
+                json_object_set_new(ip, "param", json_string(param));
             if (reason)
-                json_object_set_new(ip, "reason", text_json(reason));
+                json_object_set_new(ip, "reason", json_string(reason));
             json_object_set_new(p, "invalidParams", json_pack("[o]", ip));
         }
     }
@@ -475,7 +415,7 @@ static int utf8_problem(const struct req *rq, const json_error_t *jerr, http_rep
     if (!copy)
         return 0;
     for (size_t i = 0; i < rq->len;) {
-        size_t n = utf8_seq(b + i, rq->len - i);
+        size_t n = stir_utf8_seq(b + i, rq->len - i);
         if (n == 0) {
             memcpy(copy + o, SENTINEL, 4);
             o += 4;
