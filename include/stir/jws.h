@@ -32,6 +32,17 @@ int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
 char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
                     stir_error *err);
 
+/*
+ * The same with the header given already encoded (base64url of its
+ * canonical serialization): a signer's header is constant per PASSporT
+ * type, so it is encoded once, not per signature.
+ */
+char *stir_jws_sign_encoded(EVP_PKEY *key, const char *header_b64, const json_t *payload,
+                            stir_error *err);
+
+/* base64url of the RFC 8225 9 serialization of `v` (malloc'd), or NULL. */
+char *stir_jws_encode_part(const json_t *v);
+
 /* Is this key an EC key on P-256? */
 int stir_key_is_p256(EVP_PKEY *key);
 

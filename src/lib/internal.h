@@ -12,6 +12,10 @@ void stir_jws_cleanup(void);
 void stir_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
 
+/* The registered types, for start-up work over all of them. */
+size_t stir_ppt_count(void);
+const stir_ppt_type *stir_ppt_at(size_t i);
+
 /* Longest string claim value accepted from a signing request. */
 #define STIR_CLAIM_STRING_MAX 256
 

@@ -170,37 +170,51 @@ int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
     return rc == 1 ? 1 : 0;
 }
 
-char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
-                    stir_error *err)
+char *stir_jws_encode_part(const json_t *v)
 {
-    size_t hl, pl;
-    char *h = stir_json_canonical(header, &hl);
+    size_t n;
+    char *json = stir_json_canonical(v, &n), *out = NULL;
+    if (json && (out = malloc(STIR_B64URL_LEN(n)))) stir_b64url_encode(json, n, out);
+    free(json);
+    return out;
+}
+
+char *stir_jws_sign_encoded(EVP_PKEY *key, const char *header_b64, const json_t *payload,
+                            stir_error *err)
+{
+    size_t hl = strlen(header_b64), pl;
     char *p = stir_json_canonical(payload, &pl);
-    char *out = NULL;
-    if (!h || !p) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot serialize PASSporT");
-        goto done;
-    }
-    size_t cap = STIR_B64URL_LEN(hl) + STIR_B64URL_LEN(pl) + STIR_B64URL_LEN(64) + 2;
-    out = malloc(cap);
+    char *out = p ? malloc(hl + 1 + STIR_B64URL_LEN(pl) + STIR_B64URL_LEN(64) + 1) : NULL;
     if (!out) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
-        goto done;
+        free(p);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot serialize PASSporT");
+        return NULL;
     }
-    size_t o = stir_b64url_encode(h, hl, out);
+    memcpy(out, header_b64, hl);
+    size_t o = hl;
     out[o++] = '.';
     o += stir_b64url_encode(p, pl, out + o);
+    free(p);
     unsigned char sig[STIR_ES256_SIG_LEN];
     if (stir_es256_sign(key, out, o, sig) != 0) {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "ES256 signing failed");
         free(out);
-        out = NULL;
-        goto done;
+        return NULL;
     }
     out[o++] = '.';
     stir_b64url_encode(sig, sizeof sig, out + o);
-done:
+    return out;
+}
+
+char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
+                    stir_error *err)
+{
+    char *h = stir_jws_encode_part(header);
+    if (!h) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot serialize PASSporT header");
+        return NULL;
+    }
+    char *out = stir_jws_sign_encoded(key, h, payload, err);
     free(h);
-    free(p);
     return out;
 }

@@ -100,6 +100,9 @@ int stir_ppt_register(const stir_ppt_type *t, stir_error *err)
     return rc;
 }
 
+size_t stir_ppt_count(void) { return n_types; }
+const stir_ppt_type *stir_ppt_at(size_t i) { return i < n_types ? &registry[i] : NULL; }
+
 /* Rebuilt on registration (start-up), so request threads only read it. */
 static void rebuild_names(void)
 {

@@ -17,12 +17,51 @@
 
 #define DEST_MAX 10
 
+/* The JWS header of a type: constant for a signer, so encoded once. */
+struct type_header {
+    const stir_ppt_type *type;
+    char *b64;
+};
+
 struct stir_signer {
     EVP_PKEY *key;
     stir_cert *cert;
     char *x5u;
     long freshness_s;
+    size_t n_headers;
+    struct type_header *headers;
 };
+
+static json_t *header_json(const stir_signer *s, const stir_ppt_type *t)
+{
+    return json_pack("{ss ss ss ss}", "alg", "ES256", "ppt", t->name, "typ", "passport", "x5u",
+                     s->x5u);
+}
+
+/* Encode the header of every type registered now (at start-up). */
+static int encode_headers(stir_signer *s)
+{
+    size_t n = stir_ppt_count();
+    if (!(s->headers = calloc(n, sizeof *s->headers))) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const stir_ppt_type *t = stir_ppt_at(i);
+        if (!t->name[0]) continue;          /* baseline: not signed through the API */
+        json_t *h = header_json(s, t);
+        char *b64 = h ? stir_jws_encode_part(h) : NULL;
+        json_decref(h);
+        if (!b64) return -1;
+        s->headers[s->n_headers++] = (struct type_header){ t, b64 };
+    }
+    return 0;
+}
+
+/* The encoded header of `t`, or NULL for a type registered after start-up. */
+static const char *encoded_header(const stir_signer *s, const stir_ppt_type *t)
+{
+    for (size_t i = 0; i < s->n_headers; i++)
+        if (s->headers[i].type == t) return s->headers[i].b64;
+    return NULL;
+}
 
 static EVP_PKEY *load_key(const char *path, stir_error *err)
 {
@@ -62,7 +101,10 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
                   cfg->key_path);
         goto fail;
     }
-    if (!(s->x5u = strdup(cfg->x5u))) goto fail;
+    if (!(s->x5u = strdup(cfg->x5u)) || encode_headers(s) != 0) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        goto fail;
+    }
     return s;
 fail:
     stir_signer_free(s);
@@ -75,6 +117,8 @@ void stir_signer_free(stir_signer *s)
     EVP_PKEY_free(s->key);
     if (s->cert) stir_cert_unref(s->cert);
     free(s->x5u);
+    for (size_t i = 0; i < s->n_headers; i++) free(s->headers[i].b64);
+    free(s->headers);
     free(s);
 }
 
@@ -247,9 +291,15 @@ char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_erro
     json_object_set(claims, "iat", json_object_get(req, "iat"));
     if (add_type_claims(t, req, claims, err)) goto done;
 
-    header = json_pack("{ss ss ss ss}", "alg", "ES256", "ppt", t->name, "typ", "passport",
-                       "x5u", s->x5u);
-    if (!header || !(token = stir_jws_sign(s->key, header, claims, err))) goto done;
+    const char *encoded = encoded_header(s, t);
+    if (encoded) {
+        token = stir_jws_sign_encoded(s->key, encoded, claims, err);
+    } else if ((header = header_json(s, t))) {
+        token = stir_jws_sign(s->key, header, claims, err);
+    } else {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+    }
+    if (!token) goto done;
     if (!(out = stir_identity_format(token, s->x5u, t->name)))
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
 done:
