@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include "error.h"
 
+struct stir_rcd;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,6 +19,8 @@ typedef struct stir_signer_config {
     const char *cert_path;    /* the chain published at x5u, PEM, signer first */
     const char *x5u;          /* URL of that chain; becomes x5u and info */
     long freshness_s;         /* iat must be within this of `now`; default 60 */
+    struct stir_rcd *rcd;     /* borrowed; fetches for rcdi; NULL: an rcd
+                                 that links content cannot be signed */
 } stir_signer_config;
 
 typedef struct stir_signer stir_signer;
@@ -39,6 +43,14 @@ void stir_signer_free(stir_signer *s);
  */
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now,
                         stir_error *err);
+
+/*
+ * Same, with certificate-cache style flags: with STIR_CACHE_NOWAIT, a
+ * request whose rcdi needs content that is not cached returns NULL with
+ * err->code STIR_WOULD_BLOCK; run it again where blocking is fine.
+ */
+char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int flags,
+                           stir_error *err);
 
 /* The signer's x5u URL. */
 const char *stir_signer_x5u(const stir_signer *s);

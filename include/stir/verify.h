@@ -11,6 +11,8 @@
 #include "tn.h"
 #include "certcache.h"
 
+struct stir_rcd;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,6 +22,11 @@ extern "C" {
 typedef struct stir_verifier_config {
     stir_certcache *cache;    /* borrowed; where x5u chains come from */
     long freshness_s;         /* max |time - iat| and |now - time|; default 60 */
+    struct stir_rcd *rcd;     /* borrowed; rcdi checks; NULL: rcd content
+                                 is reported unverified */
+    /* verstatPriority values (TS 24.229 7.2.21); NULL: the defaults below */
+    const char *priority_passed;
+    const char *priority_failed;
 } stir_verifier_config;
 
 typedef struct stir_verifier stir_verifier;
@@ -36,6 +43,11 @@ typedef struct stir_verify_ctx {
     time_t time;              /* Date of the SIP request */
     time_t now;               /* verifier clock */
     int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
+    /* Protected SIP header values the client sent (NULL when absent):
+     * Resource-Priority and Priority, for rph and sph (RFC 8443, 9027). */
+    const char *resource_priority;
+    const char *priority;
+    const json_t *request;    /* the whole verificationRequest, or NULL */
 } stir_verify_ctx;
 
 /* The outcome for one PASSporT. */
@@ -46,6 +58,10 @@ typedef struct stir_verify_result {
     char *passport;           /* token as received (malloc'd) or NULL */
     char *compact;            /* "..sig" (malloc'd) or NULL */
     json_t *claims;           /* verified claims when pass (owned) */
+    json_t *payload;          /* decoded claims, verified or not (owned),
+                                 NULL when undecodable: names the div of a
+                                 failed div PASSporT in divResult */
+    json_t *rcd;              /* rcdResult (stir_rcd_verify) or NULL */
 } stir_verify_result;
 
 void stir_verify_result_clear(stir_verify_result *r);
@@ -82,6 +98,11 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
 #define STIR_VERSTAT_PASSED "TN-Validation-Passed"
 #define STIR_VERSTAT_FAILED "TN-Validation-Failed"
 #define STIR_VERSTAT_NONE   "No-TN-Validation"
+
+/* Priority-Verstat values (TS 24.229 7.2.21). Only the first is confirmed
+ * by the sources we have; both are configurable. */
+#define STIR_PRIORITY_PASSED "RPH-Validation-Passed"
+#define STIR_PRIORITY_FAILED "RPH-Validation-Failed"
 
 #ifdef __cplusplus
 }

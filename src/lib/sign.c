@@ -12,6 +12,7 @@
 #include "stir/cert.h"
 #include "stir/identity.h"
 #include "stir/jws.h"
+#include "stir/rcd.h"
 #include "stir/sign.h"
 #include "stir/tn.h"
 
@@ -28,6 +29,7 @@ struct stir_signer {
     stir_cert *cert;
     char *x5u;
     long freshness_s;
+    stir_rcd *rcd;
     size_t n_headers;
     struct type_header *headers;
 };
@@ -88,6 +90,7 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
         return NULL;
     }
     s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
+    s->rcd = cfg->rcd;
     if (!(s->key = load_key(cfg->key_path, err))) goto fail;
     if (!stir_key_is_p256(s->key)) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 key "
@@ -232,7 +235,7 @@ static int check_iat(const json_t *v, time_t now, long window, stir_error *err)
     return 0;
 }
 
-/* Add the type's own claims: from the request, or a default, or fail. */
+/* Add the type's own claims: built from the request, or a default, or fail. */
 static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *claims,
                            stir_error *err)
 {
@@ -240,9 +243,14 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
         const stir_claim_spec *c = &t->claims[i];
         json_t *v = json_object_get(req, c->name);
         if (v) {
-            int rc = stir_claim_check(c, v, STIR_ERR_INPUT, err);
-            if (rc) return rc;
-            json_object_set(claims, c->name, v);
+            json_t *built = c->build ? c->build(v, c->name, err) : json_incref(v);
+            if (!built) return err && err->code ? err->code : STIR_ERR_INPUT;
+            int rc = stir_claim_check(c, built, STIR_ERR_INPUT, err);
+            if (rc) {
+                json_decref(built);
+                return rc;
+            }
+            json_object_set_new(claims, c->name, built);
         } else if (c->make_default) {
             json_object_set_new(claims, c->name, c->make_default());
         } else if (c->required) {
@@ -250,10 +258,58 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
                                      c->name, t->name);
         }
     }
+    return t->check_claims ? t->check_claims(claims, STIR_ERR_INPUT, err) : 0;
+}
+
+/*
+ * RFC 8224 6.1 step 1: sign only identities the credential covers. The
+ * identity is orig, or the diverting one for div (RFC 8946 3); a URI or a
+ * certificate without TNAuthList is not checked here.
+ */
+static int check_scope(const stir_signer *s, const stir_ppt_type *t, const json_t *claims,
+                       stir_error *err)
+{
+    const char *who = t->scope == STIR_SCOPE_DIV ? "div" : "orig";
+    const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
+    const stir_tnauth *ta = stir_cert_tnauth(s->cert);
+    if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
+    char field[16];
+    snprintf(field, sizeof field, "%s.tn", who);
+    return stir_fail(err, STIR_ERR_INPUT, field, "the signing certificate's TNAuthList does "
+                     "not cover %s tn %s, so this server may not sign for it "
+                     "(RFC 8224 6.1%s)", who, tn, t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "");
+}
+
+/* RFC 9795 4 mode 2: rcd that links content carries rcdi digests of it. */
+static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error *err)
+{
+    const json_t *rcd = json_object_get(claims, "rcd");
+    json_t *rcdi = NULL;
+    if (!rcd) return 0;
+    if (!s->rcd)
+        return stir_fail(err, STIR_ERR_INTERNAL, "rcd", "signer has no RCD fetcher "
+                         "(stir_signer_config.rcd)");
+    int rc = stir_rcdi_compute(s->rcd, rcd, json_object_get(claims, "rcdi"), flags, &rcdi, err);
+    if (rc) return rc;
+    if (rcdi) json_object_set_new(claims, "rcdi", rcdi);
+    else json_object_del(claims, "rcdi");
+    return 0;
+}
+
+static int type_has_claim(const stir_ppt_type *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_claims; i++)
+        if (!strcmp(t->claims[i].name, name)) return 1;
     return 0;
 }
 
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
+{
+    return stir_sign_request_ex(s, req, now, 0, err);
+}
+
+char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int flags,
+                           stir_error *err)
 {
     if (!json_is_object(req)) {
         stir_fail(err, STIR_ERR_INPUT, "signingRequest", "must be a JSON object");
@@ -289,7 +345,8 @@ char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_erro
     json_object_set_new(claims, "dest", dest);
     orig = dest = NULL;
     json_object_set(claims, "iat", json_object_get(req, "iat"));
-    if (add_type_claims(t, req, claims, err)) goto done;
+    if (add_type_claims(t, req, claims, err) || check_scope(s, t, claims, err)) goto done;
+    if (type_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
 
     const char *encoded = encoded_header(s, t);
     if (encoded) {

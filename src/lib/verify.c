@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 #include "stir/cert.h"
 #include "stir/encoding.h"
 #include "stir/identity.h"
 #include "stir/passport.h"
+#include "stir/rcd.h"
 #include "stir/reason.h"
 #include "stir/verify.h"
 
@@ -24,7 +26,9 @@
 
 struct stir_verifier {
     stir_certcache *cache;
+    stir_rcd *rcd;
     long freshness_s;
+    const char *priority_passed, *priority_failed;
 };
 
 stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err)
@@ -40,6 +44,9 @@ stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *er
     }
     v->cache = cfg->cache;
     v->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
+    v->rcd = cfg->rcd;
+    v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
+    v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
     return v;
 }
 
@@ -50,6 +57,8 @@ void stir_verify_result_clear(stir_verify_result *r)
     free(r->passport);
     free(r->compact);
     json_decref(r->claims);
+    json_decref(r->payload);
+    json_decref(r->rcd);
     memset(r, 0, sizeof *r);
 }
 
@@ -120,6 +129,15 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
             return rc;
         }
     }
+    if (t->check_claims && (rc = t->check_claims(claims, STIR_ERR_INVALID, err)))
+        err->text = TEXT_INVALID_PASSPORT;
+    return rc;
+}
+
+static int type_has_claim(const stir_ppt_type *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_claims; i++)
+        if (!strcmp(t->claims[i].name, name)) return 1;
     return 0;
 }
 
@@ -215,6 +233,45 @@ static stir_passport *compact_passport(const stir_identity *id, const stir_verif
     return p;
 }
 
+/*
+ * The certificate must be authoritative for the identity the type signs
+ * for: orig, or div for div (RFC 8946 4.2 step 2). A third-party rcd
+ * PASSporT (with iss) need not cover orig (RFC 9795 10.2); its RCD is only
+ * used next to a verified first-party PASSporT (see gate_third_party).
+ */
+static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_cert *cert,
+                       stir_error *err)
+{
+    const char *who = t->scope == STIR_SCOPE_DIV ? "div" : "orig";
+    const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
+    const stir_tnauth *ta = stir_cert_tnauth(cert);
+    if (type_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
+    if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
+    return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, "x5u",
+                     "certificate TNAuthList does not cover %s tn %.32s", who, tn);
+}
+
+/* RCD (RFC 9795 8): reported on its own, so a failing rcdi never fails the
+ * caller identity. Only a needed fetch under NOWAIT stops the PASSporT. */
+static int check_rcd(stir_verifier *v, const json_t *claims, const stir_verify_ctx *ctx,
+                     stir_verify_result *out)
+{
+    if (!json_object_get(claims, "rcd") && !json_object_get(claims, "crn")) return 0;
+    if (!v->rcd) {
+        out->rcd = json_pack("{ss ss}", "status", "fail", "reasonDescription",
+                             "RCD is not verified by this server (no RCD fetcher configured)");
+        return 0;
+    }
+    stir_error e;
+    stir_error_clear(&e);
+    out->rcd = stir_rcd_verify(v->rcd, claims, ctx->cache_flags, &e);
+    if (!out->rcd && e.code == STIR_WOULD_BLOCK) {
+        out->err = e;
+        return STIR_WOULD_BLOCK;
+    }
+    return 0;
+}
+
 static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passport *p,
                            const stir_verify_ctx *ctx, stir_verify_result *out)
 {
@@ -261,23 +318,22 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     long long iat = json_integer_value(json_object_get(claims, "iat"));
     stir_cert *cert = stir_certcache_get_ex(v->cache, x5u, (time_t)iat, ctx->cache_flags, err);
     if (!cert) return err->code;
-    const json_t *otn = json_object_get(json_object_get(claims, "orig"), "tn");
-    const stir_tnauth *ta = stir_cert_tnauth(cert);
-    if (otn && ta && !stir_tnauth_covers(ta, json_string_value(otn))) {
+    if ((rc = check_scope(t, claims, cert, err))) {
         stir_cert_unref(cert);
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, "x5u",
-                         "certificate TNAuthList does not cover orig tn %.32s",
-                         json_string_value(otn));
+        return rc;
     }
     if (!(rc = check_fresh(iat, ctx, v->freshness_s, err)) &&
         !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, err)) &&
-        !(rc = match_dest(json_object_get(claims, "dest"), ctx, err))) {
+        !(t->dest == STIR_DEST_TO && (rc = match_dest(json_object_get(claims, "dest"), ctx, err)))) {
         int ok = stir_passport_verify_sig(p, stir_cert_pubkey(cert));
         if (ok != 1)
             rc = stir_fail(err, STIR_ERR_INVALID, "signature",
                            "signature does not verify with the key of the x5u certificate");
     }
     stir_cert_unref(cert);
+    /* The claims are now the signer's: check them against the request. */
+    if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
+    if (!rc && type_has_claim(t, "rcd")) rc = check_rcd(v, claims, ctx, out);
     if (!rc) out->claims = json_incref((json_t *)claims);
     return rc;
 }
@@ -300,7 +356,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     out->passport = strdup(id.token);
     if (id.compact) {
         const stir_ppt_type *t = stir_ppt_find(id.ppt);
-        if (t && t->n_claims) /* a type with claims of its own needs the full form */
+        if (t && t->full_form_only) /* RFC 8588 3, RFC 8946 3, RFC 8443 3 */
             rc = stir_fail(&out->err, STIR_ERR_INVALID, "ppt",
                            "compact form is not allowed for ppt \"%s\"", id.ppt);
         else
@@ -311,6 +367,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     if (!rc && !p) rc = out->err.code;
     if (p) {
         out->compact = strdup(stir_passport_compact(p));
+        out->payload = json_incref((json_t *)stir_passport_claims(p));
         rc = verify_passport(v, &id, p, ctx, out);
     }
     out->pass = rc == 0;
@@ -328,6 +385,7 @@ static json_t *result_json(const stir_verify_result *r)
     json_t *o = json_pack("{ss ss}", "ppt", r->ppt, "status", r->pass ? "pass" : "fail");
     if (r->pass) {
         json_object_set(o, "validClaims", r->claims);
+        if (r->rcd) json_object_set(o, "rcdResult", r->rcd);
     } else {
         char *reason = stir_reason_format(r->err.code, r->err.text, r->compact);
         json_object_set_new(o, "reasonCode", json_integer(r->err.code));
@@ -349,6 +407,68 @@ static const char *verstat_of(const stir_verify_result *r)
     if (r->err.code == STIR_ERR_USE_IDENTITY || r->err.code == STIR_ERR_ANONYMITY)
         return STIR_VERSTAT_NONE;
     return STIR_VERSTAT_FAILED;
+}
+
+/* ---- protected headers ---------------------------------------------------- */
+
+#define PROTECTED_MAX 16
+#define PROTECTED_LINE_MAX 1024
+
+typedef struct protected_headers {
+    char resource_priority[PROTECTED_LINE_MAX];
+    char priority[64];
+    int has_rp, has_priority;
+} protected_headers;
+
+/* Does "Name: value" name `name` (case-insensitive)? Returns the value. */
+static const char *header_value(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncasecmp(line, name, n)) return NULL;
+    line += n;
+    line += strspn(line, " \t");
+    if (*line != ':') return NULL;
+    line++;
+    return line + strspn(line, " \t");
+}
+
+/*
+ * protectedHeaders: SIP header lines the client vouches for, as
+ * "Resource-Priority: esnet.0" (the Neustar dialect of the Ms API). Only
+ * Resource-Priority and Priority are used (rph, sph); several
+ * Resource-Priority lines are one list (RFC 4412 3.1).
+ */
+static int parse_protected(const json_t *req, protected_headers *ph, stir_error *err)
+{
+    const json_t *arr = json_object_get(req, "protectedHeaders");
+    memset(ph, 0, sizeof *ph);
+    if (!arr) return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > PROTECTED_MAX)
+        return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
+                         "must be an array of at most %d header lines \"Name: value\"",
+                         PROTECTED_MAX);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const char *line = json_string_value(json_array_get(arr, i)), *val;
+        if (!line || json_string_length(json_array_get(arr, i)) >= PROTECTED_LINE_MAX ||
+            !strchr(line, ':'))
+            return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
+                             "element %zu must be a header line \"Name: value\" shorter "
+                             "than %d bytes", i, PROTECTED_LINE_MAX);
+        if ((val = header_value(line, "Resource-Priority"))) {
+            size_t used = strlen(ph->resource_priority);
+            if (used + strlen(val) + 2 > sizeof ph->resource_priority)
+                return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
+                                 "Resource-Priority values are longer than %d bytes",
+                                 PROTECTED_LINE_MAX);
+            snprintf(ph->resource_priority + used, sizeof ph->resource_priority - used, "%s%s",
+                     used ? "," : "", val);
+            ph->has_rp = 1;
+        } else if ((val = header_value(line, "Priority"))) {
+            snprintf(ph->priority, sizeof ph->priority, "%.*s", (int)strcspn(val, " \t;"), val);
+            ph->has_priority = 1;
+        }
+    }
+    return 0;
 }
 
 static int get_ident(const json_t *req, const char *name, stir_ident *out, int required,
@@ -399,6 +519,188 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
     return 0;
 }
 
+/* ---- diversion chains (RFC 8946 4.2) ------------------------------------------ */
+
+/* A claim identity ({"tn": s} or {"uri": s}, maybe with hi) in canonical form. */
+static int claim_ident(const json_t *o, stir_ident *id)
+{
+    const json_t *tn = json_object_get(o, "tn");
+    const char *v = json_string_value(tn ? tn : json_object_get(o, "uri"));
+    stir_error ignore;
+    memset(id, 0, sizeof *id);
+    if (!v) return -1;
+    id->is_tn = tn != NULL;
+    return tn ? stir_tn_canon(v, id->value, "div", &ignore)
+              : stir_uri_normalize(v, id->value, "div", &ignore);
+}
+
+static int same_orig(const json_t *a, const json_t *b)
+{
+    stir_ident x, y;
+    return claim_ident(json_object_get(a, "orig"), &x) == 0 &&
+           claim_ident(json_object_get(b, "orig"), &y) == 0 && x.is_tn == y.is_tn &&
+           strcmp(x.value, y.value) == 0;
+}
+
+static int is_chain(const stir_verify_result *r)
+{
+    const stir_ppt_type *t = r->payload ? stir_ppt_find(r->ppt) : NULL;
+    return t && t->dest == STIR_DEST_CHAIN;
+}
+
+/* A verified PASSporT other than `self` whose dest holds `div` and whose
+ * orig is self's: the one this div PASSporT diverted. -1 if none. */
+static int predecessor(const stir_verify_result *rs, size_t n, size_t self)
+{
+    stir_ident div;
+    if (claim_ident(json_object_get(rs[self].claims, "div"), &div)) return -1;
+    for (size_t j = 0; j < n; j++)
+        if (j != self && rs[j].pass &&
+            dest_contains(json_object_get(rs[j].claims, "dest"), &div) &&
+            same_orig(rs[j].claims, rs[self].claims))
+            return (int)j;
+    return -1;
+}
+
+/* Is `i` the outermost div: diverted by no other verified div PASSporT? */
+static int is_outermost(const stir_verify_result *rs, size_t n, size_t i)
+{
+    for (size_t j = 0; j < n; j++)
+        if (j != i && rs[j].pass && is_chain(&rs[j]) && predecessor(rs, n, j) == (int)i)
+            return 0;
+    return 1;
+}
+
+static void chain_fail(stir_verify_result *r, const char *field, const char *detail)
+{
+    stir_fail(&r->err, STIR_ERR_INVALID, field, "%s", detail);
+    r->pass = 0;
+    json_decref(r->claims);
+    r->claims = NULL;
+}
+
+/*
+ * Every verified div PASSporT must link back, through verified PASSporTs
+ * with the same orig, to a non-div original; the outermost one's dest must
+ * be the Request-URI (request member dest). A link that fails breaks only
+ * the PASSporTs that depend on it; run until nothing changes.
+ */
+static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx *ctx)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!rs[i].pass || !is_chain(&rs[i])) continue;
+            char who[STIR_URI_MAX + 8];
+            stir_ident div;
+            claim_ident(json_object_get(rs[i].claims, "div"), &div);
+            snprintf(who, sizeof who, "%s %s", div.is_tn ? "tn" : "uri", div.value);
+            size_t cur = i, steps = 0;
+            int j;
+            while ((j = predecessor(rs, n, cur)) >= 0 && is_chain(&rs[j]) && ++steps <= n)
+                cur = (size_t)j;
+            char why[STIR_DETAIL_MAX];
+            const char *field = "div";
+            why[0] = '\0';
+            if (j < 0)
+                snprintf(why, sizeof why, "no verified PASSporT with the same orig has %.100s in "
+                         "its dest: the diversion chain is broken (RFC 8946 4.2)",
+                         cur == i ? who : "the diverted identity");
+            else if (steps > n)
+                snprintf(why, sizeof why, "%.100s: the diversion chain loops (RFC 8946 4.2)", who);
+            else if (is_outermost(rs, n, i) && !ctx->has_dest)
+                snprintf(why, sizeof why, "the request has no dest (Request-URI) to check the "
+                         "outermost div PASSporT against (RFC 8946 4.2 step 1)");
+            else if (is_outermost(rs, n, i) &&
+                     !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest))
+                snprintf(why, sizeof why, "the outermost div PASSporT's dest does not hold the "
+                         "request's dest %.100s, the current target (RFC 8946 4.2 step 1)",
+                         ctx->dest.value);
+            if (why[0]) {
+                if (j >= 0) field = "dest";
+                chain_fail(&rs[i], field, why);
+                changed = 1;
+            }
+        }
+    }
+}
+
+/* divResult: one {div, verstatValue} per div PASSporT, in request order. */
+static json_t *div_results(const stir_verify_result *rs, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const json_t *div = is_chain(&rs[i]) ? json_object_get(rs[i].payload, "div") : NULL;
+        if (!json_is_object(div)) continue;
+        json_array_append_new(arr, json_pack("{sO ss}", "div", div, "verstatValue",
+                                             rs[i].pass ? STIR_VERSTAT_PASSED
+                                                        : STIR_VERSTAT_FAILED));
+    }
+    return arr;
+}
+
+/* ---- the response ------------------------------------------------------------- */
+
+static const stir_ppt_type *type_of(const stir_verify_result *r)
+{
+    return stir_ppt_find(r->ppt);
+}
+
+/*
+ * verstatValue comes from the PASSporTs that attest the caller (shaken,
+ * baseline): passed if one passed (RFC 8224 6.2.1). It is absent when every
+ * PASSporT is of another type (e.g. only rph), unless identityHeader, the
+ * caller's header, was given and is unusable.
+ */
+static const char *verstat_value(const stir_verify_result *rs, size_t n, int has_orig)
+{
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const stir_ppt_type *t = type_of(&rs[i]);
+        int caller = (t && t->attests_orig) || (!t && i == 0 && has_orig) ||
+                     (i == 0 && has_orig && !rs[i].payload);
+        if (!caller) continue;
+        if (rs[i].pass) return STIR_VERSTAT_PASSED;
+        if (!v || !strcmp(v, STIR_VERSTAT_NONE)) v = verstat_of(&rs[i]);
+    }
+    if (!v && has_orig) v = STIR_VERSTAT_NONE;
+    return v;
+}
+
+/* verstatPriority: passed if an rph PASSporT passed, NULL if there was none. */
+static const char *verstat_priority(const stir_verifier *v, const stir_verify_result *rs,
+                                    size_t n)
+{
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const stir_ppt_type *t = type_of(&rs[i]);
+        if (!t || !t->reports_priority) continue;
+        if (rs[i].pass) return v->priority_passed;
+        seen = 1;
+    }
+    return seen ? v->priority_failed : NULL;
+}
+
+/* A third party's RCD is shown only next to a verified first-party
+ * PASSporT for the call (RFC 9795 10). */
+static void gate_third_party(stir_verify_result *rs, size_t n)
+{
+    int first_party = 0;
+    for (size_t i = 0; i < n; i++) {
+        const stir_ppt_type *t = type_of(&rs[i]);
+        if (t && t->attests_orig && rs[i].pass) first_party = 1;
+    }
+    for (size_t i = 0; i < n && !first_party; i++) {
+        if (!rs[i].pass || !rs[i].rcd || !json_object_get(rs[i].claims, "iss")) continue;
+        if (strcmp(json_string_value(json_object_get(rs[i].rcd, "status")), "pass")) continue;
+        json_object_set_new(rs[i].rcd, "status", json_string("fail"));
+        json_object_del(rs[i].rcd, "display");
+        json_object_set_new(rs[i].rcd, "reasonDescription",
+                            json_string("third-party RCD (iss) is used only with a verified "
+                                        "first-party PASSporT for the call (RFC 9795 10)"));
+    }
+}
+
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err)
 {
     return stir_verify_request_ex(v, req, now, 0, err);
@@ -408,12 +710,15 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
                                stir_error *err)
 {
     const json_t *vals[STIR_MAX_IDENTITY_HEADERS + 1];
-    size_t n;
+    stir_verify_result rs[STIR_MAX_IDENTITY_HEADERS + 1];
+    protected_headers ph;
+    size_t n, done = 0;
     int has_orig, rc;
     stir_verify_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.now = now;
     ctx.cache_flags = cache_flags;
+    ctx.request = req;
     if (!json_is_object(req)) {
         stir_fail(err, STIR_ERR_INPUT, "verificationRequest", "must be a JSON object");
         return NULL;
@@ -443,27 +748,45 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
                   REQUEST_ID_MAX);
         return NULL;
     }
-
-    json_t *resp = json_object(), *results = json_array();
-    for (size_t i = 0; i < n; i++) {
-        stir_verify_result r;
-        stir_verify_identity(v, json_string_value(vals[i]), json_string_length(vals[i]), &ctx, &r);
-        if (r.err.code == STIR_WOULD_BLOCK) {
-            if (err) *err = r.err;
-            stir_verify_result_clear(&r);
-            json_decref(results);
-            json_decref(resp);
+    for (size_t i = 0; i < 2; i++) {
+        const char *name = i ? "appId" : "avatarId";
+        const json_t *m = json_object_get(req, name);
+        if (m && (!json_is_string(m) || json_string_length(m) > STIR_CLAIM_STRING_MAX)) {
+            stir_fail(err, STIR_ERR_INPUT, name, "must be a string of at most %d bytes",
+                      STIR_CLAIM_STRING_MAX);
             return NULL;
         }
-        if (i == 0 && has_orig) {
-            int shaken = !strcmp(r.ppt, "shaken") || !r.ppt[0];
-            json_object_set_new(resp, "verstatValue",
-                                json_string(shaken ? verstat_of(&r) : STIR_VERSTAT_NONE));
-        }
-        json_array_append_new(results, result_json(&r));
-        stir_verify_result_clear(&r);
     }
+    if (parse_protected(req, &ph, err)) return NULL;
+    ctx.resource_priority = ph.has_rp ? ph.resource_priority : NULL;
+    ctx.priority = ph.has_priority ? ph.priority : NULL;
+
+    json_t *resp = NULL;
+    for (; done < n; done++) {
+        stir_verify_identity(v, json_string_value(vals[done]), json_string_length(vals[done]),
+                             &ctx, &rs[done]);
+        if (rs[done].err.code == STIR_WOULD_BLOCK) {
+            if (err) *err = rs[done].err;
+            done++;
+            goto out;
+        }
+    }
+    check_chains(rs, n, &ctx);
+    gate_third_party(rs, n);
+
+    resp = json_object();
+    const char *verstat = verstat_value(rs, n, has_orig);
+    const char *priority = verstat_priority(v, rs, n);
+    if (verstat) json_object_set_new(resp, "verstatValue", json_string(verstat));
+    if (priority) json_object_set_new(resp, "verstatPriority", json_string(priority));
+    json_t *divs = div_results(rs, n);
+    if (json_array_size(divs)) json_object_set_new(resp, "divResult", divs);
+    else json_decref(divs);
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(results, result_json(&rs[i]));
     json_object_set_new(resp, "verifyResults", results);
     if (rid) json_object_set(resp, "requestId", (json_t *)rid);
+out:
+    for (size_t i = 0; i < done; i++) stir_verify_result_clear(&rs[i]);
     return resp;
 }
