@@ -84,6 +84,16 @@ const stir_ppt_type *stir_ppt_find(const char *name);
  * or a claim is malformed (no name, a baseline claim name, duplicates). */
 int stir_ppt_register(const stir_ppt_type *t, stir_error *err);
 
+/*
+ * Parse a configured type, "NAME CLAIM:TYPE[:required] ...", e.g.
+ * "acme tier:string:required note:string score:integer", into `t` with the
+ * defaults of a configured type (scope orig, dest matched against To, not
+ * the caller's verstat, full form only). `buf` is cut in place and the
+ * claim names point into it; stir_ppt_register copies them. Returns 0 or
+ * 400 with a detail naming the offending word (field "ppt_type").
+ */
+int stir_ppt_parse(char *buf, stir_ppt_type *t, stir_error *err);
+
 /* Comma-separated names of the registered types, for error messages. */
 const char *stir_ppt_names(void);
 

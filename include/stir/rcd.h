@@ -78,6 +78,12 @@ int stir_crn_check(const json_t *crn, const char *name, int code, stir_error *er
  * mismatch. Errors: 400 naming the member (fetch failed, jCard too big or
  * not a jCard, too many links). With STIR_CACHE_NOWAIT, a needed fetch
  * that is not cached returns STIR_WOULD_BLOCK.
+ * Links are the http(s) URIs of icn, jcl and jCard property values;
+ * data: URLs are inline content (never fetched, no digest needed) and
+ * tel:/sip:/mailto: values are identifiers, not content. Entries of a
+ * `given` rcdi that check out are kept as given (algorithm, padding,
+ * optional pointers such as /nam); required pointers it lacks are added
+ * with cfg->digest_alg.
  */
 int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int flags,
                       json_t **out, stir_error *err);
@@ -93,7 +99,11 @@ int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int f
  * (icn), "reason" (crn), and from the jCard "fn", "org", "logo", "photo"
  * (URLs), "tel". A failing rcdi or fetch makes the status "fail" and
  * leaves display out: the call goes on without the name card (TR 33.790
- * 6.2). Returns NULL when `claims` has no rcd and no crn. With
+ * 6.2). A link without an rcdi digest fails ("/icn has no rcdi digest"),
+ * except in mode 1 (no rcdi and nothing linked); with verify_fetch 0 (or
+ * r NULL) linked content is reported "not verified (fetching disabled)".
+ * Digests compare equal up to '=' padding (the RFC examples omit it).
+ * Returns NULL when `claims` has no rcd and no crn. With
  * STIR_CACHE_NOWAIT, returns NULL with err->code STIR_WOULD_BLOCK when a
  * fetch is needed and not cached.
  */

@@ -3,15 +3,22 @@
  *
  *   stirctl keygen FILE
  *   stirctl pki --dir DIR [--spc SPC] [--days N] [--tls-hosts H,...]
- *   stirctl sign --key K --cert CHAIN --x5u URL [--now EPOCH] [FILE|-]
- *   stirctl verify --trust PATH [fetch options] [--now EPOCH] [FILE|-]
- *   stirctl verify ... --identity HDR --from TN|URI --to TN|URI [--time EPOCH]
+ *   stirctl sign --key K --cert CHAIN --x5u URL [fetch options] [--ppt-type SPEC]...
+ *                [--now EPOCH] [FILE|-]
+ *   stirctl verify --trust PATH [fetch options] [--ppt-type SPEC]... [--now EPOCH] [FILE|-]
+ *   stirctl verify ... --identity HDR [--identity HDR]... --from ID --to ID [--dest ID]
+ *                [--protected-header "Name: value"]... [--time EPOCH]
  *   stirctl decode [--cert CHAIN] [HDR|-]
  *
- * sign reads a signing request (JSON, with or without the signingRequest
- * wrapper) and prints the Identity header value. verify prints the same
- * JSON verdict as the Ms API. Exit status: 0 success (verify: every
- * PASSporT passed), 1 verification failed, 2 usage or input error.
+ * sign reads a signing request of any PASSporT type (JSON, with or without
+ * the signingRequest wrapper) and prints the Identity header value; fetch
+ * options apply to the content an rcd claim links (rcdi digests). verify
+ * prints the whole verificationResponse of the Ms API (verstatValue,
+ * divResult, verstatPriority, verifyResults). --ppt-type registers a type
+ * with stird's syntax (NAME CLAIM:TYPE[:required] ...).
+ *
+ * Exit status: 0 success (verify: every PASSporT passed), 1 verification
+ * failed (at least one PASSporT), 2 usage or input error.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,6 +27,9 @@
 #include <time.h>
 
 #include "stir/stir.h"
+#include "stir/rcd.h"
+
+/* The ppt_type parser of stird, so both accept exactly the same text. */
 
 #define INPUT_MAX (1 << 20)
 
@@ -28,13 +38,20 @@ static void usage(void)
     fputs("usage:\n"
           "  stirctl keygen FILE\n"
           "  stirctl pki --dir DIR [--spc SPC] [--days N] [--tls-hosts H,...]\n"
-          "  stirctl sign --key KEY --cert CHAIN --x5u URL [--now EPOCH] [--freshness S] [FILE|-]\n"
-          "  stirctl verify --trust PATH [--fetch-allow-host H]... [--fetch-allow-any-port]\n"
-          "                 [--fetch-allow-http] [--fetch-ca-file F] [--cert-file CHAIN]\n"
-          "                 [--now EPOCH] [--freshness S]\n"
-          "                 [FILE|- | --identity HDR --from ID --to ID [--dest ID] [--time EPOCH]]\n"
+          "  stirctl sign --key KEY --cert CHAIN --x5u URL [--now EPOCH] [--freshness S]\n"
+          "               [FETCH] [--rcd-digest-alg sha256|sha384|sha512] [--ppt-type SPEC]...\n"
+          "               [FILE|-]\n"
+          "  stirctl verify --trust PATH [FETCH] [--rcd-no-fetch] [--cert-file CHAIN]\n"
+          "                 [--ppt-type SPEC]... [--now EPOCH] [--freshness S]\n"
+          "                 [FILE|- | --identity HDR [--identity HDR]... --from ID --to ID\n"
+          "                  [--dest ID] [--protected-header 'Name: value']... [--time EPOCH]]\n"
           "  stirctl decode [--cert CHAIN] [HDR|-]\n"
-          "IDs are TNs (\"+1 215 555 1212\") or tel:/sip: URIs.\n",
+          "FETCH: [--fetch-allow-host H]... [--fetch-allow-any-port] [--fetch-allow-http]\n"
+          "       [--fetch-ca-file F]   (relaxations of the x5u/RCD fetch policy)\n"
+          "SPEC:  'NAME CLAIM:TYPE[:required] ...', TYPE string|integer|object|array|boolean|any\n"
+          "IDs are TNs (\"+1 215 555 1212\") or tel:/sip: URIs. The first --identity is the\n"
+          "identityHeader, the others identityHeaders (div, rph, ...).\n"
+          "Exit: 0 success (verify: every PASSporT passed), 1 a PASSporT failed, 2 usage/input.\n",
           stderr);
 }
 
@@ -128,22 +145,139 @@ static time_t parse_time(const char *s)
     return (time_t)v;
 }
 
+/* --freshness: seconds, as stird accepts them. */
+static long parse_freshness(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end || v < 1 || v > 86400) {
+        fprintf(stderr, "stirctl: bad --freshness \"%s\": need seconds from 1 to 86400\n", s);
+        exit(2);
+    }
+    return v;
+}
+
+/* Options shared by sign and verify (getopt values >= 256). */
+enum {
+    OPT_ALLOW_HOST = 256, OPT_ANY_PORT, OPT_HTTP, OPT_CA_FILE, OPT_PPT_TYPE, OPT_DIGEST,
+    OPT_NO_RCD_FETCH, OPT_PROTECTED,
+};
+
+#define FETCH_OPTIONS \
+    { "fetch-allow-host", required_argument, 0, OPT_ALLOW_HOST }, \
+    { "fetch-allow-any-port", no_argument, 0, OPT_ANY_PORT }, \
+    { "fetch-allow-http", no_argument, 0, OPT_HTTP }, \
+    { "fetch-ca-file", required_argument, 0, OPT_CA_FILE }, \
+    { "ppt-type", required_argument, 0, OPT_PPT_TYPE }
+
+/* Apply a fetch option to `pol`. 1 if `c` was one, 0 if not, -1 on error. */
+static int fetch_option(int c, stir_fetch_policy *pol)
+{
+    switch (c) {
+    case OPT_ALLOW_HOST:
+        if (pol->n_allow_hosts == STIR_MAX_ALLOW_HOSTS) {
+            fprintf(stderr, "stirctl: at most %d --fetch-allow-host\n", STIR_MAX_ALLOW_HOSTS);
+            return -1;
+        }
+        pol->allow_hosts[pol->n_allow_hosts++] = optarg;
+        return 1;
+    case OPT_ANY_PORT: pol->allow_any_port = 1; return 1;
+    case OPT_HTTP: pol->allow_http = 1; return 1;
+    case OPT_CA_FILE: pol->tls_ca_file = optarg; return 1;
+    }
+    return 0;
+}
+
+/* RCD content is fetched under the x5u policy's relaxations, with the
+ * RCD size cap. */
+static void rcd_fetch_from(stir_rcd_config *rc, const stir_fetch_policy *pol)
+{
+    for (size_t i = 0; i < pol->n_allow_hosts; i++)
+        rc->fetch.allow_hosts[i] = pol->allow_hosts[i];
+    rc->fetch.n_allow_hosts = pol->n_allow_hosts;
+    rc->fetch.allow_any_port = pol->allow_any_port;
+    rc->fetch.allow_http = pol->allow_http;
+    rc->fetch.tls_ca_file = pol->tls_ca_file;
+}
+
+/* --ppt-type: parsed as stird parses ppt_type, registered before the
+ * signer or verifier exists. The spec copies hold the claim names. */
+#define MAX_PPT_TYPES 16
+static char *ppt_specs[MAX_PPT_TYPES];
+static size_t n_ppt_specs;
+
+static int add_ppt_type(const char *spec)
+{
+    stir_ppt_type t;
+    stir_error err;
+    char *buf;
+
+    if (n_ppt_specs == sizeof ppt_specs / sizeof ppt_specs[0]) {
+        fprintf(stderr, "stirctl: at most %zu --ppt-type\n", sizeof ppt_specs / sizeof ppt_specs[0]);
+        return -1;
+    }
+    if (!(buf = strdup(spec))) return -1;
+    memset(&err, 0, sizeof err);
+    if (stir_ppt_parse(buf, &t, &err) != 0) {
+        fprintf(stderr, "stirctl: --ppt-type: %s\n", err.detail);
+        free(buf);
+        return -1;
+    }
+    memset(&err, 0, sizeof err);
+    if (stir_ppt_register(&t, &err) != 0) {
+        fprintf(stderr, "stirctl: --ppt-type: PASSporT type '%s' refused: %s\n", t.name,
+                err.detail);
+        free(buf);
+        return -1;
+    }
+    ppt_specs[n_ppt_specs++] = buf;
+    return 0;
+}
+
+static void free_ppt_specs(void)
+{
+    for (size_t i = 0; i < n_ppt_specs; i++) free(ppt_specs[i]);
+    n_ppt_specs = 0;
+}
+
+static int parse_digest(const char *s, const char **out)
+{
+    static const char *const ALGS[] = { "sha256", "sha384", "sha512" };
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(s, ALGS[i])) {
+            *out = ALGS[i];
+            return 0;
+        }
+    fprintf(stderr, "stirctl: --rcd-digest-alg \"%s\": need sha256, sha384 or sha512\n", s);
+    return -1;
+}
+
 static int cmd_sign(int argc, char **argv)
 {
     stir_signer_config cfg = { 0 };
+    stir_rcd_config rc;
+    stir_fetch_policy pol = { 0 };
+    const char *digest = NULL;
     time_t now = time(NULL);
     static const struct option opts[] = {
         { "key", required_argument, 0, 'k' }, { "cert", required_argument, 0, 'c' },
         { "x5u", required_argument, 0, 'x' }, { "now", required_argument, 0, 'n' },
-        { "freshness", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
-    int c;
+        { "freshness", required_argument, 0, 'f' },
+        { "rcd-digest-alg", required_argument, 0, OPT_DIGEST }, FETCH_OPTIONS, { 0, 0, 0, 0 } };
+    int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if ((f = fetch_option(c, &pol)) != 0) {
+            if (f < 0) return 2;
+            continue;
+        }
         switch (c) {
         case 'k': cfg.key_path = optarg; break;
         case 'c': cfg.cert_path = optarg; break;
         case 'x': cfg.x5u = optarg; break;
         case 'n': now = parse_time(optarg); break;
-        case 'f': cfg.freshness_s = atol(optarg); break;
+        case 'f': cfg.freshness_s = parse_freshness(optarg); break;
+        case OPT_DIGEST: if (parse_digest(optarg, &digest)) return 2; break;
+        case OPT_PPT_TYPE: if (add_ppt_type(optarg)) return 2; break;
         default: return usage(), 2;
         }
     }
@@ -154,23 +288,36 @@ static int cmd_sign(int argc, char **argv)
     free(text);
     if (!req) return 2;
     stir_error err;
-    int rc = 2;
-    stir_signer *s = stir_signer_new(&cfg, &err);
+    int rc_exit = 2;
+    stir_signer *s = NULL;
+    memset(&err, 0, sizeof err);
+    stir_rcd_config_default(&rc);
+    rcd_fetch_from(&rc, &pol);
+    if (digest) rc.digest_alg = digest;
+    stir_rcd *rcd = stir_rcd_new(&rc, &err);
+    if (!rcd) {
+        print_error("rcd", &err);
+        goto out;
+    }
+    cfg.rcd = rcd;
+    s = stir_signer_new(&cfg, &err);
     if (!s) {
         print_error("signer", &err);
     } else {
         char *hdr = stir_sign_request(s, req, now, &err);
         if (hdr) {
             puts(hdr);
-            rc = 0;
+            rc_exit = 0;
         } else {
             print_error("sign", &err);
         }
         free(hdr);
     }
+out:
     stir_signer_free(s);
+    if (rcd) stir_rcd_free(rcd);
     json_decref(req);
-    return rc;
+    return rc_exit;
 }
 
 /* An identity argument: a tel:/sip: URI, or else a TN. */
@@ -180,11 +327,30 @@ static json_t *ident_arg(const char *s)
     return json_pack("{ss}", uri ? "uri" : "tn", s);
 }
 
+/* Preload `pem` as the chain at the info URL of Identity header `hdr`. */
+static void preload_chain(stir_certcache *cache, const json_t *hdr, const char *pem)
+{
+    stir_identity id;
+    stir_error err;
+    memset(&err, 0, sizeof err);
+    if (!json_is_string(hdr) ||
+        stir_identity_parse(json_string_value(hdr), json_string_length(hdr), &id, &err))
+        return;
+    if (stir_certcache_put(cache, id.info, pem, strlen(pem), 3600, &err))
+        print_error("cert-file", &err);
+    stir_identity_clear(&id);
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     stir_certcache_config cc;
     stir_certcache_config_default(&cc);
-    const char *trust_path = NULL, *identity = NULL, *from = NULL, *to = NULL, *dest = NULL;
+    stir_rcd_config rcfg;
+    stir_rcd_config_default(&rcfg);
+    const char *trust_path = NULL, *from = NULL, *to = NULL, *dest = NULL;
+    const char *identities[STIR_MAX_IDENTITY_HEADERS];
+    const char *protected_hdrs[32];
+    size_t n_identities = 0, n_protected = 0;
     const char *cert_file = NULL;
     time_t now = time(NULL), at = 0;
     long freshness = 60;
@@ -193,52 +359,97 @@ static int cmd_verify(int argc, char **argv)
         { "from", required_argument, 0, 'f' }, { "to", required_argument, 0, 't' },
         { "dest", required_argument, 0, 'd' }, { "time", required_argument, 0, 'a' },
         { "now", required_argument, 0, 'n' }, { "freshness", required_argument, 0, 'F' },
-        { "fetch-allow-host", required_argument, 0, 'H' },
-        { "fetch-allow-any-port", no_argument, 0, 'P' },
-        { "fetch-allow-http", no_argument, 0, 'h' },
-        { "fetch-ca-file", required_argument, 0, 'C' },
-        { "cert-file", required_argument, 0, 'c' }, { 0, 0, 0, 0 } };
-    int c;
+        { "protected-header", required_argument, 0, OPT_PROTECTED },
+        { "rcd-no-fetch", no_argument, 0, OPT_NO_RCD_FETCH },
+        { "cert-file", required_argument, 0, 'c' }, FETCH_OPTIONS, { 0, 0, 0, 0 } };
+    int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if ((f = fetch_option(c, &cc.fetch)) != 0) {
+            if (f < 0) return 2;
+            continue;
+        }
         switch (c) {
         case 'T': trust_path = optarg; break;
-        case 'i': identity = optarg; break;
+        case 'i':
+            if (n_identities == STIR_MAX_IDENTITY_HEADERS) {
+                fprintf(stderr, "stirctl: at most %d --identity\n", STIR_MAX_IDENTITY_HEADERS);
+                return 2;
+            }
+            identities[n_identities++] = optarg;
+            break;
         case 'f': from = optarg; break;
         case 't': to = optarg; break;
         case 'd': dest = optarg; break;
         case 'a': at = parse_time(optarg); break;
         case 'n': now = parse_time(optarg); break;
-        case 'F': freshness = atol(optarg); break;
-        case 'H':
-            if (cc.fetch.n_allow_hosts == STIR_MAX_ALLOW_HOSTS) return usage(), 2;
-            cc.fetch.allow_hosts[cc.fetch.n_allow_hosts++] = optarg;
+        case 'F': freshness = parse_freshness(optarg); break;
+        case OPT_PROTECTED:
+            if (n_protected == sizeof protected_hdrs / sizeof protected_hdrs[0]) {
+                fprintf(stderr, "stirctl: at most %zu --protected-header\n",
+                        sizeof protected_hdrs / sizeof protected_hdrs[0]);
+                return 2;
+            }
+            if (!strchr(optarg, ':') || optarg[0] == ':') {
+                fprintf(stderr, "stirctl: --protected-header \"%s\": expected a SIP header "
+                        "line 'Name: value' (e.g. 'Resource-Priority: esnet.0')\n", optarg);
+                return 2;
+            }
+            protected_hdrs[n_protected++] = optarg;
             break;
-        case 'P': cc.fetch.allow_any_port = 1; break;
-        case 'h': cc.fetch.allow_http = 1; break;
-        case 'C': cc.fetch.tls_ca_file = optarg; break;
+        case OPT_NO_RCD_FETCH: rcfg.verify_fetch = 0; break;
+        case OPT_PPT_TYPE: if (add_ppt_type(optarg)) return 2; break;
         case 'c': cert_file = optarg; break;
         default: return usage(), 2;
         }
     }
     if (!trust_path) return usage(), 2;
     json_t *req;
-    if (identity) {
+    if (n_identities) {
         if (!from || !to) return usage(), 2;
-        req = json_pack("{ss so so sI}", "identityHeader", identity, "from", ident_arg(from), "to",
-                        ident_arg(to), "time", (json_int_t)(at ? at : now));
+        req = json_pack("{ss so so sI}", "identityHeader", identities[0], "from",
+                        ident_arg(from), "to", ident_arg(to), "time", (json_int_t)(at ? at : now));
+        if (n_identities > 1) {
+            json_t *more = json_array();
+            for (size_t i = 1; i < n_identities; i++)
+                json_array_append_new(more, json_string(identities[i]));
+            json_object_set_new(req, "identityHeaders", more);
+        }
         if (dest) json_object_set_new(req, "dest", ident_arg(dest));
     } else {
+        if (from || to || dest || at) {
+            fprintf(stderr, "stirctl: --from, --to, --dest and --time go with --identity; "
+                    "a request file carries its own\n");
+            return 2;
+        }
         char *text = read_all(optind < argc ? argv[optind] : "-");
         if (!text) return 2;
         req = load_request(text, "verificationRequest");
         free(text);
         if (!req) return 2;
+        if (!json_is_object(req)) {
+            fprintf(stderr, "stirctl: the verification request must be a JSON object\n");
+            json_decref(req);
+            return 2;
+        }
+    }
+    if (n_protected) {
+        /* Added to whatever the request file already lists. */
+        json_t *ph = json_object_get(req, "protectedHeaders");
+        if (!json_is_array(ph)) {
+            ph = json_array();
+            json_object_set_new(req, "protectedHeaders", ph);
+        }
+        for (size_t i = 0; i < n_protected; i++)
+            json_array_append_new(ph, json_string(protected_hdrs[i]));
     }
     stir_error err;
+    memset(&err, 0, sizeof err);
     int rc = 2;
-    stir_trust *trust = stir_trust_load(trust_path, &err);
+    rcd_fetch_from(&rcfg, &cc.fetch);
+    stir_rcd *rcd = stir_rcd_new(&rcfg, &err);
+    stir_trust *trust = rcd ? stir_trust_load(trust_path, &err) : NULL;
     stir_certcache *cache = trust ? stir_certcache_new(&cc, trust, &err) : NULL;
-    stir_verifier_config vc = { .cache = cache, .freshness_s = freshness };
+    stir_verifier_config vc = { .cache = cache, .freshness_s = freshness, .rcd = rcd };
     stir_verifier *v = cache ? stir_verifier_new(&vc, &err) : NULL;
     if (!v) {
         print_error("verifier", &err);
@@ -247,13 +458,12 @@ static int cmd_verify(int argc, char **argv)
     if (cert_file) {
         /* Preload the chain for the x5u of every header, as if fetched. */
         char *pem = read_all(cert_file);
-        const json_t *h = json_object_get(req, "identityHeader");
-        stir_identity id;
-        if (pem && json_is_string(h) &&
-            stir_identity_parse(json_string_value(h), json_string_length(h), &id, &err) == 0) {
-            if (stir_certcache_put(cache, id.info, pem, strlen(pem), 3600, &err))
-                print_error("cert-file", &err);
-            stir_identity_clear(&id);
+        if (pem) {
+            size_t i;
+            const json_t *h;
+            preload_chain(cache, json_object_get(req, "identityHeader"), pem);
+            json_array_foreach(json_object_get(req, "identityHeaders"), i, h)
+                preload_chain(cache, h, pem);
         }
         free(pem);
     }
@@ -278,6 +488,7 @@ out:
     stir_verifier_free(v);
     stir_certcache_free(cache);
     stir_trust_free(trust);
+    if (rcd) stir_rcd_free(rcd);
     json_decref(req);
     return rc;
 }
@@ -371,6 +582,7 @@ int main(int argc, char **argv)
         usage();
         rc = 2;
     }
+    free_ppt_specs();
     stir_cleanup();
     return rc;
 }

@@ -499,3 +499,97 @@ int stir_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_e
                          STIR_CLAIM_STRING_MAX);
     return c->check ? c->check(v, c->name, code, err) : 0;
 }
+
+/* ---- configured types: "NAME CLAIM:TYPE[:required] ..." ------------------------ */
+
+#define SPEC_CLAIM_NAME_MAX 32      /* as stir_ppt_register */
+
+/* The next blank-separated word of *p, cut in place; NULL at the end. */
+static char *spec_word(char **p)
+{
+    char *s = *p, *w;
+    while (*s == ' ' || *s == '\t') s++;
+    if (*s == '\0') {
+        *p = s;
+        return NULL;
+    }
+    w = s;
+    while (*s && *s != ' ' && *s != '\t') s++;
+    if (*s) *s++ = '\0';
+    *p = s;
+    return w;
+}
+
+/* One CLAIM:TYPE[:required] word into `c`. */
+static int spec_claim(char *word, const stir_ppt_type *t, stir_claim_spec *c, stir_error *err)
+{
+    char *cname = word, *ctype = strchr(word, ':'), *flag;
+    int type;
+    if (!ctype)
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%.64s' has no type; "
+                         "expected CLAIM:TYPE[:required] (e.g. %.48s:string)", word, word);
+    *ctype++ = '\0';
+    if ((flag = strchr(ctype, ':'))) {
+        *flag++ = '\0';
+        if (strchr(flag, ':'))
+            return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%.48s:%.32s:%.32s:...' "
+                             "has too many parts; expected CLAIM:TYPE[:required]", cname, ctype,
+                             flag);
+    }
+    if (*cname == '\0')
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim ':%.64s' has no name", ctype);
+    if (strlen(cname) > SPEC_CLAIM_NAME_MAX)
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim name '%.64s...' is longer "
+                         "than %d characters", cname, SPEC_CLAIM_NAME_MAX);
+    for (const char *q = cname; *q; q++)
+        if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-')
+            return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim name '%.64s' may only "
+                             "contain letters, digits, '_' and '-'", cname);
+    if (!strcmp(cname, "orig") || !strcmp(cname, "dest") || !strcmp(cname, "iat"))
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%s' is part of every "
+                         "PASSporT (orig, dest, iat); list only the type's own claims", cname);
+    for (size_t i = 0; i < t->n_claims; i++)
+        if (strcmp(t->claims[i].name, cname) == 0)
+            return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%.64s' is listed twice",
+                             cname);
+    if ((type = stir_claim_type_parse(ctype)) < 0)
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%.48s': unknown type '%.32s' "
+                         "(string, integer, object, array, boolean or any)", cname, ctype);
+    if (flag && strcmp(flag, "required") != 0)
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "claim '%.48s:%.32s': '%.32s' is not "
+                         "'required' (the only flag; leave it out for an optional claim)",
+                         cname, ctype, flag);
+    memset(c, 0, sizeof *c);
+    c->name = cname;
+    c->type = (enum stir_claim_type)type;
+    c->required = flag != NULL;
+    return 0;
+}
+
+int stir_ppt_parse(char *buf, stir_ppt_type *t, stir_error *err)
+{
+    char *p = buf, *name, *word;
+    memset(t, 0, sizeof *t);
+    t->scope = STIR_SCOPE_ORIG;
+    t->dest = STIR_DEST_TO;
+    t->full_form_only = 1;
+    if (!(name = spec_word(&p)))
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type",
+                         "empty; expected NAME CLAIM:TYPE[:required] ...");
+    if (strchr(name, ':'))
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "'%.64s' is a claim, but the first "
+                         "word must be the type name (NAME CLAIM:TYPE[:required] ...)", name);
+    if (strlen(name) >= sizeof t->name)
+        return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "type name '%.64s' is longer than "
+                         "%zu characters", name, sizeof t->name - 1);
+    memcpy(t->name, name, strlen(name) + 1);
+    while ((word = spec_word(&p)) != NULL) {
+        if (t->n_claims == STIR_PPT_MAX_CLAIMS)
+            return stir_fail(err, STIR_ERR_INPUT, "ppt_type", "'%.64s': a type has at most %d "
+                             "claims", word, STIR_PPT_MAX_CLAIMS);
+        int rc = spec_claim(word, t, &t->claims[t->n_claims], err);
+        if (rc) return rc;
+        t->n_claims++;
+    }
+    return 0;
+}

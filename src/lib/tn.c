@@ -135,6 +135,26 @@ static int sip_split(const char *uri, struct sip_parts *p)
     return 0;
 }
 
+/*
+ * A service URN (RFC 5031), the dest of an emergency call (RFC 9027 3:
+ * urn:service:sos). It compares case-insensitively, so it is lowercased.
+ * Returns 1 if `in` is one (and `out` holds it), 0 if not, -1 if malformed.
+ */
+static int service_urn(const char *in, char out[STIR_URI_MAX + 1])
+{
+    static const char prefix[] = "urn:service:";
+    size_t n = strlen(in), plen = sizeof prefix - 1;
+    if (n < plen || strncasecmp(in, prefix, plen)) return 0;
+    if (n == plen || n > STIR_URI_MAX || in[plen] == '.' || in[n - 1] == '.') return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (i >= plen && !isalnum(c) && c != '-' && !(c == '.' && in[i + 1] != '.')) return -1;
+        out[i] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return 1;
+}
+
 int stir_uri_normalize(const char *in, char out[STIR_URI_MAX + 1], const char *field,
                        stir_error *err)
 {
@@ -142,6 +162,11 @@ int stir_uri_normalize(const char *in, char out[STIR_URI_MAX + 1], const char *f
     if (strlen(in) > 2 * STIR_URI_MAX)
         return stir_fail(err, STIR_ERR_INPUT, field, "uri longer than %d characters",
                          2 * STIR_URI_MAX);
+    int urn = service_urn(in, out);
+    if (urn < 0)
+        return stir_fail(err, STIR_ERR_INPUT, field, "\"%.80s\" is not a service URN "
+                         "urn:service:name[.sub] (RFC 5031)", in);
+    if (urn) return 0;
     if (sip_split(in, &p) != 0)
         return stir_fail(err, STIR_ERR_INPUT, field,
                          "uri \"%.80s\" is not a sip: or sips: URI with a host", in);
@@ -199,9 +224,13 @@ int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
         return tn_from(num, strcspn(num, ";"), out, field, err);
     }
     struct sip_parts p;
+    if (strncasecmp(uri, "urn:", 4) == 0) {
+        out->is_tn = 0;
+        return stir_uri_normalize(uri, out->value, field, err);
+    }
     if (sip_split(uri, &p) != 0)
         return stir_fail(err, STIR_ERR_INPUT, field,
-                         "\"%.80s\" is not a tel:, sip: or sips: URI", uri);
+                         "\"%.80s\" is not a tel:, sip:, sips: or urn:service: URI", uri);
     if (p.user_len && has_user_phone(p.params, p.params_len)) {
         /* The telephone-subscriber may carry its own ;params (npdi, rn). */
         size_t n = strcspn(p.user, ";");

@@ -34,6 +34,9 @@ enum kind {
     K_ROUTE,    /* routing_path      */
     K_LOGLEVEL, /* int               */
     K_CONFIG,   /* flag only         */
+    K_PPT,      /* ppt_type (repeatable) */
+    K_DIGEST,   /* const char *, static: sha256/sha384/sha512 */
+    K_TOKEN,    /* char *, an RFC 3261 token */
 };
 
 typedef struct opt {
@@ -80,6 +83,15 @@ static const opt OPTS[] = {
     {"cache-neg-ttl", K_LONG, OFF(cache_neg_ttl), 0, 86400, "SECONDS", "first back-off after a failed fetch (doubles per failure)"},
     {"cache-neg-ttl-max", K_LONG, OFF(cache_neg_ttl_max), 0, 86400, "SECONDS", "longest back-off after failed fetches"},
     {"cache-max-entries", K_LONG, OFF(cache_max_entries), 1, 10000000, "N", "certificate cache size (oldest evicted first)"},
+    {"ppt-type", K_PPT, 0, 0, 0, "SPEC", "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)"},
+    {"rcd-digest-alg", K_DIGEST, OFF(rcd_digest_alg), 0, 0, "ALG", "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)"},
+    {"rcd-max-jcard-bytes", K_LONG, OFF(rcd_max_jcard_bytes), 256, 1024 * 1024, "BYTES", "largest jCard, inline (jcd) or fetched (jcl)"},
+    {"rcd-max-links", K_LONG, OFF(rcd_max_links), 0, 64, "N", "URIs an rcd claim and its jCard may link"},
+    {"rcd-max-bytes", K_LONG, OFF(rcd_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest RCD content fetched (icon, jCard, linked files)"},
+    {"rcd-cache-ttl", K_LONG, OFF(rcd_cache_ttl), 0, 86400, "SECONDS", "fetched RCD content is kept this long (less if its server says so)"},
+    {"rcd-verify-fetch", K_BOOL, OFF(rcd_verify_fetch), 0, 1, NULL, "verification fetches linked RCD content to check rcdi (default yes; =no reports it unverified)"},
+    {"verstat-priority-passed", K_TOKEN, OFF(verstat_priority_passed), 0, 0, "TOKEN", "verstatPriority of a passing rph PASSporT (default RPH-Validation-Passed)"},
+    {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
 };
@@ -120,6 +132,7 @@ static const opt *find_opt(const char *given, size_t n)
 static void config_defaults(stird_config *cfg)
 {
     stir_certcache_config cc;
+    stir_rcd_config rc;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
     memset(cfg, 0, sizeof *cfg);
@@ -142,6 +155,15 @@ static void config_defaults(stird_config *cfg)
     cfg->cache_neg_ttl = cc.neg_ttl_initial_s;
     cfg->cache_neg_ttl_max = cc.neg_ttl_max_s;
     cfg->cache_max_entries = (long)cc.max_entries;
+
+    /* libstir owns the RCD defaults; the settings start from them. */
+    stir_rcd_config_default(&rc);
+    cfg->rcd_digest_alg = rc.digest_alg;
+    cfg->rcd_max_jcard_bytes = (long)rc.max_jcard_bytes;
+    cfg->rcd_max_links = (long)rc.max_links;
+    cfg->rcd_max_bytes = (long)rc.fetch.max_bytes;
+    cfg->rcd_cache_ttl = rc.cache_ttl_s;
+    cfg->rcd_verify_fetch = rc.verify_fetch;
 }
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -359,6 +381,54 @@ static int add_host(stird_config *cfg, const char *label, const char *v, char *e
     return 0;
 }
 
+/* One more configured PASSporT type; registered by main.c at start-up. */
+static int add_ppt(stird_config *cfg, const char *label, const char *v, char *err, size_t errlen)
+{
+    stird_ppt_def *d;
+    stir_error e;
+
+    if (cfg->n_ppt_types >= STIRD_MAX_PPT_TYPES) {
+        set_err(err, errlen, "%s: at most %d PASSporT types may be configured", label,
+                STIRD_MAX_PPT_TYPES);
+        return -1;
+    }
+    d = &cfg->ppt_types[cfg->n_ppt_types];
+    if (!(d->spec = strdup(v))) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    if (stir_ppt_parse(d->spec, &d->type, &e) != 0) {
+        set_err(err, errlen, "%s: %s", label, e.detail);
+        free(d->spec);
+        d->spec = NULL;
+        return -1;
+    }
+    snprintf(d->origin, sizeof d->origin, "%s", label);
+    cfg->n_ppt_types++;
+    return 0;
+}
+
+static void clear_ppt(stird_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_ppt_types; i++) {
+        free(cfg->ppt_types[i].spec);
+        cfg->ppt_types[i].spec = NULL;
+    }
+    cfg->n_ppt_types = 0;
+}
+
+/* RFC 3261 token: the verstat values end up as SIP header parameters. */
+static int is_token(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && !strchr("-.!%*_+`'~", v[i]))
+            return 0;
+    return 1;
+}
+
 /* Apply one setting. `v` is NULL for a bare boolean flag. */
 static int apply(stird_config *cfg, const opt *o, const char *label, const char *v,
                  char *err, size_t errlen)
@@ -378,6 +448,13 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         return -1;
 
     switch (o->kind) {
+    case K_TOKEN:
+        if (!is_token(v)) {
+            set_err(err, errlen, "%s: '%.80s' is not a SIP token of at most 64 characters "
+                    "(letters, digits, -.!%%*_+`'~)", label, v);
+            return -1;
+        }
+        /* fall through */
     case K_STR: {
         char **dst = (char **)(base + o->off);
         char *dup = strdup(v);
@@ -423,6 +500,18 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
     case K_CONFIG:
         set_err(err, errlen, "%s: cannot be set inside a config file", label);
         return -1;
+    case K_PPT:
+        return add_ppt(cfg, label, v, err, errlen);
+    case K_DIGEST: {
+        static const char *const ALGS[] = {"sha256", "sha384", "sha512"};
+        for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
+            if (strcasecmp(v, ALGS[i]) == 0) {
+                *(const char **)(base + o->off) = ALGS[i];
+                return 0;
+            }
+        set_err(err, errlen, "%s: '%.40s' is not sha256, sha384 or sha512", label, v);
+        return -1;
+    }
     }
     return -1;
 }
@@ -503,6 +592,9 @@ static int load_file(stird_config *cfg, const char *path, char *err, size_t errl
             set_err(err, errlen, "%s:%u: %s", path, lineno, msg);
             goto fail;
         }
+        if (o->kind == K_PPT)   /* registration errors come later: name the line */
+            snprintf(cfg->ppt_types[cfg->n_ppt_types - 1].origin,
+                     sizeof cfg->ppt_types[0].origin, "%s:%u: %s", path, lineno, key);
     }
     if (ferror(f)) {
         set_err(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
@@ -555,7 +647,7 @@ static const opt *flag_opt(const char *arg, const char **inline_val)
 
 static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-    int list_reset = 0;
+    int hosts_reset = 0, ppt_reset = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val;
         const opt *o;
@@ -582,12 +674,16 @@ static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size
         }
         if (o->kind == K_CONFIG)
             continue;               /* already loaded */
-        if (o->kind == K_LIST && !list_reset) {
-            /* Flags replace the file's list rather than extend it. */
+        /* Flags replace the file's lists rather than extend them. */
+        if (o->kind == K_LIST && !hosts_reset) {
             for (size_t j = 0; j < cfg->n_fetch_allow_host; j++)
                 free(cfg->fetch_allow_host[j]);
             cfg->n_fetch_allow_host = 0;
-            list_reset = 1;
+            hosts_reset = 1;
+        }
+        if (o->kind == K_PPT && !ppt_reset) {
+            clear_ppt(cfg);
+            ppt_reset = 1;
         }
         if (apply(cfg, o, label, val, err, errlen) != 0)
             return -1;
@@ -746,6 +842,9 @@ void config_free(stird_config *cfg)
     free(cfg->fetch_ca_file);
     for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
         free(cfg->fetch_allow_host[i]);
+    clear_ppt(cfg);
+    free(cfg->verstat_priority_passed);
+    free(cfg->verstat_priority_failed);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -767,4 +866,26 @@ void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
     cc->neg_ttl_initial_s = cfg->cache_neg_ttl;
     cc->neg_ttl_max_s = cfg->cache_neg_ttl_max;
     cc->max_entries = (size_t)cfg->cache_max_entries;
+}
+
+void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
+{
+    stir_rcd_config_default(rc);
+    /* The same relaxations as x5u fetches: a lab that may fetch its
+     * certificates from loopback may fetch its logos there too. */
+    rc->fetch.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
+    rc->fetch.total_timeout_ms = cfg->fetch_timeout_ms;
+    rc->fetch.allow_http = cfg->fetch_allow_http;
+    rc->fetch.allow_any_port = cfg->fetch_allow_any_port;
+    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
+        rc->fetch.allow_hosts[i] = cfg->fetch_allow_host[i];
+    rc->fetch.n_allow_hosts = cfg->n_fetch_allow_host;
+    rc->fetch.tls_ca_file = cfg->fetch_ca_file;
+    rc->fetch.max_bytes = (size_t)cfg->rcd_max_bytes;
+    if (cfg->rcd_digest_alg)
+        rc->digest_alg = cfg->rcd_digest_alg;
+    rc->max_jcard_bytes = (size_t)cfg->rcd_max_jcard_bytes;
+    rc->max_links = (size_t)cfg->rcd_max_links;
+    rc->cache_ttl_s = cfg->rcd_cache_ttl;
+    rc->verify_fetch = cfg->rcd_verify_fetch;
 }

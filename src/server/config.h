@@ -10,8 +10,19 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stir/certcache.h>
+#include <stir/ppt.h>
+#include <stir/rcd.h>
 
 enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+#define STIRD_MAX_PPT_TYPES 16
+
+/* A PASSporT type from `ppt_type` / `--ppt-type`, registered at start-up. */
+typedef struct stird_ppt_def {
+    char origin[300];        /* "FILE:LINE" or "--ppt-type", for messages */
+    char *spec;              /* the text, cut in place: claim names point here */
+    stir_ppt_type type;
+} stird_ppt_def;
 
 /* A listening address: the text given, and what it resolved to. */
 typedef struct stird_addr {
@@ -63,6 +74,18 @@ typedef struct stird_config {
     long cache_neg_ttl_max;
     long cache_max_entries;
 
+    stird_ppt_def ppt_types[STIRD_MAX_PPT_TYPES];
+    size_t n_ppt_types;
+
+    const char *rcd_digest_alg;     /* static: "sha256", "sha384", "sha512" */
+    long rcd_max_jcard_bytes;
+    long rcd_max_links;
+    long rcd_max_bytes;
+    long rcd_cache_ttl;
+    int rcd_verify_fetch;
+    char *verstat_priority_passed;  /* NULL: libstir's default */
+    char *verstat_priority_failed;
+
     int log_level;
     int has_fixed_time;
     long long fixed_time;
@@ -87,5 +110,9 @@ void config_addr_str(const stird_addr *a, char *out, size_t outlen);
 
 /* Fill a certcache configuration from the settings. */
 void config_certcache(const stird_config *cfg, stir_certcache_config *cc);
+
+/* Fill an RCD configuration: the x5u fetch relaxations and timeouts, the
+ * rcd_* size caps and cache lifetime. */
+void config_rcd(const stird_config *cfg, stir_rcd_config *rc);
 
 #endif

@@ -6,8 +6,9 @@
  * refused before a byte of its body is read. Accepted bodies are gathered
  * into one buffer (never more than Content-Length <= max_body), parsed
  * once with jansson and handed to signing.c or verification.c, which fill
- * an http_reply. A verification that must wait for a certificate fetch is
- * parked (MHD suspend) and finished by verification.c's pool.
+ * an http_reply. A request that must wait for a fetch (an x5u certificate
+ * for verification, RCD content for signing) is parked (MHD suspend) and
+ * finished by the fetch pool below.
  */
 #include "http.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +31,32 @@
 
 enum route { R_NONE, R_SIGNING, R_VERIFICATION, R_HEALTH, R_READY };
 
+/* The resources under {apiRoot}/stir/v1/. */
+struct resource {
+    const char *name;
+    enum route route;
+    const char *ppt;            /* type implied by a legacy signing resource */
+};
+
+static const struct resource RESOURCES[] = {
+    {"signing", R_SIGNING, NULL},
+    {"verification", R_VERIFICATION, NULL},
+    /* The per-type resources of the pre-2023 Neustar API (ms-api.md 2.3),
+     * kept so that clients of that dialect work unchanged. */
+    {"divSigning", R_SIGNING, "div"},
+    {"rphSigning", R_SIGNING, "rph"},
+    {"divVerification", R_VERIFICATION, NULL},
+    {"rphVerification", R_VERIFICATION, NULL},
+};
+static const struct resource HEALTH = {"health", R_HEALTH, NULL};
+static const struct resource READY = {"ready", R_READY, NULL};
+
 struct http_server {
     struct MHD_Daemon *d;
     const stird_app *app;
     unsigned port;
+    char prefix[256];           /* "{routing_path}/stir/v1/" */
+    size_t prefix_len;
     char sign_path[256];
     char verify_path[256];
 };
@@ -44,15 +68,15 @@ struct http_server {
  * bytes that actually arrive (up to Content-Length), so a client that
  * announces a large body and then stalls costs no more than a small one. */
 struct req {
-    enum route route;
+    const struct resource *res;
     struct timespec t0;
     size_t cl;              /* Content-Length, <= max_body */
     size_t len;             /* bytes received so far */
     size_t cap;             /* size of buf, always >= len + 1 */
     int overflow;           /* more bytes than announced (defensive) */
-    enum { ST_NEW, ST_WAITING, ST_READY } state;   /* of a deferred verification */
+    enum { ST_NEW, ST_WAITING, ST_READY } state;   /* of a deferred request */
     struct MHD_Connection *conn;
-    http_reply *reply;      /* filled by the verification pool */
+    http_reply *reply;      /* filled by the fetch pool */
     char *buf;              /* inline_buf or heap */
     char inline_buf[INLINE_BODY];
 };
@@ -86,7 +110,7 @@ void http_reply_json(http_reply *r, unsigned status, json_t *obj)
 /*
  * Every text given here is valid UTF-8: libstir repairs the details it
  * makes (stir_fail), and the server's own texts quote request bytes only
- * through clean_text (printable ASCII).
+ * through http_clean_text (printable ASCII).
  */
 void http_problem(http_reply *r, unsigned status, const char *title, const char *detail,
                   const char *cause, const char *param, const char *reason)
@@ -168,8 +192,7 @@ static long long usec_since(const struct timespec *t0)
     return (long long)(t.tv_sec - t0->tv_sec) * 1000000LL + (t.tv_nsec - t0->tv_nsec) / 1000;
 }
 
-/* Request text shown in a problem detail: printable ASCII, capped. */
-static void clean_text(char *out, size_t cap, const char *s)
+void http_clean_text(char *out, size_t cap, const char *s)
 {
     size_t o = 0;
     for (; s && *s && o + 4 < cap; s++)
@@ -219,17 +242,20 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct timespe
     return ret;
 }
 
-static enum route match_route(const struct http_server *s, const char *url)
+/* The resource at `url`, or NULL. */
+static const struct resource *match_route(const struct http_server *s, const char *url)
 {
-    if (strcmp(url, s->sign_path) == 0)
-        return R_SIGNING;
-    if (strcmp(url, s->verify_path) == 0)
-        return R_VERIFICATION;
+    if (strncmp(url, s->prefix, s->prefix_len) == 0) {
+        const char *rest = url + s->prefix_len;
+        for (size_t i = 0; i < sizeof RESOURCES / sizeof RESOURCES[0]; i++)
+            if (strcmp(rest, RESOURCES[i].name) == 0)
+                return &RESOURCES[i];
+    }
     if (strcmp(url, "/health") == 0)
-        return R_HEALTH;
+        return &HEALTH;
     if (strcmp(url, "/ready") == 0)
-        return R_READY;
-    return R_NONE;
+        return &READY;
+    return NULL;
 }
 
 /* "application/json", any case, optionally followed by parameters. */
@@ -299,7 +325,7 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
                  strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
     if (rt == R_NONE) {
-        clean_text(path, sizeof path, url);
+        http_clean_text(path, sizeof path, url);
         snprintf(detail, sizeof detail, "no resource at %s; the API is at %s and %s", path,
                  s->sign_path, s->verify_path);
         http_problem(r, 404, "Not Found", detail, "RESOURCE_URI_STRUCTURE_NOT_FOUND", NULL, NULL);
@@ -307,7 +333,7 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
     }
     if (rt == R_HEALTH || rt == R_READY) {
         if (!is_get) {
-            clean_text(path, sizeof path, method);
+            http_clean_text(path, sizeof path, method);
             snprintf(detail, sizeof detail, "method %s not allowed on %s; use GET", path, url);
             http_problem(r, 405, "Method Not Allowed", detail, NULL, NULL, NULL);
             r->allow = "GET, HEAD";
@@ -322,7 +348,7 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
         return 1;
     }
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-        clean_text(path, sizeof path, method);
+        http_clean_text(path, sizeof path, method);
         snprintf(detail, sizeof detail, "method %s not allowed on %s; use POST", path, url);
         http_problem(r, 405, "Method Not Allowed", detail, NULL, NULL, NULL);
         r->allow = "POST";
@@ -352,7 +378,7 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
     ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!is_json_type(ct)) {
         char got[100];
-        clean_text(got, sizeof got, ct ? ct : "none");
+        http_clean_text(got, sizeof got, ct ? ct : "none");
         snprintf(detail, sizeof detail, "Content-Type must be application/json (got %s)", got);
         http_problem(r, 415, "Unsupported Media Type", detail, "UNSUPPORTED_MEDIA_TYPE", NULL,
                      NULL);
@@ -447,7 +473,150 @@ static int utf8_problem(const struct req *rq, const json_error_t *jerr, http_rep
     return 1;
 }
 
-/* Called by a verification pool thread once rq->reply is filled. */
+/* ---- the fetch pool --------------------------------------------------------
+ *
+ * Requests that must wait for a fetch run here, on threads that may block,
+ * while their connections stay suspended; the HTTP workers keep serving
+ * everything whose content is cached.
+ */
+
+typedef void (*finish_fn)(const stird_app *app, const json_t *body, const json_t *req,
+                          http_reply *r);
+
+struct job {
+    struct job *next;
+    const stird_app *app;
+    finish_fn finish;
+    json_t *body;               /* owned reference */
+    json_t *req;                /* owned reference: body's request object or a copy */
+    http_reply *r;
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct job *head, *tail;
+    size_t queued, max_queued;
+    int stopping;
+    size_t n_threads;
+    pthread_t threads[256];
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void shutting_down(http_reply *r)
+{
+    http_problem(r, 503, "Service Unavailable", "the server is shutting down", NULL, NULL, NULL);
+    r->retry_after = 1;
+}
+
+static void job_end(struct job *j)
+{
+    json_decref(j->req);
+    json_decref(j->body);
+    j->done(j->arg);
+    free(j);
+}
+
+static void *pool_main(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        struct job *j;
+        int stopping;
+
+        pthread_mutex_lock(&pool.lock);
+        while (!pool.head && !pool.stopping)
+            pthread_cond_wait(&pool.cond, &pool.lock);
+        j = pool.head;
+        if (j) {
+            pool.head = j->next;
+            if (!pool.head)
+                pool.tail = NULL;
+            pool.queued--;
+        }
+        stopping = pool.stopping;
+        pthread_mutex_unlock(&pool.lock);
+        if (!j)
+            return NULL;        /* stopping and nothing left */
+        if (stopping)
+            shutting_down(j->r);
+        else
+            j->finish(j->app, j->body, j->req, j->r);
+        job_end(j);
+    }
+}
+
+/* Queue a job; -1 (nothing queued) when the pool is full or stopping. */
+static int pool_defer(const stird_app *app, finish_fn finish, json_t *body, json_t *req,
+                      http_reply *r, void (*done)(void *arg), void *arg)
+{
+    struct job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (struct job){.app = app, .finish = finish, .body = json_incref(body),
+                      .req = json_incref(req), .r = r, .done = done, .arg = arg};
+    pthread_mutex_lock(&pool.lock);
+    if (pool.stopping || pool.n_threads == 0 || pool.queued >= pool.max_queued) {
+        pthread_mutex_unlock(&pool.lock);
+        json_decref(j->req);
+        json_decref(j->body);
+        free(j);
+        return -1;
+    }
+    if (pool.tail)
+        pool.tail->next = j;
+    else
+        pool.head = j;
+    pool.tail = j;
+    pool.queued++;
+    pthread_cond_signal(&pool.cond);
+    pthread_mutex_unlock(&pool.lock);
+    return 0;
+}
+
+int fetch_pool_start(const stird_config *cfg, char *err, size_t errlen)
+{
+    size_t want = (size_t)cfg->fetch_threads;
+    if (want > sizeof pool.threads / sizeof pool.threads[0])
+        want = sizeof pool.threads / sizeof pool.threads[0];
+    pool.max_queued = (size_t)cfg->fetch_queue;
+    pool.stopping = 0;
+    for (pool.n_threads = 0; pool.n_threads < want; pool.n_threads++) {
+        int rc = pthread_create(&pool.threads[pool.n_threads], NULL, pool_main, NULL);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start the fetch threads: %s", strerror(rc));
+            fetch_pool_stop();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void fetch_pool_stop(void)
+{
+    struct job *j;
+
+    pthread_mutex_lock(&pool.lock);
+    pool.stopping = 1;
+    j = pool.head;              /* queued, not started: answer them now */
+    pool.head = pool.tail = NULL;
+    pool.queued = 0;
+    pthread_cond_broadcast(&pool.cond);
+    pthread_mutex_unlock(&pool.lock);
+    while (j) {
+        struct job *next = j->next;
+        shutting_down(j->r);
+        job_end(j);
+        j = next;
+    }
+    /* Requests already running finish (within the fetch timeout). */
+    for (size_t i = 0; i < pool.n_threads; i++)
+        pthread_join(pool.threads[i], NULL);
+    pool.n_threads = 0;
+}
+
+/* Called by a pool thread once rq->reply is filled. */
 static void resume_deferred(void *arg)
 {
     struct req *rq = arg;
@@ -455,10 +624,10 @@ static void resume_deferred(void *arg)
     MHD_resume_connection(rq->conn);
 }
 
-/* A verification that must wait for a certificate fetch: park the
- * connection and let the pool finish it (see verification.c). */
-static int defer_verification(const struct http_server *s, struct MHD_Connection *c,
-                              struct req *rq, json_t *body)
+/* A request that must wait for a fetch: park the connection and let the
+ * pool run `finish` on it. */
+static int defer_request(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
+                         finish_fn finish, json_t *body, json_t *req)
 {
     rq->conn = c;
     rq->state = ST_WAITING;
@@ -469,15 +638,42 @@ static int defer_verification(const struct http_server *s, struct MHD_Connection
     }
     /* Suspend first: the pool may finish (and resume) before we return. */
     MHD_suspend_connection(c);
-    if (verification_defer(s->app, body, rq->reply, resume_deferred, rq) != 0) {
+    if (pool_defer(s->app, finish, body, req, rq->reply, resume_deferred, rq) != 0) {
         http_problem(rq->reply, 503, "Service Unavailable",
-                     "too many verifications are waiting for certificate fetches; retry later",
-                     NULL, NULL, NULL);
+                     "too many requests are waiting for fetches (certificates, RCD content); "
+                     "retry later", NULL, NULL, NULL);
         rq->reply->retry_after = 1;
         rq->state = ST_READY;
         MHD_resume_connection(c);
     }
     return 0;
+}
+
+/* Run the resource on a parsed body. Returns 1 when the request was
+ * deferred (no reply yet), else 0 with `r` filled. */
+static int run_resource(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
+                        json_t *body, http_reply *r)
+{
+    json_t *later = NULL;
+    finish_fn finish;
+    int wait, deferred = 0;
+
+    if (rq->res->route == R_SIGNING) {
+        wait = signing_handle(s->app, body, rq->res->ppt, r, &later);
+        finish = signing_finish;
+    } else {
+        wait = verification_handle(s->app, body, r, &later);
+        finish = verification_finish;
+    }
+    if (wait) {
+        if (defer_request(s, c, rq, finish, body, later) == 0)
+            deferred = 1;
+        else
+            http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE",
+                         NULL, NULL);
+    }
+    json_decref(later);
+    return deferred;
 }
 
 /* Parse the gathered body and run the resource. Returns 1 when the
@@ -506,7 +702,7 @@ static int dispatch(const struct http_server *s, struct MHD_Connection *c, struc
         char text[JSON_ERROR_TEXT_LENGTH + 1];
         if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(rq, &jerr, r))
             return 0;
-        clean_text(text, sizeof text, jerr.text);
+        http_clean_text(text, sizeof text, jerr.text);
         snprintf(detail, sizeof detail, "%s at line %d, column %d: %s",
                  json_error_code(&jerr) == json_error_invalid_utf8
                      ? "request body is not valid UTF-8"
@@ -516,18 +712,11 @@ static int dispatch(const struct http_server *s, struct MHD_Connection *c, struc
                      NULL);
         return 0;
     }
-    if (!json_is_object(body)) {
+    if (!json_is_object(body))
         http_problem(r, 400, "Failed To Parse Message Body",
                      "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
-    } else if (rq->route == R_SIGNING) {
-        signing_handle(s->app, body, r);
-    } else if (verification_handle(s->app, body, r)) {
-        if (defer_verification(s, c, rq, body) == 0)
-            deferred = 1;
-        else
-            http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE",
-                         NULL, NULL);
-    }
+    else
+        deferred = run_resource(s, c, rq, body, r);
     json_decref(body);
     return deferred;
 }
@@ -577,19 +766,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     if (rq == NULL) {                        /* headers are in */
         struct timespec t0;
-        enum route rt = match_route(s, url);
+        const struct resource *res = match_route(s, url);
         size_t cl = 0;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         memset(&r, 0, sizeof r);
-        if (check_headers(s, c, rt, url, method, &cl, &r)) {
+        if (check_headers(s, c, res ? res->route : R_NONE, url, method, &cl, &r)) {
             *con_cls = &ANSWERED;
             return send_reply(c, &t0, method, url, &r);
         }
         rq = malloc(sizeof *rq);
         if (!rq)
             return MHD_NO;
-        rq->route = rt;
+        rq->res = res;
         rq->t0 = t0;
         rq->cl = cl;
         rq->len = 0;
@@ -619,7 +808,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (rq->state == ST_READY)               /* back from the verification pool */
+    if (rq->state == ST_READY)               /* back from the fetch pool */
         return send_reply(c, &rq->t0, method, url, rq->reply);
     if (rq->state == ST_WAITING)             /* still parked */
         return MHD_YES;
@@ -682,6 +871,8 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         return NULL;
     }
     s->app = app;
+    snprintf(s->prefix, sizeof s->prefix, "%s/stir/v1/", cfg->routing_path);
+    s->prefix_len = strlen(s->prefix);
     snprintf(s->sign_path, sizeof s->sign_path, "%s/stir/v1/signing", cfg->routing_path);
     snprintf(s->verify_path, sizeof s->verify_path, "%s/stir/v1/verification", cfg->routing_path);
     s->port = cfg->listen.port;

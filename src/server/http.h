@@ -56,24 +56,36 @@ void http_stop(http_server *s);
  */
 const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r);
 
-/* Resource handlers (signing.c, verification.c). `body` is a JSON object. */
-void signing_handle(const stird_app *app, const json_t *body, http_reply *r);
+/* Request text fit for a problem detail or a log line: printable ASCII
+ * ('?' for anything else), cut with "..." to fit `cap`. */
+void http_clean_text(char *out, size_t cap, const char *s);
 
 /*
- * Verification runs in the HTTP worker without ever blocking on the
- * network: returns 0 with `r` filled, or 1 when a certificate must first
- * be fetched. The caller then suspends the connection and hands the
- * request to verification_defer(), whose pool thread may block; it fills
- * `r` and calls done(arg). Returns -1 (nothing queued, `r` untouched) when
- * the pool is full or stopping.
+ * Resource handlers (signing.c, verification.c). `body` is a JSON object.
+ * They run in the HTTP worker and never block on the network: each
+ * returns 0 with `r` filled, or 1 when something must first be fetched (an
+ * x5u certificate, RCD content), with *later set to the request object to
+ * finish (a new reference). The caller then suspends the connection and
+ * runs the matching *_finish on the fetch pool, where blocking is fine.
+ *
+ * signing_handle's `implied_ppt` is the type of a legacy per-type resource
+ * (/divSigning: "div"), NULL for /signing.
  */
-int verification_handle(const stird_app *app, const json_t *body, http_reply *r);
-int verification_defer(const stird_app *app, json_t *body, http_reply *r,
-                       void (*done)(void *arg), void *arg);
+int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
+                   http_reply *r, json_t **later);
+void signing_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r);
+int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
+                        json_t **later);
+void verification_finish(const stird_app *app, const json_t *body, const json_t *req,
+                         http_reply *r);
 
-/* The pool of verification_defer(). Stop it before http_stop(): queued
- * requests are answered 503 and every suspended connection resumed. */
-int verification_pool_start(const stird_config *cfg, char *err, size_t errlen);
-void verification_pool_stop(void);
+/*
+ * The fetch pool (`fetch_threads` threads, `fetch_queue` waiting requests)
+ * that finishes deferred requests. Start it before http_start(); stop it
+ * before http_stop(): queued requests are answered 503 and every suspended
+ * connection is resumed, which needs the daemon still running.
+ */
+int fetch_pool_start(const stird_config *cfg, char *err, size_t errlen);
+void fetch_pool_stop(void);
 
 #endif

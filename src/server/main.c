@@ -141,6 +141,27 @@ static void check_own_x5u(const stird_config *cfg)
                               : "");
 }
 
+/* Configured PASSporT types join the registry before the signer encodes
+ * each type's header and before the verifier looks types up. A refused
+ * type is a configuration error (exit 2), named by its line or flag. */
+static int register_ppt_types(const stird_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_ppt_types; i++) {
+        const stird_ppt_def *d = &cfg->ppt_types[i];
+        stir_error e;
+
+        memset(&e, 0, sizeof e);
+        if (stir_ppt_register(&d->type, &e) != 0) {
+            fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin,
+                    d->type.name, e.detail);
+            return -1;
+        }
+    }
+    if (cfg->n_ppt_types)
+        log_msg(LOG_LVL_INFO, "PASSporT types: %s", stir_ppt_names());
+    return 0;
+}
+
 static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
                    const x5u_server *x5u)
 {
@@ -170,6 +191,7 @@ int main(int argc, char **argv)
     stird_app app;
     stir_error e;
     stir_certcache_config ccfg;
+    stir_rcd_config rcfg;
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
@@ -200,6 +222,10 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    if (register_ppt_types(&cfg) != 0) {
+        status = 2;
+        goto out;
+    }
     if (cfg.embedded && setup_embedded_pki(&cfg) != 0)
         goto out;
 
@@ -221,12 +247,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
         goto out;
     }
+    config_rcd(&cfg, &rcfg);
+    app.rcd = stir_rcd_new(&rcfg, &e);
+    if (!app.rcd) {
+        fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
+        goto out;
+    }
     if (cfg.key) {
         stir_signer_config sc = {
             .key_path = cfg.key,
             .cert_path = cfg.cert,
             .x5u = cfg.x5u,
             .freshness_s = cfg.freshness,
+            .rcd = app.rcd,
         };
         if (check_readable("signing key", cfg.key) != 0 ||
             check_readable("certificate chain", cfg.cert) != 0)
@@ -240,7 +273,13 @@ int main(int argc, char **argv)
         check_own_x5u(&cfg);
     }
     {
-        stir_verifier_config vc = {.cache = app.cache, .freshness_s = cfg.freshness};
+        stir_verifier_config vc = {
+            .cache = app.cache,
+            .freshness_s = cfg.freshness,
+            .rcd = app.rcd,
+            .priority_passed = cfg.verstat_priority_passed,
+            .priority_failed = cfg.verstat_priority_failed,
+        };
         app.verifier = stir_verifier_new(&vc, &e);
         if (!app.verifier) {
             fprintf(stderr, "stird: cannot create the verifier: %s\n", e.detail);
@@ -255,7 +294,7 @@ int main(int argc, char **argv)
         }
     }
     raise_fd_limit(cfg.max_connections);
-    if (verification_pool_start(&cfg, err, sizeof err) != 0) {
+    if (fetch_pool_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "stird: %s\n", err);
         goto out;
     }
@@ -279,13 +318,15 @@ int main(int argc, char **argv)
 out:
     /* The pool first: it resumes every parked connection, which MHD must
      * still be running to finish. */
-    verification_pool_stop();
+    fetch_pool_stop();
     http_stop(http);
     x5u_stop(x5u);
     if (app.verifier)
         stir_verifier_free(app.verifier);
     if (app.signer)
         stir_signer_free(app.signer);
+    if (app.rcd)
+        stir_rcd_free(app.rcd);
     if (app.cache)
         stir_certcache_free(app.cache);
     if (app.trust)

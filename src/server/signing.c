@@ -1,7 +1,10 @@
 /*
  * POST {apiRoot}/stir/v1/signing (TS 24.229 V.2.5): a signingRequest in,
  * {"signingResponse":{"identityHeader": ...}} out. All claim checking is
- * libstir's (stir_sign_request); this file only adapts it to HTTP.
+ * libstir's (stir_sign_request_ex); this file only adapts it to HTTP.
+ *
+ * The legacy /divSigning and /rphSigning resources (ms-api.md 2.3) are the
+ * same with an implied ppt; plain /signing takes the body as it is.
  */
 #include "http.h"
 
@@ -37,12 +40,17 @@ static size_t json_escape(char *out, const char *s, size_t n)
     return o;
 }
 
-static int request_id(const json_t *req, const json_t *body, const json_t **out, http_reply *r)
+/* requestId of the request object, else of the wrapper around it. */
+static const json_t *request_id_of(const json_t *req, const json_t *body)
 {
     const json_t *rid = json_object_get(req, "requestId");
     if (!rid && req != body)
         rid = json_object_get(body, "requestId");
-    *out = NULL;
+    return rid;
+}
+
+static int check_request_id(const json_t *rid, http_reply *r)
+{
     if (!rid)
         return 0;
     if (!json_is_string(rid) || json_string_length(rid) == 0 ||
@@ -55,54 +63,136 @@ static int request_id(const json_t *req, const json_t *body, const json_t **out,
         snprintf(r->note, sizeof r->note, "field=requestId");
         return -1;
     }
-    *out = rid;
     return 0;
 }
 
-void signing_handle(const stird_app *app, const json_t *body, http_reply *r)
+static void ppt_problem(http_reply *r, const char *detail)
 {
-    const json_t *req = http_unwrap(body, "signingRequest", r), *rid;
-    stir_error err;
-    char *hdr;
+    http_problem(r, 400, "Invalid Parameter Value", detail, "OPTIONAL_IE_INCORRECT", "ppt",
+                 detail);
+    snprintf(r->note, sizeof r->note, "field=ppt");
+}
 
-    if (!req || request_id(req, body, &rid, r) != 0)
-        return;
-    if (!app->signer) {
-        http_problem(r, 503, "Service Unavailable",
-                     "signing is not configured on this server (no --key, --cert, --x5u)", NULL,
-                     NULL, NULL);
-        return;
+/*
+ * The request of a legacy per-type resource (/divSigning): `req` with its
+ * implied ppt. A ppt in the body must name that same type; "" means shaken
+ * (as on /signing), so it conflicts too. Returns a new reference, or NULL
+ * with a 400 naming ppt in `r`.
+ */
+static json_t *with_implied_ppt(const json_t *req, const char *ppt, http_reply *r)
+{
+    const json_t *given = json_object_get(req, "ppt");
+    char detail[300], shown[48];
+    json_t *copy;
+
+    if (given) {
+        if (!json_is_string(given)) {
+            snprintf(detail, sizeof detail, "ppt must be a string; %sSigning signs ppt \"%s\"",
+                     ppt, ppt);
+            ppt_problem(r, detail);
+            return NULL;
+        }
+        if (strcmp(json_string_value(given), ppt) == 0)
+            return json_incref((json_t *)req);
+        http_clean_text(shown, sizeof shown, json_string_value(given));
+        snprintf(detail, sizeof detail, "ppt \"%s\"%s conflicts with %sSigning, which signs "
+                 "only ppt \"%s\" (use /stir/v1/signing for other types)", shown,
+                 shown[0] ? "" : " (shaken)", ppt, ppt);
+        ppt_problem(r, detail);
+        return NULL;
     }
-    memset(&err, 0, sizeof err);
-    hdr = stir_sign_request(app->signer, req, app_now(app), &err);
+    /* Shallow: only the copy gains the member; the values are shared. */
+    copy = json_copy((json_t *)req);
+    if (!copy || json_object_set_new(copy, "ppt", json_string(ppt)) != 0) {
+        json_decref(copy);
+        http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE", NULL,
+                     NULL);
+        return NULL;
+    }
+    return copy;
+}
+
+/* The 200 answer, or the problem when `hdr` is NULL. Frees `hdr`. */
+static void sign_reply(char *hdr, const stir_error *err, const json_t *rid, http_reply *r)
+{
+    static const char P1[] = "{\"signingResponse\":{\"identityHeader\":";
+    static const char P2[] = ",\"requestId\":";
+    size_t hl, rl, cap, o = 0;
+    char *out;
+
     if (!hdr) {
-        http_problem_from_stir(r, &err);
+        http_problem_from_stir(r, err);
         return;
     }
     /* The response has a fixed shape: written directly rather than built
      * as a jansson tree and dumped (this is the hot path of the server). */
-    {
-        static const char P1[] = "{\"signingResponse\":{\"identityHeader\":";
-        static const char P2[] = ",\"requestId\":";
-        size_t hl = strlen(hdr), rl = rid ? json_string_length(rid) : 0;
-        size_t cap = sizeof P1 + sizeof P2 + 6 * (hl + rl) + 8, o = 0;
-        char *out = malloc(cap);
-        if (out) {
-            memcpy(out, P1, sizeof P1 - 1);
-            o = sizeof P1 - 1;
-            o += json_escape(out + o, hdr, hl);
-            if (rid) {
-                memcpy(out + o, P2, sizeof P2 - 1);
-                o += sizeof P2 - 1;
-                o += json_escape(out + o, json_string_value(rid), rl);
-            }
-            memcpy(out + o, "}}", 3);
-            o += 2;
+    hl = strlen(hdr);
+    rl = rid ? json_string_length(rid) : 0;
+    cap = sizeof P1 + sizeof P2 + 6 * (hl + rl) + 8;
+    out = malloc(cap);
+    if (out) {
+        memcpy(out, P1, sizeof P1 - 1);
+        o = sizeof P1 - 1;
+        o += json_escape(out + o, hdr, hl);
+        if (rid) {
+            memcpy(out + o, P2, sizeof P2 - 1);
+            o += sizeof P2 - 1;
+            o += json_escape(out + o, json_string_value(rid), rl);
         }
-        free(hdr);
-        r->status = 200;
-        r->content_type = "application/json";
-        r->body = out;
-        r->len = o;
+        memcpy(out + o, "}}", 3);
+        o += 2;
     }
+    free(hdr);
+    r->status = 200;
+    r->content_type = "application/json";
+    r->body = out;
+    r->len = o;
+}
+
+int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
+                   http_reply *r, json_t **later)
+{
+    const json_t *req = http_unwrap(body, "signingRequest", r), *rid;
+    json_t *typed = NULL;
+    stir_error err;
+    char *hdr;
+
+    if (!req)
+        return 0;
+    rid = request_id_of(req, body);
+    if (check_request_id(rid, r) != 0)
+        return 0;
+    if (!app->signer) {
+        http_problem(r, 503, "Service Unavailable",
+                     "signing is not configured on this server (no --key, --cert, --x5u)", NULL,
+                     NULL, NULL);
+        return 0;
+    }
+    if (implied_ppt) {
+        if (!(typed = with_implied_ppt(req, implied_ppt, r)))
+            return 0;
+        req = typed;
+    }
+    memset(&err, 0, sizeof err);
+    /* Never block a worker: an rcd whose linked content is not cached
+     * comes back STIR_WOULD_BLOCK and is finished on the fetch pool. */
+    hdr = stir_sign_request_ex(app->signer, req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    if (!hdr && err.code == STIR_WOULD_BLOCK) {
+        *later = typed ? typed : json_incref((json_t *)req);
+        return 1;
+    }
+    json_decref(typed);
+    sign_reply(hdr, &err, rid, r);
+    return 0;
+}
+
+/* On a fetch pool thread: the same request, now allowed to fetch. */
+void signing_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r)
+{
+    stir_error err;
+    char *hdr;
+
+    memset(&err, 0, sizeof err);
+    hdr = stir_sign_request_ex(app->signer, req, app_now(app), 0, &err);
+    sign_reply(hdr, &err, request_id_of(req, body), r);
 }

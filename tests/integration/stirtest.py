@@ -64,6 +64,28 @@ def parse_identity(value):
     return parts[0], params
 
 
+def decode_identity(value):
+    """An Identity header value taken apart with python alone: (header,
+    claims, params, signing input bytes, raw signature). Also checks the
+    RFC 8225 section 9 serialization of both JSON parts."""
+    token, params = parse_identity(value)
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise AssertionError("not a full-form PASSporT: %r" % token)
+    hb, pb = b64u_decode(parts[0]), b64u_decode(parts[1])
+    header, claims = json.loads(hb), json.loads(pb)
+    if hb != canonical(header).encode() or pb != canonical(claims).encode():
+        raise AssertionError("PASSporT parts are not RFC 8225 9 serialized: %r %r" % (hb, pb))
+    return header, claims, params, (parts[0] + "." + parts[1]).encode(), b64u_decode(parts[2])
+
+
+def leaf_pem(chain_pem):
+    """The first certificate of a PEM chain (bytes)."""
+    end = b"-----END CERTIFICATE-----"
+    i = chain_pem.index(end) + len(end)
+    return chain_pem[:i] + b"\n"
+
+
 def der_int(b):
     b = b.lstrip(b"\0") or b"\0"
     if b[0] & 0x80:

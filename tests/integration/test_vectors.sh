@@ -127,5 +127,115 @@ NONE="$NONEHDR.${REST}"
 verify root.pem "$NONE" 12155550121 12155550131 || true
 expect "alg none is 438" "$R.reasonCode" 438
 
+# ---- PASSporT types other than shaken (test-vectors.md TV-3, TV-5, TV-12) --------
+# Tokens copied from the digest; the expected verdicts are its stated ones.
+# The first --identity is the identityHeader, further ones identityHeaders.
+V2B='eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5jb20vY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsiaGkiOiIxLjIuMSIsInRuIjoiMTIxNTU1NTEyMTMifSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0.RJBnILovpcfYSWaSlNU_OzpHB34qgBlNtVASBREht-OHnt3gb4ijxnsdSkCxkXTmCXH6ALzwQx8d1c9OYc8Rpw;info=<https://www.example.com/cert.cer>;alg=ES256;ppt="div"'
+# TV-3 (a), with the Identity parameters of RFC 8946 4.1: div 121555551213 (12 digits).
+TV3A='eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5jb20vY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1NTEyMTMifSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0.xBHWipDEEJ8a6TsdX6xUXAnblsFiGUiAxwLiv0HLC9IICj6eG9jQd6WzeSSjHRBwxmChHhVIiMTSqIlk3yCNkg;info=<https://www.example.com/cert.cer>;ppt="div"'
+V3='eyJhbGciOiJFUzI1NiIsInBwdCI6InJwaCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5vcmcvY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTI1NTUwMTEzIl19LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MDExMiJ9LCJycGgiOnsiYXV0aCI6WyJldHMuMCIsIndwcy4wIl19fQ.AjVA5mG7XYiFoKN9tGt9LCcojAo1V3Huv4M2onX0P6XnxHoBEzZpNRU51STljFZf-y2v90nbjAD6ru-leoSUMg;info=<https://www.example.org/cert.cer>;alg=ES256;ppt="rph"'
+V4='eyJhbGciOiJFUzI1NiIsInBwdCI6InJwaCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5vcmcvY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjEyIl19LCJpYXQiOjE2MTU0NzE0MjgsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJycGgiOnsiYXV0aCI6WyJlc25ldC4wIl19LCJzcGgiOiJwc2FwLWNhbGxiYWNrIn0.WZTIErcXMz3wW1CGh4sjFqHlnNAM7K5_KahsIiKYDCCtSKydQTMwy0XnSefDqNXsvv63RwjawvGss2S0j90LEg;info=<https://www.example.org/cert.cer>;alg=ES256;ppt="rph"'
+V4NOW=1615471428
+V5='eyJhbGciOiJFUzI1NiIsInBwdCI6InJjZCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJjcm4iOiJSZW5kZXp2b3VzIGZvciBMaXR0bGUgTmVsbGllIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MTAwMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIwMjU1NTEwMDAifSwicmNkIjp7ImpjbCI6Imh0dHBzOi8vZXhhbXBsZS5jb20vcWJyYW5jaC5qc29uIiwibmFtIjoiUSBCcmFuY2ggU3B5IEdhZGdldHMifSwicmNkaSI6eyIvamNsIjoic2hhMjU2LXFDbjRwRUg2Qkp1N3pYbmRMRnVBUDZEd2xUdjVmUm1KMUFGa3FmdHduQ3MifX0.BeyuVPe6sVYA17YBDrEqOOouwAGgKOVQFQ018Pfi8995WQm_ih1nl17iirgkQwRNjkrzGRXqYLUQMflt4kCAWg;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt="rcd"'
+V6='eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjAyNTU1MTAwMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIwMjU1NTEwMDAifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIiwicmNkIjp7Im5hbSI6IkphbWVzIEJvbmQifX0.kQyUC63I0KfqFY2j1mdRc7PpHgt0PXK9j5hGGVLodF4B58_7C_0s7h_N2tcJb9Xs7R3m97IlGWs5Xq8x3SxRQg;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt="shaken"'
+TV5='eyJhbGciOiJFUzI1NiIsInBwdCI6InJwaCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5jb20vY2VydC5jZXIifQo.eyJkZXN0Ijp7WyJ0biI6IjEyMTI1NTUwMTEzIl19LCJpYXQiOiIxNDQzMjA4MzQ1Iiwib3JpZyI6eyJ0biI6IjEyMTU1NTUwMTEyIn0sInJwaCI6eyJhdXRoIjpbImV0cy4wIiwid3BzLjAiXX19Cg.s37S6VC8HM6Dl6YzJeQDsrZcwJ0lizxhUrA7f_98oWBHvo-cl-n8MIhoCr18vYYFy3blXvs3fslM_oos2P2Dyw;info=<https://www.example.org/cert.cer>;alg=ES256;ppt="rph"'
+R1='.verificationResponse.verifyResults[1].verifyResult'
+V=.verificationResponse
+is() { # name jq-boolean-expression
+  if [ "$(field "$2")" = true ]; then ok "$1"; else bad "$1: $2 is not true"; cat out.json err.txt; fi
+}
+
+# Positive SHAKEN div chain (test-vectors.md): V8 + V2, from A, to B, dest C.
+verify root.pem "$V8" 12155551212 12155551213 --identity "$V2" --dest 12155551214 &&
+  ok "V8+V2 exit 0" || bad "V8+V2 exit"
+expect "V8+V2 shaken passes" "$R.status" pass
+expect "V8+V2 div passes" "$R1.status" pass
+expect "V8+V2 div ppt" "$R1.ppt" div
+expect "V8+V2 verstat" "$V.verstatValue" TN-Validation-Passed
+is "V8+V2 divResult passed" \
+  "$V.divResult == [{\"div\":{\"tn\":\"12155551213\"},\"verstatValue\":\"TN-Validation-Passed\"}]"
+
+# RFC 8946 4.2 step 1: the chain ends at the request's dest.
+verify root.pem "$V8" 12155551212 12155551213 --identity "$V2" --dest 12155551299 || true
+expect "V8+V2 with another dest: shaken passes" "$R.status" pass
+expect "V8+V2 with another dest: div fails 438" "$R1.reasonCode" 438
+verify root.pem "$V8" 12155551212 12155551213 --identity "$V2" || true
+expect "V8+V2 without dest: div fails 438" "$R1.reasonCode" 438
+expect "V8+V2 without dest: shaken passes" "$R.status" pass
+
+# Negative chain: TV-3(a) names 121555551213, which no PASSporT has as dest.
+verify root.pem "$V8" 12155551212 12155551213 --identity "$TV3A" --dest 12155551214 &&
+  bad "V8+TV-3(a) exit" || true
+expect "V8+TV-3(a) shaken passes" "$R.status" pass
+expect "V8+TV-3(a) verstat" "$V.verstatValue" TN-Validation-Passed
+expect "V8+TV-3(a) div fails" "$R1.status" fail
+expect "V8+TV-3(a) div is 438" "$R1.reasonCode" 438
+is "V8+TV-3(a) reasonHeader is an RFC 9410 STIR 438" \
+  "$R1.reasonHeader | startswith(\"STIR ;cause=438 \")"
+is "V8+TV-3(a) divResult failed" \
+  "$V.divResult == [{\"div\":{\"tn\":\"121555551213\"},\"verstatValue\":\"TN-Validation-Failed\"}]"
+# ... and next to the good V2 only TV-3(a) fails (order as received).
+verify root.pem "$V8" 12155551212 12155551213 --identity "$TV3A" --identity "$V2" \
+  --dest 12155551214 || true
+expect "V8+TV-3(a)+V2: TV-3(a) fails" "$R1.status" fail
+expect "V8+TV-3(a)+V2: V2 passes" ".verificationResponse.verifyResults[2].verifyResult.status" pass
+
+# V2b: the div with hi chains like V2; divResult carries the div as signed.
+verify root.pem "$V8" 12155551212 12155551213 --identity "$V2B" --dest 12155551214 &&
+  ok "V8+V2b exit 0" || bad "V8+V2b exit"
+expect "V8+V2b div passes" "$R1.status" pass
+is "V8+V2b divResult has hi" \
+  "$V.divResult == [{\"div\":{\"hi\":\"1.2.1\",\"tn\":\"12155551213\"},\"verstatValue\":\"TN-Validation-Passed\"}]"
+
+# V3 rph (RFC 8443 3): it vouches for the Resource-Priority sent (RFC 8443 4.2).
+verify root.pem "$V3" 12155550112 12125550113 --protected-header "Resource-Priority: ets.0,wps.0" &&
+  ok "V3 exit 0" || bad "V3 exit"
+expect "V3 rph passes" "$R.status" pass
+expect "V3 rph ppt" "$R.ppt" rph
+expect "V3 verstatPriority" "$V.verstatPriority" RPH-Validation-Passed
+is "V3 validClaims.rph" "$R.validClaims.rph == {\"auth\":[\"ets.0\",\"wps.0\"]}"
+verify root.pem "$V3" 12155550112 12125550113 --protected-header "Resource-Priority: ets.1" || true
+expect "V3 with ets.1 fails" "$R.status" fail
+expect "V3 with ets.1 is 438" "$R.reasonCode" 438
+expect "V3 with ets.1 verstatPriority" "$V.verstatPriority" RPH-Validation-Failed
+verify root.pem "$V3" 12155550112 12125550113 || true
+expect "V3 without Resource-Priority fails" "$R.status" fail
+
+# V4 rph + sph (RFC 9027 4): needs Priority: psap-callback.
+verify root.pem "$V4" 12155551213 12155551212 --now $V4NOW --time $V4NOW \
+  --protected-header "Resource-Priority: esnet.0" --protected-header "Priority: psap-callback" &&
+  ok "V4 exit 0" || bad "V4 exit"
+expect "V4 rph+sph passes" "$R.status" pass
+expect "V4 verstatPriority" "$V.verstatPriority" RPH-Validation-Passed
+expect "V4 validClaims.sph" "$R.validClaims.sph" psap-callback
+verify root.pem "$V4" 12155551213 12155551212 --now $V4NOW --time $V4NOW \
+  --protected-header "Resource-Priority: esnet.0" || true
+expect "V4 without Priority fails" "$R.status" fail
+expect "V4 without Priority is 438" "$R.reasonCode" 438
+expect "V4 without Priority verstatPriority" "$V.verstatPriority" RPH-Validation-Failed
+
+# TV-5 (RFC 8443 4.1 as published): not valid JSON, iat a string, x5u != info.
+verify root.pem "$TV5" 12155550112 12125550113 --protected-header "Resource-Priority: ets.0,wps.0" &&
+  bad "TV-5 exit" || true
+expect "TV-5 is rejected" "$R.status" fail
+expect "TV-5 is 438" "$R.reasonCode" 438
+
+# V6 shaken + rcd (RFC 9795 13.2): the caller passes, the name is verified.
+verify root.pem "$V6" 12025551000 12025551001 && ok "V6 exit 0" || bad "V6 exit"
+expect "V6 shaken+rcd passes" "$R.status" pass
+expect "V6 ppt stays shaken" "$R.ppt" shaken
+expect "V6 verstat" "$V.verstatValue" TN-Validation-Passed
+expect "V6 rcdResult passes" "$R.rcdResult.status" pass
+expect "V6 rcdResult display name" "$R.rcdResult.display.name" "James Bond"
+
+# V5 rcd with jcl + rcdi /jcl: https://example.com/qbranch.json cannot be
+# fetched here, so the jCard is not verified (RFC 9795 8.2: content not
+# verified, the base PASSporT unaffected): caller ID passes, RCD fails.
+verify root.pem "$V5" 12025551000 12155551001 || true
+expect "V5 rcd PASSporT passes" "$R.status" pass
+expect "V5 rcd ppt" "$R.ppt" rcd
+expect "V5 rcdResult fails" "$R.rcdResult.status" fail
+is "V5 no display data from unverified RCD" "$R.rcdResult | has(\"display\") | not"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

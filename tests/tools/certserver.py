@@ -16,6 +16,9 @@ killed. Every response to a file has Content-Type application/pem-certificate-ch
                                     (value URL-encoded, e.g. max-age%3D1)
   GET /expires/<seconds>/<name>     DIR/<name> with Expires = now + seconds and Date
   GET /hang                         accept and never answer (until the client leaves)
+  GET /files/<name>                 DIR/<name> with a Content-Type by extension
+                                    (.json application/json, .png image/png,
+                                    .jpg image/jpeg, else application/octet-stream)
   GET /__hits                       JSON {path: count} of requests seen so far
 
 <name> is a plain file name ([A-Za-z0-9._-]); anything else is 404.
@@ -35,6 +38,8 @@ import urllib.parse
 
 NAME_RE = re.compile(r'^[A-Za-z0-9._-]+$')
 MEDIA_TYPE = 'application/pem-certificate-chain'
+FILE_TYPES = {'.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
+              '.jpeg': 'image/jpeg'}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -55,7 +60,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body:
             self.wfile.write(body)
 
-    def _file(self, name, headers=None):
+    def _file(self, name, headers=None, ctype=MEDIA_TYPE):
         if not NAME_RE.match(name) or name.startswith('.'):
             return self._send(404)
         path = os.path.join(self.server.root, name)
@@ -64,7 +69,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = f.read()
         except OSError:
             return self._send(404)
-        return self._send(200, body, headers)
+        return self._send(200, body, headers, ctype=ctype)
 
     def do_GET(self):
         path = urllib.parse.urlsplit(self.path).path
@@ -84,6 +89,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if kind == 'slow' and len(parts) == 3:
                 time.sleep(float(parts[1]))
                 return self._file(parts[2])
+            if kind == 'files' and len(parts) == 2:
+                ext = os.path.splitext(parts[1])[1].lower()
+                return self._file(parts[1],
+                                  ctype=FILE_TYPES.get(ext, 'application/octet-stream'))
             if kind == 'redirect' and len(parts) == 2:
                 return self._send(302, headers={'Location': '/' + parts[1]})
             if kind == 'status' and len(parts) == 2:
