@@ -39,6 +39,7 @@ PASSED, FAILED = "TN-Validation-Passed", "TN-Validation-Failed"
 # default (docs/API.md, include/stir/verify.h), the 3GPP value is unconfirmed.
 RPH_PASSED, RPH_FAILED = "RPH-Validation-Passed", "RPH-Validation-Failed"
 
+
 def leaf_of(chain_pem):
     end = b"-----END CERTIFICATE-----"
     return chain_pem[:chain_pem.index(end) + len(end)] + b"\n"
@@ -108,14 +109,12 @@ class TypesTestCase(stirtest.ServerTestCase):
 
     # ---- verification helpers ----------------------------------------------
 
-    def passport(self, ppt, claims, key=None, header_ppt=None):
-        """An Identity header value made with the openssl CLI, signed with
-        the embedded signer key unless `key` says otherwise."""
-        header = {"alg": "ES256", "typ": "passport", "x5u": self.srv.x5u_url}
-        if header_ppt or ppt:
-            header["ppt"] = header_ppt or ppt
-        return stirtest.make_passport(header, claims, key or self.key, self.tmpdir.name,
-                                      ppt='"%s"' % ppt if ppt else None)
+    def passport(self, ppt, claims):
+        """An Identity header value made with the openssl CLI and the
+        embedded signer key: header and claims exactly as given."""
+        header = {"alg": "ES256", "ppt": ppt, "typ": "passport", "x5u": self.srv.x5u_url}
+        return stirtest.make_passport(header, claims, self.key, self.tmpdir.name,
+                                      ppt='"%s"' % ppt)
 
     def shaken(self, orig=A, dest=B, iat=None, **extra):
         c = {"attest": "A", "dest": {"tn": [dest]}, "iat": iat or int(time.time()),
@@ -215,14 +214,14 @@ class SignTypes(TypesTestCase):
     def test_rph_emergency_urn(self):
         # RFC 9027 3 / TV-6: an emergency-bound call's dest is a dial string
         # "or urn:service:sos" as a uri: {"dest":{"uri":["urn:service:sos"]}}.
-        # BUG (src/lib/sign.c build_dest -> stir_ident_from_uri): refused with
-        # 400 'dest.uri[0]: "urn:service:sos" is not a tel:, sip: or sips: URI'.
+        # (Was refused with 400 "not a tel:, sip: or sips: URI" before the
+        # urn: support in stir_ident_from_uri, src/lib/tn.c.)
         h = self.sign_ok(ppt="rph", dest={"uri": ["urn:service:sos"]}, rph=["esnet.1"])
         self.assertEqual(self.decode(h, "rph")[1]["dest"], {"uri": ["urn:service:sos"]})
 
     def test_rph_emergency_urn_verify(self):
-        # The same TV-6 claims, signed here, verified with To urn:service:sos.
-        # BUG (same cause, verification side): see test_rph_emergency_urn.
+        # The same TV-6 claims, signed here, verified with To urn:service:sos
+        # (the verification side of test_rph_emergency_urn).
         rp = self.passport("rph", {"dest": {"uri": ["urn:service:sos"]}, "iat": int(time.time()),
                                    "orig": {"tn": A}, "rph": {"auth": ["esnet.1"]}})
         req = {"identityHeaders": [rp], "from": {"tn": A}, "to": {"uri": "urn:service:sos"},
@@ -498,6 +497,36 @@ class VerifyTypes(TypesTestCase):
         self.assertFail(rs[1], "div", 438, bad1)
         self.assertFail(rs[2], "div", 438, d2)
         self.assertEqual(resp["verstatValue"], PASSED)
+
+    def test_div_loop_and_no_original(self):
+        # RFC 8946 4.2: a chain must reach a non-div original. Two divs that
+        # only name each other (B->C, C->B), or a div alone, cannot.
+        d1, d2 = self.div(B, C), self.div(C, B)
+        resp, rs = self.verify(None, [d1, d2], dest={"tn": B})
+        self.assertFail(rs[0], "div", 438, d1)
+        self.assertFail(rs[1], "div", 438, d2)
+        self.assertNotIn("verstatValue", resp)
+        self.assertEqual(resp["divResult"], [{"div": {"tn": B}, "verstatValue": FAILED},
+                                             {"div": {"tn": C}, "verstatValue": FAILED}])
+        resp, rs = self.verify(None, [d1], dest={"tn": C})
+        self.assertFail(rs[0], "div", 438, d1)
+
+    def test_div_chain_uri(self):
+        # div and dest as SIP URIs: the chain compares the RFC 8224 8.5
+        # normal forms (scheme, user and host lower case, no port/params).
+        sh = self.passport("shaken", {"attest": "A", "dest": {"uri": ["sip:bob@example.com"]},
+                                      "iat": int(time.time()), "orig": {"tn": A},
+                                      "origid": UUID})
+        dv = self.passport("div", {"dest": {"tn": [C]}, "div": {"uri": "sip:Bob@Example.COM:5060"},
+                                   "iat": int(time.time()), "orig": {"tn": A}})
+        req = {"identityHeader": sh, "identityHeaders": [dv], "from": {"tn": A},
+               "to": {"uri": "sip:bob@example.com"}, "dest": {"tn": C}, "time": int(time.time())}
+        st, body = self.srv.verify(req)
+        self.assertEqual(st, 200, body)
+        rs = [r["verifyResult"] for r in body["verificationResponse"]["verifyResults"]]
+        self.assertPass(rs[0], "shaken")
+        self.assertPass(rs[1], "div")
+        self.assertEqual(body["verificationResponse"]["divResult"][0]["verstatValue"], PASSED)
 
     def test_div_other_orig(self):
         # RFC 8946 4.2 step 3: every div PASSporT of the chain has the
