@@ -20,12 +20,10 @@
 
 #include "stir/certcache.h"
 #include "fetch.h"
+#include "urltab.h"
 
 typedef struct entry {
-    char *url;
-    uint64_t hash;
-    struct entry *hnext;            /* bucket chain */
-    struct entry *older, *newer;    /* insertion order, for eviction */
+    stir_urltab_node node;          /* key and insertion order, for eviction */
     stir_cert *cert;                /* NULL: negative entry */
     stir_error verr;                /* validation outcome: code 0 or 437 */
     stir_error ferr;                /* negative entry: the 436 */
@@ -58,16 +56,12 @@ typedef struct outcome {
 
 struct stir_certcache {
     stir_certcache_config cfg;      /* fetch strings point at the copies below */
-    char *hosts[STIR_MAX_ALLOW_HOSTS];
-    char *tls_ca_file;
     const stir_trust *trust;
 
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
     pthread_cond_t work;            /* refresher: queue not empty or stopping */
-    entry **buckets;
-    size_t nbuckets, count;
-    entry *oldest, *newest;
+    stir_urltab tab;
     flight *flights;
     refresh_item *rq_head, *rq_tail;
     int stopping;
@@ -87,16 +81,6 @@ static double mono_now(void)
 static void err_clear(stir_error *e)
 {
     memset(e, 0, sizeof *e);
-}
-
-static uint64_t hash_url(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 static void iso8601(time_t t, char out[32])
@@ -131,19 +115,9 @@ void stir_certcache_config_default(stir_certcache_config *cfg)
 static int check_config(const stir_certcache_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    if (c->fetch.connect_timeout_ms <= 0 || c->fetch.connect_timeout_ms > 60000)
-        return BADCFG("fetch.connect_timeout_ms", "connect timeout must be 1..60000 ms");
-    if (c->fetch.total_timeout_ms <= 0 || c->fetch.total_timeout_ms > 60000)
-        return BADCFG("fetch.total_timeout_ms", "total timeout must be 1..60000 ms");
-    if (c->fetch.max_bytes == 0 || c->fetch.max_bytes > (16u << 20))
-        return BADCFG("fetch.max_bytes", "max_bytes must be 1..16 MiB");
-    if (c->fetch.n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
-        return BADCFG("fetch.n_allow_hosts", "at most %d allowed hosts",
-                      STIR_MAX_ALLOW_HOSTS);
-    for (size_t i = 0; i < c->fetch.n_allow_hosts; i++)
-        if (!c->fetch.allow_hosts[i] || !*c->fetch.allow_hosts[i] ||
-            strlen(c->fetch.allow_hosts[i]) > 255)
-            return BADCFG("fetch.allow_hosts", "allowed host %zu is empty or too long", i);
+    int rc = stir_fetch_policy_check(&c->fetch, err);
+    if (rc)
+        return rc;
     if (c->default_ttl_s <= 0)
         return BADCFG("default_ttl_s", "default TTL must be positive");
     if (c->min_ttl_s < 0 || c->max_ttl_s < c->min_ttl_s)
@@ -160,152 +134,31 @@ static int check_config(const stir_certcache_config *c, stir_error *err)
 
 /* ---- table ------------------------------------------------------------------ */
 
-static entry *find_entry(stir_certcache *cc, const char *url, uint64_t h)
+static entry *entry_of(stir_urltab_node *n)
 {
-    for (entry *e = cc->buckets[h & (cc->nbuckets - 1)]; e; e = e->hnext)
-        if (e->hash == h && strcmp(e->url, url) == 0)
-            return e;
-    return NULL;
+    return n ? STIR_URLTAB_ENTRY(n, entry, node) : NULL;
 }
 
-static void order_unlink(stir_certcache *cc, entry *e)
+static entry *find_entry(stir_certcache *cc, const char *url)
 {
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        cc->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        cc->newest = e->older;
-    e->older = e->newer = NULL;
-}
-
-static void order_append(stir_certcache *cc, entry *e)
-{
-    e->older = cc->newest;
-    e->newer = NULL;
-    if (cc->newest)
-        cc->newest->newer = e;
-    else
-        cc->oldest = e;
-    cc->newest = e;
-}
-
-static void remove_entry(stir_certcache *cc, entry *e)
-{
-    entry **pp = &cc->buckets[e->hash & (cc->nbuckets - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    order_unlink(cc, e);
-    cc->count--;
-    stir_cert_unref(e->cert);
-    free(e->url);
-    free(e);
+    return entry_of(stir_urltab_find(&cc->tab, url));
 }
 
 /* The entry for url, created (evicting the oldest when full) if needed and
  * moved to the newest position. NULL only when out of memory. */
 static entry *upsert(stir_certcache *cc, const char *url)
 {
-    uint64_t h = hash_url(url);
-    entry *e = find_entry(cc, url, h);
-    if (e) {
-        order_unlink(cc, e);
-        order_append(cc, e);
-        return e;
-    }
-    while (cc->count >= cc->cfg.max_entries && cc->oldest)
-        remove_entry(cc, cc->oldest);
-    e = calloc(1, sizeof *e);
-    if (!e || !(e->url = strdup(url))) {
-        free(e);
-        return NULL;
-    }
-    e->hash = h;
-    e->hnext = cc->buckets[h & (cc->nbuckets - 1)];
-    cc->buckets[h & (cc->nbuckets - 1)] = e;
-    order_append(cc, e);
-    cc->count++;
-    return e;
+    return entry_of(stir_urltab_upsert(&cc->tab, url));
+}
+
+/* The table's release hook: what an entry holds. */
+static void release_entry(void *owner, stir_urltab_node *n)
+{
+    (void)owner;
+    stir_cert_unref(entry_of(n)->cert);
 }
 
 /* ---- TTLs --------------------------------------------------------------------- */
-
-/* Parse a delta-seconds value ("60" or "\"60\""); -1 if malformed. */
-static long delta_seconds(const char *v, size_t n)
-{
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-        v++;
-        n -= 2;
-    }
-    if (n == 0)
-        return -1;
-    long r = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        if (r < 100000000L)     /* saturate: anything this long is "forever" */
-            r = r * 10 + (v[i] - '0');
-    }
-    return r;
-}
-
-/* Freshness lifetime from the response (RFC 9111 4.2.1), before clamping:
- * -1 when the response says nothing usable. */
-static long http_lifetime(const stir_fetch_result *r, int *no_store)
-{
-    long smax = -1, maxage = -1;
-    int no_cache = 0;
-    const char *p = r->cache_control;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        size_t n = (size_t)(p - s);
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-            n--;
-        const char *eq = memchr(s, '=', n);
-        size_t kl = eq ? (size_t)(eq - s) : n;
-        while (kl && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
-            kl--;
-        const char *v = eq ? eq + 1 : NULL;
-        size_t vl = eq ? n - (size_t)(v - s) : 0;
-        while (vl && (*v == ' ' || *v == '\t')) {
-            v++;
-            vl--;
-        }
-        if (kl == 8 && strncasecmp(s, "no-store", 8) == 0)
-            *no_store = 1;
-        else if (kl == 8 && strncasecmp(s, "no-cache", 8) == 0)
-            no_cache = 1;
-        else if (kl == 8 && strncasecmp(s, "s-maxage", 8) == 0 && v)
-            smax = delta_seconds(v, vl);
-        else if (kl == 7 && strncasecmp(s, "max-age", 7) == 0 && v)
-            maxage = delta_seconds(v, vl);
-    }
-    /* no-cache: reuse needs revalidation, which we do not do; 0 is then
-     * raised to min_ttl (the operator's floor). */
-    if (no_cache)
-        return 0;
-    if (smax >= 0)          /* we are a shared cache */
-        return smax;
-    if (maxage >= 0)
-        return maxage;
-    if (r->expires[0]) {
-        time_t exp = curl_getdate(r->expires, NULL);
-        if (exp == -1)
-            return 0;       /* invalid Expires means already expired (RFC 9111 5.3) */
-        time_t date = r->date[0] ? curl_getdate(r->date, NULL) : -1;
-        if (date == -1)
-            date = time(NULL);
-        return exp > date ? (long)(exp - date) : 0;
-    }
-    return -1;
-}
 
 /* TTL of a fetched chain: HTTP lifetime or the default, clamped to
  * [min_ttl, max_ttl], never past the chain's notAfter. Note ATIS-1000074
@@ -353,7 +206,7 @@ static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
     o->cert = stir_cert_parse_pem(r.body, r.body_len, &o->ferr);
     if (o->cert) {
         stir_cert_validate(o->cert, cc->trust, time(NULL), &o->verr);
-        long life = http_lifetime(&r, &o->no_store);
+        long life = stir_fetch_lifetime(&r, &o->no_store);
         o->ttl = chain_ttl(cc, life, o->cert, o->verr.code != 0);
     }
     stir_fetch_result_free(&r);
@@ -382,9 +235,9 @@ static void store(stir_certcache *cc, const char *url, const outcome *o,
     }
     if (o->no_store) {
         /* Served to the callers of this fetch, kept by nobody. */
-        entry *old = find_entry(cc, url, hash_url(url));
+        entry *old = find_entry(cc, url);
         if (old && !old->refreshing)
-            remove_entry(cc, old);
+            stir_urltab_remove(&cc->tab, &old->node);
         else if (old)
             old->expires_at = now;
         return;
@@ -442,7 +295,7 @@ static void maybe_refresh(stir_certcache *cc, entry *e, double now)
     if (e->expires_at - now >= cc->cfg.refresh_ahead * ttl)
         return;
     refresh_item *it = calloc(1, sizeof *it);
-    if (!it || !(it->url = strdup(e->url))) {
+    if (!it || !(it->url = strdup(e->node.url))) {
         free(it);
         return;     /* no memory: the entry simply expires and is refetched */
     }
@@ -482,7 +335,7 @@ static void *refresher_main(void *arg)
             cc->st.fetches++;
             cc->st.fetch_failures++;
         }
-        entry *e = find_entry(cc, it->url, hash_url(it->url));
+        entry *e = find_entry(cc, it->url);
         if (e)
             e->refreshing = 0;
         stir_cert_unref(o.cert);
@@ -514,24 +367,10 @@ stir_certcache *stir_certcache_new(const stir_certcache_config *cfg, const stir_
         goto oom;
     cc->cfg = *cfg;
     cc->trust = trust;
-    for (size_t i = 0; i < cfg->fetch.n_allow_hosts; i++) {
-        if (!(cc->hosts[i] = strdup(cfg->fetch.allow_hosts[i])))
-            goto oom;
-        cc->cfg.fetch.allow_hosts[i] = cc->hosts[i];
-    }
-    for (size_t i = cfg->fetch.n_allow_hosts; i < STIR_MAX_ALLOW_HOSTS; i++)
-        cc->cfg.fetch.allow_hosts[i] = NULL;
-    if (cfg->fetch.tls_ca_file) {
-        if (!(cc->tls_ca_file = strdup(cfg->fetch.tls_ca_file)))
-            goto oom;
-        cc->cfg.fetch.tls_ca_file = cc->tls_ca_file;
-    }
-    size_t want = cfg->max_entries < 16 ? 16 : cfg->max_entries;
-    cc->nbuckets = 16;
-    while (cc->nbuckets < want)
-        cc->nbuckets <<= 1;
-    cc->buckets = calloc(cc->nbuckets, sizeof *cc->buckets);
-    if (!cc->buckets)
+    if (stir_fetch_policy_dup(&cc->cfg.fetch, &cfg->fetch))
+        goto oom;
+    if (stir_urltab_init(&cc->tab, cfg->max_entries, sizeof(entry), offsetof(entry, node),
+                         release_entry, cc))
         goto oom;
     pthread_mutex_init(&cc->mu, NULL);
     pthread_cond_init(&cc->flight_done, NULL);
@@ -548,10 +387,8 @@ oom:
     stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
 fail:
     if (cc) {
-        for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
-            free(cc->hosts[i]);
-        free(cc->tls_ca_file);
-        free(cc->buckets);
+        stir_fetch_policy_free(&cc->cfg.fetch);
+        stir_urltab_destroy(&cc->tab);
         free(cc);
     }
     return NULL;
@@ -573,17 +410,13 @@ void stir_certcache_free(stir_certcache *cc)
         free(it->url);
         free(it);
     }
-    while (cc->oldest)
-        remove_entry(cc, cc->oldest);
     /* Flights belong to callers still inside stir_certcache_get, which the
      * contract forbids at this point; nothing to free for them. */
     pthread_cond_destroy(&cc->work);
     pthread_cond_destroy(&cc->flight_done);
     pthread_mutex_destroy(&cc->mu);
-    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
-        free(cc->hosts[i]);
-    free(cc->tls_ca_file);
-    free(cc->buckets);
+    stir_fetch_policy_free(&cc->cfg.fetch);
+    stir_urltab_destroy(&cc->tab);
     free(cc);
 }
 
@@ -610,7 +443,7 @@ stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at,
 
     pthread_mutex_lock(&cc->mu);
     double now = mono_now();
-    entry *e = find_entry(cc, url, hash_url(url));
+    entry *e = find_entry(cc, url);
     if (e && now < e->expires_at) {
         if (e->cert) {
             cc->st.hits++;
@@ -737,6 +570,6 @@ void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out)
         return;
     pthread_mutex_lock(&cc->mu);
     *out = cc->st;
-    out->entries = cc->count;
+    out->entries = stir_urltab_count(&cc->tab);
     pthread_mutex_unlock(&cc->mu);
 }

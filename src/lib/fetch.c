@@ -510,3 +510,122 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
     }
     return 0;
 }
+
+/* ---- cache lifetime (RFC 9111) ---------------------------------------------- */
+
+/* Parse a delta-seconds value ("60" or "\"60\""); -1 if malformed. */
+static long delta_seconds(const char *v, size_t n)
+{
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0)
+        return -1;
+    long r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        if (r < 100000000L)     /* saturate: anything this long is "forever" */
+            r = r * 10 + (v[i] - '0');
+    }
+    return r;
+}
+
+long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
+{
+    long smax = -1, maxage = -1;
+    int no_cache = 0;
+    const char *p = r->cache_control;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',')
+            p++;
+        size_t n = (size_t)(p - s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        const char *eq = memchr(s, '=', n);
+        size_t kl = eq ? (size_t)(eq - s) : n;
+        while (kl && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
+            kl--;
+        const char *v = eq ? eq + 1 : NULL;
+        size_t vl = eq ? n - (size_t)(v - s) : 0;
+        while (vl && (*v == ' ' || *v == '\t')) {
+            v++;
+            vl--;
+        }
+        if (kl == 8 && strncasecmp(s, "no-store", 8) == 0)
+            *no_store = 1;
+        else if (kl == 8 && strncasecmp(s, "no-cache", 8) == 0)
+            no_cache = 1;
+        else if (kl == 8 && strncasecmp(s, "s-maxage", 8) == 0 && v)
+            smax = delta_seconds(v, vl);
+        else if (kl == 7 && strncasecmp(s, "max-age", 7) == 0 && v)
+            maxage = delta_seconds(v, vl);
+    }
+    /* no-cache: reuse needs revalidation, which we do not do; 0 is then
+     * raised to min_ttl (the operator's floor). */
+    if (no_cache)
+        return 0;
+    if (smax >= 0)          /* we are a shared cache */
+        return smax;
+    if (maxage >= 0)
+        return maxage;
+    if (r->expires[0]) {
+        time_t exp = curl_getdate(r->expires, NULL);
+        if (exp == -1)
+            return 0;       /* invalid Expires means already expired (RFC 9111 5.3) */
+        time_t date = r->date[0] ? curl_getdate(r->date, NULL) : -1;
+        if (date == -1)
+            date = time(NULL);
+        return exp > date ? (long)(exp - date) : 0;
+    }
+    return -1;
+}
+
+/* ---- policy ------------------------------------------------------------------ */
+
+int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
+{
+    if (p->connect_timeout_ms <= 0 || p->connect_timeout_ms > 60000)
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.connect_timeout_ms",
+                         "connect timeout must be 1..60000 ms");
+    if (p->total_timeout_ms <= 0 || p->total_timeout_ms > 60000)
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.total_timeout_ms",
+                         "total timeout must be 1..60000 ms");
+    if (p->max_bytes == 0 || p->max_bytes > (16u << 20))
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.max_bytes", "max_bytes must be 1..16 MiB");
+    if (p->n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.n_allow_hosts", "at most %d allowed hosts",
+                         STIR_MAX_ALLOW_HOSTS);
+    for (size_t i = 0; i < p->n_allow_hosts; i++)
+        if (!p->allow_hosts[i] || !*p->allow_hosts[i] || strlen(p->allow_hosts[i]) > 255)
+            return stir_fail(err, STIR_ERR_INPUT, "fetch.allow_hosts",
+                             "allowed host %zu is empty or too long", i);
+    return 0;
+}
+
+int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) dst->allow_hosts[i] = NULL;
+    dst->tls_ca_file = NULL;
+    for (size_t i = 0; i < src->n_allow_hosts; i++)
+        if (!(dst->allow_hosts[i] = strdup(src->allow_hosts[i]))) return -1;
+    if (src->tls_ca_file && !(dst->tls_ca_file = strdup(src->tls_ca_file))) return -1;
+    return 0;
+}
+
+/* The strings are the copies stir_fetch_policy_dup made (const only in the
+ * public struct, which usually points at the caller's). */
+void stir_fetch_policy_free(stir_fetch_policy *p)
+{
+    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) {
+        free((char *)p->allow_hosts[i]);
+        p->allow_hosts[i] = NULL;
+    }
+    free((char *)p->tls_ca_file);
+    p->tls_ca_file = NULL;
+}

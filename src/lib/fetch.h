@@ -29,6 +29,26 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
 
 void stir_fetch_result_free(stir_fetch_result *r);
 
+/* Check a policy's limits (timeouts, size cap, allowed hosts): 0 or 400
+ * naming the field ("fetch.max_bytes"). */
+int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err);
+
+/*
+ * Copy `src` into `dst` with its strings (allowed hosts, CA file) owned by
+ * `dst`, so a cache does not depend on its caller's configuration living
+ * on. -1 when out of memory; free with stir_fetch_policy_free either way.
+ */
+int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src);
+void stir_fetch_policy_free(stir_fetch_policy *p);
+
+/*
+ * Freshness lifetime of a response in seconds (RFC 9111 4.2.1: s-maxage,
+ * max-age, Expires - Date), before the caller's clamping; 0 for no-cache
+ * (we do not revalidate) or an invalid Expires; -1 when the response says
+ * nothing. Sets *no_store for no-store.
+ */
+long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store);
+
 /*
  * Classify an IPv4/IPv6 socket address against the RFC 6890 special-purpose
  * registries. Returns NULL for an ordinary global address, else a short

@@ -40,6 +40,7 @@
 #include "stir/rcd.h"
 #include "stir/tn.h"
 #include "fetch.h"
+#include "urltab.h"
 
 #define JCARD_CAP 16384         /* inline jcd bound of the claim check, which
                                    has no configuration at hand */
@@ -87,16 +88,6 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t hash_url(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 static int has_prefix_ci(const char *s, const char *p)
@@ -675,10 +666,7 @@ static void blob_unref(blob *b)
 }
 
 typedef struct centry {
-    char *url;
-    uint64_t hash;
-    struct centry *hnext;           /* bucket chain */
-    struct centry *older, *newer;   /* insertion order, for eviction */
+    stir_urltab_node node;          /* key and insertion order, for eviction */
     blob *body;                     /* NULL: negative entry */
     stir_error ferr;                /* negative entry: why */
     double expires_at;              /* monotonic seconds */
@@ -694,16 +682,56 @@ typedef struct flight {
 
 struct stir_rcd {
     stir_rcd_config cfg;            /* strings point at the copies below */
-    char *hosts[STIR_MAX_ALLOW_HOSTS];
-    char *tls_ca_file;
 
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
-    centry **buckets;
-    size_t nbuckets, count, bytes;
-    centry *oldest, *newest;
+    stir_urltab tab;
+    size_t bytes;                   /* of the cached bodies */
     flight *flights;
 };
+
+static centry *entry_of(stir_urltab_node *n)
+{
+    return n ? STIR_URLTAB_ENTRY(n, centry, node) : NULL;
+}
+
+static centry *find_entry(stir_rcd *r, const char *url)
+{
+    return entry_of(stir_urltab_find(&r->tab, url));
+}
+
+static centry *oldest_entry(stir_rcd *r)
+{
+    return entry_of(stir_urltab_oldest(&r->tab));
+}
+
+static void set_body(stir_rcd *r, centry *e, blob *b)
+{
+    if (e->body)
+        r->bytes -= e->body->len;
+    blob_unref(e->body);
+    e->body = b;
+    if (b)
+        r->bytes += b->len;
+}
+
+/* The table's release hook: the body and its share of the byte count. */
+static void release_entry(void *owner, stir_urltab_node *n)
+{
+    set_body(owner, entry_of(n), NULL);
+}
+
+static void remove_entry(stir_rcd *r, centry *e)
+{
+    stir_urltab_remove(&r->tab, &e->node);
+}
+
+/* The entry for url, created (evicting the oldest when full) and moved to
+ * the newest position. NULL only when out of memory. */
+static centry *upsert(stir_rcd *r, const char *url)
+{
+    return entry_of(stir_urltab_upsert(&r->tab, url));
+}
 
 void stir_rcd_config_default(stir_rcd_config *cfg)
 {
@@ -725,18 +753,9 @@ void stir_rcd_config_default(stir_rcd_config *cfg)
 static int check_config(const stir_rcd_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    if (c->fetch.connect_timeout_ms <= 0 || c->fetch.connect_timeout_ms > 60000)
-        return BADCFG("fetch.connect_timeout_ms", "connect timeout must be 1..60000 ms");
-    if (c->fetch.total_timeout_ms <= 0 || c->fetch.total_timeout_ms > 60000)
-        return BADCFG("fetch.total_timeout_ms", "total timeout must be 1..60000 ms");
-    if (c->fetch.max_bytes == 0 || c->fetch.max_bytes > (16u << 20))
-        return BADCFG("fetch.max_bytes", "max_bytes must be 1..16 MiB");
-    if (c->fetch.n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
-        return BADCFG("fetch.n_allow_hosts", "at most %d allowed hosts", STIR_MAX_ALLOW_HOSTS);
-    for (size_t i = 0; i < c->fetch.n_allow_hosts; i++)
-        if (!c->fetch.allow_hosts[i] || !*c->fetch.allow_hosts[i] ||
-            strlen(c->fetch.allow_hosts[i]) > 255)
-            return BADCFG("fetch.allow_hosts", "allowed host %zu is empty or too long", i);
+    int rc = stir_fetch_policy_check(&c->fetch, err);
+    if (rc)
+        return rc;
     if (c->digest_alg && !alg_name(c->digest_alg))
         return BADCFG("digest_alg", "digest_alg must be sha256, sha384 or sha512 (RFC 9795 6)");
     if (c->max_jcard_bytes == 0 || c->max_jcard_bytes > (1u << 20))
@@ -767,24 +786,10 @@ stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err)
         goto oom;
     r->cfg = *cfg;
     r->cfg.digest_alg = cfg->digest_alg ? alg_name(cfg->digest_alg) : "sha256";
-    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
-        r->cfg.fetch.allow_hosts[i] = NULL;
-    for (size_t i = 0; i < cfg->fetch.n_allow_hosts; i++) {
-        if (!(r->hosts[i] = strdup(cfg->fetch.allow_hosts[i])))
-            goto oom;
-        r->cfg.fetch.allow_hosts[i] = r->hosts[i];
-    }
-    r->cfg.fetch.tls_ca_file = NULL;
-    if (cfg->fetch.tls_ca_file) {
-        if (!(r->tls_ca_file = strdup(cfg->fetch.tls_ca_file)))
-            goto oom;
-        r->cfg.fetch.tls_ca_file = r->tls_ca_file;
-    }
-    size_t want = cfg->cache_max_entries < 16 ? 16 : cfg->cache_max_entries;
-    r->nbuckets = 16;
-    while (r->nbuckets < want)
-        r->nbuckets <<= 1;
-    if (!(r->buckets = calloc(r->nbuckets, sizeof *r->buckets)))
+    if (stir_fetch_policy_dup(&r->cfg.fetch, &cfg->fetch))
+        goto oom;
+    if (stir_urltab_init(&r->tab, cfg->cache_max_entries, sizeof(centry),
+                         offsetof(centry, node), release_entry, r))
         goto oom;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->flight_done, NULL);
@@ -792,180 +797,21 @@ stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err)
 oom:
     stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     if (r) {
-        for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
-            free(r->hosts[i]);
-        free(r->tls_ca_file);
+        stir_fetch_policy_free(&r->cfg.fetch);
         free(r);
     }
     return NULL;
-}
-
-static centry *find_entry(stir_rcd *r, const char *url, uint64_t h)
-{
-    for (centry *e = r->buckets[h & (r->nbuckets - 1)]; e; e = e->hnext)
-        if (e->hash == h && strcmp(e->url, url) == 0)
-            return e;
-    return NULL;
-}
-
-static void order_unlink(stir_rcd *r, centry *e)
-{
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        r->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        r->newest = e->older;
-    e->older = e->newer = NULL;
-}
-
-static void order_append(stir_rcd *r, centry *e)
-{
-    e->older = r->newest;
-    e->newer = NULL;
-    if (r->newest)
-        r->newest->newer = e;
-    else
-        r->oldest = e;
-    r->newest = e;
-}
-
-static void set_body(stir_rcd *r, centry *e, blob *b)
-{
-    if (e->body)
-        r->bytes -= e->body->len;
-    blob_unref(e->body);
-    e->body = b;
-    if (b)
-        r->bytes += b->len;
-}
-
-static void remove_entry(stir_rcd *r, centry *e)
-{
-    centry **pp = &r->buckets[e->hash & (r->nbuckets - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    order_unlink(r, e);
-    r->count--;
-    set_body(r, e, NULL);
-    free(e->url);
-    free(e);
-}
-
-/* The entry for url, created (evicting the oldest when full) and moved to
- * the newest position. NULL only when out of memory. */
-static centry *upsert(stir_rcd *r, const char *url)
-{
-    uint64_t h = hash_url(url);
-    centry *e = find_entry(r, url, h);
-    if (e) {
-        order_unlink(r, e);
-        order_append(r, e);
-        return e;
-    }
-    while (r->count >= r->cfg.cache_max_entries && r->oldest)
-        remove_entry(r, r->oldest);
-    e = calloc(1, sizeof *e);
-    if (!e || !(e->url = strdup(url))) {
-        free(e);
-        return NULL;
-    }
-    e->hash = h;
-    e->hnext = r->buckets[h & (r->nbuckets - 1)];
-    r->buckets[h & (r->nbuckets - 1)] = e;
-    order_append(r, e);
-    r->count++;
-    return e;
 }
 
 void stir_rcd_free(stir_rcd *r)
 {
     if (!r)
         return;
-    while (r->oldest)
-        remove_entry(r, r->oldest);
     pthread_cond_destroy(&r->flight_done);
     pthread_mutex_destroy(&r->mu);
-    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
-        free(r->hosts[i]);
-    free(r->tls_ca_file);
-    free(r->buckets);
+    stir_fetch_policy_free(&r->cfg.fetch);
+    stir_urltab_destroy(&r->tab);
     free(r);
-}
-
-/* delta-seconds ("60" or "\"60\""); -1 if malformed. */
-static long delta_seconds(const char *v, size_t n)
-{
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-        v++;
-        n -= 2;
-    }
-    if (n == 0)
-        return -1;
-    long x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        if (x < 100000000L)
-            x = x * 10 + (v[i] - '0');
-    }
-    return x;
-}
-
-/* Freshness lifetime of a response (RFC 9111 4.2.1), -1 when it says
- * nothing. no-cache means reuse needs revalidation, which we do not do: 0. */
-static long http_lifetime(const stir_fetch_result *res, int *no_store)
-{
-    long smax = -1, maxage = -1;
-    int no_cache = 0;
-    const char *p = res->cache_control;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        size_t n = (size_t)(p - s);
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-            n--;
-        const char *eq = memchr(s, '=', n);
-        size_t kl = eq ? (size_t)(eq - s) : n;
-        while (kl && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
-            kl--;
-        const char *v = eq ? eq + 1 : NULL;
-        size_t vl = eq ? n - (size_t)(v - s) : 0;
-        while (vl && (*v == ' ' || *v == '\t')) {
-            v++;
-            vl--;
-        }
-        if (kl == 8 && strncasecmp(s, "no-store", 8) == 0)
-            *no_store = 1;
-        else if (kl == 8 && strncasecmp(s, "no-cache", 8) == 0)
-            no_cache = 1;
-        else if (kl == 8 && strncasecmp(s, "s-maxage", 8) == 0 && v)
-            smax = delta_seconds(v, vl);
-        else if (kl == 7 && strncasecmp(s, "max-age", 7) == 0 && v)
-            maxage = delta_seconds(v, vl);
-    }
-    if (no_cache)
-        return 0;
-    if (smax >= 0)          /* a shared cache */
-        return smax;
-    if (maxage >= 0)
-        return maxage;
-    if (res->expires[0]) {
-        time_t exp = curl_getdate(res->expires, NULL);
-        if (exp == -1)
-            return 0;       /* invalid Expires means already expired (RFC 9111 5.3) */
-        time_t date = res->date[0] ? curl_getdate(res->date, NULL) : -1;
-        if (date == -1)
-            date = time(NULL);
-        return exp > date ? (long)(exp - date) : 0;
-    }
-    return -1;
 }
 
 typedef struct outcome {
@@ -986,7 +832,7 @@ static void do_fetch(stir_rcd *r, const char *url, outcome *o)
     if (!o->body) {
         stir_fail(&o->ferr, STIR_ERR_INTERNAL, NULL, "out of memory");
     } else {
-        long life = http_lifetime(&res, &o->no_store);
+        long life = stir_fetch_lifetime(&res, &o->no_store);
         o->ttl = life < 0 || life > r->cfg.cache_ttl_s ? r->cfg.cache_ttl_s : life;
     }
     stir_fetch_result_free(&res);
@@ -1009,7 +855,7 @@ static void store(stir_rcd *r, const char *url, const outcome *o)
         return;
     }
     if (o->no_store || o->ttl <= 0) {
-        centry *old = find_entry(r, url, hash_url(url));
+        centry *old = find_entry(r, url);
         if (old)
             remove_entry(r, old);
         return;
@@ -1018,8 +864,9 @@ static void store(stir_rcd *r, const char *url, const outcome *o)
     if (!e)
         return;
     set_body(r, e, NULL);
-    while (r->bytes + o->body->len > CACHE_MAX_BYTES && r->oldest && r->oldest != e)
-        remove_entry(r, r->oldest);
+    while (r->bytes + o->body->len > CACHE_MAX_BYTES && oldest_entry(r) &&
+           oldest_entry(r) != e)
+        remove_entry(r, oldest_entry(r));
     set_body(r, e, blob_ref(o->body));
     memset(&e->ferr, 0, sizeof e->ferr);
     e->expires_at = now + (double)o->ttl;
@@ -1040,7 +887,7 @@ static int cache_get(stir_rcd *r, const char *url, int flags, blob **out, stir_e
     *out = NULL;
     pthread_mutex_lock(&r->mu);
     double now = mono_now();
-    centry *e = find_entry(r, url, hash_url(url));
+    centry *e = find_entry(r, url);
     if (e && now < e->expires_at) {
         if (e->body) {
             *out = blob_ref(e->body);

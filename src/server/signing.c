@@ -129,19 +129,22 @@ static void sign_reply(char *hdr, const stir_error *err, const json_t *rid, http
     hl = strlen(hdr);
     rl = rid ? json_string_length(rid) : 0;
     cap = sizeof P1 + sizeof P2 + 6 * (hl + rl) + 8;
-    out = malloc(cap);
-    if (out) {
-        memcpy(out, P1, sizeof P1 - 1);
-        o = sizeof P1 - 1;
-        o += json_escape(out + o, hdr, hl);
-        if (rid) {
-            memcpy(out + o, P2, sizeof P2 - 1);
-            o += sizeof P2 - 1;
-            o += json_escape(out + o, json_string_value(rid), rl);
-        }
-        memcpy(out + o, "}}", 3);
-        o += 2;
+    if (!(out = malloc(cap))) {
+        free(hdr);
+        http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE", NULL,
+                     NULL);
+        return;
     }
+    memcpy(out, P1, sizeof P1 - 1);
+    o = sizeof P1 - 1;
+    o += json_escape(out + o, hdr, hl);
+    if (rid) {
+        memcpy(out + o, P2, sizeof P2 - 1);
+        o += sizeof P2 - 1;
+        o += json_escape(out + o, json_string_value(rid), rl);
+    }
+    memcpy(out + o, "}}", 3);
+    o += 2;
     free(hdr);
     r->status = 200;
     r->content_type = "application/json";

@@ -3,6 +3,7 @@
 Server(...) starts $STIRD on free ports with an embedded test PKI in a
 temporary state directory, waits for GET /health and, on stop(), checks
 that it exits 0 after SIGTERM without any sanitizer report on stderr.
+CertServer(...) starts tests/tools/certserver.py, an HTTPS file server.
 
 Everything that checks stird's output here is computed independently:
 base64url and JSON with python, signatures with the openssl CLI.
@@ -16,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -335,6 +337,56 @@ class Server:
         ctx = ssl.create_default_context(cafile=os.path.join(self.state_dir, "tls.pem"))
         with urllib.request.urlopen(self.x5u_url, context=ctx, timeout=10) as r:
             return r.read(), {k.lower(): v for k, v in r.getheaders()}
+
+
+class CertServer:
+    """tests/tools/certserver.py serving directory `root` over HTTPS on a
+    free port of 127.0.0.1 with TLS certificate `cert` and key `key`. Use
+    as a context manager or call stop()."""
+
+    def __init__(self, cert, key, root, timeout=20):
+        self.tmp = tempfile.mkdtemp(prefix="certserver.")
+        port_file = os.path.join(self.tmp, "port")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SRC, "tests", "tools", "certserver.py"),
+             "--cert", cert, "--key", key, "--dir", root, "--port-file", port_file],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The port file appears (atomically) once the server listens.
+        deadline = time.time() + timeout
+        while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
+            if time.time() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError("certserver.py did not start")
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.port = int(f.read())
+
+    @classmethod
+    def with_tls_of(cls, srv, root):
+        """Serve root with the embedded TLS certificate of Server srv, the
+        one its fetches trust; stops srv when certserver.py does not start."""
+        try:
+            return cls(os.path.join(srv.state_dir, "tls.pem"),
+                       os.path.join(srv.state_dir, "tls.key"), root)
+        except Exception:
+            srv.stop()
+            raise
+
+    def url(self, path):
+        """https://127.0.0.1:<port>/<path>"""
+        return "https://127.0.0.1:%d/%s" % (self.port, path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 class ServerTestCase(unittest.TestCase):

@@ -31,20 +31,8 @@ class CertTest(unittest.TestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         if r.returncode != 0:
             raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        port_file = os.path.join(cls.tmp, "certserver.port")
-        cls.certserver = subprocess.Popen(
-            [sys.executable, os.path.join(TOOLS, "certserver.py"),
-             "--cert", os.path.join(cls.pki, "tls.pem"), "--key", os.path.join(cls.pki, "tls.key"),
-             "--dir", cls.pki, "--port-file", port_file],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while not os.path.exists(port_file):
-            if time.time() > deadline or cls.certserver.poll() is not None:
-                cls.certserver.kill()
-                raise AssertionError("certserver.py did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            cls.cs_port = int(f.read())
+        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
+                                             os.path.join(cls.pki, "tls.key"), cls.pki)
         try:
             cls.srv = stirtest.Server(
                 "--trust", os.path.join(cls.pki, "root.pem"),
@@ -52,8 +40,7 @@ class CertTest(unittest.TestCase):
                 "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
                 "--fetch-timeout-ms", "2000", embedded=False)
         except Exception:
-            cls.certserver.kill()
-            cls.certserver.wait()
+            cls.certserver.stop()
             raise
 
     @classmethod
@@ -61,12 +48,11 @@ class CertTest(unittest.TestCase):
         try:
             cls.srv.stop()
         finally:
-            cls.certserver.terminate()
-            cls.certserver.wait()
+            cls.certserver.stop()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def url(self, path):
-        return "https://127.0.0.1:%d/%s" % (self.cs_port, path)
+        return self.certserver.url(path)
 
     def verify(self, path, key="sp.key"):
         """Sign a SHAKEN PASSporT with a fixture key, x5u at certserver `path`."""

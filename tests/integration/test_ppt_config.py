@@ -24,7 +24,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 from stirtest import ORIG_TN, DEST_TN  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 ACME = "acme tier:string:required note:string score:integer"
 PROBE = "probe-2 ok:boolean:required meta:object tags:array extra:any"
 
@@ -319,33 +318,16 @@ class RcdFetchTest(unittest.TestCase):
             f.write("rcd_digest_alg = sha512\nrcd_max_bytes = 2048\nfetch_timeout_ms = 5000\n"
                     "fetch_threads = 4\n")
         cls.srv = stirtest.Server("--config", conf)
-        port_file = os.path.join(cls.tmp, "port")
-        cls.cs = subprocess.Popen(
-            [sys.executable, os.path.join(TOOLS, "certserver.py"),
-             "--cert", os.path.join(cls.srv.state_dir, "tls.pem"),
-             "--key", os.path.join(cls.srv.state_dir, "tls.key"),
-             "--dir", cls.files, "--port-file", port_file],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while not os.path.exists(port_file):
-            if time.time() > deadline or cls.cs.poll() is not None:
-                cls.cs.kill()
-                cls.cs.wait()
-                cls.srv.stop()
-                raise AssertionError("certserver.py did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            cls.cs_port = int(f.read())
+        cls.cs = stirtest.CertServer.with_tls_of(cls.srv, cls.files)
 
     @classmethod
     def tearDownClass(cls):
-        cls.cs.kill()
-        cls.cs.wait()
+        cls.cs.stop()
         cls.srv.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def url(self, path):
-        return "https://127.0.0.1:%d/%s" % (self.cs_port, path)
+        return self.cs.url(path)
 
     def rcd_request(self, icn, **over):
         req = {"ppt": "rcd", "rcd": {"nam": "Acme Widgets", "icn": icn},

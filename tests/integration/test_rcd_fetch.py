@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 ORIG, DEST = "12025551000", "12025551001"
 
 
@@ -44,34 +42,18 @@ class RcdFetchTest(unittest.TestCase):
         with open(conf, "w") as f:
             f.write("rcd_max_jcard_bytes = 2048\nrcd_max_links = 3\n")
         cls.srv = stirtest.Server("--config", conf)
-        port_file = os.path.join(cls.tmp, "port")
-        cls.cs = subprocess.Popen(
-            [sys.executable, os.path.join(TOOLS, "certserver.py"),
-             "--cert", os.path.join(cls.srv.state_dir, "tls.pem"),
-             "--key", os.path.join(cls.srv.state_dir, "tls.key"),
-             "--dir", cls.files, "--port-file", port_file],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
-            if time.time() > deadline or cls.cs.poll() is not None:
-                cls.cs.kill()
-                cls.cs.wait()
-                cls.srv.stop()
-                raise AssertionError("certserver.py did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            cls.port = int(f.read())
+        cls.cs = stirtest.CertServer.with_tls_of(cls.srv, cls.files)
+        cls.port = cls.cs.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.cs.kill()
-        cls.cs.wait()
+        cls.cs.stop()
         cls.srv.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def url(self, name):
         # /cc/<Cache-Control>/<file>: served with that header.
-        return "https://127.0.0.1:%d/cc/no-store/%s" % (self.port, name)
+        return self.cs.url("cc/no-store/" + name)
 
     def put(self, name, data):
         with open(os.path.join(self.files, name), "wb") as f:

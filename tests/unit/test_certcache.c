@@ -3,33 +3,16 @@
  * (a stdlib HTTPS server on 127.0.0.1) serving tests/tools/mkpki.sh fixtures.
  * The server's /__hits counts tell how often the cache really fetched.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <cmocka.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-
+#include "test_util.h"
 #include "stir/certcache.h"
 #include "fetch.h"
 
-static char g_dir[256];
-static char g_tls[512];
-static int g_port;
-static pid_t g_server = -1;
+static certserver g_cs;
 static stir_trust *g_trust;
 
 static double now_s(void)
@@ -39,92 +22,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static void url_of(char *out, size_t n, const char *path)
-{
-    snprintf(out, n, "https://127.0.0.1:%d%s", g_port, path);
-}
-
-static size_t sink(char *d, size_t s, size_t n, void *u)
-{
-    json_t **out = u;
-    json_error_t je;
-    json_decref(*out);
-    *out = json_loadb(d, s * n, 0, &je);
-    return s * n;
-}
-
-/* How many requests for `path` certserver.py has seen. */
-static long server_hits(const char *path)
-{
-    char u[256];
-    url_of(u, sizeof u, "/__hits");
-    json_t *j = NULL;
-    CURL *h = curl_easy_init();
-    assert_non_null(h);
-    curl_easy_setopt(h, CURLOPT_URL, u);
-    curl_easy_setopt(h, CURLOPT_CAINFO, g_tls);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    assert_non_null(j);
-    json_t *v = json_object_get(j, path);
-    long r = v ? (long)json_integer_value(v) : 0;
-    json_decref(j);
-    return r;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    const char *src = getenv("STIR_SRC");
-    if (!src)
-        src = ".";
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (certserver_start(&g_cs, "cc"))
         return -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/stir-test-cc-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/tools/mkpki.sh' '%s' && echo 'not a certificate' > '%s/notpem.txt'",
-             src, g_dir, g_dir);
+    char cmd[512], root[512];
+    snprintf(cmd, sizeof cmd, "echo 'not a certificate' > '%s/notpem.txt'", g_cs.dir);
     if (system(cmd) != 0)
         return -1;
-    snprintf(g_tls, sizeof g_tls, "%s/tls.pem", g_dir);
-    char key[512], script[512], portfile[512], root[512];
-    snprintf(key, sizeof key, "%s/tls.key", g_dir);
-    snprintf(script, sizeof script, "%s/tests/tools/certserver.py", src);
-    snprintf(portfile, sizeof portfile, "%s/port", g_dir);
-    snprintf(root, sizeof root, "%s/root.pem", g_dir);
-
-    g_server = fork();
-    if (g_server < 0)
-        return -1;
-    if (g_server == 0) {
-        execlp("python3", "python3", script, "--cert", g_tls, "--key", key, "--dir", g_dir,
-               "--port-file", portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && g_port == 0; i++) {
-        FILE *f = fopen(portfile, "r");
-        if (f) {
-            if (fscanf(f, "%d", &g_port) != 1)
-                g_port = 0;
-            fclose(f);
-        }
-        if (!g_port)
-            sleep_s(0.05);
-    }
-    if (!g_port)
-        return -1;
+    snprintf(root, sizeof root, "%s/root.pem", g_cs.dir);
     stir_error err;
     g_trust = stir_trust_load(root, &err);
     return g_trust ? 0 : -1;
@@ -133,17 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (g_server > 0) {
-        kill(g_server, SIGTERM);
-        waitpid(g_server, NULL, 0);
-    }
     stir_trust_free(g_trust);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    curl_global_cleanup();
-    return 0;
+    return certserver_stop(&g_cs);
 }
 
 static void test_cfg(stir_certcache_config *cfg)
@@ -152,7 +50,7 @@ static void test_cfg(stir_certcache_config *cfg)
     cfg->fetch.allow_any_port = 1;
     cfg->fetch.allow_hosts[0] = "127.0.0.1";
     cfg->fetch.n_allow_hosts = 1;
-    cfg->fetch.tls_ca_file = g_tls;
+    cfg->fetch.tls_ca_file = g_cs.tls;
 }
 
 static stir_certcache *new_cache(const stir_certcache_config *cfg)
@@ -174,7 +72,7 @@ static void assert_detail(const stir_error *err, const char *needle)
 static void expect_get_fail(stir_certcache *cc, const char *path, int code, const char *needle)
 {
     char u[512];
-    url_of(u, sizeof u, path);
+    certserver_url(&g_cs, u, sizeof u, path);
     stir_error err;
     memset(&err, 0, sizeof err);
     stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
@@ -190,7 +88,7 @@ static void expect_get_fail(stir_certcache *cc, const char *path, int code, cons
 static stir_cert *get_ok(stir_certcache *cc, const char *path)
 {
     char u[512];
-    url_of(u, sizeof u, path);
+    certserver_url(&g_cs, u, sizeof u, path);
     stir_error err;
     memset(&err, 0, sizeof err);
     stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
@@ -319,19 +217,19 @@ static void test_loopback_refused(void **state)
                     "x5u host resolves to a loopback address (127.0.0.1) and is not an "
                     "allowed host");
     char u[256];
-    snprintf(u, sizeof u, "https://localhost:%d/loop2/chain.pem", g_port);
+    snprintf(u, sizeof u, "https://localhost:%d/loop2/chain.pem", g_cs.port);
     stir_error err;
     assert_null(stir_certcache_get(cc, u, time(NULL), &err));
     assert_int_equal(err.code, 436);
     assert_detail(&err, "loopback address");
     stir_certcache_free(cc);
     /* the server never saw them */
-    assert_int_equal(server_hits("/loop/chain.pem"), 0);
-    assert_int_equal(server_hits("/loop2/chain.pem"), 0);
+    assert_int_equal(certserver_hits(&g_cs, "/loop/chain.pem"), 0);
+    assert_int_equal(certserver_hits(&g_cs, "/loop2/chain.pem"), 0);
     /* policy violations do not even reach the network */
     test_cfg(&cfg);
     cc = new_cache(&cfg);
-    snprintf(u, sizeof u, "http://127.0.0.1:%d/chain.pem", g_port);
+    snprintf(u, sizeof u, "http://127.0.0.1:%d/chain.pem", g_cs.port);
     assert_null(stir_certcache_get(cc, u, time(NULL), &err));
     assert_int_equal(err.code, 436);
     assert_detail(&err, "must use https");
@@ -362,11 +260,11 @@ static void test_fetch_and_hit(void **state)
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.hits, 1);
     assert_int_equal(st.fetches, 1);
-    assert_int_equal(server_hits("/chain.pem"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/chain.pem"), 1);
 
     /* a cached chain still answers for the caller's time */
     char u[256];
-    url_of(u, sizeof u, "/chain.pem");
+    certserver_url(&g_cs, u, sizeof u, "/chain.pem");
     stir_error err;
     assert_null(stir_certcache_get(cc, u, stir_cert_not_after(c) + 60, &err));
     assert_int_equal(err.code, 437);
@@ -380,7 +278,7 @@ static void test_fetch_and_hit(void **state)
     /* preloaded chains are served without any fetch */
     size_t len = 0;
     char p[512];
-    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    snprintf(p, sizeof p, "%s/chain.pem", g_cs.dir);
     FILE *f = fopen(p, "r");
     char body[16384];
     len = fread(body, 1, sizeof body, f);
@@ -408,25 +306,25 @@ static void test_max_age(void **state)
     const char *path = "/cc/max-age%3D1/chain.pem";
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
     sleep_s(2.1);
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 2);
+    assert_int_equal(certserver_hits(&g_cs, path), 2);
 
     /* no directive we know: the 24 h default keeps it */
     path = "/cc/private/chain.pem";
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
     /* Expires - Date is the lifetime */
     path = "/expires/0/chain.pem";   /* Expires == Date: stale at once */
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 2);
+    assert_int_equal(certserver_hits(&g_cs, path), 2);
     path = "/expires/3600/chain.pem";
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
 
     /* min_ttl is a floor under max-age */
     stir_certcache_free(cc);
@@ -435,7 +333,7 @@ static void test_max_age(void **state)
     path = "/cc/max-age%3D0/chain.pem";
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
     stir_certcache_free(cc);
 }
 
@@ -450,7 +348,7 @@ static void test_no_store(void **state)
     assert_non_null(stir_cert_tnauth(c));
     stir_cert_unref(c);
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 2);
+    assert_int_equal(certserver_hits(&g_cs, path), 2);
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.entries, 0);
@@ -465,7 +363,7 @@ static void test_fetch_failures(void **state)
     stir_certcache *cc = new_cache(&cfg);
     expect_get_fail(cc, "/status/404", 436, "x5u server answered HTTP 404");
     expect_get_fail(cc, "/redirect/sp.pem", 436, "redirect refused (HTTP 302)");
-    assert_int_equal(server_hits("/sp.pem"), 0);       /* not followed */
+    assert_int_equal(certserver_hits(&g_cs, "/sp.pem"), 0);       /* not followed */
     expect_get_fail(cc, "/big/20000", 436, "x5u body exceeds 16384 bytes");
     expect_get_fail(cc, "/notpem.txt", 436, "not PEM");
     expect_get_fail(cc, "/chain_key.pem", 436, "x5u body contains a private key");
@@ -480,7 +378,7 @@ static void test_fetch_failures(void **state)
     stir_certcache_config c2;
     test_cfg(&c2);
     char other[512];
-    snprintf(other, sizeof other, "%s/root.pem", g_dir);
+    snprintf(other, sizeof other, "%s/root.pem", g_cs.dir);
     c2.fetch.tls_ca_file = other;
     stir_certcache *cc2 = new_cache(&c2);
     expect_get_fail(cc2, "/tls/chain.pem", 436, "TLS error");
@@ -502,7 +400,7 @@ static void test_expired_cached(void **state)
     expect_get_fail(cc, "/chain_expired.pem", 437, "certificate expired 2020-01-02T00:00:00Z");
     expect_get_fail(cc, "/chain_untrusted.pem", 437, "untrusted root");
     expect_get_fail(cc, "/chain_notn.pem", 437, "no TNAuthList");
-    assert_int_equal(server_hits("/chain_expired.pem"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/chain_expired.pem"), 1);
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.hits, 1);
@@ -521,16 +419,16 @@ static void test_negative_cache(void **state)
     const char *path = "/status/500";
     expect_get_fail(cc, path, 436, "x5u server answered HTTP 500");
     expect_get_fail(cc, path, 436, "x5u server answered HTTP 500 (cached failure, retry in 2 s)");
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.neg_hits, 1);
     sleep_s(2.1);
     expect_get_fail(cc, path, 436, "x5u server answered HTTP 500");
-    assert_int_equal(server_hits(path), 2);
+    assert_int_equal(certserver_hits(&g_cs, path), 2);
     /* second failure: 2 * 2 = 4 s, capped at neg_ttl_max_s = 3 */
     expect_get_fail(cc, path, 436, "(cached failure, retry in 3 s)");
-    assert_int_equal(server_hits(path), 2);
+    assert_int_equal(certserver_hits(&g_cs, path), 2);
     stir_certcache_free(cc);
 }
 
@@ -544,7 +442,7 @@ static void *sf_thread(void *p)
 {
     sf_arg *a = p;
     char u[256];
-    url_of(u, sizeof u, "/slow/1/chain.pem");
+    certserver_url(&g_cs, u, sizeof u, "/slow/1/chain.pem");
     pthread_barrier_wait(a->bar);
     stir_error err;
     stir_cert *c = stir_certcache_get(a->cc, u, time(NULL), &err);
@@ -573,7 +471,7 @@ static void test_single_flight(void **state)
         assert_true(args[i].ok);
     }
     pthread_barrier_destroy(&bar);
-    assert_int_equal(server_hits("/slow/1/chain.pem"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/slow/1/chain.pem"), 1);
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.fetches, 1);
@@ -591,7 +489,7 @@ static void test_stale_while_revalidate(void **state)
     stir_certcache *cc = new_cache(&cfg);
     const char *path = "/cc/max-age%3D3/chain.pem";
     stir_cert_unref(get_ok(cc, path));
-    assert_int_equal(server_hits(path), 1);
+    assert_int_equal(certserver_hits(&g_cs, path), 1);
     sleep_s(0.5);   /* 2.5 s of 3 left: below 0.9 * 3 */
     double t0 = now_s();
     stir_cert_unref(get_ok(cc, path));
@@ -599,7 +497,7 @@ static void test_stale_while_revalidate(void **state)
     long hits = 0;
     for (int i = 0; i < 60 && hits < 2; i++) {
         sleep_s(0.05);
-        hits = server_hits(path);
+        hits = certserver_hits(&g_cs, path);
     }
     assert_int_equal(hits, 2);
     stir_certcache_stats st;
@@ -613,8 +511,8 @@ static void test_stale_while_revalidate(void **state)
 
     /* a failed refresh keeps the old chain */
     char u[256], p[512], body[16384];
-    url_of(u, sizeof u, "/status/503");
-    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    certserver_url(&g_cs, u, sizeof u, "/status/503");
+    snprintf(p, sizeof p, "%s/chain.pem", g_cs.dir);
     FILE *f = fopen(p, "r");
     size_t len = fread(body, 1, sizeof body, f);
     fclose(f);
@@ -624,16 +522,16 @@ static void test_stale_while_revalidate(void **state)
     stir_cert *c = stir_certcache_get(cc, u, time(NULL), &err);
     assert_non_null(c);
     stir_cert_unref(c);
-    for (int i = 0; i < 60 && server_hits("/status/503") < 1; i++)
+    for (int i = 0; i < 60 && certserver_hits(&g_cs, "/status/503") < 1; i++)
         sleep_s(0.05);
-    assert_int_equal(server_hits("/status/503"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/status/503"), 1);
     sleep_s(0.2);
     c = stir_certcache_get(cc, u, time(NULL), &err);
     assert_non_null(c);
     stir_cert_unref(c);
 
     /* freeing while a refresh is running waits for it cleanly */
-    url_of(u, sizeof u, "/slow/0.5/chain.pem");
+    certserver_url(&g_cs, u, sizeof u, "/slow/0.5/chain.pem");
     assert_int_equal(stir_certcache_put(cc, u, body, len, 1, &err), 0);
     sleep_s(0.2);
     c = stir_certcache_get(cc, u, time(NULL), &err);
@@ -651,14 +549,14 @@ static void test_eviction(void **state)
     cfg.max_entries = 2;
     stir_certcache *cc = new_cache(&cfg);
     char p[512], body[16384], u[256];
-    snprintf(p, sizeof p, "%s/chain.pem", g_dir);
+    snprintf(p, sizeof p, "%s/chain.pem", g_cs.dir);
     FILE *f = fopen(p, "r");
     size_t len = fread(body, 1, sizeof body, f);
     fclose(f);
     stir_error err;
     const char *paths[] = {"/evict/1.pem", "/evict/2.pem", "/evict/3.pem"};
     for (int i = 0; i < 3; i++) {
-        url_of(u, sizeof u, paths[i]);
+        certserver_url(&g_cs, u, sizeof u, paths[i]);
         assert_int_equal(stir_certcache_put(cc, u, body, len, 0, &err), 0);
     }
     stir_certcache_stats st;
@@ -666,10 +564,10 @@ static void test_eviction(void **state)
     assert_int_equal(st.entries, 2);
     for (int i = 1; i < 3; i++)
         stir_cert_unref(get_ok(cc, paths[i]));
-    assert_int_equal(server_hits(paths[1]) + server_hits(paths[2]), 0);
+    assert_int_equal(certserver_hits(&g_cs, paths[1]) + certserver_hits(&g_cs, paths[2]), 0);
     /* the oldest was evicted: it is fetched (and the server has no such file) */
     expect_get_fail(cc, paths[0], 436, "HTTP 404");
-    assert_int_equal(server_hits(paths[0]), 1);
+    assert_int_equal(certserver_hits(&g_cs, paths[0]), 1);
     stir_certcache_free(cc);
 }
 

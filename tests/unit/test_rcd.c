@@ -8,30 +8,13 @@
  * of test-vectors.md (TV-7, TV-12 V5, TV-17), and for served content the
  * output of `openssl dgst -<alg> -binary FILE | base64`.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <cmocka.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
-
+#include "test_util.h"
 #include "stir/encoding.h"
 #include "stir/rcd.h"
 
-static char g_dir[256];
-static char g_tls[512];
-static int g_port;
-static pid_t g_server = -1;
+static certserver g_cs;
 
 /* RFC 9795 6.1.3 Q Branch jCard, RFC 8225 9 serialization (TV-7 row 1). */
 #define QBRANCH_JCD                                                                      \
@@ -57,54 +40,10 @@ static pid_t g_server = -1;
 
 /* ---- fixture ------------------------------------------------------------------- */
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-/* https://127.0.0.1:<port><path> */
-static void url_of(char *out, size_t n, const char *path)
-{
-    snprintf(out, n, "https://127.0.0.1:%d%s", g_port, path);
-}
-
-static size_t sink(char *d, size_t s, size_t n, void *u)
-{
-    json_t **out = u;
-    json_error_t je;
-    json_decref(*out);
-    *out = json_loadb(d, s * n, 0, &je);
-    return s * n;
-}
-
-/* How many requests for `path` certserver.py has seen. */
-static long server_hits(const char *path)
-{
-    char u[256];
-    url_of(u, sizeof u, "/__hits");
-    json_t *j = NULL;
-    CURL *h = curl_easy_init();
-    assert_non_null(h);
-    curl_easy_setopt(h, CURLOPT_URL, u);
-    curl_easy_setopt(h, CURLOPT_CAINFO, g_tls);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    assert_non_null(j);
-    json_t *v = json_object_get(j, path);
-    long r = v ? (long)json_integer_value(v) : 0;
-    json_decref(j);
-    return r;
-}
-
 static void put_file(const char *name, const void *data, size_t len)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    snprintf(path, sizeof path, "%s/%s", g_cs.dir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
@@ -132,7 +71,7 @@ static void put_image(const char *name, unsigned seed, size_t len)
 static void cli_digest(const char *alg, const char *name, char out[100])
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "openssl dgst -%s -binary '%s/%s' | base64 -w0", alg, g_dir,
+    snprintf(cmd, sizeof cmd, "openssl dgst -%s -binary '%s/%s' | base64 -w0", alg, g_cs.dir,
              name);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -147,57 +86,13 @@ static void cli_digest(const char *alg, const char *name, char out[100])
 static int setup(void **state)
 {
     (void)state;
-    const char *src = getenv("STIR_SRC");
-    if (!src)
-        src = ".";
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/stir-test-rcd-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/tools/mkpki.sh' '%s'", src, g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(g_tls, sizeof g_tls, "%s/tls.pem", g_dir);
-    char key[512], script[512], portfile[512];
-    snprintf(key, sizeof key, "%s/tls.key", g_dir);
-    snprintf(script, sizeof script, "%s/tests/tools/certserver.py", src);
-    snprintf(portfile, sizeof portfile, "%s/port", g_dir);
-    g_server = fork();
-    if (g_server < 0)
-        return -1;
-    if (g_server == 0) {
-        execlp("python3", "python3", script, "--cert", g_tls, "--key", key, "--dir", g_dir,
-               "--port-file", portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && g_port == 0; i++) {
-        FILE *f = fopen(portfile, "r");
-        if (f) {
-            if (fscanf(f, "%d", &g_port) != 1)
-                g_port = 0;
-            fclose(f);
-        }
-        if (!g_port)
-            sleep_s(0.05);
-    }
-    return g_port ? 0 : -1;
+    return certserver_start(&g_cs, "rcd");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (g_server > 0) {
-        kill(g_server, SIGTERM);
-        waitpid(g_server, NULL, 0);
-    }
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    curl_global_cleanup();
-    return 0;
+    return certserver_stop(&g_cs);
 }
 
 static void test_cfg(stir_rcd_config *cfg)
@@ -206,7 +101,7 @@ static void test_cfg(stir_rcd_config *cfg)
     cfg->fetch.allow_any_port = 1;
     cfg->fetch.allow_hosts[0] = "127.0.0.1";
     cfg->fetch.n_allow_hosts = 1;
-    cfg->fetch.tls_ca_file = g_tls;
+    cfg->fetch.tls_ca_file = g_cs.tls;
 }
 
 static stir_rcd *new_rcd_cfg(const stir_rcd_config *cfg)
@@ -686,8 +581,8 @@ static void test_compute_jcd_uris(void **state)
     put_image("photo1.png", 1, 3000);
     put_image("logo1.jpg", 2, 5000);
     char photo[256], logo[256], text[2048];
-    url_of(photo, sizeof photo, "/files/photo1.png");
-    url_of(logo, sizeof logo, "/files/logo1.jpg");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/photo1.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/logo1.jpg");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     put_text("card1.json", text);
     char w_jcd[100], w_photo[100], w_logo[100];
@@ -717,7 +612,7 @@ static void test_compute_icn(void **state)
     stir_rcd *r = new_rcd();
     put_image("icon1.png", 3, 4096);
     char icn[256], want[100], want384[100];
-    url_of(icn, sizeof icn, "/files/icon1.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon1.png");
     cli_digest("sha256", "icon1.png", want);
     cli_digest("sha384", "icon1.png", want384);
     json_t *rcd = json_pack("{s:s, s:s, s:s}", "nam", "Her Majesty's Secret Service", "apn",
@@ -770,7 +665,7 @@ static void test_compute_given_mismatch(void **state)
     put_image("icon2.png", 4, 2000);
     put_image("other2.png", 5, 2000);
     char icn[256], wrong[100];
-    url_of(icn, sizeof icn, "/files/icon2.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon2.png");
     cli_digest("sha256", "other2.png", wrong);
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     json_t *given = json_pack("{s:s}", "/icn", wrong);
@@ -801,11 +696,11 @@ static void test_compute_jcl(void **state)
     put_image("photo3.png", 6, 1500);
     put_image("logo3.jpg", 7, 2500);
     char photo[256], logo[256], text[2048], jcl[256];
-    url_of(photo, sizeof photo, "/files/photo3.png");
-    url_of(logo, sizeof logo, "/files/logo3.jpg");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/photo3.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/logo3.jpg");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     put_text("card3.json", text);
-    url_of(jcl, sizeof jcl, "/files/card3.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/card3.json");
     char w_jcl[100], w_photo[100], w_logo[100];
     cli_digest("sha256", "card3.json", w_jcl);
     cli_digest("sha256", "photo3.png", w_photo);
@@ -828,12 +723,12 @@ static void test_compute_jcl(void **state)
 
     /* a jcl that is not a jCard */
     put_text("notcard.json", "{\"fn\":\"Q\"}");
-    url_of(jcl, sizeof jcl, "/files/notcard.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/notcard.json");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "jcl", jcl);
     compute_fail(r, rcd, NULL, 400, "rcd.jcl", "not a jCard");
     json_decref(rcd);
     put_text("notjson.json", "[\"vcard\", [");
-    url_of(jcl, sizeof jcl, "/files/notjson.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/notjson.json");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "jcl", jcl);
     compute_fail(r, rcd, NULL, 400, "rcd.jcl", "not JSON");
     json_decref(rcd);
@@ -850,9 +745,9 @@ static void test_verify_pass(void **state)
     put_image("logo4.jpg", 9, 1200);
     put_image("icon4.png", 10, 900);
     char photo[256], logo[256], icn[256], text[2048];
-    url_of(photo, sizeof photo, "/files/photo4.png");
-    url_of(logo, sizeof logo, "/files/logo4.jpg");
-    url_of(icn, sizeof icn, "/files/icon4.png");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/photo4.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/logo4.jpg");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon4.png");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     json_t *rcd = jfmt("{\"nam\":\"Q Branch Spy Gadgets\",\"apn\":\"12025559990\","
                        "\"icn\":\"%s\",\"jcd\":%s}", icn, text);
@@ -884,7 +779,7 @@ static void test_verify_pass(void **state)
     /* jcl: display from the fetched jCard */
     put_text("card4.json", text);
     char jcl[256];
-    url_of(jcl, sizeof jcl, "/files/card4.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/card4.json");
     rcd = json_pack("{s:s, s:s}", "nam", "Q Branch Spy Gadgets", "jcl", jcl);
     rcdi = compute_ok(r, rcd, NULL);
     claims = claims_of(rcd, rcdi);
@@ -997,8 +892,8 @@ static void test_verify_tampered_jcd(void **state)
     put_image("photo5.png", 11, 800);
     put_image("logo5.jpg", 12, 800);
     char photo[256], logo[256], text[2048];
-    url_of(photo, sizeof photo, "/files/photo5.png");
-    url_of(logo, sizeof logo, "/files/logo5.jpg");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/photo5.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/logo5.jpg");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     json_t *rcd = jfmt("{\"nam\":\"Q\",\"jcd\":%s}", text);
     json_t *rcdi = compute_ok(r, rcd, NULL);
@@ -1034,8 +929,8 @@ static void test_verify_logo_changed(void **state)
     put_image("photo6.png", 13, 700);
     put_image("logo6.jpg", 14, 700);
     char photo[256], logo[256], text[2048];
-    url_of(photo, sizeof photo, "/files/photo6.png");
-    url_of(logo, sizeof logo, "/files/logo6.jpg");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/photo6.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/logo6.jpg");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     json_t *rcd = jfmt("{\"nam\":\"Q\",\"jcd\":%s}", text);
     json_t *rcdi = compute_ok(r, rcd, NULL);
@@ -1059,7 +954,7 @@ static void test_fetch_failures(void **state)
     (void)state;
     stir_rcd *r = new_rcd();
     char icn[256];
-    url_of(icn, sizeof icn, "/status/404");
+    certserver_url(&g_cs, icn, sizeof icn, "/status/404");
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     compute_fail(r, rcd, NULL, 400, "rcd.icn", "server answered HTTP 404");
     json_t *rcdi = json_pack("{s:s}", "/icn", "sha256-sM275lTgzCte+LHOKHtU4SxG8shlOo6OS4ot8IJQImY");
@@ -1076,14 +971,14 @@ static void test_fetch_failures(void **state)
     cfg.fetch.n_allow_hosts = 0;
     stir_rcd *strict = new_rcd_cfg(&cfg);
     put_image("icon7.png", 16, 100);
-    url_of(icn, sizeof icn, "/files/icon7.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon7.png");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     compute_fail(strict, rcd, NULL, 400, "rcd.icn", "loopback");
     json_decref(rcd);
     stir_rcd_free(strict);
 
     /* a jcl that is not there */
-    url_of(icn, sizeof icn, "/files/missing.json");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/missing.json");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "jcl", icn);
     compute_fail(r, rcd, NULL, 400, "rcd.jcl", "HTTP 404");
     rcdi = json_pack("{s:s}", "/jcl", "sha256-sM275lTgzCte+LHOKHtU4SxG8shlOo6OS4ot8IJQImY");
@@ -1105,9 +1000,9 @@ static void test_limits(void **state)
     stir_rcd *r = new_rcd_cfg(&cfg);
     put_image("icon8.png", 17, 100);
     char icn[256], photo[256], logo[256], text[2048], jcl[256];
-    url_of(icn, sizeof icn, "/files/icon8.png");
-    url_of(photo, sizeof photo, "/files/icon8.png");
-    url_of(logo, sizeof logo, "/files/icon8.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon8.png");
+    certserver_url(&g_cs, photo, sizeof photo, "/files/icon8.png");
+    certserver_url(&g_cs, logo, sizeof logo, "/files/icon8.png");
     card_text(text, sizeof text, "Q", photo, logo);
 
     /* too many links: icn + two jCard URIs */
@@ -1122,7 +1017,7 @@ static void test_limits(void **state)
 
     /* jcl itself plus the two URIs of the fetched jCard */
     put_text("card8.json", text);
-    url_of(jcl, sizeof jcl, "/files/card8.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/card8.json");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "jcl", jcl);
     compute_fail(r, rcd, NULL, 400, "rcd.jcl", "max_links");
     json_decref(rcd);
@@ -1153,7 +1048,7 @@ static void test_limits(void **state)
     test_cfg(&cfg);
     cfg.fetch.max_bytes = 1000;
     r = new_rcd_cfg(&cfg);
-    url_of(icn, sizeof icn, "/big/1001");
+    certserver_url(&g_cs, icn, sizeof icn, "/big/1001");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     compute_fail(r, rcd, NULL, 400, "rcd.icn", "exceeds 1000 bytes");
     json_decref(rcd);
@@ -1166,7 +1061,7 @@ static void test_nowait(void **state)
     stir_rcd *r = new_rcd();
     put_image("icon9.png", 18, 600);
     char icn[256];
-    url_of(icn, sizeof icn, "/files/icon9.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon9.png");
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     stir_error err;
     memset(&err, 0, sizeof err);
@@ -1176,13 +1071,13 @@ static void test_nowait(void **state)
     assert_int_equal(err.code, STIR_WOULD_BLOCK);
     assert_string_equal(err.field, "rcd.icn");
     assert_null(out);
-    assert_int_equal(server_hits("/files/icon9.png"), 0);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 0);
     json_t *rcdi = compute_ok(r, rcd, NULL);
-    assert_int_equal(server_hits("/files/icon9.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 1);
     assert_int_equal(stir_rcdi_compute(r, rcd, NULL, STIR_CACHE_NOWAIT, &out, &err), 0);
     assert_true(json_equal(out, rcdi));
     json_decref(out);
-    assert_int_equal(server_hits("/files/icon9.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 1);
 
     /* verification: a fresh cache blocks, then serves from the cache */
     json_t *claims = claims_of(rcd, rcdi);
@@ -1191,20 +1086,20 @@ static void test_nowait(void **state)
     memset(&err, 0, sizeof err);
     assert_null(stir_rcd_verify(v, claims, STIR_CACHE_NOWAIT, &err));
     assert_int_equal(err.code, STIR_WOULD_BLOCK);
-    assert_int_equal(server_hits("/files/icon9.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 1);
     json_t *res = verify(v, claims, 0);
     expect_pass(res);
     json_decref(res);
-    assert_int_equal(server_hits("/files/icon9.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 2);
     res = verify(v, claims, STIR_CACHE_NOWAIT);
     expect_pass(res);
     json_decref(res);
-    assert_int_equal(server_hits("/files/icon9.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon9.png"), 2);
     json_decref(claims);
 
     /* a remembered failure answers without blocking */
     char bad[256];
-    url_of(bad, sizeof bad, "/status/503");
+    certserver_url(&g_cs, bad, sizeof bad, "/status/503");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", bad);
     rcdi = json_pack("{s:s}", "/icn", "sha256-sM275lTgzCte+LHOKHtU4SxG8shlOo6OS4ot8IJQImY");
     claims = claims_of(rcd, rcdi);
@@ -1217,7 +1112,7 @@ static void test_nowait(void **state)
     res = verify(v, claims, STIR_CACHE_NOWAIT);
     expect_fail(res, "cached failure", "/icn");
     json_decref(res);
-    assert_int_equal(server_hits("/status/503"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/status/503"), 1);
     json_decref(claims);
     stir_rcd_free(v);
     stir_rcd_free(r);
@@ -1229,10 +1124,10 @@ static void test_fetch_disabled(void **state)
     stir_rcd *r = new_rcd();
     put_image("icon10.png", 19, 300);
     char icn[256];
-    url_of(icn, sizeof icn, "/files/icon10.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/icon10.png");
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     json_t *rcdi = compute_ok(r, rcd, NULL);
-    assert_int_equal(server_hits("/files/icon10.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon10.png"), 1);
     json_t *claims = claims_of(rcd, rcdi);
 
     stir_rcd_config cfg;
@@ -1245,7 +1140,7 @@ static void test_fetch_disabled(void **state)
     res = verify(v, claims, STIR_CACHE_NOWAIT);     /* nothing to wait for */
     expect_fail(res, "not verified (fetching disabled)", "/icn");
     json_decref(res);
-    assert_int_equal(server_hits("/files/icon10.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon10.png"), 1);
     /* no rcd object at all: the same, worded for it */
     res = verify(NULL, claims, 0);
     expect_fail(res, "not verified (no rcd fetcher configured)", "/icn");
@@ -1272,7 +1167,7 @@ static void test_tv12_v5(void **state)
     stir_rcd *r = new_rcd();
     put_text("qbranch.json", QBRANCH_JCL);
     char jcl[256];
-    url_of(jcl, sizeof jcl, "/files/qbranch.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/qbranch.json");
     json_t *claims = jfmt("{\"crn\":\"Rendezvous for Little Nellie\",\"dest\":{\"tn\":"
                           "[\"12155551001\"]},\"iat\":1443208345,\"orig\":{\"tn\":\"12025551000\"},"
                           "\"rcd\":{\"jcl\":\"%s\",\"nam\":\"Q Branch Spy Gadgets\"},"
@@ -1295,7 +1190,7 @@ static void test_tv17_seed(void **state)
     stir_rcd *r = new_rcd();
     put_text("sa2.json", SA2_JCARD);
     char jcl[256];
-    url_of(jcl, sizeof jcl, "/files/sa2.json");
+    certserver_url(&g_cs, jcl, sizeof jcl, "/files/sa2.json");
     json_t *claims = jfmt("{\"orig\":{\"tn\":\"12025551000\"},\"dest\":{\"tn\":[\"12155551001\"]},"
                           "\"iat\":1443208345,\"rcd\":{\"nam\":\"Q Branch Spy Gadgets\","
                           "\"jcl\":\"%s\"},\"rcdi\":{"
@@ -1341,22 +1236,22 @@ static void test_cache_semantics(void **state)
     put_image("icon11.png", 20, 300);
     char icn[256];
     /* no-store: used, never kept */
-    url_of(icn, sizeof icn, "/cc/no-store/icon11.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/cc/no-store/icon11.png");
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     json_decref(compute_ok(r, rcd, NULL));
     json_decref(compute_ok(r, rcd, NULL));
-    assert_int_equal(server_hits("/cc/no-store/icon11.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/cc/no-store/icon11.png"), 2);
     json_decref(rcd);
 
     /* max-age=1 wins over cache_ttl_s */
-    url_of(icn, sizeof icn, "/cc/max-age%3D1/icon11.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/cc/max-age%3D1/icon11.png");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     json_decref(compute_ok(r, rcd, NULL));
     json_decref(compute_ok(r, rcd, NULL));
-    assert_int_equal(server_hits("/cc/max-age%3D1/icon11.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/cc/max-age%3D1/icon11.png"), 1);
     sleep_s(1.2);
     json_decref(compute_ok(r, rcd, NULL));
-    assert_int_equal(server_hits("/cc/max-age%3D1/icon11.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/cc/max-age%3D1/icon11.png"), 2);
     json_decref(rcd);
     stir_rcd_free(r);
 
@@ -1368,16 +1263,16 @@ static void test_cache_semantics(void **state)
     put_image("icon12.png", 21, 300);
     put_image("icon13.png", 22, 300);
     char a[256], b[256];
-    url_of(a, sizeof a, "/files/icon12.png");
-    url_of(b, sizeof b, "/files/icon13.png");
+    certserver_url(&g_cs, a, sizeof a, "/files/icon12.png");
+    certserver_url(&g_cs, b, sizeof b, "/files/icon13.png");
     json_t *ra = json_pack("{s:s, s:s}", "nam", "Q", "icn", a);
     json_t *rb = json_pack("{s:s, s:s}", "nam", "Q", "icn", b);
     json_decref(compute_ok(r, ra, NULL));
     json_decref(compute_ok(r, rb, NULL));
     json_decref(compute_ok(r, rb, NULL));
     json_decref(compute_ok(r, ra, NULL));
-    assert_int_equal(server_hits("/files/icon12.png"), 2);
-    assert_int_equal(server_hits("/files/icon13.png"), 1);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon12.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/files/icon13.png"), 1);
     json_decref(ra);
     json_decref(rb);
     stir_rcd_free(r);
@@ -1405,7 +1300,7 @@ static void test_single_flight(void **state)
     stir_rcd *r = new_rcd();
     put_image("icon14.png", 23, 500);
     char icn[256];
-    url_of(icn, sizeof icn, "/slow/0.3/icon14.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/slow/0.3/icon14.png");
     json_t *rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     json_t *rcdi = compute_ok(r, rcd, NULL);
     json_t *claims = claims_of(rcd, rcdi);
@@ -1422,7 +1317,7 @@ static void test_single_flight(void **state)
         assert_true(w[i].pass);
     }
     /* one for signing, one for all eight verifiers */
-    assert_int_equal(server_hits("/slow/0.3/icon14.png"), 2);
+    assert_int_equal(certserver_hits(&g_cs, "/slow/0.3/icon14.png"), 2);
     json_decref(claims);
     stir_rcd_free(v);
     stir_rcd_free(r);

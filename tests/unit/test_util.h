@@ -3,13 +3,21 @@
 #define TEST_UTIL_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 
@@ -48,6 +56,122 @@ static inline EVP_PKEY *pem_priv(const char *pem)
     BIO_free(b);
     assert_non_null(k);
     return k;
+}
+
+/* ---- tests/tools/certserver.py serving a tests/tools/mkpki.sh PKI --------------- */
+
+typedef struct certserver {
+    char dir[256];              /* the PKI (root.pem, tls.pem, ...) and served files */
+    char tls[512];              /* the server's TLS certificate: the clients' CA file */
+    int port;
+    pid_t pid;
+} certserver;
+
+static inline void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/*
+ * curl_global_init, a new /tmp/stir-test-<tag>-XXXXXX with the PKI in it,
+ * and certserver.py serving that directory on a free port of 127.0.0.1.
+ * 0, or -1 for a cmocka group setup to return.
+ */
+static inline int certserver_start(certserver *s, const char *tag)
+{
+    memset(s, 0, sizeof *s);
+    s->pid = -1;
+    const char *src = getenv("STIR_SRC");
+    if (!src)
+        src = ".";
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    snprintf(s->dir, sizeof s->dir, "/tmp/stir-test-%s-XXXXXX", tag);
+    if (!mkdtemp(s->dir))
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "bash '%s/tests/tools/mkpki.sh' '%s'", src, s->dir);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(s->tls, sizeof s->tls, "%s/tls.pem", s->dir);
+    char key[512], script[512], portfile[512];
+    snprintf(key, sizeof key, "%s/tls.key", s->dir);
+    snprintf(script, sizeof script, "%s/tests/tools/certserver.py", src);
+    snprintf(portfile, sizeof portfile, "%s/port", s->dir);
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        execlp("python3", "python3", script, "--cert", s->tls, "--key", key, "--dir", s->dir,
+               "--port-file", portfile, (char *)NULL);
+        _exit(127);
+    }
+    /* The server writes its port file once it listens. */
+    for (int i = 0; i < 200 && s->port == 0; i++) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &s->port) != 1)
+                s->port = 0;
+            fclose(f);
+        }
+        if (!s->port)
+            sleep_s(0.05);
+    }
+    return s->port ? 0 : -1;
+}
+
+/* Stops the server, removes its directory, curl_global_cleanup. */
+static inline int certserver_stop(certserver *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+        s->pid = -1;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+    int rc = s->dir[0] && system(cmd) != 0 ? -1 : 0;
+    curl_global_cleanup();
+    return rc;
+}
+
+/* https://127.0.0.1:<port><path> */
+static inline void certserver_url(const certserver *s, char *out, size_t n, const char *path)
+{
+    snprintf(out, n, "https://127.0.0.1:%d%s", s->port, path);
+}
+
+static inline size_t certserver_sink_(char *d, size_t sz, size_t n, void *u)
+{
+    json_t **out = u;
+    json_error_t je;
+    json_decref(*out);
+    *out = json_loadb(d, sz * n, 0, &je);
+    return sz * n;
+}
+
+/* How many requests for `path` the server has seen (its /__hits). */
+static inline long certserver_hits(const certserver *s, const char *path)
+{
+    char u[256];
+    certserver_url(s, u, sizeof u, "/__hits");
+    json_t *j = NULL;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    curl_easy_setopt(h, CURLOPT_URL, u);
+    curl_easy_setopt(h, CURLOPT_CAINFO, s->tls);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, certserver_sink_);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    assert_non_null(j);
+    json_t *v = json_object_get(j, path);
+    long r = v ? (long)json_integer_value(v) : 0;
+    json_decref(j);
+    return r;
 }
 
 #endif
