@@ -161,21 +161,12 @@ static size_t json_size_capped(const json_t *v, size_t cap)
 
 /* ---- syntax checks ---------------------------------------------------------------- */
 
-/* An https: URL as the claim check sees it (the fetch policy decides about
- * ports, hosts and addresses when the content is fetched). */
-static int https_url_syntax(const char *s, char *why, size_t n)
+/* Bounded length, and printable ASCII without spaces (RFC 3986 2). */
+static int url_chars(const char *s, char *why, size_t n)
 {
     size_t len = strlen(s);
     if (len > STIR_URL_MAX) {
         snprintf(why, n, "is %zu bytes long; at most %d", len, STIR_URL_MAX);
-        return -1;
-    }
-    if (!has_prefix_ci(s, "https://")) {
-        size_t sl = strcspn(s, ":");
-        if (s[sl] == ':' && sl > 0 && sl <= 16)
-            snprintf(why, n, "must be an https: URL, not %.*s:", (int)sl, s);
-        else
-            snprintf(why, n, "must be an absolute https: URL");
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
@@ -184,6 +175,23 @@ static int https_url_syntax(const char *s, char *why, size_t n)
             snprintf(why, n, "has a space, control or non-ASCII byte at offset %zu", i);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* An https: URL as the claim check sees it (the fetch policy decides about
+ * ports, hosts and addresses when the content is fetched). */
+static int https_url_syntax(const char *s, char *why, size_t n)
+{
+    if (url_chars(s, why, n))
+        return -1;
+    if (!has_prefix_ci(s, "https://")) {
+        size_t sl = strcspn(s, ":");
+        if (s[sl] == ':' && sl > 0 && sl <= 16)
+            snprintf(why, n, "must be an https: URL, not %.*s:", (int)sl, s);
+        else
+            snprintf(why, n, "must be an absolute https: URL");
+        return -1;
     }
     if (strchr("/?#", s[8]) || !s[8]) {
         snprintf(why, n, "has no host");
@@ -195,18 +203,8 @@ static int https_url_syntax(const char *s, char *why, size_t n)
 /* data:[<mediatype>][;base64],<data> (RFC 2397). */
 static int data_url_syntax(const char *s, char *why, size_t n)
 {
-    size_t len = strlen(s);
-    if (len > STIR_URL_MAX) {
-        snprintf(why, n, "is %zu bytes long; at most %d", len, STIR_URL_MAX);
+    if (url_chars(s, why, n))
         return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= 0x20 || ch >= 0x7f) {
-            snprintf(why, n, "has a space, control or non-ASCII byte at offset %zu", i);
-            return -1;
-        }
-    }
     const char *comma = strchr(s + 5, ',');
     if (!comma) {
         snprintf(why, n, "is a data: URL without the ',' before its data (RFC 2397)");
