@@ -25,6 +25,9 @@ typedef struct stir_rcd_config {
     size_t max_jcard_bytes;     /* inline jcd (serialized) or fetched jcl;
                                    default 16384 */
     size_t max_links;           /* URIs in rcd plus its jCard; default 8 */
+    long fetch_budget_ms;       /* all the fetches of one signing or
+                                   verification together; default 2000
+                                   (fetch.total_timeout_ms bounds each) */
     long cache_ttl_s;           /* fetched content kept this long unless the
                                    server says less; default 300 */
     long neg_ttl_s;             /* a failed fetch is remembered this long;

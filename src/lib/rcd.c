@@ -742,6 +742,7 @@ void stir_rcd_config_default(stir_rcd_config *cfg)
     cfg->digest_alg = "sha256";
     cfg->max_jcard_bytes = 16384;
     cfg->max_links = 8;
+    cfg->fetch_budget_ms = 2000;
     cfg->cache_ttl_s = 300;
     cfg->neg_ttl_s = 30;
     cfg->cache_max_entries = 1000;
@@ -758,6 +759,8 @@ static int check_config(const stir_rcd_config *c, stir_error *err)
         return BADCFG("digest_alg", "digest_alg must be sha256, sha384 or sha512 (RFC 9795 6)");
     if (c->max_jcard_bytes == 0 || c->max_jcard_bytes > (1u << 20))
         return BADCFG("max_jcard_bytes", "max_jcard_bytes must be 1..1 MiB");
+    if (c->fetch_budget_ms <= 0 || c->fetch_budget_ms > 60000)
+        return BADCFG("fetch_budget_ms", "fetch_budget_ms must be 1..60000");
     if (c->max_links > LINKS_MAX)
         return BADCFG("max_links", "max_links must be 0..%d", LINKS_MAX);
     if (c->cache_ttl_s < 0)
@@ -880,7 +883,8 @@ static void flight_free(flight *f)
 /* The body of url: cached, or fetched now (one download per URL at a time).
  * 0 with *out (a reference), STIR_WOULD_BLOCK with NOWAIT when it would
  * have to be fetched, else the fetch error (436, 500) in *ferr. */
-static int cache_get(stir_rcd *r, const char *url, int flags, blob **out, stir_error *ferr)
+static int cache_get(stir_rcd *r, const char *url, int flags, double deadline, blob **out,
+                     stir_error *ferr)
 {
     *out = NULL;
     pthread_mutex_lock(&r->mu);
@@ -912,6 +916,14 @@ static int cache_get(stir_rcd *r, const char *url, int flags, blob **out, stir_e
         pthread_mutex_unlock(&r->mu);
         return stir_fail(ferr, STIR_WOULD_BLOCK, NULL,
                          "%.200s is not cached: fetching it would block", url);
+    }
+    /* A request with many links must not hold a fetch thread for the sum
+     * of their timeouts: past its budget it fetches nothing more. */
+    if (now > deadline) {
+        pthread_mutex_unlock(&r->mu);
+        return stir_fail(ferr, STIR_ERR_BAD_INFO, NULL, "%.200s was not fetched: the RCD fetches "
+                         "of this request used up their budget of %ld ms (rcd fetch_budget_ms)",
+                         url, r->cfg.fetch_budget_ms);
     }
     for (flight *f = r->flights; f; f = f->next) {
         if (strcmp(f->url, url) != 0)
@@ -983,6 +995,7 @@ typedef struct rctx {
     blob *jcl_body;                 /* its bytes (a reference) */
     rlink *links;
     size_t nlinks, total, cap;
+    double deadline;                /* mono_now() after which nothing is fetched */
 } rctx;
 
 enum { D_OK = 0, D_UNRESOLVED = -1, D_FETCH = -2, D_NOFETCH = -3, D_NOMEM = -4 };
@@ -1014,6 +1027,7 @@ static int ctx_init(rctx *c, stir_rcd *r, const json_t *rcd, int flags, int veri
         c->nofetch = "no rcd fetcher configured";
     else if (verifying && !r->cfg.verify_fetch)
         c->nofetch = "fetching disabled";
+    c->deadline = mono_now() + c->cfg->fetch_budget_ms / 1000.0;
     c->cap = c->cfg->max_links;
     c->links = calloc(c->cap + 1, sizeof *c->links);
     if (!c->links)
@@ -1114,7 +1128,7 @@ static int content_digest(rctx *c, const char *url, const char *alg, char out[10
     if (c->nofetch)
         return D_NOFETCH;
     blob *b;
-    int rc = cache_get(c->r, url, c->flags, &b, ferr);
+    int rc = cache_get(c->r, url, c->flags, c->deadline, &b, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return STIR_WOULD_BLOCK;
     if (rc)
@@ -1163,7 +1177,7 @@ static int load_jcl(rctx *c, const char *url, stir_error *ferr)
 {
     if (c->nofetch)
         return D_NOFETCH;
-    int rc = cache_get(c->r, url, c->flags, &c->jcl_body, ferr);
+    int rc = cache_get(c->r, url, c->flags, c->deadline, &c->jcl_body, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return rc;
     return rc ? D_FETCH : D_OK;

@@ -87,6 +87,7 @@ static const opt OPTS[] = {
     {"rcd-digest-alg", K_DIGEST, OFF(rcd_digest_alg), 0, 0, "ALG", "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)"},
     {"rcd-max-jcard-bytes", K_LONG, OFF(rcd_max_jcard_bytes), 256, 1024 * 1024, "BYTES", "largest jCard, inline (jcd) or fetched (jcl)"},
     {"rcd-max-links", K_LONG, OFF(rcd_max_links), 0, 64, "N", "URIs an rcd claim and its jCard may link"},
+    {"rcd-fetch-budget-ms", K_LONG, OFF(rcd_fetch_budget_ms), 1, 60000, "MS", "time all the RCD fetches of one request may take together"},
     {"rcd-max-bytes", K_LONG, OFF(rcd_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest RCD content fetched (icon, jCard, linked files)"},
     {"rcd-cache-ttl", K_LONG, OFF(rcd_cache_ttl), 0, 86400, "SECONDS", "fetched RCD content is kept this long (less if its server says so)"},
     {"rcd-verify-fetch", K_BOOL, OFF(rcd_verify_fetch), 0, 1, NULL, "verification fetches linked RCD content to check rcdi (default yes; =no reports it unverified)"},
@@ -161,6 +162,7 @@ static void config_defaults(stird_config *cfg)
     cfg->rcd_digest_alg = rc.digest_alg;
     cfg->rcd_max_jcard_bytes = (long)rc.max_jcard_bytes;
     cfg->rcd_max_links = (long)rc.max_links;
+    cfg->rcd_fetch_budget_ms = rc.fetch_budget_ms;
     cfg->rcd_max_bytes = (long)rc.fetch.max_bytes;
     cfg->rcd_cache_ttl = rc.cache_ttl_s;
     cfg->rcd_verify_fetch = rc.verify_fetch;
@@ -886,6 +888,7 @@ void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
         rc->digest_alg = cfg->rcd_digest_alg;
     rc->max_jcard_bytes = (size_t)cfg->rcd_max_jcard_bytes;
     rc->max_links = (size_t)cfg->rcd_max_links;
+    rc->fetch_budget_ms = cfg->rcd_fetch_budget_ms;
     rc->cache_ttl_s = cfg->rcd_cache_ttl;
     rc->verify_fetch = cfg->rcd_verify_fetch;
 }

@@ -80,6 +80,7 @@ typedef struct stird_config {
     const char *rcd_digest_alg;     /* static: "sha256", "sha384", "sha512" */
     long rcd_max_jcard_bytes;
     long rcd_max_links;
+    long rcd_fetch_budget_ms;
     long rcd_max_bytes;
     long rcd_cache_ttl;
     int rcd_verify_fetch;

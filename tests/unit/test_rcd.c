@@ -1055,6 +1055,41 @@ static void test_limits(void **state)
     stir_rcd_free(r);
 }
 
+/* All the fetches of one request share fetch_budget_ms: past it, the next
+ * link is not fetched (and the request does not hold a fetch thread for
+ * the sum of the per-fetch timeouts). */
+static void test_fetch_budget(void **state)
+{
+    (void)state;
+    stir_rcd_config cfg;
+    test_cfg(&cfg);
+    cfg.fetch_budget_ms = 300;
+    stir_rcd *r = new_rcd_cfg(&cfg);
+    put_image("icon9.png", 19, 100);
+    put_image("photo9.png", 20, 100);
+    char icn[256], photo[256], text[2048];
+    certserver_url(&g_cs, icn, sizeof icn, "/slow/0.5/icon9.png");
+    certserver_url(&g_cs, photo, sizeof photo, "/slow/0.5/photo9.png");
+    card_text(text, sizeof text, "Q", photo, photo);
+    json_t *rcd = jfmt("{\"nam\":\"Q\",\"icn\":\"%s\",\"jcd\":%s}", icn, text);
+    compute_fail(r, rcd, NULL, 400, "rcd.jcd", "budget of 300 ms");
+    json_decref(rcd);
+    stir_rcd_free(r);
+
+    /* the same links within a larger budget */
+    cfg.fetch_budget_ms = 5000;
+    r = new_rcd_cfg(&cfg);
+    rcd = jfmt("{\"nam\":\"Q\",\"icn\":\"%s\",\"jcd\":%s}", icn, text);
+    stir_error err;
+    memset(&err, 0, sizeof err);
+    json_t *out = NULL;
+    assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
+    assert_non_null(json_object_get(out, "/icn"));
+    json_decref(out);
+    json_decref(rcd);
+    stir_rcd_free(r);
+}
+
 static void test_nowait(void **state)
 {
     (void)state;
@@ -1379,6 +1414,7 @@ int main(void)
         cmocka_unit_test(test_verify_logo_changed),
         cmocka_unit_test(test_fetch_failures),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_fetch_budget),
         cmocka_unit_test(test_nowait),
         cmocka_unit_test(test_fetch_disabled),
         cmocka_unit_test(test_tv12_v5),
