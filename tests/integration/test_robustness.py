@@ -131,5 +131,67 @@ class RobustnessTest(stirtest.ServerTestCase):
         self.assertEqual(st, 200)
 
 
+class MixedSetRobustnessTest(stirtest.ServerTestCase):
+    """Verification requests mixing every PASSporT type, damaged at random
+    (cut, a character changed, ppt parameters swapped, hostile
+    protectedHeaders, up to 17 headers): each is answered 200 or 400, and
+    the server stops clean (no sanitizer report, stirtest.Server.stop)."""
+
+    def test_random_mixed_sets(self):
+        rnd = random.Random(4242)
+        a, b, c, d = "12155551212", "12155551213", "12155551214", "12155551215"
+        now = int(time.time())
+
+        def sign(**r):
+            r.setdefault("orig", {"tn": a})
+            r.setdefault("iat", now)
+            st, body = self.srv.sign(r)
+            self.assertEqual(st, 200, body)
+            return body["signingResponse"]["identityHeader"]
+
+        pool = [sign(attest="A", dest={"tn": [b]}),
+                sign(ppt="div", dest={"tn": [c]}, div={"tn": b}),
+                sign(ppt="div", dest={"tn": [d]}, div={"tn": c, "hi": "1.1"}),
+                sign(ppt="rph", dest={"tn": [b]}, rph=["esnet.0"], sph="psap-callback"),
+                sign(ppt="rcd", dest={"tn": [b]}, crn="c",
+                     rcd={"nam": "X", "jcd": ["vcard", [["fn", {}, "text", "x"]]]}),
+                sign(ppt="avatar", dest={"tn": [b]}, avatar="a1", appid="x"),
+                sign(attest="B", dest={"tn": [b]}, rcd={"nam": "Y"})]
+
+        def damage(h):
+            r = rnd.random()
+            if r < 0.3:
+                return h
+            if r < 0.55:
+                i = rnd.randrange(len(h))
+                return h[:i] + rnd.choice("._-;=<>\"aZ0") + h[i + 1:]
+            if r < 0.7:
+                return h[:rnd.randrange(len(h))]
+            return h.replace(";ppt=", ";ppt=" + rnd.choice(["div", "rph", "x", ""]))
+
+        hostile = [["Resource-Priority: esnet.0"], ["Priority: psap-callback",
+                    "Resource-Priority:esnet.0, ets.1"], ["junk"], "x", [1],
+                   ["Resource-Priority: " + "a" * 2000], ["Resource-Priority: ,,,"]]
+        for _ in range(300):
+            hs = [damage(rnd.choice(pool)) for _ in range(rnd.randint(0, 17))]
+            req = {"to": {"tn": rnd.choice([b, c, "x"])}, "from": {"tn": a}, "time": now}
+            if hs and rnd.random() < 0.8:
+                req["identityHeader"] = hs[0]
+            if len(hs) > 1 or rnd.random() < 0.3:
+                req["identityHeaders"] = hs[1:]
+            if rnd.random() < 0.7:
+                req["dest"] = {"tn": rnd.choice([b, c, d])}
+            if rnd.random() < 0.5:
+                req["protectedHeaders"] = rnd.choice(hostile)
+            if rnd.random() < 0.2:
+                req["avatarId"] = rnd.choice(["a1", 5, "b"])
+            st, body = self.srv.verify(req)
+            self.assertIn(st, (200, 400), (req, body))
+            if st == 200:
+                sent = ("identityHeader" in req) + len(req.get("identityHeaders", []))
+                results = body["verificationResponse"]["verifyResults"]
+                self.assertEqual(len(results), sent, body)
+
+
 if __name__ == "__main__":
     unittest.main()
