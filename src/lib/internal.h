@@ -16,6 +16,13 @@ int stir_uuid4(char out[37]);
 size_t stir_ppt_count(void);
 const stir_ppt_type *stir_ppt_at(size_t i);
 
+/* Does type `t` list a claim named `name` (e.g. "rcd")? */
+int stir_ppt_has_claim(const stir_ppt_type *t, const char *name);
+
+/* The claim naming the identity a type's certificate must cover: "orig",
+ * or "div" for div (RFC 8946 3). */
+const char *stir_ppt_scope_claim(const stir_ppt_type *t);
+
 /* Longest string claim value accepted from a signing request. */
 #define STIR_CLAIM_STRING_MAX 256
 

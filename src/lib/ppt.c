@@ -426,6 +426,18 @@ int stir_ppt_register(const stir_ppt_type *t, stir_error *err)
     return rc;
 }
 
+int stir_ppt_has_claim(const stir_ppt_type *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_claims; i++)
+        if (!strcmp(t->claims[i].name, name)) return 1;
+    return 0;
+}
+
+const char *stir_ppt_scope_claim(const stir_ppt_type *t)
+{
+    return t->scope == STIR_SCOPE_DIV ? "div" : "orig";
+}
+
 size_t stir_ppt_count(void) { return n_types; }
 const stir_ppt_type *stir_ppt_at(size_t i) { return i < n_types ? &registry[i] : NULL; }
 

@@ -269,7 +269,7 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
 static int check_scope(const stir_signer *s, const stir_ppt_type *t, const json_t *claims,
                        stir_error *err)
 {
-    const char *who = t->scope == STIR_SCOPE_DIV ? "div" : "orig";
+    const char *who = stir_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     const stir_tnauth *ta = stir_cert_tnauth(s->cert);
     if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
@@ -293,13 +293,6 @@ static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error 
     if (rc) return rc;
     if (rcdi) json_object_set_new(claims, "rcdi", rcdi);
     else json_object_del(claims, "rcdi");
-    return 0;
-}
-
-static int type_has_claim(const stir_ppt_type *t, const char *name)
-{
-    for (size_t i = 0; i < t->n_claims; i++)
-        if (!strcmp(t->claims[i].name, name)) return 1;
     return 0;
 }
 
@@ -346,7 +339,7 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
     orig = dest = NULL;
     json_object_set(claims, "iat", json_object_get(req, "iat"));
     if (add_type_claims(t, req, claims, err) || check_scope(s, t, claims, err)) goto done;
-    if (type_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
+    if (stir_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
 
     const char *encoded = encoded_header(s, t);
     if (encoded) {

@@ -134,13 +134,6 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
     return rc;
 }
 
-static int type_has_claim(const stir_ppt_type *t, const char *name)
-{
-    for (size_t i = 0; i < t->n_claims; i++)
-        if (!strcmp(t->claims[i].name, name)) return 1;
-    return 0;
-}
-
 /* ---- identities --------------------------------------------------------- */
 
 static const char *ident_kind(const stir_ident *id) { return id->is_tn ? "tn" : "uri"; }
@@ -242,10 +235,10 @@ static stir_passport *compact_passport(const stir_identity *id, const stir_verif
 static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_cert *cert,
                        stir_error *err)
 {
-    const char *who = t->scope == STIR_SCOPE_DIV ? "div" : "orig";
+    const char *who = stir_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     const stir_tnauth *ta = stir_cert_tnauth(cert);
-    if (type_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
+    if (stir_ppt_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
     if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
     return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, "x5u",
                      "certificate TNAuthList does not cover %s tn %.32s", who, tn);
@@ -333,7 +326,7 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     stir_cert_unref(cert);
     /* The claims are now the signer's: check them against the request. */
     if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
-    if (!rc && type_has_claim(t, "rcd")) rc = check_rcd(v, claims, ctx, out);
+    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, claims, ctx, out);
     if (!rc) out->claims = json_incref((json_t *)claims);
     return rc;
 }
