@@ -475,10 +475,12 @@ class VerifyTypes(TypesTestCase):
         self.assertPass(rs[0], "shaken")
         self.assertFail(rs[1], "div", 438, dv)
         self.assertEqual(resp["divResult"], [{"div": {"tn": B}, "verstatValue": FAILED}])
-        # a request without dest cannot check the chain's end
+        self.assertIn(D, rs[1]["reasonDescription"])
+        # a request without dest cannot check the chain's end, and says so
         resp, rs = self.verify(sh, [dv])
         self.assertPass(rs[0], "shaken")
         self.assertFail(rs[1], "div", 438, dv)
+        self.assertIn("no dest", rs[1]["reasonDescription"])
         self.assertEqual(resp["divResult"], [{"div": {"tn": B}, "verstatValue": FAILED}])
 
     def test_div_two_hops(self):
