@@ -201,43 +201,26 @@ static void rcd_fetch_from(stir_rcd_config *rc, const stir_fetch_policy *pol)
 }
 
 /* --ppt-type: parsed as stird parses ppt_type, registered before the
- * signer or verifier exists. The spec copies hold the claim names. */
-#define MAX_PPT_TYPES 16
-static char *ppt_specs[MAX_PPT_TYPES];
-static size_t n_ppt_specs;
-
+ * signer or verifier exists (the registry copies the claim names). The
+ * registry's own limit (32 types in all) bounds how many are accepted. */
 static int add_ppt_type(const char *spec)
 {
     stir_ppt_type t;
     stir_error err;
-    char *buf;
+    char *buf = strdup(spec);
+    int rc = -1;
 
-    if (n_ppt_specs == sizeof ppt_specs / sizeof ppt_specs[0]) {
-        fprintf(stderr, "stirctl: at most %zu --ppt-type\n", sizeof ppt_specs / sizeof ppt_specs[0]);
-        return -1;
-    }
-    if (!(buf = strdup(spec))) return -1;
+    if (!buf) return -1;
     memset(&err, 0, sizeof err);
-    if (stir_ppt_parse(buf, &t, &err) != 0) {
+    if (stir_ppt_parse(buf, &t, &err) != 0)
         fprintf(stderr, "stirctl: --ppt-type: %s\n", err.detail);
-        free(buf);
-        return -1;
-    }
-    memset(&err, 0, sizeof err);
-    if (stir_ppt_register(&t, &err) != 0) {
+    else if (stir_ppt_register(&t, &err) != 0)
         fprintf(stderr, "stirctl: --ppt-type: PASSporT type '%s' refused: %s\n", t.name,
                 err.detail);
-        free(buf);
-        return -1;
-    }
-    ppt_specs[n_ppt_specs++] = buf;
-    return 0;
-}
-
-static void free_ppt_specs(void)
-{
-    for (size_t i = 0; i < n_ppt_specs; i++) free(ppt_specs[i]);
-    n_ppt_specs = 0;
+    else
+        rc = 0;
+    free(buf);
+    return rc;
 }
 
 static int parse_digest(const char *s, const char **out)
@@ -582,7 +565,6 @@ int main(int argc, char **argv)
         usage();
         rc = 2;
     }
-    free_ppt_specs();
     stir_cleanup();
     return rc;
 }
