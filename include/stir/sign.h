@@ -28,7 +28,10 @@ typedef struct stir_signer stir_signer;
 /*
  * Load the key and certificate chain. Refuses a key that is not P-256, a
  * certificate that does not match the key (the detail says which file is
- * wrong), and an x5u that is empty. Errors are 500 with detail.
+ * wrong), a certificate whose JWT Claim Constraints extension is malformed
+ * (RFC 8226 8, RFC 9118), and an x5u that is empty. Errors are 500 with
+ * detail. A request whose claims the certificate's constraints forbid is
+ * refused with 400 naming the claim (stir_sign_request).
  */
 stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err);
 void stir_signer_free(stir_signer *s);

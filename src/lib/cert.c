@@ -23,6 +23,8 @@
 #include "stir/cert.h"
 
 #define TNAUTH_OID "1.3.6.1.5.5.7.1.26"
+#define JCC_OID "1.3.6.1.5.5.7.1.27"      /* RFC 8226 8 */
+#define EJCC_OID "1.3.6.1.5.5.7.1.33"     /* RFC 9118 3 */
 #define TRUST_FILE_MAX (4u << 20)   /* a trust bundle larger than this is not one */
 #define CERT_FILE_MAX (1u << 20)
 #define NAME_MAX_TXT 200            /* DN text kept in details */
@@ -316,6 +318,9 @@ struct stir_cert {
     int tnauth_rc;                    /* its parse outcome */
     stir_error tnauth_err;
     stir_tnauth tnauth;
+    stir_jcc *jcc;                    /* NULL: no claim constraints */
+    int jcc_rc;                       /* parse outcome of both extensions */
+    stir_error jcc_err;
 };
 
 static void cert_destroy(stir_cert *c)
@@ -325,6 +330,8 @@ static void cert_destroy(stir_cert *c)
     for (size_t i = 0; i < c->n; i++)
         X509_free(c->x[i]);
     sk_X509_free(c->untrusted);
+    stir_jcc_clear(c->jcc);
+    free(c->jcc);
     free(c->pem);
     free(c);
 }
@@ -419,6 +426,45 @@ static void load_tnauth(stir_cert *c)
         }
     }
     ASN1_OBJECT_free(obj);
+}
+
+/* One leaf constraint extension into c->jcc; 0 when absent. */
+static int load_jcc_ext(stir_cert *c, const char *oid, int enhanced)
+{
+    const char *name = enhanced ? "EnhancedJWTClaimConstraints" : "JWTClaimConstraints";
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    if (!obj)
+        return stir_fail(&c->jcc_err, STIR_ERR_INTERNAL, NULL, "cannot create the %s OID", name);
+    int rc = 0, idx = X509_get_ext_by_OBJ(c->x[0], obj, -1);
+    if (idx >= 0 && X509_get_ext_by_OBJ(c->x[0], obj, idx) >= 0) {
+        rc = stir_fail(&c->jcc_err, STIR_ERR_UNSUPPORTED_CRED, NULL,
+                       "%s: the extension appears twice", name);
+    } else if (idx >= 0) {
+        if (!c->jcc && !(c->jcc = calloc(1, sizeof *c->jcc))) {
+            rc = stir_fail(&c->jcc_err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        } else {
+            ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(c->x[0], idx));
+            rc = stir_jcc_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
+                                enhanced, c->jcc, &c->jcc_err);
+        }
+    }
+    ASN1_OBJECT_free(obj);
+    return rc;
+}
+
+/* Leaf JWT Claim Constraints, parsed once here; like the TNAuthList, a
+ * malformed one is reported by stir_cert_validate. RFC 9118 has issuers
+ * not put both extensions in one certificate; if one does, both bind. */
+static void load_jcc(stir_cert *c)
+{
+    c->jcc_rc = load_jcc_ext(c, JCC_OID, 0);
+    if (!c->jcc_rc)
+        c->jcc_rc = load_jcc_ext(c, EJCC_OID, 1);
+    if (c->jcc_rc) {
+        stir_jcc_clear(c->jcc);
+        free(c->jcc);
+        c->jcc = NULL;
+    }
 }
 
 stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
@@ -547,6 +593,7 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
             c->not_after = na;
     }
     load_tnauth(c);
+    load_jcc(c);
     ERR_clear_error();
     return c;
 fail:
@@ -730,6 +777,8 @@ int stir_cert_validate(stir_cert *c, const stir_trust *t, time_t at, stir_error 
                        c->tnauth_err.detail);
         goto out;
     }
+    /* Constraints that cannot be read cannot be enforced. */
+    rc = stir_cert_jcc_status(c, err);
 out:
     X509_STORE_CTX_free(ctx);
     ERR_clear_error();
@@ -754,6 +803,20 @@ EVP_PKEY *stir_cert_pubkey(const stir_cert *c)
 const stir_tnauth *stir_cert_tnauth(const stir_cert *c)
 {
     return (c && c->has_tnauth && c->tnauth_rc == 0) ? &c->tnauth : NULL;
+}
+
+const stir_jcc *stir_cert_jcc(const stir_cert *c)
+{
+    return (c && c->jcc_rc == 0) ? c->jcc : NULL;
+}
+
+int stir_cert_jcc_status(const stir_cert *c, stir_error *err)
+{
+    if (!c)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_cert_jcc_status: NULL certificate");
+    if (!c->jcc_rc)
+        return 0;
+    return stir_fail(err, c->jcc_rc, NULL, "certificate %s", c->jcc_err.detail);
 }
 
 char *stir_cert_describe(const stir_cert *c)

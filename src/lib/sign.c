@@ -104,6 +104,13 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
                   cfg->key_path);
         goto fail;
     }
+    stir_error jerr;
+    if (stir_cert_jcc_status(s->cert, &jerr)) {
+        /* Its constraints cannot be honoured, and verifiers refuse it (437). */
+        stir_fail(err, STIR_ERR_INTERNAL, "cert", "%s: %s; verifiers would refuse every "
+                  "PASSporT it signs (437)", cfg->cert_path, jerr.detail);
+        goto fail;
+    }
     if (!(s->x5u = strdup(cfg->x5u)) || encode_headers(s) != 0) {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         goto fail;
@@ -340,6 +347,9 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
     json_object_set(claims, "iat", json_object_get(req, "iat"));
     if (add_type_claims(t, req, claims, err) || check_scope(s, t, claims, err)) goto done;
     if (stir_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
+    /* Never sign what our own certificate forbids: every verifier would
+     * refuse it (RFC 8226 8, RFC 9118 3, RFC 9795 8.1). */
+    if (stir_jcc_check(stir_cert_jcc(s->cert), claims, STIR_ERR_INPUT, err)) goto done;
 
     const char *encoded = encoded_header(s, t);
     if (encoded) {

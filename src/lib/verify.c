@@ -5,7 +5,9 @@
  * Checks run in the order of RFC 8224 6.2 so a PASSporT reports the first
  * failing step: header format (438), ppt (428), alg/x5u/claims (438),
  * caller anonymity (433), credential (436/437), freshness (403),
- * orig/dest against the SIP identities (438), then the signature (438).
+ * orig/dest against the SIP identities (438), then the signature (438),
+ * and, the claims now known to be the signer's, the JWT Claim Constraints
+ * of its certificate (438; RFC 8226 8, RFC 9118 3, RFC 9795 8.1).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +325,8 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
             rc = stir_fail(err, STIR_ERR_INVALID, "signature",
                            "signature does not verify with the key of the x5u certificate");
     }
+    /* The credential is fine but the PASSporT oversteps it: 438. */
+    if (!rc) rc = stir_jcc_check(stir_cert_jcc(cert), claims, STIR_ERR_INVALID, err);
     stir_cert_unref(cert);
     /* The claims are now the signer's: check them against the request. */
     if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
