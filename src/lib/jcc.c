@@ -47,13 +47,11 @@
 #include "stir/cert.h"
 #include "stir/encoding.h"
 
+#include "der.h"
+
 #define DER_MAX 65536   /* a real extension is well under 1 KiB */
 
-typedef struct tlv {
-    const unsigned char *val;
-    long len;
-    int tag, cls, constructed;
-} tlv;
+typedef stir_der_tlv tlv;
 
 /* Where a parse is, for details: "EnhancedJWTClaimConstraints: mustInclude". */
 typedef struct ctx {
@@ -75,41 +73,10 @@ static int jcc_fail(const ctx *c, const char *fmt, ...)
     return stir_fail(c->err, STIR_ERR_UNSUPPORTED_CRED, NULL, "%s: %s", c->ext, what);
 }
 
-static long der_header_len(int tag, long len)
-{
-    long n = tag < 31 ? 1 : 2 + (tag >= 128) + (tag >= 16384);
-    if (len < 128)
-        return n + 1;
-    n += 1;
-    for (long l = len; l > 0; l >>= 8)
-        n++;
-    return n;
-}
-
 static int read_tlv(const ctx *c, const unsigned char **p, const unsigned char *end, tlv *t,
                     const char *what)
 {
-    if (*p >= end)
-        return BAD(c, "%s missing (truncated)", what);
-    const unsigned char *q = *p;
-    long len = 0;
-    int tag = 0, cls = 0;
-    int r = ASN1_get_object(&q, &len, &tag, &cls, (long)(end - *p));
-    if (r & 0x80)
-        return BAD(c, "%s has a bad or truncated header", what);
-    if (r == 0x21)
-        return BAD(c, "%s uses indefinite length (not DER)", what);
-    if ((long)(q - *p) != der_header_len(tag, len))
-        return BAD(c, "%s has a non-minimal length (not DER)", what);
-    if (len > (long)(end - q))
-        return BAD(c, "%s longer than its container", what);
-    t->val = q;
-    t->len = len;
-    t->tag = tag;
-    t->cls = cls;
-    t->constructed = (r & V_ASN1_CONSTRUCTED) != 0;
-    *p = q + len;
-    return 0;
+    return stir_der_read(c->ext, p, end, t, what, c->err);
 }
 
 /* A universal constructed SEQUENCE, at least one element (SIZE (1..MAX)). */

@@ -20,58 +20,16 @@
 #include <openssl/err.h>
 #include "stir/cert.h"
 
+#include "der.h"
+
 #define TN_MAX_DIGITS 15
 
-/* One TLV read from [*p, end). */
-typedef struct tlv {
-    const unsigned char *hdr;   /* start of the header */
-    const unsigned char *val;   /* start of the contents */
-    long len;                   /* contents length */
-    int tag, cls, constructed;
-} tlv;
-
-/* Length of the DER header for this tag number and content length. */
-static long der_header_len(int tag, long len)
-{
-    long n = tag < 31 ? 1 : 2 + (tag >= 128) + (tag >= 16384);
-    if (len < 128)
-        return n + 1;
-    n += 1;
-    for (long l = len; l > 0; l >>= 8)
-        n++;
-    return n;
-}
+typedef stir_der_tlv tlv;
 
 static int read_tlv(const unsigned char **p, const unsigned char *end, tlv *t,
                     const char *what, stir_error *err)
 {
-    if (*p >= end)
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s missing (truncated)", what);
-    const unsigned char *q = *p;
-    long len = 0;
-    int tag = 0, cls = 0;
-    int r = ASN1_get_object(&q, &len, &tag, &cls, (long)(end - *p));
-    if (r & 0x80)
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s has a bad or truncated header", what);
-    if (r == 0x21)
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s uses indefinite length (not DER)", what);
-    if ((long)(q - *p) != der_header_len(tag, len))
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s has a non-minimal length (not DER)", what);
-    if (len > (long)(end - q))
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s longer than its container", what);
-    t->hdr = *p;
-    t->val = q;
-    t->len = len;
-    t->tag = tag;
-    t->cls = cls;
-    t->constructed = (r & V_ASN1_CONSTRUCTED) != 0;
-    *p = q + len;
-    return 0;
+    return stir_der_read("TNAuthList", p, end, t, what, err);
 }
 
 /* Read an IA5String into out (NUL-terminated), at most `max` characters. */

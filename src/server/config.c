@@ -850,18 +850,24 @@ void config_free(stird_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+/* The fetch_* settings as a policy; the size cap is the caller's. */
+static void fetch_policy(const stird_config *cfg, stir_fetch_policy *f, long max_bytes)
+{
+    f->connect_timeout_ms = cfg->fetch_connect_timeout_ms;
+    f->total_timeout_ms = cfg->fetch_timeout_ms;
+    f->max_bytes = (size_t)max_bytes;
+    f->allow_http = cfg->fetch_allow_http;
+    f->allow_any_port = cfg->fetch_allow_any_port;
+    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
+        f->allow_hosts[i] = cfg->fetch_allow_host[i];
+    f->n_allow_hosts = cfg->n_fetch_allow_host;
+    f->tls_ca_file = cfg->fetch_ca_file;
+}
+
 void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
 {
     stir_certcache_config_default(cc);
-    cc->fetch.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
-    cc->fetch.total_timeout_ms = cfg->fetch_timeout_ms;
-    cc->fetch.max_bytes = (size_t)cfg->fetch_max_bytes;
-    cc->fetch.allow_http = cfg->fetch_allow_http;
-    cc->fetch.allow_any_port = cfg->fetch_allow_any_port;
-    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
-        cc->fetch.allow_hosts[i] = cfg->fetch_allow_host[i];
-    cc->fetch.n_allow_hosts = cfg->n_fetch_allow_host;
-    cc->fetch.tls_ca_file = cfg->fetch_ca_file;
+    fetch_policy(cfg, &cc->fetch, cfg->fetch_max_bytes);
     cc->default_ttl_s = cfg->cache_default_ttl;
     cc->min_ttl_s = cfg->cache_min_ttl;
     cc->max_ttl_s = cfg->cache_max_ttl;
@@ -875,15 +881,7 @@ void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
     stir_rcd_config_default(rc);
     /* The same relaxations as x5u fetches: a lab that may fetch its
      * certificates from loopback may fetch its logos there too. */
-    rc->fetch.connect_timeout_ms = cfg->fetch_connect_timeout_ms;
-    rc->fetch.total_timeout_ms = cfg->fetch_timeout_ms;
-    rc->fetch.allow_http = cfg->fetch_allow_http;
-    rc->fetch.allow_any_port = cfg->fetch_allow_any_port;
-    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
-        rc->fetch.allow_hosts[i] = cfg->fetch_allow_host[i];
-    rc->fetch.n_allow_hosts = cfg->n_fetch_allow_host;
-    rc->fetch.tls_ca_file = cfg->fetch_ca_file;
-    rc->fetch.max_bytes = (size_t)cfg->rcd_max_bytes;
+    fetch_policy(cfg, &rc->fetch, cfg->rcd_max_bytes);
     if (cfg->rcd_digest_alg)
         rc->digest_alg = cfg->rcd_digest_alg;
     rc->max_jcard_bytes = (size_t)cfg->rcd_max_jcard_bytes;
