@@ -2,9 +2,43 @@
 # Install the Debian packages stird needs to build and test. Idempotent:
 # does nothing when they are all present.
 set -e
-PKGS="build-essential cmake pkg-config libssl-dev openssl libjansson-dev
-libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev curl python3
-python3-jwcrypto secsipidx wrk jq"
+# One package per line, grouped by what needs it, so additions merge cleanly.
+PKGS="
+build-essential
+cmake
+pkg-config
+libssl-dev
+openssl
+libjansson-dev
+libcurl4-openssl-dev
+libmicrohttpd-dev
+libhttp-parser-dev
+libsystemd-dev
+libcmocka-dev
+clang
+libclang-rt-14-dev
+curl
+python3
+python3-jwcrypto
+python3-jsonschema
+python3-yaml
+secsipidx
+wrk
+jq
+softhsm2
+libp11-dev
+libengine-pkcs11-openssl
+opensc
+prometheus
+kamailio
+kamailio-utils-modules
+kamailio-extra-modules
+sip-tester
+debhelper
+dpkg-dev
+fakeroot
+lintian
+"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -237,8 +237,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct timespe
     MHD_destroy_response(resp);
 
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    log_access("api", ci ? ci->client_addr : NULL, method, url, r->status, usec_since(t0),
-               r->note);
+    {
+        http_client client;
+        log_client_from_sockaddr(&client, ci ? ci->client_addr : NULL);
+        log_access(&(log_access_rec){.tag = "api", .client = &client, .method = method,
+                                     .path = url, .status = r->status,
+                                     .latency_us = usec_since(t0), .note = r->note});
+    }
     return ret;
 }
 

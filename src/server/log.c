@@ -106,28 +106,46 @@ static size_t put_clean(char *out, size_t cap, const char *s, size_t max_in)
     return o;
 }
 
-void log_access(const char *tag, const struct sockaddr *client, const char *method,
-                const char *path, unsigned status, long long usec, const char *note)
+void log_client_from_sockaddr(http_client *c, const struct sockaddr *sa)
 {
-    char ts[32], addr[INET6_ADDRSTRLEN + 8] = "-", m[40], p[300], line[1024];
+    memset(c, 0, sizeof *c);
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, c->addr, sizeof c->addr);
+        c->port = ntohs(a->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, c->addr, sizeof c->addr);
+        c->port = ntohs(a->sin6_port);
+    }
+}
+
+void log_access(const log_access_rec *rec)
+{
+    char ts[32], addr[80] = "-", m[40], p[300], id[300] = "", rid[300] = "", line[1400];
+    const http_client *c = rec->client;
 
     if (!log_enabled(LOG_LVL_INFO))
         return;
     iso_now(ts);
-    if (client && client->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)client;
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        snprintf(addr, sizeof addr, "%s:%u", ip, ntohs(a->sin_port));
-    } else if (client && client->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)client;
-        char ip[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        snprintf(addr, sizeof addr, "[%s]:%u", ip, ntohs(a->sin6_port));
+    if (c && c->addr[0])
+        snprintf(addr, sizeof addr, strchr(c->addr, ':') ? "[%s]:%u" : "%s:%u", c->addr,
+                 c->port);
+    put_clean(m, sizeof m, rec->method, 32);
+    put_clean(p, sizeof p, rec->path, 200);
+    if (c && (c->principal[0] || c->identity[0])) {
+        memcpy(id, "client=", 7);
+        put_clean(id + 7, sizeof id - 7, c->principal[0] ? c->principal : c->identity, 256);
     }
-    put_clean(m, sizeof m, method, 32);
-    put_clean(p, sizeof p, path, 200);
-    snprintf(line, sizeof line, "%s %s %s %s %s %u %lldus%s%s\n", ts, tag, addr, m, p, status,
-             usec, note && *note ? " " : "", note && *note ? note : "");
+    if (rec->request_id) {
+        memcpy(rid, "rid=", 4);
+        put_clean(rid + 4, sizeof rid - 4, rec->request_id, 256);
+    }
+    snprintf(line, sizeof line, "%s %s %s %s %s %u %lldus%s%s%s%s%s%s%s%s%s%s\n", ts,
+             rec->tag ? rec->tag : "-", addr, m, p, rec->status, rec->latency_us,
+             id[0] ? " " : "", id, rid[0] ? " " : "", rid,
+             rec->verstat ? " verstat=" : "", rec->verstat ? rec->verstat : "",
+             rec->codes ? " codes=" : "", rec->codes ? rec->codes : "",
+             rec->note && *rec->note ? " " : "", rec->note && *rec->note ? rec->note : "");
     fputs(line, stderr);
 }

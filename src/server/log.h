@@ -7,7 +7,6 @@
 #define STIRD_LOG_H
 
 #include <stdarg.h>
-#include <sys/socket.h>
 
 void log_set_level(int level);        /* enum stird_log_level */
 int log_enabled(int level);
@@ -19,11 +18,43 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void log_mhd(void *cls, const char *fmt, va_list ap);
 
 /*
- * One request: time, client, method, path, status, latency (us) and a
- * short note ("codes=438,436", "field=orig.tn"), which may be NULL.
- * `tag` distinguishes servers ("api", "x5u").
+ * Who is calling: filled by the connection layer once per connection
+ * (address) and after the TLS handshake (certificate). Read by the
+ * authentication gate, the policy, the audit trail and the access log.
  */
-void log_access(const char *tag, const struct sockaddr *client, const char *method,
-                const char *path, unsigned status, long long usec, const char *note);
+typedef struct http_client {
+    char addr[48];                  /* "192.0.2.1" or "2001:db8::1", no port */
+    unsigned port;
+    char identity[256];             /* mTLS: SAN URI, else SAN DNS, else subject CN; "" */
+    int has_cert;                   /* a verified client certificate was presented */
+    unsigned char cert_sha256[32];  /* SHA-256 of its DER (RFC 8705 x5t#S256) */
+    char principal[256];            /* authenticated name (token sub/client_id or
+                                     * certificate identity); "" before/without auth */
+} http_client;
+
+/*
+ * One access-log record. Every pointer may be NULL (written as "-").
+ * The text format is one line:
+ *   TIME TAG ADDR:PORT METHOD PATH STATUS LATENCYus [client=ID] [rid=REQUESTID] [NOTE]
+ */
+typedef struct log_access_rec {
+    const char *tag;                /* which listener: "api", "x5u", "metrics" */
+    const http_client *client;
+    const char *method;
+    const char *path;
+    const char *resource;           /* "signing", "verification", ... */
+    unsigned status;
+    long long latency_us;
+    const char *request_id;         /* the request's requestId, as received */
+    const char *verstat;            /* verification: verstatValue */
+    const char *codes;              /* verification: "438,pass" per PASSporT */
+    const char *note;               /* anything else: "field=orig.tn" */
+} log_access_rec;
+
+void log_access(const log_access_rec *rec);
+
+struct sockaddr;
+/* Fill addr/port of `c` from a socket address (the rest is zeroed). */
+void log_client_from_sockaddr(http_client *c, const struct sockaddr *sa);
 
 #endif

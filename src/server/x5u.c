@@ -108,9 +108,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         MHD_destroy_response(resp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    log_access("x5u", ci ? ci->client_addr : NULL, method, url, status,
-               (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,
-               NULL);
+    {
+        http_client client;
+        log_client_from_sockaddr(&client, ci ? ci->client_addr : NULL);
+        log_access(&(log_access_rec){
+            .tag = "x5u", .client = &client, .method = method, .path = url, .status = status,
+            .latency_us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL +
+                          (t1.tv_nsec - t0.tv_nsec) / 1000});
+    }
     return ret;
 }
 
