@@ -304,6 +304,22 @@ class AuthTest(unittest.TestCase):
         self.assertInvalid(self.check(self.token(client_id=None, sub=None)), "no client_id or sub")
         self.assertInvalid(self.check(self.token(client_id="a\u0001b")), "no client_id or sub")
 
+    # ---- the token's client names the policy entry ----------------------------------
+
+    def test_policy_by_client_id(self):
+        path = os.path.join(self.tmp, "policy.json")
+        with open(path, "w") as f:
+            json.dump({"clients": {"lab": {"resources": ["verification"]}}}, f)
+        s = self.settings + ["--policy-file", path]
+        t = self.token(scope="stir-signing stir-verification")
+        out = run_check(s, "Bearer " + t, resource="verification")
+        self.assertEqual((out["status"], out["client"]), (200, "lab"), out)
+        out = run_check(s, "Bearer " + t, resource="signing")
+        self.assertEqual((out["status"], out["rule"]), (403, "resources"), out)
+        out = run_check(s, "Bearer " + self.token(client_id="other", scope="stir-verification"),
+                        resource="verification")
+        self.assertEqual((out["status"], out["rule"]), (403, "clients"), out)
+
     # ---- the JWKS file ----------------------------------------------------------------
 
     def test_jwks_refused(self):
