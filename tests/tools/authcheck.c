@@ -5,8 +5,11 @@
  *
  *   authcheck [--resource signing|verification] [--authorization VALUE]
  *             [--cert PEM --identity ID] [--now EPOCH] [--request FILE]
- *             [--ppt PPT] [--repeat N] -- STIRD-SETTINGS...
+ *             [--ppt PPT] [--repeat N] [--request-id ID] [--passport PASSPORT]
+ *             -- STIRD-SETTINGS...
  *
+ * With audit_log among the settings, a refused signing is audited from
+ * the request, and an allowed one as the signing of --passport.
  * STIRD-SETTINGS are stird flags (--auth oauth --oauth-jwks F ...).
  * Exit: 0 when the outcome was printed, 2 on a usage or settings error.
  */
@@ -21,6 +24,7 @@
 
 #include <stir/stir.h>
 
+#include "audit.h"
 #include "auth.h"
 
 static int load_cert(const char *path, http_client *c)
@@ -56,7 +60,7 @@ static void print_outcome(unsigned rc, const auth_denial *d, const http_client *
 int main(int argc, char **argv)
 {
     const char *resource = "signing", *authz = NULL, *cert = NULL, *identity = "",
-               *request = NULL, *ppt = NULL;
+               *request = NULL, *ppt = NULL, *request_id = NULL, *passport = NULL;
     time_t now = time(NULL);
     long repeat = 1;
     int i;
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--request")) request = v;
         else if (!strcmp(k, "--ppt")) ppt = v;
         else if (!strcmp(k, "--repeat")) repeat = atol(v);
+        else if (!strcmp(k, "--request-id")) request_id = v;
+        else if (!strcmp(k, "--passport")) passport = v;
         else {
             fprintf(stderr, "authcheck: unknown option %s\n", k);
             return 2;
@@ -100,6 +106,11 @@ int main(int argc, char **argv)
         return 2;
     }
     auth *a = auth_load(&cfg, err, sizeof err);
+    audit *au = NULL;
+    if (a && cfg.audit_log && !(au = audit_open(cfg.audit_log, err, sizeof err))) {
+        fprintf(stderr, "authcheck: %s\n", err);
+        return 2;
+    }
     config_free(&cfg);
     if (!a) {
         json_t *o = json_pack("{s:s}", "load_error", err);
@@ -141,7 +152,12 @@ int main(int argc, char **argv)
         if (!st && pol && req && res == AUTH_RES_SIGNING)
             st = policy_check_signing(pol, req, ppt, &d);
         print_outcome(st, &d, &c, pol);
+        if (au && res == AUTH_RES_SIGNING && st)
+            audit_refused(au, &c, now, request_id, req, ppt, st, d.detail);
+        else if (au && res == AUTH_RES_SIGNING && passport)
+            audit_signed(au, &c, now, request_id, passport);
     }
+    audit_close(au);
     json_decref(req);
     auth_free(a);
     stir_cleanup();
