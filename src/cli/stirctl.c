@@ -34,6 +34,7 @@
 #include "stir/rcd.h"
 
 #include "audit.h"
+#include "lab.h"
 
 /* The ppt_type parser of stird, so both accept exactly the same text. */
 
@@ -578,6 +579,38 @@ static int cmd_audit(int argc, char **argv)
     return n > 0 ? 0 : 1;
 }
 
+/* An access token of the lab authorization server (stird's lab mode). */
+static int cmd_token(int argc, char **argv)
+{
+    const char *dir = NULL, *client = NULL, *scope = NULL, *aud = NULL;
+    long ttl = 300;
+    static const struct option opts[] = {
+        { "state-dir", required_argument, 0, 'd' }, { "client", required_argument, 0, 'c' },
+        { "scope", required_argument, 0, 's' }, { "ttl", required_argument, 0, 't' },
+        { "aud", required_argument, 0, 'a' }, { 0, 0, 0, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'c': client = optarg; break;
+        case 's': scope = optarg; break;
+        case 't': ttl = atol(optarg); break;
+        case 'a': aud = optarg; break;
+        default: return usage(), 2;
+        }
+    }
+    if (!dir || !client || !scope || optind != argc) return usage(), 2;
+    char err[512];
+    char *tok = lab_token(dir, client, scope, ttl, aud, time(NULL), err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "stirctl: token: %s\n", err);
+        return 2;
+    }
+    puts(tok);
+    free(tok);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage(), 2;
@@ -592,6 +625,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "verify")) rc = cmd_verify(argc, argv);
     else if (!strcmp(cmd, "decode")) rc = cmd_decode(argc, argv);
     else if (!strcmp(cmd, "audit")) rc = cmd_audit(argc, argv);
+    else if (!strcmp(cmd, "token")) rc = cmd_token(argc, argv);
     else if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage();
         rc = 0;

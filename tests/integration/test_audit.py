@@ -3,6 +3,7 @@ signing and per refused signing, found again from a downstream RFC 9410
 `ppi` in full or compact form, with nothing secret in the file. The
 PASSporTs are made here with python and the openssl CLI."""
 import json
+import shutil
 import os
 import stat
 import subprocess
@@ -46,6 +47,11 @@ class AuditTest(unittest.TestCase):
                          "-nodes", "-keyout", cls.cert + ".key", "-out", cls.cert, "-days", "2",
                          "-subj", "/CN=lab")
         cls.n = 0
+
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def passport(self, orig="12155551212", origid="123e4567-e89b-12d3-a456-426614174000"):
         iat = int(time.time())

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -98,6 +99,11 @@ class AuthTest(unittest.TestCase):
                     "-subj", "/CN=lab")
         der = openssl("x509", "-in", cls.cert, "-outform", "DER")
         cls.x5t = b64u(hashlib.sha256(der).digest())
+
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def claims(self, **over):
         now = int(time.time())

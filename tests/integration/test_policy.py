@@ -4,6 +4,7 @@ rate limit, the "*" entry, and precise load errors naming the member.
 The policy files and requests are written here; expected TNs are the
 canonical forms RFC 8224 8.3 gives ("+1 215-555-1212" -> 12155551212)."""
 import json
+import shutil
 import os
 import sys
 import tempfile
@@ -44,6 +45,11 @@ class PolicyTest(unittest.TestCase):
         cls.policy = cls.write("policy.json", POLICY)
         cls.settings = ["--auth", "static", "--policy-file", cls.policy]
         cls.n = 0
+
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def write(cls, name, doc):

@@ -8,6 +8,8 @@
  *             [--ppt PPT] [--repeat N] [--request-id ID] [--passport PASSPORT]
  *             -- STIRD-SETTINGS...
  *
+ *   authcheck --lab-create STATE-DIR      (lab_create, then exit)
+ *
  * With audit_log among the settings, a refused signing is audited from
  * the request, and an allowed one as the signing of --passport.
  * STIRD-SETTINGS are stird flags (--auth oauth --oauth-jwks F ...).
@@ -26,6 +28,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "lab.h"
 
 static int load_cert(const char *path, http_client *c)
 {
@@ -64,6 +67,13 @@ int main(int argc, char **argv)
     time_t now = time(NULL);
     long repeat = 1;
     int i;
+    if (argc == 3 && strcmp(argv[1], "--lab-create") == 0) {
+        char e[512];
+        int rc = lab_create(argv[2], e, sizeof e);
+        if (rc)
+            fprintf(stderr, "authcheck: %s\n", e);
+        return rc ? 1 : 0;
+    }
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
         if (i + 1 >= argc) {
             fprintf(stderr, "authcheck: %s needs a value\n", argv[i]);
