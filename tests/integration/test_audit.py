@@ -48,7 +48,6 @@ class AuditTest(unittest.TestCase):
                          "-subj", "/CN=lab")
         cls.n = 0
 
-
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)

@@ -100,7 +100,6 @@ class AuthTest(unittest.TestCase):
         der = openssl("x509", "-in", cls.cert, "-outform", "DER")
         cls.x5t = b64u(hashlib.sha256(der).digest())
 
-
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)

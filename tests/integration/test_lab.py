@@ -51,7 +51,6 @@ class LabTest(unittest.TestCase):
         assert r.returncode == 0, r.stderr.decode()
         cls.p = {f: os.path.join(cls.state, f) for f in FILES}
 
-
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)

@@ -46,7 +46,6 @@ class PolicyTest(unittest.TestCase):
         cls.settings = ["--auth", "static", "--policy-file", cls.policy]
         cls.n = 0
 
-
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
