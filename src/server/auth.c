@@ -35,6 +35,8 @@
 #define PAYLOAD_MAX 6144         /* decoded claims */
 #define SIG_MAX 1024             /* RSA up to 8192 bits */
 #define NUMERIC_DATE_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
+#define TOKEN_CACHE_SLOTS 1024   /* verified tokens kept (direct-mapped) */
+#define TOKEN_CACHE_LOCKS 16
 
 enum kty { KTY_EC, KTY_RSA, KTY_OTHER };
 
@@ -47,6 +49,25 @@ typedef struct jwk {
     char why[96];
 } jwk;
 
+/*
+ * What a verified token says, kept so that the same token on the next
+ * request (a keep-alive client sends it every time) costs a hash and a
+ * lookup instead of a signature verification (docs/SECURITY.md). The
+ * checks that depend on the clock and on the connection run every time.
+ */
+typedef struct tok_entry {
+    unsigned char key[32];      /* SHA-256 of the token */
+    int used;
+    double exp, nbf, iat;       /* nbf/iat: -1 when absent */
+    unsigned scopes;            /* SCOPE_* bits */
+    int bound;                  /* cnf x5t#S256 present */
+    char x5t[STIR_B64URL_LEN(32)];
+    char principal[CLAIM_MAX + 1];
+} tok_entry;
+
+#define SCOPE_SIGNING 1u
+#define SCOPE_VERIFICATION 2u
+
 struct auth {
     atomic_int refs;
     int mode;
@@ -57,6 +78,8 @@ struct auth {
     jwk keys[AUTH_JWKS_MAX_KEYS];
     size_t n_keys;
     policy *pol;
+    struct tok_entry *cache;    /* TOKEN_CACHE_SLOTS verified tokens (oauth) */
+    pthread_mutex_t cache_mu[TOKEN_CACHE_LOCKS];
 };
 
 int auth_mode(const auth *a)
@@ -244,6 +267,10 @@ void auth_free(auth *a)
     for (size_t i = 0; i < a->n_keys; i++)
         EVP_PKEY_free(a->keys[i].key);
     policy_free(a->pol);
+    if (a->cache)
+        for (int i = 0; i < TOKEN_CACHE_LOCKS; i++)
+            pthread_mutex_destroy(&a->cache_mu[i]);
+    free(a->cache);
     free(a);
 }
 
@@ -271,6 +298,10 @@ auth *auth_load(const stird_config *cfg, char *err, size_t errlen)
                 goto oom;
         if (load_jwks(a, cfg->oauth_jwks, err, errlen) != 0)
             goto fail;
+        if (!(a->cache = calloc(TOKEN_CACHE_SLOTS, sizeof *a->cache)))
+            goto oom;
+        for (int i = 0; i < TOKEN_CACHE_LOCKS; i++)
+            pthread_mutex_init(&a->cache_mu[i], NULL);
     }
     if (a->mode == AUTH_MODE_STATIC && !a->pol) {
         snprintf(err, errlen, "auth = static needs policy_file");
@@ -491,35 +522,8 @@ static unsigned check_header(const json_t *hdr, const char **alg_out, auth_denia
     return 0;
 }
 
-static unsigned check_time(const auth *a, const json_t *cl, time_t now, auth_denial *d)
-{
-    char t[32];
-    double n = (double)now, skew = (double)a->skew;
-    const json_t *exp = json_object_get(cl, "exp"), *nbf = json_object_get(cl, "nbf"),
-                 *iat = json_object_get(cl, "iat");
-    if (!exp)
-        return invalid_token(d, "no exp: tokens without an expiry are refused");
-    const json_t *v[] = {exp, nbf, iat};
-    const char *names[] = {"exp", "nbf", "iat"};
-    for (int i = 0; i < 3; i++)
-        if (v[i] && (!json_is_number(v[i]) || !isfinite(json_number_value(v[i])) ||
-                     json_number_value(v[i]) < 0 || json_number_value(v[i]) > NUMERIC_DATE_MAX))
-            return invalid_token(d, "%s is not a NumericDate", names[i]);
-    if (n > json_number_value(exp) + skew) {
-        fmt_time(t, sizeof t, json_number_value(exp));
-        return invalid_token(d, "token expired at %s", t);
-    }
-    if (nbf && n + skew < json_number_value(nbf)) {
-        fmt_time(t, sizeof t, json_number_value(nbf));
-        return invalid_token(d, "token not valid before %s", t);
-    }
-    if (iat && n + skew < json_number_value(iat)) {
-        fmt_time(t, sizeof t, json_number_value(iat));
-        return invalid_token(d, "token issued in the future (iat %s)", t);
-    }
-    return 0;
-}
 
+/* Claims whose meaning does not change with time or connection. */
 static unsigned check_iss_aud(const auth *a, const json_t *cl, auth_denial *d)
 {
     const char *iss = json_string_value(json_object_get(cl, "iss"));
@@ -551,28 +555,6 @@ static unsigned check_iss_aud(const auth *a, const json_t *cl, auth_denial *d)
     return invalid_token(d, "aud does not contain %s (this server's audience)", q);
 }
 
-/* RFC 8705 3.1: a token bound to a certificate is usable only over a
- * connection authenticated with that certificate. */
-static unsigned check_cnf(const json_t *cl, const http_client *c, auth_denial *d)
-{
-    const json_t *cnf = json_object_get(cl, "cnf");
-    if (!cnf)
-        return 0;
-    const char *x5t = json_string_value(json_object_get(cnf, "x5t#S256"));
-    if (!json_is_object(cnf) || !x5t || json_object_size(cnf) != 1)
-        return invalid_token(d, "cnf must hold only x5t#S256 (RFC 8705); other confirmation "
-                                "methods are not supported");
-    if (!c->has_cert)
-        return invalid_token(d, "token is bound to a client certificate (cnf x5t#S256) but "
-                                "none was presented");
-    char mine[STIR_B64URL_LEN(32)];
-    size_t ml = stir_b64url_encode(c->cert_sha256, 32, mine);
-    if (strlen(x5t) != ml || CRYPTO_memcmp(x5t, mine, ml) != 0)
-        return invalid_token(d, "token is bound to another client certificate (cnf x5t#S256 "
-                                "does not match)");
-    return 0;
-}
-
 static int has_scope(const char *scope, const char *want)
 {
     size_t wl = strlen(want);
@@ -589,15 +571,112 @@ static int has_scope(const char *scope, const char *want)
     return 0;
 }
 
-static unsigned check_token(const auth *a, http_client *c, const char *tok, size_t n,
+/* The claims into `e`: everything but the clock, the connection and the
+ * resource is checked here. */
+static unsigned read_claims(const auth *a, const json_t *cl, tok_entry *e, auth_denial *d)
+{
+    const json_t *v[] = {json_object_get(cl, "exp"), json_object_get(cl, "nbf"),
+                         json_object_get(cl, "iat")};
+    const char *names[] = {"exp", "nbf", "iat"};
+    double *out[] = {&e->exp, &e->nbf, &e->iat};
+    unsigned rc;
+    if (!v[0])
+        return invalid_token(d, "no exp: tokens without an expiry are refused");
+    for (int i = 0; i < 3; i++) {
+        *out[i] = -1;
+        if (!v[i])
+            continue;
+        if (!json_is_number(v[i]) || !isfinite(json_number_value(v[i])) ||
+            json_number_value(v[i]) < 0 || json_number_value(v[i]) > NUMERIC_DATE_MAX)
+            return invalid_token(d, "%s is not a NumericDate", names[i]);
+        *out[i] = json_number_value(v[i]);
+    }
+    if ((rc = check_iss_aud(a, cl, d)))
+        return rc;
+
+    /* RFC 8705 3.1: only the x5t#S256 confirmation method is understood. */
+    const json_t *cnf = json_object_get(cl, "cnf");
+    if (cnf) {
+        const char *x5t = json_string_value(json_object_get(cnf, "x5t#S256"));
+        if (!json_is_object(cnf) || !x5t || json_object_size(cnf) != 1 ||
+            strlen(x5t) >= sizeof e->x5t)
+            return invalid_token(d, "cnf must hold only x5t#S256 (RFC 8705); other "
+                                    "confirmation methods are not supported");
+        e->bound = 1;
+        memcpy(e->x5t, x5t, strlen(x5t) + 1);
+    }
+
+    const char *who = str_claim(cl, "client_id", CLAIM_MAX);
+    if (!who && !json_object_get(cl, "client_id"))
+        who = str_claim(cl, "sub", CLAIM_MAX);
+    if (!who)
+        return invalid_token(d, "no client_id or sub of 1 to %d printable characters", CLAIM_MAX);
+    snprintf(e->principal, sizeof e->principal, "%s", who);
+
+    const json_t *sc = json_object_get(cl, "scope");
+    const char *scope = json_string_value(sc);
+    if (sc && (!scope || strlen(scope) > SCOPE_MAX))
+        return invalid_token(d, "scope is not a string of at most %d characters", SCOPE_MAX);
+    e->scopes = (scope && has_scope(scope, AUTH_SCOPE_SIGNING) ? SCOPE_SIGNING : 0) |
+                (scope && has_scope(scope, AUTH_SCOPE_VERIFICATION) ? SCOPE_VERIFICATION : 0);
+    return 0;
+}
+
+/* Per request: the clock, the connection's certificate, the resource. */
+static unsigned check_entry(const auth *a, const tok_entry *e, http_client *c,
                             enum auth_resource res, time_t now, auth_denial *d)
 {
-    const char *dot1 = memchr(tok, '.', n), *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - tok)) : NULL;
+    char t[32];
+    double n = (double)now, skew = (double)a->skew;
+    if (n > e->exp + skew) {
+        fmt_time(t, sizeof t, e->exp);
+        return invalid_token(d, "token expired at %s", t);
+    }
+    if (e->nbf >= 0 && n + skew < e->nbf) {
+        fmt_time(t, sizeof t, e->nbf);
+        return invalid_token(d, "token not valid before %s", t);
+    }
+    if (e->iat >= 0 && n + skew < e->iat) {
+        fmt_time(t, sizeof t, e->iat);
+        return invalid_token(d, "token issued in the future (iat %s)", t);
+    }
+    if (e->bound) {
+        char mine[STIR_B64URL_LEN(32)];
+        size_t ml;
+        if (!c->has_cert)
+            return invalid_token(d, "token is bound to a client certificate (cnf x5t#S256) but "
+                                    "none was presented");
+        ml = stir_b64url_encode(c->cert_sha256, 32, mine);
+        if (strlen(e->x5t) != ml || CRYPTO_memcmp(e->x5t, mine, ml) != 0)
+            return invalid_token(d, "token is bound to another client certificate (cnf "
+                                    "x5t#S256 does not match)");
+    }
+    snprintf(c->principal, sizeof c->principal, "%s", e->principal);
+    unsigned bit = res == AUTH_RES_SIGNING ? SCOPE_SIGNING : SCOPE_VERIFICATION;
+    const char *want = res == AUTH_RES_SIGNING ? AUTH_SCOPE_SIGNING : AUTH_SCOPE_VERIFICATION;
+    if (!(e->scopes & bit)) {
+        denial_set(d, 403, "Forbidden", "INSUFFICIENT_SCOPE", NULL,
+                   "the access token lacks the scope %s", want);
+        snprintf(d->www_authenticate, sizeof d->www_authenticate,
+                 "Bearer error=\"insufficient_scope\", error_description=\"the access token "
+                 "lacks the scope %s\", scope=\"%s\"", want, want);
+        return 403;
+    }
+    return 0;
+}
+
+/* Header, key, signature and claims: the expensive part, once per token. */
+static unsigned verify_token(const auth *a, const char *tok, size_t n, tok_entry *e,
+                             auth_denial *d)
+{
+    const char *dot1 = memchr(tok, '.', n);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - tok)) : NULL;
     unsigned rc;
     const char *alg = NULL;
     if (!dot1 || !dot2 || memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - tok)))
         return invalid_token(d, "not a JWS in compact form (header.payload.signature)");
-    size_t hl = (size_t)(dot1 - tok), pl = (size_t)(dot2 - dot1 - 1), sl = n - (size_t)(dot2 + 1 - tok);
+    size_t hl = (size_t)(dot1 - tok), pl = (size_t)(dot2 - dot1 - 1);
+    size_t sl = n - (size_t)(dot2 + 1 - tok);
     if (hl == 0 || pl == 0)
         return invalid_token(d, "not a JWS in compact form (header.payload.signature)");
 
@@ -623,34 +702,42 @@ static unsigned check_token(const auth *a, http_client *c, const char *tok, size
     json_t *cl = decode_json(dot1 + 1, pl, PAYLOAD_MAX, "payload", d);
     if (!cl)
         return 401;
-    const char *scope = json_string_value(json_object_get(cl, "scope"));
-    const char *who = str_claim(cl, "client_id", CLAIM_MAX);
-    if (!who && !json_object_get(cl, "client_id"))
-        who = str_claim(cl, "sub", CLAIM_MAX);
-    const char *want = res == AUTH_RES_SIGNING ? AUTH_SCOPE_SIGNING : AUTH_SCOPE_VERIFICATION;
-    if ((rc = check_time(a, cl, now, d)) || (rc = check_iss_aud(a, cl, d)) ||
-        (rc = check_cnf(cl, c, d)))
-        goto out;
-    if (!who) {
-        rc = invalid_token(d, "no client_id or sub of 1 to %d printable characters", CLAIM_MAX);
-        goto out;
-    }
-    if (json_object_get(cl, "scope") && (!scope || strlen(scope) > SCOPE_MAX)) {
-        rc = invalid_token(d, "scope is not a string of at most %d characters", SCOPE_MAX);
-        goto out;
-    }
-    snprintf(c->principal, sizeof c->principal, "%s", who);
-    if (!scope || !has_scope(scope, want)) {
-        denial_set(d, 403, "Forbidden", "INSUFFICIENT_SCOPE", NULL,
-                   "the access token lacks the scope %s", want);
-        snprintf(d->www_authenticate, sizeof d->www_authenticate,
-                 "Bearer error=\"insufficient_scope\", error_description=\"the access token "
-                 "lacks the scope %s\", scope=\"%s\"", want, want);
-        rc = 403;
-    }
-out:
+    rc = read_claims(a, cl, e, d);
     json_decref(cl);
     return rc;
+}
+
+static unsigned check_token(const auth *a, http_client *c, const char *tok, size_t n,
+                            enum auth_resource res, time_t now, auth_denial *d)
+{
+    /* The cache is the mutable part of an otherwise read-only `auth`:
+     * one lock per stripe of slots, taken only to copy an entry. */
+    auth *m = (auth *)a;
+    tok_entry e;
+    unsigned char key[32];
+    unsigned int kl = 0;
+    memset(&e, 0, sizeof e);
+    if (EVP_Digest(tok, n, key, &kl, EVP_sha256(), NULL) != 1)
+        return denial_set(d, 500, "Internal Server Error", "SYSTEM_FAILURE", NULL,
+                          "cannot hash the access token");
+    size_t slot = ((size_t)key[0] << 8 | key[1]) % TOKEN_CACHE_SLOTS;
+    pthread_mutex_t *mu = &m->cache_mu[slot % TOKEN_CACHE_LOCKS];
+    pthread_mutex_lock(mu);
+    int hit = m->cache[slot].used && memcmp(m->cache[slot].key, key, 32) == 0;
+    if (hit)
+        e = m->cache[slot];
+    pthread_mutex_unlock(mu);
+    if (!hit) {
+        unsigned rc = verify_token(a, tok, n, &e, d);
+        if (rc)
+            return rc;
+        memcpy(e.key, key, 32);
+        e.used = 1;
+        pthread_mutex_lock(mu);
+        m->cache[slot] = e;
+        pthread_mutex_unlock(mu);
+    }
+    return check_entry(a, &e, c, res, now, d);
 }
 
 /* "Bearer <token>": the token, or NULL when the header is absent or of

@@ -37,8 +37,12 @@ def b64u(b):
 
 
 def run_check(settings, authorization=None, resource="signing", cert=None, identity=None,
-              request=None, ppt=None, repeat=1, now=None):
+              request=None, ppt=None, repeat=1, now=None, now_step=None, cert_after=None):
     args = [AUTHCHECK, "--resource", resource]
+    if now_step is not None:
+        args += ["--now-step", str(now_step)]
+    if cert_after:
+        args += ["--cert-after", cert_after]
     if authorization is not None:
         args += ["--authorization", authorization]
     if cert:
@@ -286,6 +290,20 @@ class AuthTest(unittest.TestCase):
         self.assertInvalid(self.check(t), "none was presented")
         self.assertInvalid(self.check(self.token(cnf={"jkt": "abc"}), cert=self.cert),
                            "x5t#S256")
+
+    def test_seen_again(self):
+        # A verified token is remembered; the clock and the connection's
+        # certificate are still checked every time it comes back.
+        now = int(time.time())
+        t = "Bearer " + self.token(exp=now + 60, cnf={"x5t#S256": self.x5t})
+        outs = run_check(self.settings, t, cert=self.cert, repeat=3, now=now, now_step=50)
+        self.assertEqual([o["status"] for o in outs], [200, 200, 401], outs)
+        self.assertIn("token expired at", outs[2]["detail"])
+        outs = run_check(self.settings, t, cert=self.cert, cert_after=self.cert2, repeat=2)
+        self.assertEqual([o["status"] for o in outs], [200, 401], outs)
+        self.assertIn("another client certificate", outs[1]["detail"])
+        outs = run_check(self.settings, t, cert=self.cert, repeat=2, resource="verification")
+        self.assertEqual([o["status"] for o in outs], [403, 403], outs)
 
     # ---- malformed ------------------------------------------------------------------
 

@@ -6,9 +6,14 @@
  *   authcheck [--resource signing|verification] [--authorization VALUE]
  *             [--cert PEM --identity ID] [--now EPOCH] [--request FILE]
  *             [--ppt PPT] [--repeat N] [--request-id ID] [--passport PASSPORT]
+ *             [--now-step S] [--cert-after PEM]
  *             -- STIRD-SETTINGS...
  *
  *   authcheck --lab-create STATE-DIR      (lab_create, then exit)
+ *
+ * --now-step advances the clock by S seconds per repetition, and from the
+ * second repetition on the client presents --cert-after instead of --cert
+ * (the same token seen again, at another time or on another connection).
  *
  * With audit_log among the settings, a refused signing is audited from
  * the request, and an allowed one as the signing of --passport.
@@ -65,7 +70,8 @@ int main(int argc, char **argv)
     const char *resource = "signing", *authz = NULL, *cert = NULL, *identity = "",
                *request = NULL, *ppt = NULL, *request_id = NULL, *passport = NULL;
     time_t now = time(NULL);
-    long repeat = 1;
+    long repeat = 1, now_step = 0;
+    const char *cert_after = NULL;
     int i;
     if (argc == 3 && strcmp(argv[1], "--lab-create") == 0) {
         char e[512];
@@ -90,6 +96,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--repeat")) repeat = atol(v);
         else if (!strcmp(k, "--request-id")) request_id = v;
         else if (!strcmp(k, "--passport")) passport = v;
+        else if (!strcmp(k, "--now-step")) now_step = atol(v);
+        else if (!strcmp(k, "--cert-after")) cert_after = v;
         else {
             fprintf(stderr, "authcheck: unknown option %s\n", k);
             return 2;
@@ -150,13 +158,14 @@ int main(int argc, char **argv)
         memset(&c, 0, sizeof c);
         snprintf(c.addr, sizeof c.addr, "127.0.0.1");
         snprintf(c.identity, sizeof c.identity, "%s", identity);
-        if (cert && load_cert(cert, &c) != 0) {
-            fprintf(stderr, "authcheck: cannot read certificate %s\n", cert);
+        const char *pem = r > 0 && cert_after ? cert_after : cert;
+        if (pem && load_cert(pem, &c) != 0) {
+            fprintf(stderr, "authcheck: cannot read certificate %s\n", pem);
             return 2;
         }
         const policy_client *pol = NULL;
         auth_denial d;
-        unsigned st = auth_check(a, &c, authz, res, now, &pol, &d);
+        unsigned st = auth_check(a, &c, authz, res, now + (time_t)(r * now_step), &pol, &d);
         if (!st && pol)
             st = policy_take_rate(pol, &d);
         if (!st && pol && req && res == AUTH_RES_SIGNING)
