@@ -53,7 +53,7 @@ unsigned auth_check(const auth *a, http_client *c, const char *authorization,
                      enum auth_resource res, time_t now, const policy_client **pol,
                      auth_denial *d);
 
-/* The audience, issuer or JWKS an `auth` was built with (tests, logs). */
+/* The `auth` setting (enum stird_auth_mode) `a` was built with. */
 int auth_mode(const auth *a);
 
 /*
