@@ -38,6 +38,30 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err);
 /* Does `dir` already hold a complete PKI made by stir_pki_create? */
 int stir_pki_exists(const char *dir);
 
+/*
+ * A lab TLS CA and one certificate it issues (stird's lab mode: the API's
+ * server certificate, a client certificate for mTLS). Writes into dir
+ * (which must exist): ca_file (the CA certificate; its key is discarded),
+ * cert_file and key_file (P-256, mode 0600). The leaf has the names of
+ * `hosts` ("localhost,127.0.0.1": SAN DNS/IP, CN the first) or, without
+ * hosts, only the subject CN `cn`; EKU clientAuth when `client`, else
+ * serverAuth. Files are created exclusively. Returns 0 or an error.
+ */
+typedef struct stir_tls_pair_options {
+    const char *dir;
+    const char *ca_file, *ca_cn;
+    const char *cert_file, *key_file;
+    const char *hosts;        /* NULL: no SAN */
+    const char *cn;           /* subject CN; default the first host */
+    int client;
+    int days;                 /* default 365 */
+} stir_tls_pair_options;
+
+int stir_pki_tls_pair(const stir_tls_pair_options *o, stir_error *err);
+
+/* mkdir -p, as stir_pki_create makes its directory. */
+int stir_pki_mkdirs(const char *dir, stir_error *err);
+
 /* Write a fresh P-256 private key (PKCS#8 PEM, mode 0600). */
 int stir_keygen(const char *path, stir_error *err);
 

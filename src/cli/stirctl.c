@@ -9,13 +9,17 @@
  *   stirctl verify ... --identity HDR [--identity HDR]... --from ID --to ID [--dest ID]
  *                [--protected-header "Name: value"]... [--time EPOCH]
  *   stirctl decode [--cert CHAIN] [HDR|-]
+ *   stirctl audit --log FILE --ppi VALUE
+ *   stirctl token --state-dir DIR --client NAME --scope SCOPE [--ttl S] [--aud A]
  *
  * sign reads a signing request of any PASSporT type (JSON, with or without
  * the signingRequest wrapper) and prints the Identity header value; fetch
  * options apply to the content an rcd claim links (rcdi digests). verify
  * prints the whole verificationResponse of the Ms API (verstatValue,
  * divResult, verstatPriority, verifyResults). --ppt-type registers a type
- * with stird's syntax (NAME CLAIM:TYPE[:required] ...).
+ * with stird's syntax (NAME CLAIM:TYPE[:required] ...). audit prints the
+ * audit records (stird's audit_log) of the PASSporT an RFC 9410 `ppi`
+ * names; token prints an access token of the lab authorization server.
  *
  * Exit status: 0 success (verify: every PASSporT passed), 1 verification
  * failed (at least one PASSporT), 2 usage or input error.
@@ -28,6 +32,9 @@
 
 #include "stir/stir.h"
 #include "stir/rcd.h"
+
+#include "audit.h"
+#include "lab.h"
 
 /* The ppt_type parser of stird, so both accept exactly the same text. */
 
@@ -46,6 +53,8 @@ static void usage(void)
           "                 [FILE|- | --identity HDR [--identity HDR]... --from ID --to ID\n"
           "                  [--dest ID] [--protected-header 'Name: value']... [--time EPOCH]]\n"
           "  stirctl decode [--cert CHAIN] [HDR|-]\n"
+          "  stirctl audit --log FILE --ppi VALUE   (exit 1: no record)\n"
+          "  stirctl token --state-dir DIR --client NAME --scope SCOPE [--ttl S] [--aud A]\n"
           "FETCH: [--fetch-allow-host H]... [--fetch-allow-any-port] [--fetch-allow-http]\n"
           "       [--fetch-ca-file F]   (relaxations of the x5u/RCD fetch policy)\n"
           "SPEC:  'NAME CLAIM:TYPE[:required] ...', TYPE string|integer|object|array|boolean|any\n"
@@ -544,6 +553,64 @@ out:
     return rc;
 }
 
+/* The audit records of the PASSporT a downstream `ppi` names (RFC 9410 7). */
+static int cmd_audit(int argc, char **argv)
+{
+    const char *log = NULL, *ppi = NULL;
+    static const struct option opts[] = {
+        { "log", required_argument, 0, 'l' }, { "ppi", required_argument, 0, 'p' },
+        { 0, 0, 0, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': log = optarg; break;
+        case 'p': ppi = optarg; break;
+        default: return usage(), 2;
+        }
+    }
+    if (!log || !ppi || optind != argc) return usage(), 2;
+    char err[512];
+    long n = audit_find(log, ppi, stdout, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "stirctl: audit: %s\n", err);
+        return 2;
+    }
+    if (n == 0) fprintf(stderr, "stirctl: audit: no record of that PASSporT in %s\n", log);
+    return n > 0 ? 0 : 1;
+}
+
+/* An access token of the lab authorization server (stird's lab mode). */
+static int cmd_token(int argc, char **argv)
+{
+    const char *dir = NULL, *client = NULL, *scope = NULL, *aud = NULL;
+    long ttl = 300;
+    static const struct option opts[] = {
+        { "state-dir", required_argument, 0, 'd' }, { "client", required_argument, 0, 'c' },
+        { "scope", required_argument, 0, 's' }, { "ttl", required_argument, 0, 't' },
+        { "aud", required_argument, 0, 'a' }, { 0, 0, 0, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'c': client = optarg; break;
+        case 's': scope = optarg; break;
+        case 't': ttl = atol(optarg); break;
+        case 'a': aud = optarg; break;
+        default: return usage(), 2;
+        }
+    }
+    if (!dir || !client || !scope || optind != argc) return usage(), 2;
+    char err[512];
+    char *tok = lab_token(dir, client, scope, ttl, aud, time(NULL), err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "stirctl: token: %s\n", err);
+        return 2;
+    }
+    puts(tok);
+    free(tok);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage(), 2;
@@ -557,6 +624,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "sign")) rc = cmd_sign(argc, argv);
     else if (!strcmp(cmd, "verify")) rc = cmd_verify(argc, argv);
     else if (!strcmp(cmd, "decode")) rc = cmd_decode(argc, argv);
+    else if (!strcmp(cmd, "audit")) rc = cmd_audit(argc, argv);
+    else if (!strcmp(cmd, "token")) rc = cmd_token(argc, argv);
     else if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage();
         rc = 0;

@@ -453,3 +453,68 @@ int stir_keygen(const char *path, stir_error *err)
     ERR_clear_error();
     return rc;
 }
+
+/* ---- lab TLS pairs (stird's lab mode: API server and client certificates) ---- */
+
+int stir_pki_mkdirs(const char *dir, stir_error *err)
+{
+    return make_dirs(dir, err);
+}
+
+int stir_pki_tls_pair(const stir_tls_pair_options *o, stir_error *err)
+{
+    char san[1024], cn[256], path[PATH_MAX];
+    int days = o->days > 0 ? o->days : 365, rc = STIR_ERR_INTERNAL;
+    if (!o->dir || !o->ca_file || !o->cert_file || !o->key_file || !o->ca_cn)
+        return stir_fail(err, STIR_ERR_INPUT, NULL, "TLS pair: missing option");
+    if (o->hosts) {
+        if ((rc = san_from_hosts(o->hosts, san, sizeof san, cn, sizeof cn, err)) != 0)
+            return rc;
+    } else {
+        san[0] = '\0';
+    }
+    if (o->cn)
+        snprintf(cn, sizeof cn, "%s", o->cn);
+    if (!cn[0])
+        return stir_fail(err, STIR_ERR_INPUT, NULL, "TLS pair: no subject name");
+
+    const ext_spec ca_ext[] = {
+        {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+        {NID_key_usage, "critical,keyCertSign,cRLSign"},
+        {NID_subject_key_identifier, "hash"},
+    };
+    ext_spec leaf_ext[] = {
+        {NID_basic_constraints, "critical,CA:FALSE"},
+        {NID_key_usage, "critical,digitalSignature"},
+        {NID_ext_key_usage, o->client ? "clientAuth" : "serverAuth"},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid:always"},
+        {NID_subject_alt_name, san},
+    };
+    size_t n_leaf = san[0] ? 6 : 5;
+    EVP_PKEY *ca_key = gen_p256(err), *key = ca_key ? gen_p256(err) : NULL;
+    X509_NAME *ca_name = make_name("stird lab", o->ca_cn), *name = make_name("stird lab", cn);
+    X509 *ca = NULL, *leaf = NULL;
+    if (!key || !ca_name || !name)
+        goto out;
+    /* The CA key is never written: the lab needs no second certificate. */
+    if (!(ca = make_cert(ca_key, ca_name, NULL, ca_key, days, ca_ext, 3, NULL, err)) ||
+        !(leaf = make_cert(key, name, ca, ca_key, days, leaf_ext, n_leaf, NULL, err)))
+        goto out;
+    if ((rc = join(path, sizeof path, o->dir, o->ca_file, err)) ||
+        (rc = write_certs(path, ca, NULL, err)) ||
+        (rc = join(path, sizeof path, o->dir, o->cert_file, err)) ||
+        (rc = write_certs(path, leaf, NULL, err)) ||
+        (rc = join(path, sizeof path, o->dir, o->key_file, err)) ||
+        (rc = write_key(path, key, err)))
+        goto out;
+    rc = 0;
+out:
+    X509_free(leaf);
+    X509_free(ca);
+    X509_NAME_free(name);
+    X509_NAME_free(ca_name);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+    return rc;
+}

@@ -37,6 +37,8 @@ enum kind {
     K_PPT,      /* ppt_type (repeatable) */
     K_DIGEST,   /* const char *, static: sha256/sha384/sha512 */
     K_TOKEN,    /* char *, an RFC 3261 token */
+    K_AUTH,     /* int, enum stird_auth_mode */
+    K_AUDIENCE, /* oauth_audience (repeatable) */
 };
 
 typedef struct opt {
@@ -95,6 +97,13 @@ static const opt OPTS[] = {
     {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+    {"auth", K_AUTH, OFF(auth), 0, 0, "MODE", "client authentication: none (default), static (mTLS identity + policy file) or oauth (Bearer access token)"},
+    {"oauth-jwks", K_STR, OFF(oauth_jwks), 0, 0, "FILE", "JWKS file of the OAuth 2.0 authorization server (ES256/RS256 public keys)"},
+    {"oauth-issuer", K_STR, OFF(oauth_issuer), 0, 0, "ISS", "the `iss` an access token must carry"},
+    {"oauth-audience", K_AUDIENCE, 0, 0, 0, "AUD", "an `aud` value that names this server: instance id or NF type (repeatable, max 4)"},
+    {"oauth-clock-skew", K_LONG, OFF(oauth_clock_skew), 0, 300, "SECONDS", "tolerance on the exp, nbf and iat of access tokens (default 30)"},
+    {"policy-file", K_STR, OFF(policy_file), 0, 0, "FILE", "per-client policy, JSON (docs/SECURITY.md); reloaded on SIGHUP"},
+    {"audit-log", K_STR, OFF(audit_log), 0, 0, "FILE", "append one JSON line per signing and refused signing to FILE"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -145,6 +154,8 @@ static void config_defaults(stird_config *cfg)
     cfg->fetch_threads = 8;
     cfg->fetch_queue = 1024;
     cfg->log_level = LOG_LVL_INFO;
+    cfg->auth = AUTH_MODE_NONE;
+    cfg->oauth_clock_skew = 30;
 
     stir_certcache_config_default(&cc);
     cfg->fetch_connect_timeout_ms = cc.fetch.connect_timeout_ms;
@@ -383,6 +394,42 @@ static int add_host(stird_config *cfg, const char *label, const char *v, char *e
     return 0;
 }
 
+/* One more accepted token audience: printable, no spaces (RFC 7519 StringOrURI). */
+static int add_audience(stird_config *cfg, const char *label, const char *v, char *err,
+                        size_t errlen)
+{
+    size_t n = strlen(v);
+    if (n > 255) {
+        set_err(err, errlen, "%s: longer than 255 characters", label);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+            set_err(err, errlen, "%s: '%.80s' has a space or a non-ASCII character", label, v);
+            return -1;
+        }
+    for (size_t i = 0; i < cfg->n_oauth_audience; i++)
+        if (strcmp(cfg->oauth_audience[i], v) == 0)
+            return 0;
+    if (cfg->n_oauth_audience >= STIRD_MAX_AUDIENCES) {
+        set_err(err, errlen, "%s: at most %d audiences", label, STIRD_MAX_AUDIENCES);
+        return -1;
+    }
+    if (!(cfg->oauth_audience[cfg->n_oauth_audience] = strdup(v))) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    cfg->n_oauth_audience++;
+    return 0;
+}
+
+static void clear_audiences(stird_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_oauth_audience; i++)
+        free(cfg->oauth_audience[i]);
+    cfg->n_oauth_audience = 0;
+}
+
 /* One more configured PASSporT type; registered by main.c at start-up. */
 static int add_ppt(stird_config *cfg, const char *label, const char *v, char *err, size_t errlen)
 {
@@ -514,6 +561,18 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         set_err(err, errlen, "%s: '%.40s' is not sha256, sha384 or sha512", label, v);
         return -1;
     }
+    case K_AUTH: {
+        static const char *const MODES[] = {"none", "static", "oauth"};
+        for (int i = 0; i < 3; i++)
+            if (strcasecmp(v, MODES[i]) == 0) {
+                *(int *)(base + o->off) = i;
+                return 0;
+            }
+        set_err(err, errlen, "%s: '%.40s' is not none, static or oauth", label, v);
+        return -1;
+    }
+    case K_AUDIENCE:
+        return add_audience(cfg, label, v, err, errlen);
     }
     return -1;
 }
@@ -649,7 +708,7 @@ static const opt *flag_opt(const char *arg, const char **inline_val)
 
 static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-    int hosts_reset = 0, ppt_reset = 0;
+    int hosts_reset = 0, ppt_reset = 0, aud_reset = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val;
         const opt *o;
@@ -686,6 +745,10 @@ static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size
         if (o->kind == K_PPT && !ppt_reset) {
             clear_ppt(cfg);
             ppt_reset = 1;
+        }
+        if (o->kind == K_AUDIENCE && !aud_reset) {
+            clear_audiences(cfg);
+            aud_reset = 1;
         }
         if (apply(cfg, o, label, val, err, errlen) != 0)
             return -1;
@@ -777,6 +840,17 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
                 cfg->cache_neg_ttl, cfg->cache_neg_ttl_max);
         return -1;
     }
+    if (cfg->auth == AUTH_MODE_OAUTH &&
+        (!cfg->oauth_jwks || !cfg->oauth_issuer || cfg->n_oauth_audience == 0)) {
+        set_err(err, errlen, "auth = oauth needs oauth_jwks, oauth_issuer and oauth_audience (missing: %s%s%s)",
+                cfg->oauth_jwks ? "" : "oauth_jwks ", cfg->oauth_issuer ? "" : "oauth_issuer ",
+                cfg->n_oauth_audience ? "" : "oauth_audience");
+        return -1;
+    }
+    if (cfg->auth == AUTH_MODE_STATIC && !cfg->policy_file) {
+        set_err(err, errlen, "auth = static lists its clients in policy_file: set it");
+        return -1;
+    }
     if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
         set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
                 cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
@@ -847,6 +921,11 @@ void config_free(stird_config *cfg)
     clear_ppt(cfg);
     free(cfg->verstat_priority_passed);
     free(cfg->verstat_priority_failed);
+    free(cfg->oauth_jwks);
+    free(cfg->oauth_issuer);
+    clear_audiences(cfg);
+    free(cfg->policy_file);
+    free(cfg->audit_log);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -16,6 +16,10 @@
 enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 #define STIRD_MAX_PPT_TYPES 16
+#define STIRD_MAX_AUDIENCES 4
+
+/* `auth`: how a client of the Ms API is authenticated (docs/SECURITY.md). */
+enum stird_auth_mode { AUTH_MODE_NONE, AUTH_MODE_STATIC, AUTH_MODE_OAUTH };
 
 /* A PASSporT type from `ppt_type` / `--ppt-type`, registered at start-up. */
 typedef struct stird_ppt_def {
@@ -90,6 +94,15 @@ typedef struct stird_config {
     int log_level;
     int has_fixed_time;
     long long fixed_time;
+
+    int auth;                       /* enum stird_auth_mode */
+    char *oauth_jwks;
+    char *oauth_issuer;
+    char *oauth_audience[STIRD_MAX_AUDIENCES];
+    size_t n_oauth_audience;
+    long oauth_clock_skew;          /* seconds */
+    char *policy_file;
+    char *audit_log;
 } stird_config;
 
 /*
