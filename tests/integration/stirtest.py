@@ -23,6 +23,8 @@ import time
 import unittest
 import urllib.request
 
+import openapi
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("STIR_SRC") or os.path.abspath(os.path.join(HERE, "..", ".."))
 STIRD = os.environ.get("STIRD") or os.path.join(SRC, "build", "stird")
@@ -164,7 +166,12 @@ def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
 class Server:
     """One stird process. Use as a context manager or call stop()."""
 
-    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True):
+    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
+                 check_openapi=True):
+        # Every response request() receives is held to docs/openapi.yaml;
+        # a test that sends what the document does not describe on purpose
+        # may turn it off.
+        self.check_openapi = check_openapi
         self.tmp = tempfile.mkdtemp(prefix="stirtest.")
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
@@ -277,7 +284,10 @@ class Server:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if self.check_openapi:
+                openapi.check_response(method, path, r.status, hdrs.get("content-type"), data)
+            return r.status, hdrs, data
         finally:
             c.close()
 
