@@ -167,7 +167,7 @@ class Server:
     """One stird process. Use as a context manager or call stop()."""
 
     def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
-                 check_openapi=True):
+                 check_openapi=True, env=None):
         # Every response request() receives is held to docs/openapi.yaml;
         # a test that sends what the document does not describe on purpose
         # may turn it off.
@@ -194,7 +194,8 @@ class Server:
             self.args = args
             self._err = open(self.stderr_path, "wb")
             self._out = open(self.stdout_path, "wb")
-            self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err)
+            self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err,
+                                         env=dict(os.environ, **(env or {})))
             if not wait:
                 return
             try:
