@@ -209,6 +209,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);      /* reload (ExecReload): never the default exit */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stderr, NULL, _IOLBF, 0);
@@ -324,8 +325,17 @@ int main(int argc, char **argv)
     if (notify_watchdog_start(notify_probe_health, &probe) != 0)
         log_msg(LOG_LVL_WARN, "watchdog: cannot start its thread; no WATCHDOG=1 pings");
 
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        /* The reload itself (issue 12) goes between these two. */
+        notify_reloading();
+        log_msg(LOG_LVL_WARN, "SIGHUP: configuration reload is not implemented yet; "
+                "settings unchanged");
+        notify_ready(NULL);
+    }
     log_msg(LOG_LVL_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     notify_stopping();
     status = 0;

@@ -62,6 +62,13 @@ class NotifyTest(unittest.TestCase):
             self.assertLess(time.time() - t0, 4)
             # The ping follows a real GET /health: the access log shows it.
             self.assertIn("GET /health 200", srv.stderr())
+            # SIGHUP (ExecReload) reloads, it never stops the server.
+            srv.proc.send_signal(signal.SIGHUP)
+            got = self.messages_until("READY=1", 10)
+            self.assertTrue(any("RELOADING=1" in m for m in got), got)
+            reloading = [m for m in got if "RELOADING=1" in m][0]
+            self.assertTrue(any(re.match(r"^MONOTONIC_USEC=\d+$", l) for l in reloading), got)
+            self.assertEqual(srv.request("GET", "/health")[0], 200)
         finally:
             srv.proc.send_signal(signal.SIGTERM)
             try:
