@@ -699,7 +699,7 @@ void config_settings_doc(FILE *out, const char *format)
             man_text(out, o->arg ? o->arg : "BOOLEAN");
             fputs("\n", out);
             man_text(out, o->help);
-            fprintf(out, "\nFlag: \\fB\\-\\-");
+            fprintf(out, "\n.br\nFlag: \\fB\\-\\-");
             man_text(out, o->name);
             fputs("\\fR.", out);
             if (o->kind == K_LONG || o->kind == K_LLONG)
