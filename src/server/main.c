@@ -303,6 +303,7 @@ int main(int argc, char **argv)
         }
     }
     metrics_set_certcache(app.cache);
+    metrics_set_rcd(app.rcd);
     metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
     if (fetch_pool_start(&cfg, err, sizeof err) != 0) {
@@ -347,6 +348,7 @@ out:
     fetch_pool_stop();
     http_stop(http);
     metrics_set_certcache(NULL);
+    metrics_set_rcd(NULL);
     x5u_stop(x5u);
     if (app.verifier)
         stir_verifier_free(app.verifier);

@@ -72,11 +72,11 @@ static struct {
     counter verify[N_PPT][2][N_CODE];     /* [ppt][pass][code] */
     counter verstat[N_VERSTAT];
     counter refusal[METRICS_REFUSAL_COUNT];
-    counter rcd_fetch[2];                 /* [ok] */
     _Atomic int64_t fetch_queue_depth;
     _Atomic int64_t fetch_queue_capacity;
     _Atomic int64_t signing_not_after;
     _Atomic(stir_certcache *) certcache;
+    _Atomic(stir_rcd *) rcd;
     int64_t start_time;
 } M;
 
@@ -176,9 +176,9 @@ void metrics_refusal(enum metrics_refusal cause)
         ADD(M.refusal[cause]);
 }
 
-void metrics_rcd_fetch(int ok)
+void metrics_set_rcd(stir_rcd *rcd)
 {
-    ADD(M.rcd_fetch[ok ? 1 : 0]);
+    atomic_store(&M.rcd, rcd);
 }
 
 void metrics_fetch_queue_depth(long depth)
@@ -360,13 +360,24 @@ static void render_refusals(metrics_buf *b)
 static void render_fetches(metrics_buf *b)
 {
     stir_certcache *cc = atomic_load(&M.certcache);
+    stir_rcd *rcd = atomic_load(&M.rcd);
 
-    header(b, "stird_rcd_fetches_total", "counter",
-           "Rich Call Data content fetches (icons, jCards), by outcome.");
-    put(b, "stird_rcd_fetches_total{outcome=\"ok\"} %llu\n",
-        (unsigned long long)GET(M.rcd_fetch[1]));
-    put(b, "stird_rcd_fetches_total{outcome=\"failure\"} %llu\n",
-        (unsigned long long)GET(M.rcd_fetch[0]));
+    if (rcd) {
+        stir_rcd_stats rs;
+        stir_rcd_stats_get(rcd, &rs);
+        header(b, "stird_rcd_fetches_total", "counter",
+               "Rich Call Data content fetches (icons, jCards, linked files), by outcome.");
+        put(b, "stird_rcd_fetches_total{outcome=\"ok\"} %lu\n",
+            rs.fetches >= rs.fetch_failures ? rs.fetches - rs.fetch_failures : 0);
+        put(b, "stird_rcd_fetches_total{outcome=\"failure\"} %lu\n", rs.fetch_failures);
+        header(b, "stird_rcd_cache_hits_total", "counter",
+               "Rich Call Data content answered from the cache.");
+        put(b, "stird_rcd_cache_hits_total %lu\n", rs.hits);
+        header(b, "stird_rcd_cache_entries", "gauge", "URLs in the Rich Call Data content cache.");
+        put(b, "stird_rcd_cache_entries %zu\n", rs.entries);
+        header(b, "stird_rcd_cache_bytes", "gauge", "Bytes of cached Rich Call Data content.");
+        put(b, "stird_rcd_cache_bytes %zu\n", rs.bytes);
+    }
 
     header(b, "stird_fetch_queue_depth", "gauge",
            "Requests waiting for a fetch thread (x5u or RCD content).");

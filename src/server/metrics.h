@@ -22,6 +22,7 @@
 #include <time.h>
 #include <jansson.h>
 #include <stir/certcache.h>
+#include <stir/rcd.h>
 
 /* A growable output buffer; metrics_render appends to it. */
 typedef struct metrics_buf {
@@ -67,9 +68,6 @@ void metrics_verification(const json_t *response);
 
 void metrics_refusal(enum metrics_refusal cause);
 
-/* RCD content fetches (icons, jCards) by outcome. */
-void metrics_rcd_fetch(int ok);
-
 /* The fetch pool's queue: current depth (the pool sets it on every
  * enqueue/dequeue) and its capacity. */
 void metrics_fetch_queue_depth(long depth);
@@ -78,6 +76,9 @@ void metrics_fetch_queue_capacity(long capacity);
 /* Sources read at render time (NULL to unset). The certificate cache is
  * asked for stir_certcache_stats_get on each scrape. */
 void metrics_set_certcache(stir_certcache *cc);
+
+/* The RCD content fetcher, asked for stir_rcd_stats_get on each scrape. */
+void metrics_set_rcd(stir_rcd *rcd);
 
 /* notAfter of the signing certificate (the leaf; 0: no signing). */
 void metrics_set_signing_not_after(time_t not_after);

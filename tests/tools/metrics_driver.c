@@ -33,7 +33,6 @@ static void *worker(void *arg)
         metrics_verstat("TN-Validation-Passed");
         metrics_verstat(NULL);
         metrics_refusal(METRICS_REFUSED_SIZE);
-        metrics_rcd_fetch(1);
     }
     return NULL;
 }
@@ -64,6 +63,7 @@ int main(int argc, char **argv)
     metrics_buf b = {0};
     stir_trust *trust = NULL;
     stir_certcache *cc = NULL;
+    stir_rcd *rcd = NULL;
     stir_error e;
     int rc = 0;
 
@@ -92,6 +92,15 @@ int main(int argc, char **argv)
         stir_certcache_put(cc, "https://cr.example.com/chain.pem", pem, len, 0, &e);
         free(pem);
         metrics_set_certcache(cc);
+        /* An RCD fetcher that fetched nothing: its families at zero. */
+        stir_rcd_config rcfg;
+        stir_rcd_config_default(&rcfg);
+        rcd = stir_rcd_new(&rcfg, &e);
+        if (!rcd) {
+            fprintf(stderr, "metrics_driver: rcd: %s\n", e.detail);
+            return 1;
+        }
+        metrics_set_rcd(rcd);
     }
     metrics_fetch_queue_capacity(1024);
     metrics_fetch_queue_depth(3);
@@ -108,6 +117,9 @@ int main(int argc, char **argv)
     }
     metrics_buf_free(&b);
     metrics_set_certcache(NULL);
+    metrics_set_rcd(NULL);
+    if (rcd)
+        stir_rcd_free(rcd);
     if (cc)
         stir_certcache_free(cc);
     if (trust)
