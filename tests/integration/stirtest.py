@@ -127,10 +127,10 @@ def openssl(*args, data=None):
 
 def es256_sign_openssl(keyfile, signing_input, tmpdir):
     """Sign with the openssl CLI and return the raw r||s JWS signature."""
-    path = os.path.join(tmpdir, "tbs.bin")
-    with open(path, "wb") as f:
-        f.write(signing_input)
-    return der_sig_to_raw(openssl("dgst", "-sha256", "-sign", keyfile, path))
+    # The input goes through stdin: a shared file in tmpdir raced when
+    # several test threads signed at once (one signed another's input).
+    del tmpdir
+    return der_sig_to_raw(openssl("dgst", "-sha256", "-sign", keyfile, data=signing_input))
 
 
 def es256_verify_openssl(cert_pem, signing_input, raw_sig, tmpdir):
