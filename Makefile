@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STATE      ?= var/stird
 
-.PHONY: all deps build run test test-plain test-asan bench clean
+.PHONY: all deps build run test test-plain test-asan bench clean deb deb-check
 
 all: build
 
@@ -38,5 +38,13 @@ test-asan: deps
 bench: build
 	bench/run.sh
 
+# Debian packages in dist/ (dpkg-buildpackage -us -uc -b, then lintian).
+deb: deps
+	scripts/build-deb.sh
+
+# The packages built and their contents checked (CI runs it after `make test`).
+deb-check: deb
+	tests/package/check_debs.sh dist
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb

@@ -22,6 +22,7 @@ python3
 python3-jwcrypto
 python3-jsonschema
 python3-yaml
+python3-djangorestframework-spectacular
 secsipidx
 wrk
 jq

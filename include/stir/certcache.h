@@ -106,9 +106,19 @@ stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at,
 int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
                        size_t len, long ttl_s, stir_error *err);
 
+/* Upper bounds (milliseconds) of the fetch latency buckets; one more
+ * bucket past the last bound counts slower fetches (+Inf). */
+#define STIR_CERTCACHE_FETCH_BOUNDS_MS 10, 25, 50, 100, 250, 500, 1000, 2500, 5000
+#define STIR_CERTCACHE_FETCH_BUCKETS 10
+
 typedef struct stir_certcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
     size_t entries;
+    /* Added in 0.1 (appended: older callers that ignore them still work).
+     * Network fetches by duration, non-cumulative: fetch_latency[i] counts
+     * fetches that took at most bound i (the last: longer than any bound). */
+    unsigned long fetch_latency[STIR_CERTCACHE_FETCH_BUCKETS];
+    double fetch_seconds_sum;     /* total time spent in network fetches */
 } stir_certcache_stats;
 
 void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out);

@@ -46,6 +46,17 @@ typedef struct stir_rcd stir_rcd;     /* configuration plus content cache */
 stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err);
 void stir_rcd_free(stir_rcd *r);
 
+/* Counters of the content cache, for the server's metrics. */
+typedef struct stir_rcd_stats {
+    unsigned long hits;             /* answered from the cache */
+    unsigned long fetches;          /* network fetches, successful or not */
+    unsigned long fetch_failures;
+    size_t entries;                 /* cached URLs (content or failure) */
+    size_t bytes;                   /* cached content */
+} stir_rcd_stats;
+
+void stir_rcd_stats_get(stir_rcd *r, stir_rcd_stats *out);
+
 /* ---- claim checks (used by the PASSporT type registry) ---------------- */
 
 /*

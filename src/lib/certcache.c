@@ -52,6 +52,7 @@ typedef struct outcome {
     stir_error verr, ferr;
     long ttl;                       /* seconds, for a stored positive entry */
     int no_store;
+    double fetch_s;                 /* network time; < 0 when nothing was fetched */
 } outcome;
 
 struct stir_certcache {
@@ -201,7 +202,10 @@ static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
 {
     memset(o, 0, sizeof *o);
     stir_fetch_result r;
-    if (stir_fetch(&cc->cfg.fetch, url, &r, &o->ferr))
+    double t0 = mono_now();
+    int rc = stir_fetch(&cc->cfg.fetch, url, &r, &o->ferr);
+    o->fetch_s = mono_now() - t0;
+    if (rc)
         return;
     o->cert = stir_cert_parse_pem(r.body, r.body_len, &o->ferr);
     if (o->cert) {
@@ -214,11 +218,25 @@ static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
 
 /* Record a fetch outcome in the table (lock held). prev_failures: the
  * failure count of the negative entry this fetch replaces. */
+/* One network fetch into the latency histogram of the stats (lock held). */
+static void count_latency(stir_certcache *cc, double s)
+{
+    static const unsigned bounds_ms[] = {STIR_CERTCACHE_FETCH_BOUNDS_MS};
+    size_t i = 0;
+    if (s < 0)
+        return;
+    while (i < sizeof bounds_ms / sizeof bounds_ms[0] && s * 1000.0 > bounds_ms[i])
+        i++;
+    cc->st.fetch_latency[i]++;
+    cc->st.fetch_seconds_sum += s;
+}
+
 static void store(stir_certcache *cc, const char *url, const outcome *o,
                   unsigned prev_failures)
 {
     double now = mono_now();
     cc->st.fetches++;
+    count_latency(cc, o->fetch_s);
     if (!o->cert) {
         cc->st.fetch_failures++;
         entry *e = upsert(cc, url);
@@ -334,6 +352,7 @@ static void *refresher_main(void *arg)
             /* keep serving the old chain until it expires */
             cc->st.fetches++;
             cc->st.fetch_failures++;
+            count_latency(cc, o.fetch_s);
         }
         entry *e = find_entry(cc, it->url);
         if (e)
@@ -543,6 +562,7 @@ int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem, siz
                          STIR_URL_MAX);
     outcome o;
     memset(&o, 0, sizeof o);
+    o.fetch_s = -1;     /* not a network fetch */
     o.cert = stir_cert_parse_pem(pem, len, err);
     if (!o.cert)
         return err ? err->code : STIR_ERR_BAD_INFO;

@@ -686,6 +686,7 @@ struct stir_rcd {
     stir_urltab tab;
     size_t bytes;                   /* of the cached bodies */
     flight *flights;
+    stir_rcd_stats st;              /* hits, fetches, fetch_failures (lock held) */
 };
 
 static centry *entry_of(stir_urltab_node *n)
@@ -893,6 +894,7 @@ static int cache_get(stir_rcd *r, const char *url, int flags, double deadline, b
     if (e && now < e->expires_at) {
         if (e->body) {
             *out = blob_ref(e->body);
+            r->st.hits++;
             pthread_mutex_unlock(&r->mu);
             return 0;
         }
@@ -955,6 +957,9 @@ static int cache_get(stir_rcd *r, const char *url, int flags, double deadline, b
     do_fetch(r, url, &o);
 
     pthread_mutex_lock(&r->mu);
+    r->st.fetches++;
+    if (!o.body)
+        r->st.fetch_failures++;
     store(r, url, &o);
     f->body = blob_ref(o.body);
     f->ferr = o.ferr;
@@ -1632,4 +1637,18 @@ out:
     json_decref(vs.failed);
     ctx_free(&c);
     return result;
+}
+
+void stir_rcd_stats_get(stir_rcd *r, stir_rcd_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    *out = r->st;
+    out->entries = stir_urltab_count(&r->tab);
+    out->bytes = r->bytes;
+    pthread_mutex_unlock(&r->mu);
 }

@@ -39,6 +39,8 @@ enum kind {
     K_TOKEN,    /* char *, an RFC 3261 token */
     K_AUTH,     /* int, enum stird_auth_mode */
     K_AUDIENCE, /* oauth_audience (repeatable) */
+    K_ADDR_OFF, /* stird_addr, or "none": disabled (metrics_listen) */
+    K_LOGFORMAT,/* int: 0 text, 1 json */
 };
 
 typedef struct opt {
@@ -104,6 +106,8 @@ static const opt OPTS[] = {
     {"oauth-clock-skew", K_LONG, OFF(oauth_clock_skew), 0, 300, "SECONDS", "tolerance on the exp, nbf and iat of access tokens (default 30)"},
     {"policy-file", K_STR, OFF(policy_file), 0, 0, "FILE", "per-client policy, JSON (docs/SECURITY.md); reloaded on SIGHUP"},
     {"audit-log", K_STR, OFF(audit_log), 0, 0, "FILE", "append one JSON line per signing and refused signing to FILE"},
+    {"metrics-listen", K_ADDR_OFF, OFF(metrics_listen), 0, 0, "HOST:PORT", "serve Prometheus metrics at GET /metrics on this address; none disables (default 127.0.0.1:9464)"},
+    {"log-format", K_LOGFORMAT, OFF(log_json), 0, 0, "FORMAT", "text (default) or json: one JSON object per log line"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -536,6 +540,22 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         return add_host(cfg, label, v, err, errlen);
     case K_ADDR:
         return set_addr((stird_addr *)(base + o->off), label, v, err, errlen);
+    case K_ADDR_OFF: {
+        stird_addr *a = (stird_addr *)(base + o->off);
+        if (strcasecmp(v, "none") == 0) {
+            memset(a, 0, sizeof *a);
+            a->off = 1;
+            return 0;
+        }
+        return set_addr(a, label, v, err, errlen);
+    }
+    case K_LOGFORMAT:
+        if (strcasecmp(v, "text") == 0 || strcasecmp(v, "json") == 0) {
+            *(int *)(base + o->off) = strcasecmp(v, "json") == 0;
+            return 0;
+        }
+        set_err(err, errlen, "%s: '%.40s' is not text or json", label, v);
+        return -1;
     case K_ROUTE:
         return set_route(base + o->off, sizeof cfg->routing_path, label, v, err, errlen);
     case K_LOGLEVEL:
@@ -693,8 +713,62 @@ void config_usage(FILE *out)
             fprintf(out, " [%lld..%lld]", OPTS[i].min, OPTS[i].max);
         fputc('\n', out);
     }
-    fprintf(out, "  %-34s %s\n  %-34s %s\n", "--help", "show this help", "--version",
-            "show the version");
+    fprintf(out, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "--help", "show this help",
+            "--help-settings=man|md", "the settings reference as roff or Markdown",
+            "--version", "show the version");
+}
+
+/* Text for a man page: backslashes doubled, '-' as \- (a minus that
+ * stays a hyphen when copied), no control line at a line start. */
+static void man_text(FILE *out, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", out);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+/*
+ * The settings reference from OPTS, for stird.conf(5) ("man": roff
+ * .TP entries) or docs ("md": one table row per setting). The man page
+ * is made from this at build time, so it cannot drift from --help.
+ */
+void config_settings_doc(FILE *out, const char *format)
+{
+    int man = strcmp(format, "man") == 0;
+    if (!man)
+        fprintf(out, "| key | flag | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt *o = &OPTS[i];
+        char key[64];
+        size_t k;
+        if (o->kind == K_CONFIG)
+            continue;   /* a flag only */
+        for (k = 0; o->name[k] && k + 1 < sizeof key; k++)
+            key[k] = o->name[k] == '-' ? '_' : o->name[k];
+        key[k] = '\0';
+        if (man) {
+            fprintf(out, ".TP\n.BR %s \" = \" ", key);
+            man_text(out, o->arg ? o->arg : "BOOLEAN");
+            fputs("\n", out);
+            man_text(out, o->help);
+            fprintf(out, "\n.br\nFlag: \\fB\\-\\-");
+            man_text(out, o->name);
+            fputs("\\fR.", out);
+            if (o->kind == K_LONG || o->kind == K_LLONG)
+                fprintf(out, " Range %lld..%lld.", o->min, o->max);
+            fputs("\n", out);
+        } else {
+            fprintf(out, "| `%s` | `--%s%s%s` | %s |\n", key, o->name, o->arg ? " " : "",
+                    o->arg ? o->arg : "", o->help);
+        }
+    }
 }
 
 /* Split "--name[=value]"; returns the option or NULL. */
@@ -776,6 +850,9 @@ static int default_str(char **dst, const char *dir, const char *file)
 static int finalize(stird_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->listen.set && set_addr(&cfg->listen, "listen", "127.0.0.1:8080", err, errlen) != 0)
+        return -1;
+    if (!cfg->metrics_listen.set && !cfg->metrics_listen.off &&
+        set_addr(&cfg->metrics_listen, "metrics-listen", "127.0.0.1:9464", err, errlen) != 0)
         return -1;
 
     if (cfg->embedded) {
@@ -873,6 +950,11 @@ int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errl
         const opt *o;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--help-settings=man") == 0 ||
+            strcmp(argv[i], "--help-settings=md") == 0) {
+            config_settings_doc(stdout, argv[i] + 16);
             return 1;
         }
         if (strcmp(argv[i], "--version") == 0) {

@@ -31,6 +31,7 @@ typedef struct stird_ppt_def {
 /* A listening address: the text given, and what it resolved to. */
 typedef struct stird_addr {
     int set;
+    int off;                 /* "none" given: the listener is disabled */
     struct sockaddr_storage sa;
     socklen_t salen;
     char host[256];          /* as given (IPv6 without brackets) */
@@ -103,6 +104,8 @@ typedef struct stird_config {
     long oauth_clock_skew;          /* seconds */
     char *policy_file;
     char *audit_log;
+    stird_addr metrics_listen;      /* set: serve GET /metrics; .off: "none" */
+    int log_json;                   /* log_format = json */
 } stird_config;
 
 /*
@@ -118,6 +121,10 @@ void config_free(stird_config *cfg);
 
 /* Print the flag reference (what --help shows). */
 void config_usage(FILE *out);
+
+/* The settings reference generated from the one table: format "man"
+ * (roff, for stird.conf(5)) or "md". */
+void config_settings_doc(FILE *out, const char *format);
 
 /* "127.0.0.1:8080" / "[::1]:8080" for an address. */
 void config_addr_str(const stird_addr *a, char *out, size_t outlen);

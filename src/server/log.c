@@ -15,12 +15,18 @@
 #include <time.h>
 
 static int g_level = LOG_LVL_INFO;
+static int g_json;
 
 static const char *LEVEL_NAMES[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
 void log_set_level(int level)
 {
     g_level = level;
+}
+
+void log_set_json(int on)
+{
+    g_json = on;
 }
 
 int log_enabled(int level)
@@ -46,6 +52,96 @@ static void iso_now(char out[32])
     snprintf(out, 32, "%.19s.%03uZ", cached, (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not
+ * one (overlong, surrogate, above U+10FFFF, truncated). */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned cp;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    cp = c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/*
+ * Append `s` (at most max_in bytes of it) as a JSON string, quotes
+ * included, at out+o; returns the new length. Valid UTF-8 is copied;
+ * control characters and bytes that are not UTF-8 become \u00XX, so any
+ * request bytes make a valid JSON line. Stops early, still closing the
+ * string, when `cap` would be exceeded.
+ */
+static size_t json_str(char *out, size_t o, size_t cap, const char *s, size_t max_in)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (o + 3 > cap)
+        return o;
+    out[o++] = '"';
+    while (p[i] && i < max_in) {
+        unsigned char c = p[i];
+        size_t n = c >= 0x80 ? utf8_len(p + i) : 1;
+        if (c >= 0x80 && n > 0 && i + n <= max_in) {
+            if (o + n + 2 > cap)
+                break;
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            if (o + 4 > cap)
+                break;
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            if (o + 8 > cap)
+                break;
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[c >> 4];
+            out[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            if (o + 3 > cap)
+                break;
+            out[o++] = (char)c;
+        }
+        i++;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* Append printf output, bounded; returns the new length. */
+static size_t put_fmt(char *out, size_t o, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t put_fmt(char *out, size_t o, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (o >= cap)
+        return o;
+    va_start(ap, fmt);
+    n = vsnprintf(out + o, cap - o, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return o;
+    return (size_t)n >= cap - o ? cap - 1 : o + (size_t)n;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     char line[1024], ts[32];
@@ -55,6 +151,21 @@ void log_msg(int level, const char *fmt, ...)
     if (!log_enabled(level))
         return;
     iso_now(ts);
+    if (g_json) {
+        char msg[900], out[2048];
+        size_t o;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        o = put_fmt(out, 0, sizeof out - 2, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+                    LEVEL_NAMES[level]);
+        o = json_str(out, o, sizeof out - 2, msg, sizeof msg);
+        out[o++] = '}';
+        out[o++] = '\n';
+        out[o] = '\0';
+        fputs(out, stderr);
+        return;
+    }
     n = snprintf(line, sizeof line, "%s stird: %s: ", ts, LEVEL_NAMES[level]);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
@@ -120,6 +231,56 @@ void log_client_from_sockaddr(http_client *c, const struct sockaddr *sa)
     }
 }
 
+/* The access record as one JSON object (log_format = json). */
+static void log_access_json(const log_access_rec *rec)
+{
+    char line[2400], ts[32];
+    const size_t cap = sizeof line - 2;     /* room for "}\n" */
+    const http_client *c = rec->client;
+    size_t o;
+
+    iso_now(ts);
+    o = put_fmt(line, 0, cap, "{\"time\":\"%s\",\"level\":\"INFO\",\"tag\":", ts);
+    o = json_str(line, o, cap, rec->tag ? rec->tag : "-", 16);
+    if (c && c->addr[0]) {
+        o = put_fmt(line, o, cap, ",\"client\":{\"addr\":\"%s\",\"port\":%u", c->addr, c->port);
+        if (c->principal[0] || c->identity[0]) {
+            o = put_fmt(line, o, cap, ",\"identity\":");
+            o = json_str(line, o, cap, c->principal[0] ? c->principal : c->identity, 256);
+        }
+        o = put_fmt(line, o, cap, "}");
+    }
+    if (rec->request_id) {
+        o = put_fmt(line, o, cap, ",\"requestId\":");
+        o = json_str(line, o, cap, rec->request_id, 256);
+    }
+    if (rec->resource) {
+        o = put_fmt(line, o, cap, ",\"resource\":");
+        o = json_str(line, o, cap, rec->resource, 64);
+    }
+    o = put_fmt(line, o, cap, ",\"method\":");
+    o = json_str(line, o, cap, rec->method ? rec->method : "-", 32);
+    o = put_fmt(line, o, cap, ",\"path\":");
+    o = json_str(line, o, cap, rec->path ? rec->path : "-", 200);
+    o = put_fmt(line, o, cap, ",\"status\":%u,\"latency_us\":%lld", rec->status, rec->latency_us);
+    if (rec->verstat) {
+        o = put_fmt(line, o, cap, ",\"verstat\":");
+        o = json_str(line, o, cap, rec->verstat, 64);
+    }
+    if (rec->codes) {
+        o = put_fmt(line, o, cap, ",\"codes\":");
+        o = json_str(line, o, cap, rec->codes, 200);
+    }
+    if (rec->note && *rec->note) {
+        o = put_fmt(line, o, cap, ",\"note\":");
+        o = json_str(line, o, cap, rec->note, 300);
+    }
+    line[o++] = '}';
+    line[o++] = '\n';
+    line[o] = '\0';
+    fputs(line, stderr);
+}
+
 void log_access(const log_access_rec *rec)
 {
     char ts[32], addr[80] = "-", m[40], p[300], id[300] = "", rid[300] = "", line[1400];
@@ -127,6 +288,10 @@ void log_access(const log_access_rec *rec)
 
     if (!log_enabled(LOG_LVL_INFO))
         return;
+    if (g_json) {
+        log_access_json(rec);
+        return;
+    }
     iso_now(ts);
     if (c && c->addr[0])
         snprintf(addr, sizeof addr, strchr(c->addr, ':') ? "[%s]:%u" : "%s:%u", c->addr,

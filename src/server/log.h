@@ -9,6 +9,7 @@
 #include <stdarg.h>
 
 void log_set_level(int level);        /* enum stird_log_level */
+void log_set_json(int on);            /* log_format = json: one JSON object per line */
 int log_enabled(int level);
 
 /* "2025-01-01T00:00:00Z stird: LEVEL: message" */
@@ -36,6 +37,10 @@ typedef struct http_client {
  * One access-log record. Every pointer may be NULL (written as "-").
  * The text format is one line:
  *   TIME TAG ADDR:PORT METHOD PATH STATUS LATENCYus [client=ID] [rid=REQUESTID] [NOTE]
+ * The JSON format (log_format = json) is one object per line:
+ *   {"time","level","tag","client":{"addr","port","identity"},"requestId",
+ *    "resource","method","path","status","latency_us","verstat","codes","note"}
+ * with members that have no value left out.
  */
 typedef struct log_access_rec {
     const char *tag;                /* which listener: "api", "x5u", "metrics" */

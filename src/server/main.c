@@ -11,6 +11,8 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "x5u.h"
 
 #include <errno.h>
@@ -87,17 +89,19 @@ static int setup_embedded_pki(const stird_config *cfg)
 }
 
 /* A signing chain that is outside its validity makes every signature
- * useless to verifiers; say so loudly at start-up rather than per call. */
-static void warn_validity(const char *cert_path)
+ * useless to verifiers; say so loudly at start-up rather than per call.
+ * Returns the leaf's notAfter (0 when unreadable) for the metrics. */
+static time_t warn_validity(const char *cert_path)
 {
     stir_error e;
     stir_cert *c;
-    time_t now = time(NULL);
+    time_t now = time(NULL), not_after;
 
     memset(&e, 0, sizeof e);
     c = stir_cert_load(cert_path, &e);
     if (!c)
-        return;
+        return 0;
+    not_after = stir_cert_not_after(c);
     if (stir_cert_not_after(c) < now)
         log_msg(LOG_LVL_WARN, "the signing chain %s has expired; verifiers will refuse it (437)",
                 cert_path);
@@ -106,6 +110,7 @@ static void warn_validity(const char *cert_path)
     else if (stir_cert_not_after(c) - now < 7 * 86400)
         log_msg(LOG_LVL_WARN, "the signing chain %s expires in less than 7 days", cert_path);
     stir_cert_unref(c);
+    return not_after;
 }
 
 /* Every connection is a descriptor: make room for max_connections when the
@@ -195,6 +200,7 @@ int main(int argc, char **argv)
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
+    struct notify_probe probe;
     sigset_t sigs;
     int sig, rc, status = 1;
 
@@ -203,6 +209,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);      /* reload (ExecReload): never the default exit */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stderr, NULL, _IOLBF, 0);
@@ -215,6 +222,8 @@ int main(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     log_set_level(cfg.log_level);
+    log_set_json(cfg.log_json);
+    metrics_init();
     memset(&app, 0, sizeof app);
     app.cfg = &cfg;
     if (stir_init() != 0) {
@@ -269,7 +278,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
             goto out;
         }
-        warn_validity(cfg.cert);
+        metrics_set_signing_not_after(warn_validity(cfg.cert));
         check_own_x5u(&cfg);
     }
     {
@@ -293,6 +302,9 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    metrics_set_certcache(app.cache);
+    metrics_set_rcd(app.rcd);
+    metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
     if (fetch_pool_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "stird: %s\n", err);
@@ -309,17 +321,34 @@ int main(int argc, char **argv)
     banner(&cfg, &app, http_port(http), x5u);
     log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", app.trust_count,
             cfg.threads, app.signer ? "on" : "off");
+    notify_ready(app.signer ? "serving, signing on" : "serving, signing off");
+    notify_probe_init(&probe, &cfg.listen.sa, cfg.listen.salen, http_port(http));
+    if (notify_watchdog_start(notify_probe_health, &probe) != 0)
+        log_msg(LOG_LVL_WARN, "watchdog: cannot start its thread; no WATCHDOG=1 pings");
 
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        /* The reload itself (issue 12) goes between these two. */
+        notify_reloading();
+        log_msg(LOG_LVL_WARN, "SIGHUP: configuration reload is not implemented yet; "
+                "settings unchanged");
+        notify_ready(NULL);
+    }
     log_msg(LOG_LVL_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    notify_stopping();
     status = 0;
 
 out:
     /* The pool first: it resumes every parked connection, which MHD must
      * still be running to finish. */
+    notify_watchdog_stop();    /* it probes the API: before the API goes */
     fetch_pool_stop();
     http_stop(http);
+    metrics_set_certcache(NULL);
+    metrics_set_rcd(NULL);
     x5u_stop(x5u);
     if (app.verifier)
         stir_verifier_free(app.verifier);

@@ -23,6 +23,8 @@ import time
 import unittest
 import urllib.request
 
+import openapi
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("STIR_SRC") or os.path.abspath(os.path.join(HERE, "..", ".."))
 STIRD = os.environ.get("STIRD") or os.path.join(SRC, "build", "stird")
@@ -125,10 +127,10 @@ def openssl(*args, data=None):
 
 def es256_sign_openssl(keyfile, signing_input, tmpdir):
     """Sign with the openssl CLI and return the raw r||s JWS signature."""
-    path = os.path.join(tmpdir, "tbs.bin")
-    with open(path, "wb") as f:
-        f.write(signing_input)
-    return der_sig_to_raw(openssl("dgst", "-sha256", "-sign", keyfile, path))
+    # The input goes through stdin: a shared file in tmpdir raced when
+    # several test threads signed at once (one signed another's input).
+    del tmpdir
+    return der_sig_to_raw(openssl("dgst", "-sha256", "-sign", keyfile, data=signing_input))
 
 
 def es256_verify_openssl(cert_pem, signing_input, raw_sig, tmpdir):
@@ -164,7 +166,12 @@ def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
 class Server:
     """One stird process. Use as a context manager or call stop()."""
 
-    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True):
+    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
+                 check_openapi=True, env=None):
+        # Every response request() receives is held to docs/openapi.yaml;
+        # a test that sends what the document does not describe on purpose
+        # may turn it off.
+        self.check_openapi = check_openapi
         self.tmp = tempfile.mkdtemp(prefix="stirtest.")
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
@@ -175,7 +182,10 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             self.x5u_port = free_port()
-            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
+            # Never the default metrics port 9464: tests run in parallel.
+            self.metrics_port = free_port()
+            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2",
+                    "--metrics-listen", "127.0.0.1:%d" % self.metrics_port]
             if embedded:
                 args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
                 if x5u:
@@ -184,7 +194,8 @@ class Server:
             self.args = args
             self._err = open(self.stderr_path, "wb")
             self._out = open(self.stdout_path, "wb")
-            self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err)
+            self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err,
+                                         env=dict(os.environ, **(env or {})))
             if not wait:
                 return
             try:
@@ -274,7 +285,10 @@ class Server:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if self.check_openapi:
+                openapi.check_response(method, path, r.status, hdrs.get("content-type"), data)
+            return r.status, hdrs, data
         finally:
             c.close()
 

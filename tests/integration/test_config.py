@@ -57,6 +57,22 @@ class ConfigTest(unittest.TestCase):
         self.assertIn("fixed-time", helped)
         self.assertIn("fetch-allow-host", helped)
 
+    def test_man_page_matches_help_and_docs(self):
+        # stird.conf(5) as built next to $STIRD: every setting of --help
+        # (less the flag-only ones) and of docs/CONFIG.md, as file keys.
+        page = os.path.join(os.path.dirname(stirtest.STIRD), "man", "stird.conf.5")
+        with open(page) as f:
+            man = f.read()
+        in_man = set(re.findall(r'^\.BR ([a-z0-9_]+) " = " ', man, re.M))
+        rc, out, err = run("--help")
+        self.assertEqual(rc, 0, err)
+        flag_only = {"config", "help", "help-settings", "version"}
+        helped = set(re.findall(r"^\s+--([a-z0-9-]+)", out, re.M)) - flag_only
+        self.assertEqual(in_man, {h.replace("-", "_") for h in helped})
+        with open(os.path.join(stirtest.SRC, "docs", "CONFIG.md")) as f:
+            keys = set(re.findall(r"` / `([a-z0-9_]+)`", f.read()))
+        self.assertEqual(in_man, keys)
+
     def test_unknown_key_names_line(self):
         path = self.write("unknown.conf", "# comment\nlisten = 127.0.0.1:1\n\nfoo_bar = 1\n")
         self.assertUsageError(("--config", path), path + ":4:", "unknown key 'foo_bar'")

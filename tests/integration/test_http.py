@@ -10,6 +10,7 @@ import unittest
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
+import openapi  # noqa: E402
 
 SIGN = "/stir/v1/signing"
 VERIFY = "/stir/v1/verification"
@@ -151,7 +152,8 @@ class HttpTest(stirtest.ServerTestCase):
             for _ in range(3):
                 c.request("POST", SIGN, body=b"{}", headers={"Content-Type": "application/json"})
                 r = c.getresponse()
-                r.read()
+                openapi.check_response("POST", SIGN, r.status, r.getheader("Content-Type"),
+                                       r.read())
                 self.assertEqual(r.status, 400)
         finally:
             c.close()

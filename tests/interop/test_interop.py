@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -17,6 +18,10 @@ import urllib.error
 import urllib.request
 
 from jwcrypto import jwk, jws
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import openapi  # noqa: E402  (docs/openapi.yaml holds every response)
 
 STIRD = os.environ["STIRD"]
 
@@ -46,7 +51,8 @@ class Interop(unittest.TestCase):
         cls.proc = subprocess.Popen(
             [STIRD, "--embedded", "--state-dir", cls.state,
              "--listen", f"127.0.0.1:{cls.port}",
-             "--x5u-listen", f"127.0.0.1:{cls.x5u_port}", "--fetch-allow-any-port"],
+             "--x5u-listen", f"127.0.0.1:{cls.x5u_port}", "--fetch-allow-any-port",
+             "--metrics-listen", "none"],
             stdout=cls.log, stderr=subprocess.STDOUT)
         cls.base = f"http://127.0.0.1:{cls.port}"
         for _ in range(100):
@@ -81,7 +87,10 @@ class Interop(unittest.TestCase):
         req = urllib.request.Request(f"{self.base}/stir/v1/{resource}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+            data = r.read()
+            openapi.check_response("POST", "/stir/v1/" + resource, r.status,
+                                   r.headers.get("Content-Type"), data)
+            return json.loads(data)
 
     def sign(self, orig="12155551212", dest="12155551213"):
         body = {"signingRequest": {"attest": "A", "orig": {"tn": orig}, "dest": {"tn": [dest]},

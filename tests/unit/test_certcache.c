@@ -114,6 +114,15 @@ static void check_url(const stir_fetch_policy *pol, const char *url, const char 
     assert_detail(&err, needle);
 }
 
+/* Fetches in the latency histogram of the stats. */
+static unsigned long latency_count(const stir_certcache_stats *st)
+{
+    unsigned long n = 0;
+    for (size_t i = 0; i < STIR_CERTCACHE_FETCH_BUCKETS; i++)
+        n += st->fetch_latency[i];
+    return n;
+}
+
 static void test_url_policy(void **state)
 {
     (void)state;
@@ -254,12 +263,15 @@ static void test_fetch_and_hit(void **state)
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.hits, 0);
     assert_int_equal(st.entries, 1);
+    assert_int_equal(latency_count(&st), 1);     /* one network fetch timed */
+    assert_true(st.fetch_seconds_sum > 0.0 && st.fetch_seconds_sum < 10.0);
 
     stir_cert *c2 = get_ok(cc, "/chain.pem");
     assert_ptr_equal(c, c2);
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.hits, 1);
     assert_int_equal(st.fetches, 1);
+    assert_int_equal(latency_count(&st), 1);     /* a hit is not a fetch */
     assert_int_equal(certserver_hits(&g_cs, "/chain.pem"), 1);
 
     /* a cached chain still answers for the caller's time */
@@ -387,6 +399,7 @@ static void test_fetch_failures(void **state)
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.fetch_failures, 7);
+    assert_int_equal(latency_count(&st), st.fetches);  /* every fetch is timed */
     stir_certcache_free(cc);
 }
 

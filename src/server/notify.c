@@ -1,0 +1,168 @@
+/*
+ * sd_notify for stird (see notify.h). libsystemd does the protocol (the
+ * datagram to NOTIFY_SOCKET, abstract socket names, credentials); this
+ * file decides what to say and when.
+ */
+#include "notify.h"
+#include "config.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+void notify_ready(const char *status)
+{
+    if (status)
+        sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+    else
+        sd_notify(0, "READY=1");
+}
+
+void notify_reloading(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+}
+
+void notify_stopping(void)
+{
+    sd_notify(0, "STOPPING=1");
+}
+
+/* ---- watchdog ------------------------------------------------------------------ */
+
+static struct {
+    pthread_t tid;
+    int running;
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t interval_us;
+    notify_alive_fn alive;
+    void *arg;
+} wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *watchdog_main(void *unused)
+{
+    int warned = 0;
+    (void)unused;
+    pthread_mutex_lock(&wd.mu);
+    while (!wd.stop) {
+        pthread_mutex_unlock(&wd.mu);
+        if (wd.alive(wd.arg)) {
+            sd_notify(0, "WATCHDOG=1");
+            warned = 0;
+        } else if (!warned) {
+            /* No ping: systemd restarts us when WatchdogSec passes. */
+            log_msg(LOG_LVL_ERROR, "watchdog: the API does not answer GET /health; "
+                    "not pinging the service manager");
+            warned = 1;
+        }
+        pthread_mutex_lock(&wd.mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(wd.interval_us / 1000000);
+        until.tv_nsec += (long)(wd.interval_us % 1000000) * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!wd.stop && pthread_cond_timedwait(&wd.cv, &wd.mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&wd.mu);
+    return NULL;
+}
+
+int notify_watchdog_start(notify_alive_fn alive, void *arg)
+{
+    uint64_t usec = 0;
+
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+        return 0;
+    wd.interval_us = usec / 2;
+    wd.alive = alive;
+    wd.arg = arg;
+    wd.stop = 0;
+    if (pthread_create(&wd.tid, NULL, watchdog_main, NULL) != 0)
+        return -1;
+    wd.running = 1;
+    log_msg(LOG_LVL_INFO, "watchdog: pinging every %llu ms while GET /health answers",
+            (unsigned long long)(wd.interval_us / 1000));
+    return 0;
+}
+
+void notify_watchdog_stop(void)
+{
+    if (!wd.running)
+        return;
+    pthread_mutex_lock(&wd.mu);
+    wd.stop = 1;
+    pthread_cond_signal(&wd.cv);
+    pthread_mutex_unlock(&wd.mu);
+    pthread_join(wd.tid, NULL);
+    wd.running = 0;
+}
+
+/* ---- the liveness probe -------------------------------------------------------- */
+
+void notify_probe_init(struct notify_probe *p, const struct sockaddr_storage *listen_sa,
+                       socklen_t salen, unsigned port)
+{
+    memcpy(&p->sa, listen_sa, sizeof p->sa);
+    p->salen = salen;
+    if (p->sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&p->sa;
+        a->sin6_port = htons((uint16_t)port);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+            a->sin6_addr = in6addr_loopback;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&p->sa;
+        a->sin_port = htons((uint16_t)port);
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+            a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+}
+
+int notify_probe_health(void *arg)
+{
+    const struct notify_probe *p = arg;
+    struct timeval tv = {1, 0};
+    char buf[64];
+    size_t got = 0;
+    int fd, ok = 0;
+
+    fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    /* Linux bounds connect() by SO_SNDTIMEO too. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (const struct sockaddr *)&p->sa, p->salen) == 0) {
+        static const char REQ[] = "GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n";
+        if (send(fd, REQ, sizeof REQ - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof REQ - 1)) {
+            while (got < 12) {
+                ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+                if (n <= 0)
+                    break;
+                got += (size_t)n;
+            }
+            buf[got] = '\0';
+            ok = got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 9, "200", 3) == 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
