@@ -175,7 +175,7 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             self.x5u_port = free_port()
-            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
+            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--plain-http"]
             if embedded:
                 args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
                 if x5u:
