@@ -164,7 +164,8 @@ def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
 class Server:
     """One stird process. Use as a context manager or call stop()."""
 
-    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True):
+    def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
+                 plain=True):
         self.tmp = tempfile.mkdtemp(prefix="stirtest.")
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
@@ -175,7 +176,9 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             self.x5u_port = free_port()
-            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2", "--plain-http"]
+            args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2"]
+            if plain:
+                args.append("--plain-http")  # HTTPS is tested in test_tls.py
             if embedded:
                 args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
                 if x5u:
