@@ -121,6 +121,8 @@ struct conn_server {
     long n_conns;
     struct client_count *clients[CLIENT_BUCKETS];
 
+    char busy[400];                 /* the 503 written past max_connections */
+    int busy_len;
     atomic_llong refused_log_at;    /* rate limit of the "refused" warning */
     atomic_long refused_since;
 };
@@ -766,11 +768,9 @@ static void on_event(conn *c, unsigned ev)
 
 /* ---- accept -------------------------------------------------------------- */
 
-static const char BUSY_503[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 105\r\n\r\n"
-    "{\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections; "
-    "retry later\",\"cause\":\"NF_CONGESTION\"}";
+#define BUSY_BODY                                                                          \
+    "{\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections; " \
+    "retry later\",\"cause\":\"NF_CONGESTION\"}"
 
 static void accept_one(struct worker *w, const conn_listener *l, int fd,
                        const struct sockaddr *sa)
@@ -794,7 +794,8 @@ static void accept_one(struct worker *w, const conn_listener *l, int fd,
     if (busy || over) {
         /* Refused at once. A plain client over the global limit gets a
          * 503 written straight into its socket buffer; TLS cannot. */
-        if (busy && !l->tls && send(fd, BUSY_503, sizeof BUSY_503 - 1, MSG_NOSIGNAL) > 0)
+        if (busy && !l->tls &&
+            send(fd, s->busy, (size_t)s->busy_len, MSG_NOSIGNAL) > 0)
             shutdown(fd, SHUT_WR);
         close(fd);
         log_refused(s, busy ? "max_connections reached" : "too many connections from this address",
@@ -989,6 +990,10 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
     s->timeout_ms[T_REQUEST] = lim->request_timeout_ms;
     s->timeout_ms[T_IDLE] = lim->idle_timeout_ms;
     s->timeout_ms[T_LINGER] = LINGER_MS;
+    s->busy_len = snprintf(s->busy, sizeof s->busy,
+                           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+                           "application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\n"
+                           "Content-Length: %zu\r\n\r\n%s", sizeof BUSY_BODY - 1, BUSY_BODY);
     pthread_mutex_init(&s->clients_lock, NULL);
     s->workers = calloc((size_t)s->lim.threads, sizeof *s->workers);
     if (!s->workers) {
