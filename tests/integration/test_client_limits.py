@@ -144,9 +144,18 @@ class GlobalLimitTest(unittest.TestCase):
     def test_past_max_connections_503_with_retry_after(self):
         with stirtest.Server("--max-connections", "5", "--max-connections-per-client", "100") \
                 as srv:
+            # The start-up health check's connection counts until the client
+            # closes it or the server's 2 s linger ends.
+            time.sleep(2.3)
             held = [connect(srv.port) for _ in range(5)]
             try:
-                time.sleep(0.3)
+                for s in held:      # each one answered: all five are in
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    buf = b""
+                    while not buf.endswith(b"}"):
+                        chunk = s.recv(4096)
+                        self.assertTrue(chunk, buf)
+                        buf += chunk
                 with connect(srv.port, "127.0.0.2") as s:
                     s.settimeout(5)
                     buf = b""
