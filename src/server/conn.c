@@ -456,14 +456,14 @@ static int queue_reply(conn *c)
     long long lat;
     struct timespec t1;
 
+    if (r->status == 0)             /* a handler that said nothing */
+        r->status = 500;
     if (!body && (r->status >= 400 || r->content_type)) {
         r->status = 500;            /* a problem that could not be built */
         r->content_type = "application/problem+json";
         body = OOM_BODY;
         blen = sizeof OOM_BODY - 1;
     }
-    if (r->status == 0)
-        r->status = 500;
     if (r->status >= 400 && !c->h.headers_done)
         c->close_after = 1;
     n = snprintf(head, sizeof head, "HTTP/1.1 %u %s\r\nDate: %s\r\n", r->status,

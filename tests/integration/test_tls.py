@@ -240,6 +240,57 @@ class TlsTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(r.stdout, b"")
 
+    def test_connection_limit_per_certificate_identity(self):
+        srv = stirtest.Server("--tls-cert", self.server[0], "--tls-key", self.server[1],
+                              "--tls-client-ca", self.cli_ca[1],
+                              "--max-connections-per-client", "2", plain=False, wait=False)
+        held = []
+        try:
+            def tls_conn(cert, src):
+                raw = socket.create_connection(("127.0.0.1", srv.port), timeout=10,
+                                               source_address=(src, 0))
+                return self.ctx(cert).wrap_socket(raw, server_hostname="127.0.0.1")
+
+            def health(s):
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                buf = b""
+                while not buf.endswith(b"}"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return None
+                    buf += chunk
+                return int(buf.split(b" ")[1])
+
+            deadline = time.time() + 30
+            while True:             # up?
+                try:
+                    with tls_conn(self.cn_only, "127.0.0.9") as s:
+                        if health(s) == 200:
+                            break
+                except (OSError, ssl.SSLError):
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            # two addresses, one identity: both served
+            for src in ("127.0.0.5", "127.0.0.6"):
+                held.append(tls_conn(self.good, src))
+                self.assertEqual(health(held[-1]), 200)
+            # a third address with the same certificate: refused after the handshake
+            try:
+                with tls_conn(self.good, "127.0.0.7") as s:
+                    third = health(s)
+            except (OSError, ssl.SSLError):
+                third = None
+            self.assertIsNone(third)
+            # another identity from that address is served
+            with tls_conn(self.cn_only, "127.0.0.7") as s:
+                self.assertEqual(health(s), 200)
+            self.assertIn("too many connections for this client certificate", srv.stderr())
+        finally:
+            for s in held:
+                s.close()
+            srv.stop()
+
 
 class TransportConfigTest(unittest.TestCase):
 
