@@ -255,8 +255,7 @@ static void reset(http1 *h)
     h->content_length = -1;
     h->chunked = h->keep_alive = h->expect_continue = 0;
     h->body_len = 0;
-    h->in_value = h->headers_done = h->te_bad = h->cl_count = h->cl_bad = 0;
-    h->host_count = h->too_many = h->started = 0;
+    h->headers_done = h->host_count = h->started = 0;
     h->target_len = 0;
     h->cur = CUR_NONE;
     h->hlen = 0;

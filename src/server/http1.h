@@ -59,7 +59,7 @@ typedef struct http1 {
     char err_detail[160];
 
     /* private */
-    int in_value, headers_done, te_bad, cl_count, cl_bad, host_count, too_many;
+    int headers_done, host_count;
     size_t target_len;
     int cur;                      /* what is being appended to hbuf */
     char *hbuf;
