@@ -89,6 +89,14 @@ struct conn {
     size_t outpos, outlen, outcap;
 };
 
+/* A connection accepted by one worker for another (round robin). */
+struct handoff {
+    struct handoff *next;
+    const conn_listener *l;
+    int fd;
+    struct sockaddr_storage ss;
+};
+
 struct worker {
     conn_server *s;
     pthread_t thread;
@@ -96,6 +104,7 @@ struct worker {
     int evfd;
     pthread_mutex_t lock;
     conn *resumed;                  /* under lock */
+    struct handoff *handoffs;       /* under lock */
     conn *all;
     conn *thead[T_KINDS], *ttail[T_KINDS];
     long long now;
@@ -115,6 +124,7 @@ struct conn_server {
     size_t n_workers;
     struct worker *workers;
     atomic_int stopping;
+    atomic_uint next_worker;        /* round robin of new connections */
     long timeout_ms[T_KINDS];
 
     pthread_mutex_t clients_lock;   /* the counts below */
@@ -845,18 +855,47 @@ static void accept_one(struct worker *w, const conn_listener *l, int fd,
         conn_free(c);
 }
 
+static void wake(struct worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->evfd, &one, sizeof one) < 0) {
+        /* the counter cannot overflow in practice; the worker polls anyway */
+    }
+}
+
+/*
+ * One worker wakes per new connection (EPOLLEXCLUSIVE) and accepts what is
+ * queued; the connections are dealt round robin to the workers, because a
+ * burst (a client opening 16 connections at once) would otherwise all land
+ * on the worker that woke.
+ */
 static void on_accept(struct worker *w, const conn_listener *l)
 {
+    conn_server *s = w->s;
     for (int i = 0; i < 64; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
+        struct worker *to;
+        struct handoff *h;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 log_msg(LOG_LVL_ERROR, "accept: %s (raise the open file limit)", strerror(errno));
             return;
         }
-        accept_one(w, l, fd, (struct sockaddr *)&ss);
+        to = &s->workers[atomic_fetch_add(&s->next_worker, 1) % s->n_workers];
+        if (to == w || !(h = malloc(sizeof *h))) {
+            accept_one(w, l, fd, (struct sockaddr *)&ss);
+            continue;
+        }
+        h->l = l;
+        h->fd = fd;
+        h->ss = ss;
+        pthread_mutex_lock(&to->lock);
+        h->next = to->handoffs;
+        to->handoffs = h;
+        pthread_mutex_unlock(&to->lock);
+        wake(to);
     }
 }
 
@@ -901,14 +940,11 @@ static void run_timers(struct worker *w)
 void conn_resume(conn *c)
 {
     struct worker *w = c->w;
-    uint64_t one = 1;
     pthread_mutex_lock(&w->lock);
     c->resume_next = w->resumed;
     w->resumed = c;
     pthread_mutex_unlock(&w->lock);
-    if (write(w->evfd, &one, sizeof one) < 0) {
-        /* the counter cannot overflow in practice; the worker polls anyway */
-    }
+    wake(w);
 }
 
 static void on_resumed(struct worker *w)
@@ -918,10 +954,20 @@ static void on_resumed(struct worker *w)
     if (read(w->evfd, &v, sizeof v) < 0) {
         /* nothing to read: another wake-up already took it */
     }
+    struct handoff *h;
+
     pthread_mutex_lock(&w->lock);
     c = w->resumed;
     w->resumed = NULL;
+    h = w->handoffs;
+    w->handoffs = NULL;
     pthread_mutex_unlock(&w->lock);
+    while (h) {
+        struct handoff *next = h->next;
+        accept_one(w, h->l, h->fd, (struct sockaddr *)&h->ss);
+        free(h);
+        h = next;
+    }
     while (c) {
         conn *next = c->resume_next;
         assert(c->state == S_WAIT);
@@ -963,6 +1009,12 @@ static void *worker_main(void *arg)
     /* Stopping: close everything this worker holds. */
     pthread_mutex_lock(&w->lock);
     w->resumed = NULL;
+    while (w->handoffs) {
+        struct handoff *h = w->handoffs;
+        w->handoffs = h->next;
+        close(h->fd);
+        free(h);
+    }
     pthread_mutex_unlock(&w->lock);
     while (w->all)
         conn_free(w->all);
@@ -1048,9 +1100,16 @@ void conn_server_stop(conn_server *s)
         if (write(s->workers[i].evfd, &one, sizeof one) < 0) {
             /* it wakes within a second anyway */
         }
+    for (size_t i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i].thread, NULL);
     for (size_t i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
-        pthread_join(w->thread, NULL);
+        while (w->handoffs) {       /* handed over after that worker stopped */
+            struct handoff *h = w->handoffs;
+            w->handoffs = h->next;
+            close(h->fd);
+            free(h);
+        }
         close(w->ep);
         close(w->evfd);
         pthread_mutex_destroy(&w->lock);
