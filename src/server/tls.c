@@ -63,9 +63,14 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
         snprintf(err, errlen, "TLS: the key %s does not match the certificate %s", key, cert);
         goto fail;
     }
-    /* Resumed sessions (tickets or the cache) keep the verified client
-     * certificate; the context id ties them to this server. */
+    /* Resumed sessions (the TLS 1.2 session cache) keep the verified
+     * client certificate; the context id ties them to this server. No
+     * TLS 1.3 tickets: making two per handshake (each carrying the client
+     * certificate) more than doubled handshake + first request, 13.0 ms
+     * to 5.7 ms median (docs/BENCHMARKS.md), and Ms clients keep their
+     * connections open anyway. */
     SSL_CTX_set_session_id_context(ctx, SID_CTX, sizeof SID_CTX - 1);
+    SSL_CTX_set_num_tickets(ctx, 0);
     if (client_ca) {
         int ok;
         if (stat(client_ca, &st) == 0 && S_ISDIR(st.st_mode)) {
