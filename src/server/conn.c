@@ -89,12 +89,12 @@ struct conn {
     size_t outpos, outlen, outcap;
 };
 
-/* A connection accepted by one worker for another (round robin). */
+/* A connection accepted and admitted by one worker for another. */
 struct handoff {
     struct handoff *next;
     const conn_listener *l;
     int fd;
-    struct sockaddr_storage ss;
+    http_client client;
 };
 
 struct worker {
@@ -782,17 +782,17 @@ static void on_event(conn *c, unsigned ev)
     "{\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections; " \
     "retry later\",\"cause\":\"NF_CONGESTION\"}"
 
-static void accept_one(struct worker *w, const conn_listener *l, int fd,
-                       const struct sockaddr *sa)
+/*
+ * Count a new connection in, in accept order (so that a client's newest
+ * connections are the ones refused). Returns 0 when admitted; a refused
+ * one is closed here.
+ */
+static int admit(conn_server *s, const conn_listener *l, int fd, const http_client *client)
 {
-    conn_server *s = w->s;
-    http_client client;
     char key[300];
-    int busy = 0, over = 0, one = 1;
-    conn *c;
+    int busy = 0, over = 0;
 
-    log_client_from_sockaddr(&client, sa);
-    addr_key(key, sizeof key, &client);
+    addr_key(key, sizeof key, client);
     pthread_mutex_lock(&s->clients_lock);
     if (s->n_conns >= s->lim.max_connections)
         busy = 1;
@@ -809,9 +809,20 @@ static void accept_one(struct worker *w, const conn_listener *l, int fd,
             shutdown(fd, SHUT_WR);
         close(fd);
         log_refused(s, busy ? "max_connections reached" : "too many connections from this address",
-                    &client);
-        return;
+                    client);
+        return -1;
     }
+    return 0;
+}
+
+/* Make an admitted connection part of worker `w`. */
+static void attach(struct worker *w, const conn_listener *l, int fd, const http_client *client)
+{
+    conn_server *s = w->s;
+    char key[300];
+    int one = 1;
+    conn *c;
+
     c = calloc(1, sizeof *c);
     if (c)
         c->in = malloc(IN_CAP);
@@ -823,6 +834,7 @@ static void accept_one(struct worker *w, const conn_listener *l, int fd,
             free(c);
         }
         close(fd);
+        addr_key(key, sizeof key, client);
         pthread_mutex_lock(&s->clients_lock);
         s->n_conns--;
         client_release(s, key);
@@ -833,7 +845,7 @@ static void accept_one(struct worker *w, const conn_listener *l, int fd,
     c->w = w;
     c->l = l;
     c->fd = fd;
-    c->client = client;
+    c->client = *client;
     c->tkind = T_NONE;
     c->body = c->inline_body;
     c->body_cap = sizeof c->inline_body;
@@ -877,20 +889,24 @@ static void on_accept(struct worker *w, const conn_listener *l)
         socklen_t sl = sizeof ss;
         struct worker *to;
         struct handoff *h;
+        http_client client;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 log_msg(LOG_LVL_ERROR, "accept: %s (raise the open file limit)", strerror(errno));
             return;
         }
+        log_client_from_sockaddr(&client, (struct sockaddr *)&ss);
+        if (admit(s, l, fd, &client) != 0)
+            continue;
         to = &s->workers[atomic_fetch_add(&s->next_worker, 1) % s->n_workers];
         if (to == w || !(h = malloc(sizeof *h))) {
-            accept_one(w, l, fd, (struct sockaddr *)&ss);
+            attach(w, l, fd, &client);
             continue;
         }
         h->l = l;
         h->fd = fd;
-        h->ss = ss;
+        h->client = client;
         pthread_mutex_lock(&to->lock);
         h->next = to->handoffs;
         to->handoffs = h;
@@ -964,7 +980,7 @@ static void on_resumed(struct worker *w)
     pthread_mutex_unlock(&w->lock);
     while (h) {
         struct handoff *next = h->next;
-        accept_one(w, h->l, h->fd, (struct sockaddr *)&h->ss);
+        attach(w, h->l, h->fd, &h->client);
         free(h);
         h = next;
     }

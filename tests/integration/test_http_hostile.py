@@ -158,7 +158,7 @@ class HostileHttpTest(stirtest.ServerTestCase):
 
     def test_pipelined_requests_answered_in_order(self):
         sign = json.dumps({"signingRequest": {
-            "attest": "A", "orig": {"tn": stirtest.ORIG_TN},
+            "attest": "A", "orig": {"tn": stirtest.ORIG_TN}, "requestId": "pipe-7",
             "dest": {"tn": [stirtest.DEST_TN]}, "iat": int(time.time())}}).encode()
         data = (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" +
                 post_head("Content-Length: %d\r\n" % len(sign)) + sign +
@@ -172,6 +172,9 @@ class HostileHttpTest(stirtest.ServerTestCase):
         self.assertIn("trustAnchors", json.loads(rs[3][2]))
         self.assertEqual(rs[3][1].get("connection"), "close")
         self.assertTrue(closed)
+        # the access log line of the signing request carries its requestId
+        self.assertTrue(any(" POST " + SIGN + " 200 " in ln and " rid=pipe-7" in ln
+                            for ln in self.srv.stderr().splitlines()), self.srv.stderr())
 
     def test_keep_alive_and_head(self):
         s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
