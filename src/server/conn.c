@@ -121,7 +121,8 @@ struct conn_server {
     http1_limits hlim;
     conn_listener ls[CONN_MAX_LISTENERS];
     size_t n_ls;
-    size_t n_workers;
+    size_t n_workers;               /* initialized */
+    size_t n_started;               /* running */
     struct worker *workers;
     atomic_int stopping;
     atomic_uint next_worker;        /* round robin of new connections */
@@ -1041,7 +1042,7 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
                                char *err, size_t errlen)
 {
     conn_server *s = calloc(1, sizeof *s);
-    size_t started = 0;
+    size_t started = 0;   /* workers initialized */
 
     if (!s || n > CONN_MAX_LISTENERS) {
         snprintf(err, errlen, "out of memory");
@@ -1086,10 +1087,6 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
                 goto fail_one;
             }
         }
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            snprintf(err, errlen, "cannot start the worker threads");
-            goto fail_one;
-        }
         s->n_workers++;
         continue;
     fail_one:
@@ -1100,6 +1097,14 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
         pthread_mutex_destroy(&w->lock);
         goto fail;
     }
+    /* Every worker exists before any runs: a running one deals connections
+     * to all of them. */
+    for (; s->n_started < s->n_workers; s->n_started++)
+        if (pthread_create(&s->workers[s->n_started].thread, NULL, worker_main,
+                           &s->workers[s->n_started]) != 0) {
+            snprintf(err, errlen, "cannot start the worker threads");
+            goto fail;
+        }
     return s;
 fail:
     conn_server_stop(s);
@@ -1112,11 +1117,11 @@ void conn_server_stop(conn_server *s)
     if (!s)
         return;
     atomic_store(&s->stopping, 1);
-    for (size_t i = 0; i < s->n_workers; i++)
+    for (size_t i = 0; i < s->n_started; i++)
         if (write(s->workers[i].evfd, &one, sizeof one) < 0) {
             /* it wakes within a second anyway */
         }
-    for (size_t i = 0; i < s->n_workers; i++)
+    for (size_t i = 0; i < s->n_started; i++)
         pthread_join(s->workers[i].thread, NULL);
     for (size_t i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
