@@ -21,7 +21,7 @@ build: deps $(BUILD)/Makefile
 # The server on 127.0.0.1:8080 with its embedded test PKI (made on first run
 # under $(STATE)) and its own certificate served at the x5u URL.
 run: build
-	$(BUILD)/stird --embedded --state-dir $(STATE)
+	$(BUILD)/stird --embedded --plain-http --state-dir $(STATE)
 
 test: deps test-plain test-asan
 

@@ -29,6 +29,8 @@ T=$(mktemp -d)
 cleanup() { stop_pid "${YPID:-}"; stop_pid "${SPID:-}"; rm -rf "$T"; }
 trap cleanup EXIT
 
+# The yardstick (not stird) is built on libmicrohttpd.
+[ -f /usr/include/microhttpd.h ] || { echo "bench: the yardstick needs libmicrohttpd-dev (apt-get install libmicrohttpd-dev)" >&2; exit 2; }
 cc -O2 -o "$T/msceil" "$YARD/msceil.c" -lmicrohttpd -lcrypto -lpthread || exit 1
 
 echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -38,7 +40,7 @@ openssl speed -elapsed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/{
 YPORT=18099 SPORT=18080 XPORT=18443
 "$T/msceil" -p $YPORT -t "$THREADS" >/dev/null 2>&1 &
 YPID=$!
-"$BUILD/stird" --embedded --state-dir "$T/state" --listen 127.0.0.1:$SPORT \
+"$BUILD/stird" --embedded --plain-http --state-dir "$T/state" --listen 127.0.0.1:$SPORT \
   --x5u-listen 127.0.0.1:$XPORT --fetch-allow-any-port --threads "$THREADS" --log-level warn >"$T/stird.log" 2>&1 &
 SPID=$!
 wait_port $YPORT && wait_port $SPORT || { cat "$T/stird.log"; exit 1; }

@@ -11,7 +11,6 @@ libssl-dev
 openssl
 libjansson-dev
 libcurl4-openssl-dev
-libmicrohttpd-dev
 libhttp-parser-dev
 libsystemd-dev
 libcmocka-dev

@@ -62,6 +62,13 @@ static const opt OPTS[] = {
     {"max-body", K_LONG, OFF(max_body), 1024, 8 * 1024 * 1024, "BYTES", "largest request body accepted (default 65536)"},
     {"max-connections", K_LONG, OFF(max_connections), 1, 100000, "N", "concurrent client connections (default 4096)"},
     {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
+    {"request-timeout", K_LONG, OFF(request_timeout), 1, 3600, "SECONDS", "whole request (TLS handshake, headers, body) within this, else 408 (default 10)"},
+    {"max-connections-per-client", K_LONG, OFF(max_connections_per_client), 1, 100000, "N", "concurrent connections per client address and per certificate identity (default 64)"},
+    {"max-header-bytes", K_LONG, OFF(max_header_bytes), 1024, 1024 * 1024, "BYTES", "request line and headers, else 431 (default 8192)"},
+    {"tls-cert", K_STR, OFF(tls_cert), 0, 0, "FILE", "HTTPS on the Ms API: certificate chain, PEM, leaf first"},
+    {"tls-key", K_STR, OFF(tls_key), 0, 0, "FILE", "HTTPS on the Ms API: private key, PEM"},
+    {"tls-client-ca", K_STR, OFF(tls_client_ca), 0, 0, "PATH", "mutual TLS: client certificates must verify against these CAs (PEM bundle or directory)"},
+    {"plain-http", K_BOOL, OFF(plain_http), 0, 1, NULL, "serve the Ms API over plain HTTP (no TLS): explicit, for labs and trusted networks"},
     {"key", K_STR, OFF(key), 0, 0, "FILE", "signing key, P-256 PEM"},
     {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
     {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
@@ -154,6 +161,9 @@ static void config_defaults(stird_config *cfg)
     cfg->max_body = 65536;
     cfg->max_connections = 4096;
     cfg->idle_timeout = 30;
+    cfg->request_timeout = 10;
+    cfg->max_connections_per_client = 64;
+    cfg->max_header_bytes = 8192;
     cfg->freshness = 60;
     cfg->fetch_threads = 8;
     cfg->fetch_queue = 1024;
@@ -907,6 +917,15 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
             return -1;
         }
     }
+    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+        set_err(err, errlen, "HTTPS needs both tls-cert and tls-key (missing: %s)",
+                cfg->tls_cert ? "tls-key" : "tls-cert");
+        return -1;
+    }
+    if (cfg->tls_client_ca && !cfg->tls_cert) {
+        set_err(err, errlen, "tls-client-ca (mutual TLS) needs HTTPS: set tls-cert and tls-key");
+        return -1;
+    }
     if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
         set_err(err, errlen, "cache-min-ttl (%ld) is larger than cache-max-ttl (%ld)",
                 cfg->cache_min_ttl, cfg->cache_max_ttl);
@@ -931,6 +950,15 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
     if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
         set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
                 cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
+        return -1;
+    }
+    if (!cfg->tls_cert && !cfg->plain_http) {
+        set_err(err, errlen, "the Ms API needs HTTPS (set tls-cert and tls-key) or plain HTTP "
+                "chosen explicitly (plain-http = yes / --plain-http)");
+        return -1;
+    }
+    if (cfg->tls_cert && cfg->plain_http) {
+        set_err(err, errlen, "choose one of tls-cert (HTTPS) and plain-http for the Ms API");
         return -1;
     }
     return 0;
@@ -996,6 +1024,9 @@ void config_free(stird_config *cfg)
     free(cfg->trust);
     free(cfg->x5u_tls_cert);
     free(cfg->x5u_tls_key);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->tls_client_ca);
     free(cfg->state_dir);
     free(cfg->fetch_ca_file);
     for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)

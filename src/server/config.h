@@ -47,6 +47,13 @@ typedef struct stird_config {
     long max_body;
     long max_connections;
     long idle_timeout;       /* seconds */
+    long request_timeout;    /* seconds: whole request, TLS handshake included */
+    long max_connections_per_client;
+    long max_header_bytes;
+    char *tls_cert;          /* the Ms API's HTTPS certificate chain, PEM */
+    char *tls_key;
+    char *tls_client_ca;     /* set: mutual TLS, client certificates from these CAs */
+    int plain_http;          /* plain HTTP on `listen`, explicitly */
 
     char *key;
     char *cert;

@@ -1,33 +1,30 @@
 /*
- * The Ms API over libmicrohttpd.
+ * The Ms API over stird's connection layer (conn.c).
  *
  * Every request is checked as soon as its headers are in (route, method,
- * Content-Length, Content-Type), so anything that will be refused is
- * refused before a byte of its body is read. Accepted bodies are gathered
- * into one buffer (never more than Content-Length <= max_body), parsed
+ * Content-Length, Content-Type, then the gate), so anything that will be
+ * refused is refused before a byte of its body is read. Accepted bodies
+ * are gathered by the connection layer (never more than max_body), parsed
  * once with jansson and handed to signing.c or verification.c, which fill
  * an http_reply. A request that must wait for a fetch (an x5u certificate
- * for verification, RCD content for signing) is parked (MHD suspend) and
- * finished by the fetch pool below.
+ * for verification, RCD content for signing) is parked and finished on
+ * this server's fetch pool, then resumed on its worker.
  */
 #include "http.h"
+#include "conn.h"
+#include "fetchpool.h"
 #include "log.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <microhttpd.h>
 
 enum route { R_NONE, R_SIGNING, R_VERIFICATION, R_HEALTH, R_READY };
 
@@ -52,43 +49,18 @@ static const struct resource HEALTH = {"health", R_HEALTH, NULL};
 static const struct resource READY = {"ready", R_READY, NULL};
 
 struct http_server {
-    struct MHD_Daemon *d;
     const stird_app *app;
     unsigned port;
     char prefix[256];           /* "{routing_path}/stir/v1/" */
     size_t prefix_len;
     char sign_path[256];
     char verify_path[256];
+    fetchpool *pool;
+    SSL_CTX *tls;
+    conn_server *conns;
 };
-
-/* Most Ms bodies fit; the struct stays within malloc's fast (tcache) sizes. */
-#define INLINE_BODY 960
-
-/* State of a POST whose body is being received. The buffer grows with the
- * bytes that actually arrive (up to Content-Length), so a client that
- * announces a large body and then stalls costs no more than a small one. */
-struct req {
-    const struct resource *res;
-    struct timespec t0;
-    size_t cl;              /* Content-Length, <= max_body */
-    size_t len;             /* bytes received so far */
-    size_t cap;             /* size of buf, always >= len + 1 */
-    int overflow;           /* more bytes than announced (defensive) */
-    enum { ST_NEW, ST_WAITING, ST_READY } state;   /* of a deferred request */
-    struct MHD_Connection *conn;
-    http_reply *reply;      /* filled by the fetch pool */
-    char *buf;              /* inline_buf or heap */
-    char inline_buf[INLINE_BODY];
-};
-
-/* Marks a request already answered from its headers. */
-static char ANSWERED;
 
 static const char HEALTH_BODY[] = "{\"status\":\"alive\"}";
-static const char OOM_BODY[] =
-    "{\"title\":\"Internal Server Error\",\"status\":500,\"detail\":\"out of memory\","
-    "\"cause\":\"SYSTEM_FAILURE\"}";
-
 static const char CT_JSON[] = "application/json";
 static const char CT_PROBLEM[] = "application/problem+json";
 
@@ -105,6 +77,20 @@ void http_reply_json(http_reply *r, unsigned status, json_t *obj)
         r->status = 500;
         r->content_type = CT_PROBLEM;
     }
+}
+
+int http_reply_header(http_reply *r, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") ||
+        r->headers_len + nl + vl + 4 >= sizeof r->headers)
+        return -1;
+    memcpy(r->headers + r->headers_len, name, nl);
+    memcpy(r->headers + r->headers_len + nl, ": ", 2);
+    memcpy(r->headers + r->headers_len + nl + 2, value, vl);
+    memcpy(r->headers + r->headers_len + nl + 2 + vl, "\r\n", 3);
+    r->headers_len += nl + vl + 4;
+    return 0;
 }
 
 /*
@@ -185,13 +171,6 @@ const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static long long usec_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)(t.tv_sec - t0->tv_sec) * 1000000LL + (t.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 void http_clean_text(char *out, size_t cap, const char *s)
 {
     size_t o = 0;
@@ -203,48 +182,6 @@ void http_clean_text(char *out, size_t cap, const char *s)
         out[o++] = '.';
     }
     out[o] = '\0';
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *c, const struct timespec *t0,
-                                  const char *method, const char *url, http_reply *r)
-{
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-    const union MHD_ConnectionInfo *ci;
-
-    if (r->body) {
-        resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
-        if (!resp)
-            free(r->body);
-    } else {
-        r->status = 500;
-        r->content_type = CT_PROBLEM;
-        resp = MHD_create_response_from_buffer(sizeof OOM_BODY - 1, (void *)OOM_BODY,
-                                               MHD_RESPMEM_PERSISTENT);
-    }
-    r->body = NULL;
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-    if (r->allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-    if (r->retry_after) {
-        char ra[16];
-        snprintf(ra, sizeof ra, "%u", r->retry_after);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-    }
-    ret = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
-
-    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    {
-        http_client client;
-        log_client_from_sockaddr(&client, ci ? ci->client_addr : NULL);
-        log_access(&(log_access_rec){.tag = "api", .client = &client, .method = method,
-                                     .path = url, .status = r->status,
-                                     .latency_us = usec_since(t0), .note = r->note});
-    }
-    return ret;
 }
 
 /* The resource at `url`, or NULL. */
@@ -279,55 +216,43 @@ static int is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
-/* Content-Length as an unsigned decimal; -1 if malformed. */
-static long long parse_length(const char *s)
-{
-    long long v = 0;
-    size_t digits = 0;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    for (; *s >= '0' && *s <= '9'; s++, digits++) {
-        if (digits >= 18)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return digits && *s == '\0' ? v : -1;
-}
-
+/*
+ * Ready when at least one resource can be served: signing needs the
+ * signing key, verification needs trust anchors. A verification-only
+ * deployment is ready, with "signing": false.
+ */
 static void ready_reply(const stird_app *app, http_reply *r)
 {
     stir_certcache_stats st;
     json_t *o;
-    int ready = app->signer != NULL && app->trust_count > 0;
+    int can_sign = app->signer != NULL, can_verify = app->trust_count > 0;
+    int ready = can_sign || can_verify;
 
     stir_certcache_stats_get(app->cache, &st);
-    o = json_pack("{s:s, s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+    o = json_pack("{s:s, s:I, s:b, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                   "status", ready ? "ready" : "not ready",
                   "trustAnchors", (json_int_t)app->trust_count,
-                  "signing", app->signer != NULL,
+                  "signing", can_sign,
+                  "verification", can_verify,
                   "certCache",
                   "entries", (json_int_t)st.entries, "hits", (json_int_t)st.hits,
                   "misses", (json_int_t)st.misses, "fetches", (json_int_t)st.fetches,
                   "fetchFailures", (json_int_t)st.fetch_failures,
                   "negativeHits", (json_int_t)st.neg_hits, "refreshes", (json_int_t)st.refreshes);
     if (o && !ready)
-        json_object_set_new(o, "detail", json_string(app->signer ? "no trust anchors loaded"
-                                                                 : "no signing key configured"));
+        json_object_set_new(o, "detail", json_string("no signing key configured and no trust "
+                                                     "anchors loaded"));
     http_reply_json(r, ready ? 200 : 503, o);
 }
 
 /* Checks made on the request line and headers alone. Returns 1 and fills
  * `r` when the request is answered now; 0 when its body should be read. */
-static int check_headers(const struct http_server *s, struct MHD_Connection *c, enum route rt,
-                         const char *url, const char *method, size_t *cl, http_reply *r)
+static int check_headers(const struct http_server *s, conn *c, enum route rt, http_reply *r)
 {
     char detail[1024], path[220];
-    const char *te, *cls, *ct;
-    long long n;
-    int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                 strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    const char *url = conn_path(c), *method = conn_method(c), *ct;
+    long long n = conn_content_length(c);
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
     if (rt == R_NONE) {
         http_clean_text(path, sizeof path, url);
@@ -345,33 +270,25 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
         } else if (rt == R_HEALTH) {
             r->status = 200;
             r->content_type = CT_JSON;
-            r->body = strdup(HEALTH_BODY);
+            r->body = (char *)HEALTH_BODY;
+            r->body_static = 1;
             r->len = sizeof HEALTH_BODY - 1;
         } else {
             ready_reply(s->app, r);
         }
         return 1;
     }
-    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+    if (strcmp(method, "POST") != 0) {
         http_clean_text(path, sizeof path, method);
         snprintf(detail, sizeof detail, "method %s not allowed on %s; use POST", path, url);
         http_problem(r, 405, "Method Not Allowed", detail, NULL, NULL, NULL);
         r->allow = "POST";
         return 1;
     }
-    te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    cls = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (te || !cls) {
+    if (n < 0 && !conn_chunked(c)) {
         http_problem(r, 411, "Length Required",
-                     te ? "chunked request bodies are not accepted; send Content-Length"
-                        : "a POST needs a Content-Length header",
-                     NULL, NULL, NULL);
-        return 1;
-    }
-    n = parse_length(cls);
-    if (n < 0) {
-        http_problem(r, 400, "Bad Request", "Content-Length is not a decimal number",
-                     "INVALID_MSG_FORMAT", NULL, NULL);
+                     "a POST needs a body: send Content-Length (or a chunked body)", NULL, NULL,
+                     NULL);
         return 1;
     }
     if (n > s->app->cfg->max_body) {
@@ -380,7 +297,7 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
         http_problem(r, 413, "Payload Too Large", detail, NULL, NULL, NULL);
         return 1;
     }
-    ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    ct = conn_header(c, "Content-Type");
     if (!is_json_type(ct)) {
         char got[100];
         http_clean_text(got, sizeof got, ct ? ct : "none");
@@ -389,7 +306,6 @@ static int check_headers(const struct http_server *s, struct MHD_Connection *c, 
                      NULL);
         return 1;
     }
-    *cl = (size_t)n;
     return 0;
 }
 
@@ -433,20 +349,20 @@ static int find_sentinel(const json_t *v, char *path, size_t cap)
  * the bad bytes (as libstir names fields: no wrapper, "orig.tn").
  * Returns 0 when it could not be located.
  */
-static int utf8_problem(const struct req *rq, const json_error_t *jerr, http_reply *r)
+static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, http_reply *r)
 {
-    const unsigned char *b = (const unsigned char *)rq->buf;
+    const unsigned char *b = (const unsigned char *)buf;
     char *copy, path[STIR_FIELD_MAX + 64] = "", detail[300];
     const char *field;
     size_t o = 0;
     json_t *doc;
     int found = 0;
 
-    copy = malloc(rq->len * 4 + 1);
+    copy = malloc(len * 4 + 1);
     if (!copy)
         return 0;
-    for (size_t i = 0; i < rq->len;) {
-        size_t n = stir_utf8_seq(b + i, rq->len - i);
+    for (size_t i = 0; i < len;) {
+        size_t n = stir_utf8_seq(b + i, len - i);
         if (n == 0) {
             memcpy(copy + o, SENTINEL, 4);
             o += 4;
@@ -478,234 +394,113 @@ static int utf8_problem(const struct req *rq, const json_error_t *jerr, http_rep
     return 1;
 }
 
-/* ---- the fetch pool --------------------------------------------------------
- *
- * Requests that must wait for a fetch run here, on threads that may block,
- * while their connections stay suspended; the HTTP workers keep serving
- * everything whose content is cached.
- */
+/* ---- deferred requests ---------------------------------------------------- */
 
-typedef void (*finish_fn)(const stird_app *app, const json_t *body, const json_t *req,
-                          http_reply *r);
-
-struct job {
-    struct job *next;
-    const stird_app *app;
-    finish_fn finish;
-    json_t *body;               /* owned reference */
-    json_t *req;                /* owned reference: body's request object or a copy */
-    http_reply *r;
-    void (*done)(void *arg);
-    void *arg;
-};
-
-static struct pool {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct job *head, *tail;
-    size_t queued, max_queued;
-    int stopping;
-    size_t n_threads;
-    pthread_t threads[256];
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-static void shutting_down(http_reply *r)
-{
-    http_problem(r, 503, "Service Unavailable", "the server is shutting down", NULL, NULL, NULL);
-    r->retry_after = 1;
-}
-
-static void job_end(struct job *j)
-{
-    json_decref(j->req);
-    json_decref(j->body);
-    j->done(j->arg);
-    free(j);
-}
-
-static void *pool_main(void *unused)
-{
-    (void)unused;
-    for (;;) {
-        struct job *j;
-        int stopping;
-
-        pthread_mutex_lock(&pool.lock);
-        while (!pool.head && !pool.stopping)
-            pthread_cond_wait(&pool.cond, &pool.lock);
-        j = pool.head;
-        if (j) {
-            pool.head = j->next;
-            if (!pool.head)
-                pool.tail = NULL;
-            pool.queued--;
-        }
-        stopping = pool.stopping;
-        pthread_mutex_unlock(&pool.lock);
-        if (!j)
-            return NULL;        /* stopping and nothing left */
-        if (stopping)
-            shutting_down(j->r);
-        else
-            j->finish(j->app, j->body, j->req, j->r);
-        job_end(j);
-    }
-}
-
-/* Queue a job; -1 (nothing queued) when the pool is full or stopping. */
-static int pool_defer(const stird_app *app, finish_fn finish, json_t *body, json_t *req,
-                      http_reply *r, void (*done)(void *arg), void *arg)
-{
-    struct job *j = malloc(sizeof *j);
-    if (!j)
-        return -1;
-    *j = (struct job){.app = app, .finish = finish, .body = json_incref(body),
-                      .req = json_incref(req), .r = r, .done = done, .arg = arg};
-    pthread_mutex_lock(&pool.lock);
-    if (pool.stopping || pool.n_threads == 0 || pool.queued >= pool.max_queued) {
-        pthread_mutex_unlock(&pool.lock);
-        json_decref(j->req);
-        json_decref(j->body);
-        free(j);
-        return -1;
-    }
-    if (pool.tail)
-        pool.tail->next = j;
-    else
-        pool.head = j;
-    pool.tail = j;
-    pool.queued++;
-    pthread_cond_signal(&pool.cond);
-    pthread_mutex_unlock(&pool.lock);
-    return 0;
-}
-
-int fetch_pool_start(const stird_config *cfg, char *err, size_t errlen)
-{
-    size_t want = (size_t)cfg->fetch_threads;
-    if (want > sizeof pool.threads / sizeof pool.threads[0])
-        want = sizeof pool.threads / sizeof pool.threads[0];
-    pool.max_queued = (size_t)cfg->fetch_queue;
-    pool.stopping = 0;
-    for (pool.n_threads = 0; pool.n_threads < want; pool.n_threads++) {
-        int rc = pthread_create(&pool.threads[pool.n_threads], NULL, pool_main, NULL);
-        if (rc != 0) {
-            snprintf(err, errlen, "cannot start the fetch threads: %s", strerror(rc));
-            fetch_pool_stop();
-            return -1;
-        }
-    }
-    return 0;
-}
-
-void fetch_pool_stop(void)
-{
-    struct job *j;
-
-    pthread_mutex_lock(&pool.lock);
-    pool.stopping = 1;
-    j = pool.head;              /* queued, not started: answer them now */
-    pool.head = pool.tail = NULL;
-    pool.queued = 0;
-    pthread_cond_broadcast(&pool.cond);
-    pthread_mutex_unlock(&pool.lock);
-    while (j) {
-        struct job *next = j->next;
-        shutting_down(j->r);
-        job_end(j);
-        j = next;
-    }
-    /* Requests already running finish (within the fetch timeout). */
-    for (size_t i = 0; i < pool.n_threads; i++)
-        pthread_join(pool.threads[i], NULL);
-    pool.n_threads = 0;
-}
-
-/* Called by a pool thread once rq->reply is filled. */
+/* Called on a fetch-pool thread once the reply is filled. */
 static void resume_deferred(void *arg)
 {
-    struct req *rq = arg;
-    rq->state = ST_READY;
-    MHD_resume_connection(rq->conn);
+    conn_resume(arg);
 }
 
-/* A request that must wait for a fetch: park the connection and let the
- * pool run `finish` on it. */
-static int defer_request(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
-                         finish_fn finish, json_t *body, json_t *req)
+/* A request that must wait for a fetch: park it and let the pool run
+ * `finish` on it. Returns 1 (parked) or 0 with a 503 in `r`. */
+static int defer_request(const struct http_server *s, conn *c, fetchpool_finish_fn finish,
+                         json_t *body, json_t *req, http_reply *r)
 {
-    rq->conn = c;
-    rq->state = ST_WAITING;
-    rq->reply = calloc(1, sizeof *rq->reply);
-    if (!rq->reply) {
-        rq->state = ST_NEW;
-        return -1;
-    }
-    /* Suspend first: the pool may finish (and resume) before we return. */
-    MHD_suspend_connection(c);
-    if (pool_defer(s->app, finish, body, req, rq->reply, resume_deferred, rq) != 0) {
-        http_problem(rq->reply, 503, "Service Unavailable",
-                     "too many requests are waiting for fetches (certificates, RCD content); "
-                     "retry later", NULL, NULL, NULL);
-        rq->reply->retry_after = 1;
-        rq->state = ST_READY;
-        MHD_resume_connection(c);
-    }
+    if (fetchpool_run(s->pool, s->app, finish, body, req, r, resume_deferred, c) == 0)
+        return 1;
+    http_problem(r, 503, "Service Unavailable",
+                 "too many requests are waiting for fetches (certificates, RCD content); "
+                 "retry later", NULL, NULL, NULL);
+    r->retry_after = 1;
     return 0;
+}
+
+/* The requestId of the request, for the access log. */
+static void note_request_id(const json_t *body, const struct resource *res, http_reply *r)
+{
+    const json_t *w = json_object_get(body, res->route == R_SIGNING ? "signingRequest"
+                                                                     : "verificationRequest");
+    const json_t *rid = json_object_get(json_is_object(w) ? w : body, "requestId");
+    if (!rid)
+        rid = json_object_get(body, "requestId");
+    if (json_is_string(rid))
+        snprintf(r->request_id, sizeof r->request_id, "%s", json_string_value(rid));
 }
 
 /* Run the resource on a parsed body. Returns 1 when the request was
  * deferred (no reply yet), else 0 with `r` filled. */
-static int run_resource(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
+static int run_resource(const struct http_server *s, conn *c, const struct resource *res,
                         json_t *body, http_reply *r)
 {
     json_t *later = NULL;
-    finish_fn finish;
+    fetchpool_finish_fn finish;
     int wait, deferred = 0;
 
-    if (rq->res->route == R_SIGNING) {
-        wait = signing_handle(s->app, body, rq->res->ppt, r, &later);
+    note_request_id(body, res, r);
+    if (res->route == R_SIGNING) {
+        wait = signing_handle(s->app, body, res->ppt, r, &later);
         finish = signing_finish;
     } else {
         wait = verification_handle(s->app, body, r, &later);
         finish = verification_finish;
     }
-    if (wait) {
-        if (defer_request(s, c, rq, finish, body, later) == 0)
-            deferred = 1;
-        else
-            http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE",
-                         NULL, NULL);
-    }
+    if (wait)
+        deferred = defer_request(s, c, finish, body, later, r);
     json_decref(later);
     return deferred;
 }
 
-/* Parse the gathered body and run the resource. Returns 1 when the
- * request was deferred (no reply yet), else 0 with `r` filled. */
-static int dispatch(const struct http_server *s, struct MHD_Connection *c, struct req *rq,
-                    http_reply *r)
+/*
+ * The authentication and authorization gate: runs once the headers are in
+ * and the route is known, before the body is read. Returns 0 to go on, or
+ * 1 with the refusal (401/403/429, with WWW-Authenticate or Retry-After
+ * through http_reply_header) in `r`. It has the request's headers
+ * (conn_header: Authorization) and the caller (conn_client: address,
+ * certificate identity; it sets `principal`). Today it lets everything
+ * through.
+ */
+static int gate(struct http_server *s, conn *c, const struct resource *route, http_reply *r)
 {
-    int deferred = 0;
+    (void)s;
+    (void)c;
+    (void)route;
+    (void)r;
+    return 0;
+}
 
+static int api_headers(void *arg, conn *c, http_reply *r)
+{
+    struct http_server *s = arg;
+    const struct resource *res = match_route(s, conn_path(c));
+
+    if (check_headers(s, c, res ? res->route : R_NONE, r))
+        return 1;
+    if (gate(s, c, res, r))
+        return 1;
+    conn_set_data(c, res);
+    return 0;
+}
+
+/* The whole body is in: parse it once and run the resource. */
+static int api_request(void *arg, conn *c, const char *buf, size_t len, http_reply *r)
+{
+    struct http_server *s = arg;
+    const struct resource *res = conn_data(c);
     json_error_t jerr;
     json_t *body;
     char detail[400];
+    int deferred = 0;
 
-    if (rq->overflow) {
-        http_problem(r, 400, "Bad Request", "more body bytes than Content-Length announced",
-                     "INVALID_MSG_FORMAT", NULL, NULL);
-        return 0;
-    }
-    if (rq->len == 0) {
+    if (len == 0) {
         http_problem(r, 400, "Failed To Parse Message Body", "the request body is empty",
                      "INVALID_MSG_FORMAT", NULL, NULL);
         return 0;
     }
-    body = json_loadb(rq->buf, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
         char text[JSON_ERROR_TEXT_LENGTH + 1];
-        if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(rq, &jerr, r))
+        if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(buf, len, &jerr, r))
             return 0;
         http_clean_text(text, sizeof text, jerr.text);
         snprintf(detail, sizeof detail, "%s at line %d, column %d: %s",
@@ -721,119 +516,12 @@ static int dispatch(const struct http_server *s, struct MHD_Connection *c, struc
         http_problem(r, 400, "Failed To Parse Message Body",
                      "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
     else
-        deferred = run_resource(s, c, rq, body, r);
+        deferred = run_resource(s, c, res, body, r);
     json_decref(body);
     return deferred;
 }
 
-/* Make room for `need` bytes: double, but never beyond Content-Length + 1. */
-static int grow(struct req *rq, size_t need)
-{
-    size_t cap = rq->cap * 2 > need ? rq->cap * 2 : need;
-    char *nb;
-    if (cap > rq->cl + 1)
-        cap = rq->cl + 1;
-    if (cap < need)
-        return -1;
-    if (rq->buf == rq->inline_buf) {
-        nb = malloc(cap);
-        if (nb)
-            memcpy(nb, rq->buf, rq->len);
-    } else {
-        nb = realloc(rq->buf, cap);
-    }
-    if (!nb)
-        return -1;
-    rq->buf = nb;
-    rq->cap = cap;
-    return 0;
-}
-
-static void req_free(struct req *rq)
-{
-    if (rq->buf != rq->inline_buf)
-        free(rq->buf);
-    if (rq->reply)
-        free(rq->reply->body);      /* set only if never sent */
-    free(rq->reply);
-    free(rq);
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
-{
-    struct http_server *s = cls;
-    struct req *rq = *con_cls;
-    http_reply r;
-    (void)version;
-
-    if (rq == NULL) {                        /* headers are in */
-        struct timespec t0;
-        const struct resource *res = match_route(s, url);
-        size_t cl = 0;
-
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        memset(&r, 0, sizeof r);
-        if (check_headers(s, c, res ? res->route : R_NONE, url, method, &cl, &r)) {
-            *con_cls = &ANSWERED;
-            return send_reply(c, &t0, method, url, &r);
-        }
-        rq = malloc(sizeof *rq);
-        if (!rq)
-            return MHD_NO;
-        rq->res = res;
-        rq->t0 = t0;
-        rq->cl = cl;
-        rq->len = 0;
-        rq->overflow = 0;
-        rq->state = ST_NEW;
-        rq->conn = c;
-        rq->reply = NULL;
-        rq->buf = rq->inline_buf;
-        rq->cap = sizeof rq->inline_buf;
-        *con_cls = rq;
-        return MHD_YES;
-    }
-    if ((void *)rq == &ANSWERED) {          /* a refused body, if any: drop it */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {                 /* a piece of the body */
-        size_t n = *upload_data_size;
-        if (n > rq->cl - rq->len) {
-            rq->overflow = 1;
-            n = rq->cl - rq->len;
-        }
-        if (rq->len + n + 1 > rq->cap && grow(rq, rq->len + n + 1) != 0)
-            return MHD_NO;          /* out of memory: drop the connection */
-        memcpy(rq->buf + rq->len, upload_data, n);
-        rq->len += n;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (rq->state == ST_READY)               /* back from the fetch pool */
-        return send_reply(c, &rq->t0, method, url, rq->reply);
-    if (rq->state == ST_WAITING)             /* still parked */
-        return MHD_YES;
-    memset(&r, 0, sizeof r);                 /* the whole body is in */
-    rq->buf[rq->len] = '\0';
-    if (dispatch(s, c, rq, &r))
-        return MHD_YES;
-    return send_reply(c, &rq->t0, method, url, &r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    if (*con_cls && *con_cls != (void *)&ANSWERED)
-        req_free(*con_cls);
-    *con_cls = NULL;
-}
+static const conn_handler API_HANDLER = {api_headers, api_request};
 
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
 {
@@ -867,8 +555,17 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
 {
     const stird_config *cfg = app->cfg;
     http_server *s = calloc(1, sizeof *s);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+    conn_listener ls[CONN_MAX_LISTENERS];
+    size_t n = 0;
+    conn_limits lim = {
+        .threads = cfg->threads,
+        .max_connections = cfg->max_connections,
+        .max_per_client = cfg->max_connections_per_client,
+        .request_timeout_ms = cfg->request_timeout * 1000,
+        .idle_timeout_ms = cfg->idle_timeout * 1000,
+        .max_header_bytes = (size_t)cfg->max_header_bytes,
+        .max_body = (size_t)cfg->max_body,
+    };
     int fd;
 
     if (!s) {
@@ -880,30 +577,45 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     s->prefix_len = strlen(s->prefix);
     snprintf(s->sign_path, sizeof s->sign_path, "%s/stir/v1/signing", cfg->routing_path);
     snprintf(s->verify_path, sizeof s->verify_path, "%s/stir/v1/verification", cfg->routing_path);
+    if (cfg->tls_cert) {
+        s->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen);
+        if (!s->tls)
+            goto fail;
+    }
+    s->pool = fetchpool_create((size_t)cfg->fetch_threads, (size_t)cfg->fetch_queue, err, errlen);
+    if (!s->pool)
+        goto fail;
     s->port = cfg->listen.port;
     fd = http_listen_socket(&cfg->listen, &s->port, err, errlen);
-    if (fd < 0) {
-        free(s);
-        return NULL;
+    if (fd < 0)
+        goto fail;
+    /* The listeners of this server: one entry each (a metrics listener
+     * would be another line here). */
+    ls[n++] = (conn_listener){"api", fd, s->tls, &API_HANDLER, s};
+    if (!s->tls) {
+        const char *h = cfg->listen.host;
+        int loopback = strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
+                       strcmp(h, "::1") == 0;
+        if (!loopback)
+            log_msg(LOG_LVL_WARN, "PLAIN HTTP on %s, a non-loopback address: anyone on the network "
+                    "can read and forge Ms requests and answers; set tls-cert/tls-key "
+                    "(and tls-client-ca)", h);
     }
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s,
-                            /* first, so that every MHD message goes through it */
-                            MHD_OPTION_EXTERNAL_LOGGER, &log_mhd, NULL,
-                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                            MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned int)(cfg->threads > 1 ? cfg->threads : 0),
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
-                            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, s,
-                            MHD_OPTION_END);
-    if (!s->d) {
-        snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd refused the settings)");
-        close(fd);
-        free(s);
-        return NULL;
+    s->conns = conn_server_start(&lim, ls, n, err, errlen);
+    if (!s->conns) {
+        for (size_t i = 0; i < n; i++)
+            close(ls[i].fd);
+        goto fail;
     }
+    if (s->tls)
+        log_msg(LOG_LVL_INFO, "Ms API over HTTPS%s", cfg->tls_client_ca
+                ? " with mutual TLS (client certificates required)" : "");
     return s;
+fail:
+    fetchpool_destroy(s->pool);
+    SSL_CTX_free(s->tls);
+    free(s);
+    return NULL;
 }
 
 unsigned http_port(const http_server *s)
@@ -915,6 +627,10 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->d);
+    /* The pool first: it answers the parked requests and resumes their
+     * connections, which the workers are still there to send. */
+    fetchpool_destroy(s->pool);
+    conn_server_stop(s->conns);
+    SSL_CTX_free(s->tls);
     free(s);
 }

@@ -1,6 +1,7 @@
 /*
- * The Ms API HTTP server (libmicrohttpd) and the reply type the resource
- * handlers fill in.
+ * The Ms API HTTP server (routes, replies, the resource glue) over the
+ * connection layer (conn.h), and the reply type the resource handlers
+ * fill in.
  */
 #ifndef STIRD_HTTP_H
 #define STIRD_HTTP_H
@@ -11,16 +12,31 @@
 
 #define HTTP_NOTE_MAX 160
 
-/* A response under construction. `body` is malloc'd and handed to MHD. */
+#define HTTP_EXTRA_HEADERS_MAX 512
+#define HTTP_REQUEST_ID_MAX 260
+
+/* A response under construction. `body` is malloc'd (the connection layer
+ * frees it once sent) unless `body_static` is set. */
 typedef struct http_reply {
     unsigned status;
     char *body;
     size_t len;
+    int body_static;              /* body is not ours to free */
     const char *content_type;     /* static string */
     const char *allow;            /* Allow header for 405, static */
-    unsigned retry_after;         /* Retry-After seconds for 503, 0: none */
-    char note[HTTP_NOTE_MAX];     /* extra for the access log line */
+    unsigned retry_after;         /* Retry-After seconds for 503/429, 0: none */
+    char headers[HTTP_EXTRA_HEADERS_MAX];   /* more "Name: value\r\n" lines */
+    size_t headers_len;
+    /* for the access log line */
+    char note[HTTP_NOTE_MAX];
+    char request_id[HTTP_REQUEST_ID_MAX];   /* the request's requestId; "" */
+    char verstat[64];             /* verification: verstatValue; "" */
+    char codes[96];               /* verification: "438,pass" per PASSporT; "" */
 } http_reply;
+
+/* Add a header to the reply (WWW-Authenticate, ...). -1 when it does not
+ * fit or holds a CR, LF or NUL. */
+int http_reply_header(http_reply *r, const char *name, const char *value);
 
 /* Serialize `obj` (JSON_COMPACT) as a 200/`status` application/json reply.
  * Takes the reference to `obj`. */
@@ -39,11 +55,13 @@ void http_problem_from_stir(http_reply *r, const stir_error *err);
 
 typedef struct http_server http_server;
 
-/* A bound, listening, non-blocking TCP socket for `a` (MHD takes it over).
+/* A bound, listening, non-blocking TCP socket for `a`.
  * Returns the fd and the bound port, or -1 with a message in `err`. */
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen);
 
-/* Start listening on cfg->listen. NULL with a message in `err` on failure. */
+/* Start listening on cfg->listen (HTTPS with tls_cert/tls_key, mutual TLS
+ * with tls_client_ca; plain only with plain_http), with its own fetch
+ * pool. NULL with a message in `err` on failure. */
 http_server *http_start(const stird_app *app, char *err, size_t errlen);
 /* The port actually bound (differs from the setting when that was 0). */
 unsigned http_port(const http_server *s);
@@ -65,7 +83,7 @@ void http_clean_text(char *out, size_t cap, const char *s);
  * They run in the HTTP worker and never block on the network: each
  * returns 0 with `r` filled, or 1 when something must first be fetched (an
  * x5u certificate, RCD content), with *later set to the request object to
- * finish (a new reference). The caller then suspends the connection and
+ * finish (a new reference). The caller then parks the connection and
  * runs the matching *_finish on the fetch pool, where blocking is fine.
  *
  * signing_handle's `implied_ppt` is the type of a legacy per-type resource
@@ -78,14 +96,5 @@ int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
                         json_t **later);
 void verification_finish(const stird_app *app, const json_t *body, const json_t *req,
                          http_reply *r);
-
-/*
- * The fetch pool (`fetch_threads` threads, `fetch_queue` waiting requests)
- * that finishes deferred requests. Start it before http_start(); stop it
- * before http_stop(): queued requests are answered 503 and every suspended
- * connection is resumed, which needs the daemon still running.
- */
-int fetch_pool_start(const stird_config *cfg, char *err, size_t errlen);
-void fetch_pool_stop(void);
 
 #endif

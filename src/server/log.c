@@ -178,18 +178,6 @@ void log_msg(int level, const char *fmt, ...)
     fputs(line, stderr);
 }
 
-void log_mhd(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    size_t n;
-    (void)cls;
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_msg(LOG_LVL_WARN, "libmicrohttpd: %s", msg);
-}
-
 /* Copy request text (method, path) made printable: anything outside
  * visible ASCII becomes \xNN, and the result is capped. */
 static size_t put_clean(char *out, size_t cap, const char *s, size_t max_in)

@@ -15,9 +15,6 @@ int log_enabled(int level);
 /* "2025-01-01T00:00:00Z stird: LEVEL: message" */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages as WARN lines. */
-void log_mhd(void *cls, const char *fmt, va_list ap);
-
 /*
  * Who is calling: filled by the connection layer once per connection
  * (address) and after the TLS handshake (certificate). Read by the

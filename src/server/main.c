@@ -176,8 +176,9 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
     if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
         h = "127.0.0.1";
     snprintf(host, sizeof host, strchr(h, ':') ? "[%s]:%u" : "%s:%u", h, port);
-    printf("stird %s: API root http://%s%s (POST %s/stir/v1/signing, %s/stir/v1/verification)\n",
-           STIR_VERSION, host, cfg->routing_path, cfg->routing_path, cfg->routing_path);
+    printf("stird %s: API root %s://%s%s (POST %s/stir/v1/signing, %s/stir/v1/verification)\n",
+           STIR_VERSION, cfg->tls_cert ? "https" : "http", host, cfg->routing_path,
+           cfg->routing_path, cfg->routing_path);
     if (app->signer)
         printf("x5u: %s%s\n", stir_signer_x5u(app->signer),
                x5u ? " (served by this process)" : "");
@@ -185,8 +186,8 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
         printf("signing: not configured (verification only)\n");
     printf("try: curl -s -H 'Content-Type: application/json' -d '{\"signingRequest\":"
            "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},\"dest\":{\"tn\":[\"12155551213\"]},"
-           "\"iat\":'\"$(date +%%s)\"'}}' http://%s%s/stir/v1/signing\n",
-           host, cfg->routing_path);
+           "\"iat\":'\"$(date +%%s)\"'}}' %s://%s%s/stir/v1/signing\n",
+           cfg->tls_cert ? "https" : "http", host, cfg->routing_path);
     fflush(stdout);
 }
 
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
     int sig, rc, status = 1;
 
     /* Block the stop signals before any thread exists (libstir's cache
-     * refresher, MHD workers), so only sigwait below receives them. */
+     * refresher, connection workers), so only sigwait below receives them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
@@ -306,10 +307,6 @@ int main(int argc, char **argv)
     metrics_set_rcd(app.rcd);
     metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
-    if (fetch_pool_start(&cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "stird: %s\n", err);
-        goto out;
-    }
     http = http_start(&app, err, sizeof err);
     if (!http) {
         fprintf(stderr, "stird: %s\n", err);
@@ -342,10 +339,7 @@ int main(int argc, char **argv)
     status = 0;
 
 out:
-    /* The pool first: it resumes every parked connection, which MHD must
-     * still be running to finish. */
     notify_watchdog_stop();    /* it probes the API: before the API goes */
-    fetch_pool_stop();
     http_stop(http);
     metrics_set_certcache(NULL);
     metrics_set_rcd(NULL);

@@ -19,18 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "verstat=TN-Validation-Failed codes=438,436" for the access log: the
- * outcome per PASSporT ("pass" or its reasonCode), in request order. */
-static void log_note(const json_t *res, char *note, size_t cap)
+/* For the access log: verstat ("TN-Validation-Failed") and the outcome
+ * per PASSporT ("438,pass": "pass" or its reasonCode), in request order. */
+static void log_outcome(const json_t *res, http_reply *r)
 {
     const json_t *results = json_object_get(res, "verifyResults"), *item;
     const char *verstat = json_string_value(json_object_get(res, "verstatValue"));
-    size_t i, o;
-    int n = snprintf(note, cap, "verstat=%s codes=", verstat ? verstat : "-");
+    size_t i, o = 0, cap = sizeof r->codes;
 
-    if (n < 0 || (size_t)n >= cap)
-        return;
-    o = (size_t)n;
+    snprintf(r->verstat, sizeof r->verstat, "%s", verstat ? verstat : "-");
+    r->codes[0] = '\0';
     json_array_foreach(results, i, item) {
         const json_t *vr = json_object_get(item, "verifyResult");
         const json_t *code = json_object_get(vr, "reasonCode");
@@ -42,11 +40,11 @@ static void log_note(const json_t *res, char *note, size_t cap)
             snprintf(one, sizeof one, "%s%s", i ? "," : "", status ? status : "?");
         if (o + strlen(one) + 1 >= cap)
             break;
-        memcpy(note + o, one, strlen(one) + 1);
+        memcpy(r->codes + o, one, strlen(one) + 1);
         o += strlen(one);
     }
     if (i == 0)
-        snprintf(note + o, cap - o, "-");
+        snprintf(r->codes, cap, "-");
 }
 
 /* Turn the library's answer into the HTTP reply. */
@@ -56,7 +54,7 @@ static void reply(json_t *res, const stir_error *err, http_reply *r)
         http_problem_from_stir(r, err);
         return;
     }
-    log_note(res, r->note, sizeof r->note);
+    log_outcome(res, r);
     http_reply_json(r, 200, json_pack("{s:o}", "verificationResponse", res));
 }
 

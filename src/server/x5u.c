@@ -1,143 +1,72 @@
 /*
- * The x5u certificate server (see x5u.h). It serves one fixed document,
- * so the response is built once and shared by every request.
+ * The x5u certificate server (see x5u.h): a listener of the connection
+ * layer (conn.h) over HTTPS. It serves one fixed document, so the body is
+ * built once and shared by every response.
  */
 #include "x5u.h"
+#include "conn.h"
 #include "http.h"
 #include "log.h"
+#include "tls.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-#include <openssl/crypto.h>
 #include <stir/stir.h>
 
 #define CHAIN_PATH "/cert/chain.pem"
-#define PEM_FILE_MAX (1024 * 1024)
 
 struct x5u_server {
-    struct MHD_Daemon *d;
-    struct MHD_Response *chain;
+    conn_server *conns;
+    SSL_CTX *tls;
     unsigned port;
     char *chain_pem;
-    char *tls_cert;
-    char *tls_key;           /* wiped on stop */
-    size_t tls_key_len;
+    size_t chain_len;
 };
 
-static const char NOT_FOUND[] = "not found\n";
-
-/* Read a whole (small) file as a NUL-terminated string. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Everything is answered from the request line and headers. */
+static int x5u_headers(void *arg, conn *c, http_reply *r)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
-    struct stat st;
+    struct x5u_server *s = arg;
+    const char *m = conn_method(c);
+    char detail[300], path[220];
 
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || st.st_size > PEM_FILE_MAX) {
-        snprintf(err, errlen, "cannot read %s: empty, not a file, or larger than %d bytes", path,
-                 PEM_FILE_MAX);
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        fclose(f);
-        return NULL;
-    }
-    n = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
-{
-    struct x5u_server *s = cls;
-    const union MHD_ConnectionInfo *ci;
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-    unsigned status;
-    struct timespec t0, t1;
-    static char answered;
-    (void)version;
-    (void)upload_data;
-
-    if (*con_cls) {                /* a body we never asked for: drop it */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    *con_cls = &answered;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (strcmp(url, CHAIN_PATH) != 0) {
-        status = 404;
-        resp = MHD_create_response_from_buffer(sizeof NOT_FOUND - 1, (void *)NOT_FOUND,
-                                               MHD_RESPMEM_PERSISTENT);
-        if (resp)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-    } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-               strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        status = 405;
-        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        if (resp)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (strcmp(conn_path(c), CHAIN_PATH) != 0) {
+        http_clean_text(path, sizeof path, conn_path(c));
+        snprintf(detail, sizeof detail, "no document at %s; the chain is at " CHAIN_PATH, path);
+        http_problem(r, 404, "Not Found", detail, NULL, NULL, NULL);
+    } else if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+        http_problem(r, 405, "Method Not Allowed", "use GET", NULL, NULL, NULL);
+        r->allow = "GET, HEAD";
     } else {
-        status = 200;
-        resp = s->chain;
+        r->status = 200;
+        r->content_type = "application/pem-certificate-chain";
+        r->body = s->chain_pem;
+        r->len = s->chain_len;
+        r->body_static = 1;
+        http_reply_header(r, "Cache-Control", "max-age=86400");
     }
-    if (!resp)
-        return MHD_NO;
-    ret = MHD_queue_response(c, status, resp);
-    if (resp != s->chain)
-        MHD_destroy_response(resp);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    {
-        http_client client;
-        log_client_from_sockaddr(&client, ci ? ci->client_addr : NULL);
-        log_access(&(log_access_rec){
-            .tag = "x5u", .client = &client, .method = method, .path = url, .status = status,
-            .latency_us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL +
-                          (t1.tv_nsec - t0.tv_nsec) / 1000});
-    }
-    return ret;
+    return 1;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static int x5u_request(void *arg, conn *c, const char *body, size_t len, http_reply *r)
 {
-    (void)cls;
+    (void)arg;
     (void)c;
-    (void)toe;
-    *con_cls = NULL;
+    (void)body;
+    (void)len;
+    (void)r;
+    return 0;                   /* never reached: x5u_headers answers everything */
 }
+
+static const conn_handler X5U_HANDLER = {x5u_headers, x5u_request};
 
 static void free_server(x5u_server *s)
 {
-    if (s->chain)
-        MHD_destroy_response(s->chain);
+    SSL_CTX_free(s->tls);
     free(s->chain_pem);
-    free(s->tls_cert);
-    if (s->tls_key) {
-        OPENSSL_cleanse(s->tls_key, s->tls_key_len);
-        free(s->tls_key);
-    }
     free(s);
 }
 
@@ -149,6 +78,16 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
     const char *pem;
     size_t len = 0;
     int fd;
+    conn_listener l;
+    conn_limits lim = {
+        .threads = 1,
+        .max_connections = 256,
+        .max_per_client = 64,
+        .request_timeout_ms = 10000,
+        .idle_timeout_ms = 10000,
+        .max_header_bytes = 8192,
+        .max_body = 1024,
+    };
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -164,44 +103,22 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
     }
     pem = stir_cert_pem(chain, &len);
     s->chain_pem = pem ? strndup(pem, len) : NULL;
+    s->chain_len = len;
     stir_cert_unref(chain);
     if (!s->chain_pem) {
         snprintf(err, errlen, "x5u server: cannot serialize %s", cfg->cert);
         goto fail;
     }
-    s->chain = MHD_create_response_from_buffer(len, s->chain_pem, MHD_RESPMEM_PERSISTENT);
-    if (!s->chain) {
-        snprintf(err, errlen, "out of memory");
+    s->tls = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
+    if (!s->tls)
         goto fail;
-    }
-    MHD_add_response_header(s->chain, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/pem-certificate-chain");
-    MHD_add_response_header(s->chain, MHD_HTTP_HEADER_CACHE_CONTROL, "max-age=86400");
-
-    if (!(s->tls_cert = read_file(cfg->x5u_tls_cert, &len, err, errlen)) ||
-        !(s->tls_key = read_file(cfg->x5u_tls_key, &s->tls_key_len, err, errlen)))
-        goto fail;
-
     s->port = cfg->x5u_listen.port;
     fd = http_listen_socket(&cfg->x5u_listen, &s->port, err, errlen);
     if (fd < 0)
         goto fail;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS |
-                                MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, &on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, &log_mhd, NULL,
-                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                            MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
-                            MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, s,
-                            MHD_OPTION_END);
-    if (!s->d) {
-        snprintf(err, errlen,
-                 "x5u server: cannot start HTTPS on port %u (is %s / %s a valid PEM certificate "
-                 "and key pair?)",
-                 s->port, cfg->x5u_tls_cert, cfg->x5u_tls_key);
+    l = (conn_listener){"x5u", fd, s->tls, &X5U_HANDLER, s};
+    s->conns = conn_server_start(&lim, &l, 1, err, errlen);
+    if (!s->conns) {
         close(fd);
         goto fail;
     }
@@ -220,6 +137,6 @@ void x5u_stop(x5u_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->d);
+    conn_server_stop(s->conns);
     free_server(s);
 }

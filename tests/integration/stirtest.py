@@ -167,7 +167,7 @@ class Server:
     """One stird process. Use as a context manager or call stop()."""
 
     def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
-                 check_openapi=True, env=None):
+                 check_openapi=True, env=None, plain=True):
         # Every response request() receives is held to docs/openapi.yaml;
         # a test that sends what the document does not describe on purpose
         # may turn it off.
@@ -186,6 +186,8 @@ class Server:
             self.metrics_port = free_port()
             args = [STIRD, "--listen", "127.0.0.1:%d" % self.port, "--threads", "2",
                     "--metrics-listen", "127.0.0.1:%d" % self.metrics_port]
+            if plain:
+                args.append("--plain-http")  # HTTPS is tested in test_tls.py
             if embedded:
                 args += ["--embedded", "--state-dir", self.state_dir, "--fetch-allow-any-port"]
                 if x5u:

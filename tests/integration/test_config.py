@@ -1,6 +1,7 @@
 """stird start-up: flags, the config file, precise errors and exit
 statuses, the documented setting list (docs/CONFIG.md), start-up checks of
 the credentials, and --fixed-time."""
+import json
 import os
 import re
 import shutil
@@ -16,7 +17,8 @@ import stirtest  # noqa: E402
 
 
 def run(*args, timeout=30):
-    r = subprocess.run((stirtest.STIRD,) + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # Plain HTTP is explicit (docs/SECURITY.md); these tests are about the rest.
+    r = subprocess.run((stirtest.STIRD, "--plain-http") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
@@ -184,8 +186,10 @@ class ConfigTest(unittest.TestCase):
     def test_verification_only(self):
         s = self.state
         with stirtest.Server("--trust", os.path.join(s, "root.pem"), embedded=False) as srv:
+            # Verification can be served: ready, and it says signing is off.
             st, hd, data = srv.request("GET", "/ready")
-            self.assertEqual(st, 503, data)
+            self.assertEqual(st, 200, data)
+            self.assertIs(json.loads(data)["signing"], False)
             st, body, hd = srv.post("/stir/v1/signing", {"signingRequest": {}})
             self.assertEqual(st, 503, body)
 

@@ -42,13 +42,16 @@ class HttpTest(stirtest.ServerTestCase):
         self.assertEqual(st, 411, raw)
         self.assertIn(b"application/problem+json", raw)
 
-    def test_chunked_body_is_411(self):
+    def test_chunked_body_is_read(self):
+        # A chunked body is de-chunked and handled like any other: this one
+        # lacks orig, and the 400 names it, so the body was read.
         body = b'{"signingRequest":{}}'
         st, raw = self.srv.raw(b"POST " + SIGN.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                                b"Content-Type: application/json\r\n"
                                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
                                b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
-        self.assertEqual(st, 411, raw)
+        self.assertEqual(st, 400, raw)
+        self.assertIn(b'"param":"orig"', raw)
 
     def test_huge_content_length_is_413_without_reading(self):
         # Announce 10 MB and send none of it: the answer must come from the

@@ -267,7 +267,7 @@ class JccTest(unittest.TestCase):
 
     def test_malformed_signing_certificate_refused_at_start(self):
         port = stirtest.free_port()
-        r = subprocess.run((stirtest.STIRD, "--listen", "127.0.0.1:%d" % port) +
+        r = subprocess.run((stirtest.STIRD, "--plain-http", "--listen", "127.0.0.1:%d" % port) +
                            self.args("bad"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=30)
         err = r.stderr.decode()

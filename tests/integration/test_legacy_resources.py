@@ -231,11 +231,11 @@ class LegacyResourcesTest(stirtest.ServerTestCase):
             self.assertEqual(answers[0][0], 415)
             self.assertEqual(answers[1][0], 415)
             self.assertEqual(answers[0][2], answers[1][2])
-            # 411: no Content-Length (chunked)
+            # 411: no Content-Length and no chunked body
             for p in (cur, legacy):
                 st, raw = self.srv.raw(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                        "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                        "2\r\n{}\r\n0\r\n\r\n" % p).encode())
+                                        "application/json\r\nConnection: close\r\n\r\n"
+                                        % p).encode())
                 self.assertEqual(st, 411, raw)
             # 413: Content-Length over max_body, answered from the headers
             for p in (cur, legacy):

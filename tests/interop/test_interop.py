@@ -49,7 +49,7 @@ class Interop(unittest.TestCase):
         cls.port, cls.x5u_port = free_port(), free_port()
         cls.log = open(os.path.join(cls.tmp.name, "stird.log"), "w+")
         cls.proc = subprocess.Popen(
-            [STIRD, "--embedded", "--state-dir", cls.state,
+            [STIRD, "--embedded", "--plain-http", "--state-dir", cls.state,
              "--listen", f"127.0.0.1:{cls.port}",
              "--x5u-listen", f"127.0.0.1:{cls.x5u_port}", "--fetch-allow-any-port",
              "--metrics-listen", "none"],
