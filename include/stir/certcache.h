@@ -30,6 +30,10 @@ typedef struct stir_fetch_policy {
     long connect_timeout_ms;    /* default 500 */
     long total_timeout_ms;      /* default 1000 */
     size_t max_bytes;           /* default 16384 */
+    unsigned max_per_host;      /* concurrent downloads per host, default 4;
+                                   beyond it a download waits for a slot
+                                   within total_timeout_ms, then fails (436,
+                                   not cached); 0: no cap */
     /* Relaxations, all off by default: */
     int allow_http;             /* permit http:// */
     int allow_any_port;         /* permit ports other than 443/8443 */
@@ -108,7 +112,10 @@ int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
 
 typedef struct stir_certcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
-    size_t entries;
+    unsigned long host_waits;       /* downloads that waited for a host slot */
+    unsigned long host_timeouts;    /* ... and gave up (436) */
+    size_t entries;                 /* chains (good or with their 437) */
+    size_t neg_entries;             /* remembered failures, bounded apart */
 } stir_certcache_stats;
 
 void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out);
