@@ -55,7 +55,10 @@ typedef struct stir_certcache_config {
     long neg_ttl_max_s;         /* default 300 */
     double refresh_ahead;       /* refresh when this fraction of the TTL is
                                    left; default 0.1 */
-    size_t max_entries;         /* default 10000; oldest evicted first */
+    size_t max_entries;         /* chains; default 10000; oldest evicted first */
+    size_t max_neg_entries;     /* failed fetches, bounded apart so that they
+                                   never evict chains; default 10000; oldest
+                                   failure evicted first */
 } stir_certcache_config;
 
 /* Fill with the defaults above. */

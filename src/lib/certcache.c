@@ -48,6 +48,7 @@ void stir_certcache_config_default(stir_certcache_config *cfg)
     cfg->fetch.connect_timeout_ms = 500;
     cfg->fetch.total_timeout_ms = 1000;
     cfg->fetch.max_bytes = 16384;
+    cfg->fetch.max_per_host = 4;
     cfg->default_ttl_s = 86400;
     cfg->min_ttl_s = 60;
     cfg->max_ttl_s = 7 * 86400;
@@ -55,6 +56,7 @@ void stir_certcache_config_default(stir_certcache_config *cfg)
     cfg->neg_ttl_max_s = 300;
     cfg->refresh_ahead = 0.1;
     cfg->max_entries = 10000;
+    cfg->max_neg_entries = 10000;
 }
 
 static int check_config(const stir_certcache_config *c, stir_error *err)
@@ -70,6 +72,8 @@ static int check_config(const stir_certcache_config *c, stir_error *err)
         return BADCFG("refresh_ahead", "refresh_ahead must be in [0, 1)");
     if (c->max_entries == 0 || c->max_entries > (1u << 24))
         return BADCFG("max_entries", "max_entries must be 1..16777216");
+    if (c->max_neg_entries == 0 || c->max_neg_entries > (1u << 24))
+        return BADCFG("max_neg_entries", "max_neg_entries must be 1..16777216");
     return 0;
 #undef BADCFG
 }
@@ -185,7 +189,7 @@ stir_certcache *stir_certcache_new(const stir_certcache_config *cfg, const stir_
     fcfg.neg_ttl_max_s = cfg->neg_ttl_max_s;
     fcfg.refresh_ahead = cfg->refresh_ahead;
     fcfg.max_entries = cfg->max_entries;
-    fcfg.max_neg_entries = cfg->max_entries;
+    fcfg.max_neg_entries = cfg->max_neg_entries;
     fcfg.what = "x5u";
     fcfg.parse = chain_parse;
     fcfg.free_value = chain_free;

@@ -388,11 +388,15 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
         stir_fail(&o->ferr, STIR_ERR_INTERNAL, NULL, "out of memory");
         return;
     }
-    /* A download that waited gets what is left of its timeout. */
+    /* A download that waited gets what is left of its timeout; so little
+     * that it could hardly succeed (under a tenth of the timeout, capped
+     * at 100 ms) is not worth a connection to a host already that busy. */
     long left_ms = rc == 0 ? pol.total_timeout_ms : (long)((deadline - fcache_now()) * 1000.0);
-    if (rc == -1 || left_ms < 1) {
+    long floor_ms = pol.total_timeout_ms / 10 < 100 ? pol.total_timeout_ms / 10 : 100;
+    if (rc == -1 || left_ms < 1 || (rc == 1 && left_ms < floor_ms)) {
         if (rc >= 0) {
             pthread_mutex_lock(&fc->mu);
+            fc->st.host_timeouts++;
             host_release(fc, host);
             pthread_mutex_unlock(&fc->mu);
         }

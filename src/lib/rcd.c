@@ -689,6 +689,7 @@ void stir_rcd_config_default(stir_rcd_config *cfg)
     cfg->fetch.connect_timeout_ms = 500;
     cfg->fetch.total_timeout_ms = 1000;
     cfg->fetch.max_bytes = 262144;
+    cfg->fetch.max_per_host = 4;
     cfg->digest_alg = "sha256";
     cfg->max_jcard_bytes = 16384;
     cfg->max_links = 8;
