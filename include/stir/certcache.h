@@ -19,6 +19,7 @@
 #include <time.h>
 #include "error.h"
 #include "cert.h"
+#include "ctx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,11 +68,12 @@ void stir_certcache_config_default(stir_certcache_config *cfg);
 typedef struct stir_certcache stir_certcache;
 
 /*
- * `trust` is borrowed and must outlive the cache; chains are validated
+ * Created from `ctx`, which must outlive it. `trust` is borrowed and must
+ * outlive the cache; chains are validated
  * against it once when fetched, and the result (good, or the 437 reason)
  * is cached with the chain.
  */
-stir_certcache *stir_certcache_new(const stir_certcache_config *cfg,
+stir_certcache *stir_certcache_new(stir_ctx *ctx, const stir_certcache_config *cfg,
                                    const stir_trust *trust, stir_error *err);
 void stir_certcache_free(stir_certcache *cc);
 

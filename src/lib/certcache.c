@@ -15,6 +15,7 @@
 #include "stir/certcache.h"
 #include "fetch.h"
 #include "fetchcache.h"
+#include "internal.h"
 
 /* The cached value: a chain and its validation outcome (code 0 or 437). */
 typedef struct chain_value {
@@ -158,13 +159,17 @@ static stir_cert *answer(const chain_value *v, time_t at, stir_error *err)
 
 /* ---- public API ------------------------------------------------------------------ */
 
-stir_certcache *stir_certcache_new(const stir_certcache_config *cfg, const stir_trust *trust,
-                                   stir_error *err)
+stir_certcache *stir_certcache_new(stir_ctx *ctx, const stir_certcache_config *cfg,
+                                   const stir_trust *trust, stir_error *err)
 {
     stir_certcache_config def;
     if (!cfg) {
         stir_certcache_config_default(&def);
         cfg = &def;
+    }
+    if (!ctx) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "certificate cache needs a context");
+        return NULL;
     }
     if (!trust) {
         stir_fail(err, STIR_ERR_INPUT, "trust", "certificate cache needs trust anchors");
@@ -191,6 +196,7 @@ stir_certcache *stir_certcache_new(const stir_certcache_config *cfg, const stir_
     fcfg.max_entries = cfg->max_entries;
     fcfg.max_neg_entries = cfg->max_neg_entries;
     fcfg.what = "x5u";
+    fcfg.hosts = ctx->hosts;
     fcfg.parse = chain_parse;
     fcfg.free_value = chain_free;
     fcfg.user = cc;

@@ -71,12 +71,12 @@ struct fcache {
 
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
-    pthread_cond_t host_free;       /* CLOCK_MONOTONIC */
     pthread_cond_t work;            /* refresher: queue not empty or stopping */
     stir_urltab vals, fails;
     size_t cost;
     flight *flights;
-    host_slot *hosts;
+    fcache_hosts *hosts;            /* cfg.hosts, or own_hosts */
+    fcache_hosts *own_hosts;
     refresh_item *rq_head, *rq_tail;
     int stopping, has_refresher;
     pthread_t refresher;
@@ -260,62 +260,92 @@ static void store(fcache *fc, const char *url, const outcome *o)
 
 /* ---- per-host slots --------------------------------------------------------------- */
 
-static host_slot *host_find(fcache *fc, const char *host)
+/* Downloads in progress per host, shared by the caches of one context. */
+struct fcache_hosts {
+    pthread_mutex_t mu;
+    pthread_cond_t freed;           /* CLOCK_MONOTONIC */
+    host_slot *list;                /* only hosts with downloads in progress */
+};
+
+fcache_hosts *fcache_hosts_new(void)
 {
-    for (host_slot *h = fc->hosts; h; h = h->next)
+    fcache_hosts *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&hs->freed, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&hs->mu, NULL);
+    return hs;
+}
+
+void fcache_hosts_free(fcache_hosts *hs)
+{
+    if (!hs)
+        return;
+    assert(!hs->list);      /* no download may be in progress */
+    pthread_cond_destroy(&hs->freed);
+    pthread_mutex_destroy(&hs->mu);
+    free(hs);
+}
+
+static host_slot *host_find(fcache_hosts *hs, const char *host)
+{
+    for (host_slot *h = hs->list; h; h = h->next)
         if (strcmp(h->host, host) == 0)
             return h;
     return NULL;
 }
 
 /*
- * Take a download slot for host (lock held), waiting until `deadline`
- * (monotonic) at most. 0 at once, 1 after waiting, -1 when the deadline
- * passed first, -2 when out of memory.
+ * Take a download slot for host, waiting until `deadline` (monotonic) at
+ * most while `cap` downloads to it are in progress. 0 at once, 1 after
+ * waiting, -1 when the deadline passed first, -2 when out of memory.
  */
-static int host_acquire(fcache *fc, const char *host, double deadline)
+static int host_acquire(fcache_hosts *hs, const char *host, unsigned cap, double deadline)
 {
-    unsigned cap = fc->cfg.fetch.max_per_host;
-    if (cap == 0)
-        return 0;
-    host_slot *h = host_find(fc, host);
+    pthread_mutex_lock(&hs->mu);
+    host_slot *h = host_find(hs, host);
     int waited = 0;
     if (h && h->active >= cap) {
         waited = 1;
-        fc->st.host_waits++;
         struct timespec ts;
         ts.tv_sec = (time_t)deadline;
         ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
         for (;;) {
-            h = host_find(fc, host);
+            h = host_find(hs, host);
             if (!h || h->active < cap)
                 break;
-            if (pthread_cond_timedwait(&fc->host_free, &fc->mu, &ts) == ETIMEDOUT) {
-                h = host_find(fc, host);
+            if (pthread_cond_timedwait(&hs->freed, &hs->mu, &ts) == ETIMEDOUT) {
+                h = host_find(hs, host);
                 if (!h || h->active < cap)
                     break;
-                fc->st.host_timeouts++;
+                pthread_mutex_unlock(&hs->mu);
                 return -1;
             }
         }
     }
     if (!h) {
         h = calloc(1, sizeof *h);
-        if (!h)
+        if (!h) {
+            pthread_mutex_unlock(&hs->mu);
             return -2;
+        }
         snprintf(h->host, sizeof h->host, "%s", host);
-        h->next = fc->hosts;
-        fc->hosts = h;
+        h->next = hs->list;
+        hs->list = h;
     }
     h->active++;
+    pthread_mutex_unlock(&hs->mu);
     return waited;
 }
 
-static void host_release(fcache *fc, const char *host)
+static void host_release(fcache_hosts *hs, const char *host)
 {
-    if (fc->cfg.fetch.max_per_host == 0)
-        return;
-    for (host_slot **pp = &fc->hosts; *pp; pp = &(*pp)->next) {
+    pthread_mutex_lock(&hs->mu);
+    for (host_slot **pp = &hs->list; *pp; pp = &(*pp)->next) {
         host_slot *h = *pp;
         if (strcmp(h->host, host) != 0)
             continue;
@@ -323,9 +353,11 @@ static void host_release(fcache *fc, const char *host)
             *pp = h->next;
             free(h);
         }
-        pthread_cond_broadcast(&fc->host_free);
+        pthread_cond_broadcast(&hs->freed);
+        pthread_mutex_unlock(&hs->mu);
         return;
     }
+    pthread_mutex_unlock(&hs->mu);
     assert(!"host_release without host_acquire");
 }
 
@@ -370,20 +402,16 @@ static void parse_body(fcache *fc, const char *url, const char *body, size_t len
 }
 
 /*
- * Download and parse url (called without the lock; takes it for the host
- * slot). The wait for a slot and the download share the policy's total
- * timeout.
+ * Download and parse url (called without the lock). The wait for a host
+ * slot and the download share the policy's total timeout.
  */
 static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
 {
     memset(o, 0, sizeof *o);
     stir_fetch_policy pol = fc->cfg.fetch;
-    double start = fcache_now();
-    double deadline = start + (double)pol.total_timeout_ms / 1000.0;
-
-    pthread_mutex_lock(&fc->mu);
-    int rc = host_acquire(fc, host, deadline);
-    pthread_mutex_unlock(&fc->mu);
+    unsigned cap = pol.max_per_host;
+    double deadline = fcache_now() + (double)pol.total_timeout_ms / 1000.0;
+    int rc = cap ? host_acquire(fc->hosts, host, cap, deadline) : 0;
     if (rc == -2) {
         stir_fail(&o->ferr, STIR_ERR_INTERNAL, NULL, "out of memory");
         return;
@@ -393,17 +421,21 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
      * at 100 ms) is not worth a connection to a host already that busy. */
     long left_ms = rc == 0 ? pol.total_timeout_ms : (long)((deadline - fcache_now()) * 1000.0);
     long floor_ms = pol.total_timeout_ms / 10 < 100 ? pol.total_timeout_ms / 10 : 100;
-    if (rc == -1 || left_ms < 1 || (rc == 1 && left_ms < floor_ms)) {
-        if (rc >= 0) {
-            pthread_mutex_lock(&fc->mu);
+    int gave_up = rc == -1 || left_ms < 1 || (rc == 1 && left_ms < floor_ms);
+    if (rc != 0) {
+        pthread_mutex_lock(&fc->mu);
+        fc->st.host_waits++;
+        if (gave_up)
             fc->st.host_timeouts++;
-            host_release(fc, host);
-            pthread_mutex_unlock(&fc->mu);
-        }
+        pthread_mutex_unlock(&fc->mu);
+    }
+    if (gave_up) {
+        if (rc >= 0)
+            host_release(fc->hosts, host);
         /* Not remembered: the URL may be fine, its host was only busy. */
         stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL,
                   "%s host %s already has %u downloads in progress (fetch_max_per_host); "
-                  "waited %ld ms", fc->cfg.what, host, pol.max_per_host, pol.total_timeout_ms);
+                  "waited %ld ms", fc->cfg.what, host, cap, pol.total_timeout_ms);
         return;
     }
     pol.total_timeout_ms = left_ms;
@@ -412,10 +444,8 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
 
     stir_fetch_result r;
     int frc = stir_fetch(&pol, url, &r, &o->ferr);
-
-    pthread_mutex_lock(&fc->mu);
-    host_release(fc, host);
-    pthread_mutex_unlock(&fc->mu);
+    if (cap)
+        host_release(fc->hosts, host);
 
     if (frc) {
         o->remember = frc == STIR_ERR_BAD_INFO;
@@ -510,11 +540,9 @@ fcache *fcache_new(const fcache_config *cfg, stir_error *err)
         stir_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry),
                          offsetof(fentry, node), NULL, fc))
         goto oom;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&fc->host_free, &ca);
-    pthread_condattr_destroy(&ca);
+    fc->hosts = cfg->hosts;
+    if (!fc->hosts && !(fc->hosts = fc->own_hosts = fcache_hosts_new()))
+        goto oom;
     pthread_mutex_init(&fc->mu, NULL);
     pthread_cond_init(&fc->flight_done, NULL);
     pthread_cond_init(&fc->work, NULL);
@@ -532,6 +560,7 @@ fcache *fcache_new(const fcache_config *cfg, stir_error *err)
 oom:
     stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     if (fc) {
+        fcache_hosts_free(fc->own_hosts);
         stir_fetch_policy_free(&fc->cfg.fetch);
         stir_urltab_destroy(&fc->vals);
         stir_urltab_destroy(&fc->fails);
@@ -557,11 +586,11 @@ void fcache_free(fcache *fc)
         free(it->url);
         free(it);
     }
-    /* Flights and host slots belong to callers still inside fcache_get,
-     * which the contract forbids at this point. */
-    assert(!fc->flights && !fc->hosts);
+    /* Flights belong to callers still inside fcache_get, which the
+     * contract forbids at this point. */
+    assert(!fc->flights);
+    fcache_hosts_free(fc->own_hosts);
     pthread_cond_destroy(&fc->work);
-    pthread_cond_destroy(&fc->host_free);
     pthread_cond_destroy(&fc->flight_done);
     pthread_mutex_destroy(&fc->mu);
     stir_fetch_policy_free(&fc->cfg.fetch);

@@ -14,7 +14,8 @@
  *     neg_ttl_max_s. Failures live in their own table bounded by
  *     max_neg_entries (oldest failure evicted first), so a flood of unique
  *     unreachable URLs never evicts a validated value;
- *   - at most fetch.max_per_host concurrent downloads per host; beyond it a
+ *   - at most fetch.max_per_host concurrent downloads per host, counted
+ *     over every cache sharing cfg.hosts (the context's); beyond it a
  *     download waits for a slot within its own fetch.total_timeout_ms and
  *     then fails with a 436 that is not remembered;
  *   - stale-while-revalidate: with refresh_ahead > 0 a hit on a value with
@@ -33,7 +34,7 @@
  *      for different URLs.
  *   2. Write a free callback for your value.
  *   3. Fill an fcache_config (fcache_config_default, then your fetch
- *      policy and TTLs) and call fcache_new.
+ *      policy, TTLs, bounds and hosts = ctx->hosts) and call fcache_new.
  *   4. fcache_get returns an fcache_item reference: read your value with
  *      fcache_item_value, drop it with fcache_item_unref. Values are shared
  *      and must be treated as read-only after parse.
@@ -42,8 +43,9 @@
  * DER length. Certificates: parse = PEM chain + validation verdict, ttl
  * bounded by notAfter. RCD content: parse = the bytes, cost = their length.
  *
- * Locking: one mutex per cache guards both tables, the flights, the host
- * counts and the refresh queue; downloads and callbacks run without it.
+ * Locking: one mutex per cache guards both tables, the flights and the
+ * refresh queue; the host counts have their own (fcache_hosts); downloads
+ * and callbacks run without either.
  * Expiry uses CLOCK_MONOTONIC.
  */
 #ifndef STIR_FETCHCACHE_H
@@ -57,6 +59,13 @@
 
 typedef struct fcache fcache;
 typedef struct fcache_item fcache_item;
+
+/* Downloads in progress per host, for the per-host cap; one per library
+ * context, shared by its caches, so that certificates, RCD content and
+ * CRLs from one repository host count together. */
+typedef struct fcache_hosts fcache_hosts;
+fcache_hosts *fcache_hosts_new(void);
+void fcache_hosts_free(fcache_hosts *hs);     /* after every cache using it */
 
 /*
  * Body -> value. *ttl_s holds the lifetime the cache will use (HTTP
@@ -80,6 +89,8 @@ typedef struct fcache_config {
     size_t max_neg_entries;     /* failures, bounded apart */
     size_t max_cost;            /* sum of value costs; 0: no bound */
     const char *what;           /* the resource in messages: "x5u", "rcd content" */
+    fcache_hosts *hosts;        /* shared host counts (the context's); NULL:
+                                   the cache's own */
     fcache_parse_fn *parse;
     fcache_free_fn *free_value;
     void *user;                 /* passed to both callbacks */

@@ -23,7 +23,6 @@
  * when cache_max_entries or the byte cap is reached; one download per URL
  * at a time (single flight).
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -41,6 +40,7 @@
 #include "stir/tn.h"
 #include "fetch.h"
 #include "fetchcache.h"
+#include "internal.h"
 
 #define JCARD_CAP 16384         /* inline jcd bound of the claim check, which
                                    has no configuration at hand */
@@ -52,6 +52,20 @@
 #define PTR_BUF 48              /* "/jcl/1/123456/123456/123456" fits */
 #define CACHE_MAX_BYTES ((size_t)64 << 20)   /* whatever cache_max_entries says */
 #define INVALID_TEXT "Invalid PASSporT"
+
+/* The defaults, a constant: no process-wide state to initialize. */
+#define RCD_CONFIG_DEFAULT {                                                    \
+    .fetch = {.connect_timeout_ms = 500, .total_timeout_ms = 1000,             \
+              .max_bytes = 262144, .max_per_host = 4},                         \
+    .digest_alg = "sha256",                                                    \
+    .max_jcard_bytes = 16384,                                                  \
+    .max_links = 8,                                                            \
+    .fetch_budget_ms = 2000,                                                   \
+    .cache_ttl_s = 300,                                                        \
+    .neg_ttl_s = 30,                                                           \
+    .cache_max_entries = 1000,                                                 \
+    .verify_fetch = 1,                                                         \
+}
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -685,19 +699,7 @@ void stir_rcd_config_default(stir_rcd_config *cfg)
 {
     if (!cfg)
         return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->fetch.connect_timeout_ms = 500;
-    cfg->fetch.total_timeout_ms = 1000;
-    cfg->fetch.max_bytes = 262144;
-    cfg->fetch.max_per_host = 4;
-    cfg->digest_alg = "sha256";
-    cfg->max_jcard_bytes = 16384;
-    cfg->max_links = 8;
-    cfg->fetch_budget_ms = 2000;
-    cfg->cache_ttl_s = 300;
-    cfg->neg_ttl_s = 30;
-    cfg->cache_max_entries = 1000;
-    cfg->verify_fetch = 1;
+    *cfg = (stir_rcd_config)RCD_CONFIG_DEFAULT;
 }
 
 static int check_config(const stir_rcd_config *c, stir_error *err)
@@ -721,12 +723,16 @@ static int check_config(const stir_rcd_config *c, stir_error *err)
 #undef BADCFG
 }
 
-stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err)
+stir_rcd *stir_rcd_new(stir_ctx *ctx, const stir_rcd_config *cfg, stir_error *err)
 {
     stir_rcd_config def;
     if (!cfg) {
         stir_rcd_config_default(&def);
         cfg = &def;
+    }
+    if (!ctx) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "RCD fetcher needs a context");
+        return NULL;
     }
     if (check_config(cfg, err))
         return NULL;
@@ -751,6 +757,7 @@ stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err)
     fcfg.max_neg_entries = cfg->cache_max_entries;
     fcfg.max_cost = CACHE_MAX_BYTES;
     fcfg.what = "rcd content";
+    fcfg.hosts = ctx->hosts;
     fcfg.parse = body_parse;
     fcfg.free_value = body_free;
     r->fc = fcache_new(&fcfg, err);
@@ -818,18 +825,10 @@ typedef struct rctx {
 enum { D_OK = 0, D_UNRESOLVED = -1, D_FETCH = -2, D_NOFETCH = -3, D_NOMEM = -4 };
 
 /* Calls without a stir_rcd (no fetcher) still get the default limits. */
-static stir_rcd_config g_default;
-static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;
-
-static void default_init(void)
-{
-    stir_rcd_config_default(&g_default);
-}
-
 static const stir_rcd_config *default_cfg(void)
 {
-    pthread_once(&g_default_once, default_init);
-    return &g_default;
+    static const stir_rcd_config def = RCD_CONFIG_DEFAULT;
+    return &def;
 }
 
 static int ctx_init(rctx *c, stir_rcd *r, const json_t *rcd, int flags, int verifying,
