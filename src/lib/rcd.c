@@ -780,7 +780,7 @@ void stir_rcd_free(stir_rcd *r)
 /* The body of url: cached, or fetched now (one download per URL at a time).
  * 0 with *out (a reference), STIR_WOULD_BLOCK with NOWAIT when it would
  * have to be fetched, else the fetch error (436, 500) in *ferr. */
-static int cache_get(stir_rcd *r, const char *url, int flags, double deadline, blob **out,
+static int content_get(stir_rcd *r, const char *url, int flags, double deadline, blob **out,
                      stir_error *ferr)
 {
     *out = NULL;
@@ -944,7 +944,7 @@ static int content_digest(rctx *c, const char *url, const char *alg, char out[10
     if (c->nofetch)
         return D_NOFETCH;
     blob *b;
-    int rc = cache_get(c->r, url, c->flags, c->deadline, &b, ferr);
+    int rc = content_get(c->r, url, c->flags, c->deadline, &b, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return STIR_WOULD_BLOCK;
     if (rc)
@@ -993,7 +993,7 @@ static int load_jcl(rctx *c, const char *url, stir_error *ferr)
 {
     if (c->nofetch)
         return D_NOFETCH;
-    int rc = cache_get(c->r, url, c->flags, c->deadline, &c->jcl_body, ferr);
+    int rc = content_get(c->r, url, c->flags, c->deadline, &c->jcl_body, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return rc;
     return rc ? D_FETCH : D_OK;
