@@ -60,18 +60,19 @@ int main(int argc, char **argv)
     const char *x5u = "https://cert.example.org/chain.pem";
     stir_error err;
     stir_signer_config sc = { .key_path = key, .cert_path = cert, .x5u = x5u };
-    stir_signer *s = stir_signer_new(&sc, &err);
+    stir_ctx *ctx = stir_ctx_new(&err);
+    stir_signer *s = ctx ? stir_signer_new(ctx, &sc, &err) : NULL;
     stir_trust *trust = stir_trust_load(root, &err);
     stir_certcache_config cc;
     stir_certcache_config_default(&cc);
-    stir_certcache *cache = trust ? stir_certcache_new(&cc, trust, &err) : NULL;
+    stir_certcache *cache = trust ? stir_certcache_new(ctx, &cc, trust, &err) : NULL;
     char *pem = slurp(cert);
     if (!s || !cache || !pem || stir_certcache_put(cache, x5u, pem, strlen(pem), 3600, &err)) {
         fprintf(stderr, "setup: %s\n", err.detail);
         return 1;
     }
     stir_verifier_config vc = { .cache = cache };
-    stir_verifier *v = stir_verifier_new(&vc, &err);
+    stir_verifier *v = stir_verifier_new(ctx, &vc, &err);
     time_t now = time(NULL);
     json_t *sreq = json_pack("{ss s{ss} s{s[s]} sI ss}", "attest", "A", "orig", "tn",
                              "12155551212", "dest", "tn", "12155551213", "iat", (json_int_t)now,
@@ -114,6 +115,7 @@ int main(int argc, char **argv)
     stir_certcache_free(cache);
     stir_trust_free(trust);
     stir_signer_free(s);
+    stir_ctx_free(ctx);
     stir_cleanup();
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "error.h"
+#include "ctx.h"
 
 struct stir_rcd;
 
@@ -31,9 +32,10 @@ typedef struct stir_signer stir_signer;
  * wrong), a certificate whose JWT Claim Constraints extension is malformed
  * (RFC 8226 8, RFC 9118), and an x5u that is empty. Errors are 500 with
  * detail. A request whose claims the certificate's constraints forbid is
- * refused with 400 naming the claim (stir_sign_request).
+ * refused with 400 naming the claim (stir_sign_request). The signer knows
+ * the PASSporT types registered in `ctx` so far; ctx must outlive it.
  */
-stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err);
+stir_signer *stir_signer_new(stir_ctx *ctx, const stir_signer_config *cfg, stir_error *err);
 void stir_signer_free(stir_signer *s);
 
 /*

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "error.h"
+#include "ctx.h"
 #include "tn.h"
 #include "certcache.h"
 
@@ -31,7 +32,9 @@ typedef struct stir_verifier_config {
 
 typedef struct stir_verifier stir_verifier;
 
-stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err);
+/* The verifier knows the PASSporT types of `ctx`, which must outlive it. */
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
+                                 stir_error *err);
 void stir_verifier_free(stir_verifier *v);
 
 /* The SIP context a PASSporT is checked against. */
@@ -62,6 +65,8 @@ typedef struct stir_verify_result {
                                  NULL when undecodable: names the div of a
                                  failed div PASSporT in divResult */
     json_t *rcd;              /* rcdResult (stir_rcd_verify) or NULL */
+    const struct stir_ppt_type *type; /* the registered type named by ppt,
+                                         NULL when unknown */
 } stir_verify_result;
 
 void stir_verify_result_clear(stir_verify_result *r);

@@ -136,6 +136,12 @@ int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *er
     return url_check_host(pol, url, NULL, 0, err);
 }
 
+int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                  stir_error *err)
+{
+    return url_check_host(pol, url, host, hostlen, err);
+}
+
 /* ---- special-purpose addresses (RFC 6890 and its updates) ----------------- */
 
 static const char *v4_special(uint32_t a)
@@ -597,6 +603,9 @@ int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
                          "total timeout must be 1..60000 ms");
     if (p->max_bytes == 0 || p->max_bytes > (16u << 20))
         return stir_fail(err, STIR_ERR_INPUT, "fetch.max_bytes", "max_bytes must be 1..16 MiB");
+    if (p->max_per_host > 1024)
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.max_per_host",
+                         "max_per_host must be 0..1024 (0: no cap)");
     if (p->n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
         return stir_fail(err, STIR_ERR_INPUT, "fetch.n_allow_hosts", "at most %d allowed hosts",
                          STIR_MAX_ALLOW_HOSTS);

@@ -2,7 +2,9 @@
 #ifndef STIR_INTERNAL_H
 #define STIR_INTERNAL_H
 
+#include <pthread.h>
 #include <jansson.h>
+#include "stir/ctx.h"
 #include "stir/error.h"
 #include "stir/ppt.h"
 
@@ -12,9 +14,32 @@ void stir_jws_cleanup(void);
 void stir_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
 
+/* ---- the library context (include/stir/ctx.h) ---- */
+
+#define STIR_PPT_MAX_TYPES 32
+
+/* A context's PASSporT types: the built-ins, then registered ones. Written
+ * only by stir_ppt_register (under the lock, at start-up); read without. */
+typedef struct ppt_registry {
+    pthread_mutex_t lock;
+    stir_ppt_type types[STIR_PPT_MAX_TYPES];
+    size_t n;
+    char names[STIR_PPT_MAX_TYPES * 34];    /* "shaken, div, ..." */
+} ppt_registry;
+
+int ppt_registry_init(ppt_registry *r);
+void ppt_registry_destroy(ppt_registry *r);
+
+struct fcache_hosts;
+
+struct stir_ctx {
+    ppt_registry ppt;
+    struct fcache_hosts *hosts;     /* downloads per host, all caches */
+};
+
 /* The registered types, for start-up work over all of them. */
-size_t stir_ppt_count(void);
-const stir_ppt_type *stir_ppt_at(size_t i);
+size_t stir_ppt_count(const stir_ctx *ctx);
+const stir_ppt_type *stir_ppt_at(const stir_ctx *ctx, size_t i);
 
 /* Does type `t` list a claim named `name` (e.g. "rcd")? */
 int stir_ppt_has_claim(const stir_ppt_type *t, const char *name);

@@ -25,6 +25,7 @@ struct type_header {
 };
 
 struct stir_signer {
+    const stir_ctx *ctx;
     EVP_PKEY *key;
     stir_cert *cert;
     char *x5u;
@@ -43,10 +44,10 @@ static json_t *header_json(const stir_signer *s, const stir_ppt_type *t)
 /* Encode the header of every type registered now (at start-up). */
 static int encode_headers(stir_signer *s)
 {
-    size_t n = stir_ppt_count();
+    size_t n = stir_ppt_count(s->ctx);
     if (!(s->headers = calloc(n, sizeof *s->headers))) return -1;
     for (size_t i = 0; i < n; i++) {
-        const stir_ppt_type *t = stir_ppt_at(i);
+        const stir_ppt_type *t = stir_ppt_at(s->ctx, i);
         if (!t->name[0]) continue;          /* baseline: not signed through the API */
         json_t *h = header_json(s, t);
         char *b64 = h ? stir_jws_encode_part(h) : NULL;
@@ -78,10 +79,11 @@ static EVP_PKEY *load_key(const char *path, stir_error *err)
     return k;
 }
 
-stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
+stir_signer *stir_signer_new(stir_ctx *ctx, const stir_signer_config *cfg, stir_error *err)
 {
-    if (!cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0]) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer needs a key, a certificate and an x5u URL");
+    if (!ctx || !cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0]) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL,
+                  "signer needs a context, a key, a certificate and an x5u URL");
         return NULL;
     }
     stir_signer *s = calloc(1, sizeof *s);
@@ -89,6 +91,7 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    s->ctx = ctx;
     s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     s->rcd = cfg->rcd;
     if (!(s->key = load_key(cfg->key_path, err))) goto fail;
@@ -322,10 +325,10 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
         return NULL;
     }
     if (jppt && json_string_length(jppt) > 0) ppt = json_string_value(jppt);
-    const stir_ppt_type *t = stir_ppt_find(ppt);
+    const stir_ppt_type *t = stir_ppt_find(s->ctx, ppt);
     if (!t || !t->name[0]) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
-                  stir_ppt_names());
+                  stir_ppt_names(s->ctx));
         return NULL;
     }
     static const char *const base[] = { "orig", "dest", "iat" };

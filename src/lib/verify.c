@@ -27,16 +27,18 @@
 #define TEXT_USE_SUPPORTED "Use Supported PASSporT Format"
 
 struct stir_verifier {
+    const stir_ctx *ctx;
     stir_certcache *cache;
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
 };
 
-stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err)
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
+                                 stir_error *err)
 {
-    if (!cfg->cache) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "verifier needs a certificate cache");
+    if (!ctx || !cfg->cache) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "verifier needs a context and a certificate cache");
         return NULL;
     }
     stir_verifier *v = calloc(1, sizeof *v);
@@ -44,6 +46,7 @@ stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *er
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    v->ctx = ctx;
     v->cache = cfg->cache;
     v->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     v->rcd = cfg->rcd;
@@ -280,11 +283,11 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     if (json_object_get(stir_passport_header(p), "ppt") && !hppt)
         return stir_fail(err, STIR_ERR_INVALID, "ppt", "PASSporT header ppt is not a string");
     snprintf(out->ppt, sizeof out->ppt, "%s", hppt ? hppt : "");
-    const stir_ppt_type *t = stir_ppt_find(hppt);
+    const stir_ppt_type *t = out->type = stir_ppt_find(v->ctx, hppt);
     if (!t)
         return stir_fail_text(err, STIR_ERR_USE_IDENTITY, TEXT_USE_SUPPORTED, "ppt",
                               "unsupported PASSporT type \"%.32s\"; supported: %s", hppt,
-                              stir_ppt_names());
+                              stir_ppt_names(v->ctx));
     const char *alg = stir_passport_alg(p);
     if (id->alg && strcmp(id->alg, "ES256"))
         return stir_fail(err, STIR_ERR_INVALID, "alg",
@@ -343,6 +346,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     int rc;
     memset(out, 0, sizeof *out);
     stir_error_clear(&out->err);
+    out->type = stir_ppt_find(v->ctx, "");     /* ppt "" until parsed */
     if ((rc = stir_identity_parse(identity, len, &id, &out->err))) {
         /* Still report what was received, up to the first ';'. */
         size_t n = strcspn(identity, ";");
@@ -350,9 +354,10 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
         return rc;
     }
     snprintf(out->ppt, sizeof out->ppt, "%s", id.ppt ? id.ppt : "");
+    out->type = stir_ppt_find(v->ctx, id.ppt);
     out->passport = strdup(id.token);
     if (id.compact) {
-        const stir_ppt_type *t = stir_ppt_find(id.ppt);
+        const stir_ppt_type *t = out->type;
         if (t && t->full_form_only) /* RFC 8588 3, RFC 8946 3, RFC 8443 3 */
             rc = stir_fail(&out->err, STIR_ERR_INVALID, "ppt",
                            "compact form is not allowed for ppt \"%s\"", id.ppt);
@@ -541,7 +546,7 @@ static int same_orig(const json_t *a, const json_t *b)
 
 static int is_chain(const stir_verify_result *r)
 {
-    const stir_ppt_type *t = r->payload ? stir_ppt_find(r->ppt) : NULL;
+    const stir_ppt_type *t = r->payload ? r->type : NULL;
     return t && t->dest == STIR_DEST_CHAIN;
 }
 
@@ -640,7 +645,7 @@ static json_t *div_results(const stir_verify_result *rs, size_t n)
 
 static const stir_ppt_type *type_of(const stir_verify_result *r)
 {
-    return stir_ppt_find(r->ppt);
+    return r->type;
 }
 
 /*

@@ -12,6 +12,7 @@
 
 typedef struct stird_app {
     const stird_config *cfg;
+    stir_ctx *ctx;             /* everything below is created from it */
     stir_trust *trust;
     size_t trust_count;
     stir_certcache *cache;

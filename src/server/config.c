@@ -75,6 +75,7 @@ static const opt OPTS[] = {
     {"fetch-connect-timeout-ms", K_LONG, OFF(fetch_connect_timeout_ms), 1, 60000, "MS", "x5u connect timeout"},
     {"fetch-timeout-ms", K_LONG, OFF(fetch_timeout_ms), 1, 120000, "MS", "x5u total fetch timeout"},
     {"fetch-max-bytes", K_LONG, OFF(fetch_max_bytes), 512, 1024 * 1024, "BYTES", "largest x5u body accepted"},
+    {"fetch-max-per-host", K_LONG, OFF(fetch_max_per_host), 0, 1024, "N", "concurrent downloads per repository host (x5u, RCD content); beyond, a download waits within its fetch timeout, then 436 (0: no cap)"},
     {"fetch-threads", K_LONG, OFF(fetch_threads), 1, 256, "N", "threads for verifications that must wait for an x5u fetch (default 8)"},
     {"fetch-queue", K_LONG, OFF(fetch_queue), 1, 100000, "N", "verifications that may wait for those threads; beyond, 503 (default 1024)"},
     {"cache-default-ttl", K_LONG, OFF(cache_default_ttl), 1, 365L * 86400, "SECONDS", "certificate cache lifetime when the server gives none"},
@@ -83,6 +84,7 @@ static const opt OPTS[] = {
     {"cache-neg-ttl", K_LONG, OFF(cache_neg_ttl), 0, 86400, "SECONDS", "first back-off after a failed fetch (doubles per failure)"},
     {"cache-neg-ttl-max", K_LONG, OFF(cache_neg_ttl_max), 0, 86400, "SECONDS", "longest back-off after failed fetches"},
     {"cache-max-entries", K_LONG, OFF(cache_max_entries), 1, 10000000, "N", "certificate cache size (oldest evicted first)"},
+    {"cache-max-failures", K_LONG, OFF(cache_max_failures), 1, 10000000, "N", "failed x5u fetches remembered, apart from the chains (oldest forgotten first)"},
     {"ppt-type", K_PPT, 0, 0, 0, "SPEC", "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)"},
     {"rcd-digest-alg", K_DIGEST, OFF(rcd_digest_alg), 0, 0, "ALG", "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)"},
     {"rcd-max-jcard-bytes", K_LONG, OFF(rcd_max_jcard_bytes), 256, 1024 * 1024, "BYTES", "largest jCard, inline (jcd) or fetched (jcl)"},
@@ -150,12 +152,14 @@ static void config_defaults(stird_config *cfg)
     cfg->fetch_connect_timeout_ms = cc.fetch.connect_timeout_ms;
     cfg->fetch_timeout_ms = cc.fetch.total_timeout_ms;
     cfg->fetch_max_bytes = (long)cc.fetch.max_bytes;
+    cfg->fetch_max_per_host = (long)cc.fetch.max_per_host;
     cfg->cache_default_ttl = cc.default_ttl_s;
     cfg->cache_min_ttl = cc.min_ttl_s;
     cfg->cache_max_ttl = cc.max_ttl_s;
     cfg->cache_neg_ttl = cc.neg_ttl_initial_s;
     cfg->cache_neg_ttl_max = cc.neg_ttl_max_s;
     cfg->cache_max_entries = (long)cc.max_entries;
+    cfg->cache_max_failures = (long)cc.max_neg_entries;
 
     /* libstir owns the RCD defaults; the settings start from them. */
     stir_rcd_config_default(&rc);
@@ -856,6 +860,7 @@ static void fetch_policy(const stird_config *cfg, stir_fetch_policy *f, long max
     f->connect_timeout_ms = cfg->fetch_connect_timeout_ms;
     f->total_timeout_ms = cfg->fetch_timeout_ms;
     f->max_bytes = (size_t)max_bytes;
+    f->max_per_host = (unsigned)cfg->fetch_max_per_host;
     f->allow_http = cfg->fetch_allow_http;
     f->allow_any_port = cfg->fetch_allow_any_port;
     for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
@@ -874,6 +879,7 @@ void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
     cc->neg_ttl_initial_s = cfg->cache_neg_ttl;
     cc->neg_ttl_max_s = cfg->cache_neg_ttl_max;
     cc->max_entries = (size_t)cfg->cache_max_entries;
+    cc->max_neg_entries = (size_t)cfg->cache_max_failures;
 }
 
 void config_rcd(const stird_config *cfg, stir_rcd_config *rc)

@@ -64,6 +64,7 @@ typedef struct stird_config {
     long fetch_connect_timeout_ms;
     long fetch_timeout_ms;
     long fetch_max_bytes;
+    long fetch_max_per_host; /* concurrent downloads per repository host */
     long fetch_threads;      /* verifications that must wait for a fetch */
     long fetch_queue;
 
@@ -73,6 +74,7 @@ typedef struct stird_config {
     long cache_neg_ttl;
     long cache_neg_ttl_max;
     long cache_max_entries;
+    long cache_max_failures;
 
     stird_ppt_def ppt_types[STIRD_MAX_PPT_TYPES];
     size_t n_ppt_types;

@@ -144,21 +144,21 @@ static void check_own_x5u(const stird_config *cfg)
 /* Configured PASSporT types join the registry before the signer encodes
  * each type's header and before the verifier looks types up. A refused
  * type is a configuration error (exit 2), named by its line or flag. */
-static int register_ppt_types(const stird_config *cfg)
+static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_ppt_types; i++) {
         const stird_ppt_def *d = &cfg->ppt_types[i];
         stir_error e;
 
         memset(&e, 0, sizeof e);
-        if (stir_ppt_register(&d->type, &e) != 0) {
+        if (stir_ppt_register(ctx, &d->type, &e) != 0) {
             fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin,
                     d->type.name, e.detail);
             return -1;
         }
     }
     if (cfg->n_ppt_types)
-        log_msg(LOG_LVL_INFO, "PASSporT types: %s", stir_ppt_names());
+        log_msg(LOG_LVL_INFO, "PASSporT types: %s", stir_ppt_names(ctx));
     return 0;
 }
 
@@ -222,7 +222,13 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    if (register_ppt_types(&cfg) != 0) {
+    memset(&e, 0, sizeof e);
+    app.ctx = stir_ctx_new(&e);
+    if (!app.ctx) {
+        fprintf(stderr, "stird: cannot create the libstir context: %s\n", e.detail);
+        goto out;
+    }
+    if (register_ppt_types(app.ctx, &cfg) != 0) {
         status = 2;
         goto out;
     }
@@ -242,13 +248,13 @@ int main(int argc, char **argv)
         goto out;
 
     config_certcache(&cfg, &ccfg);
-    app.cache = stir_certcache_new(&ccfg, app.trust, &e);
+    app.cache = stir_certcache_new(app.ctx, &ccfg, app.trust, &e);
     if (!app.cache) {
         fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
         goto out;
     }
     config_rcd(&cfg, &rcfg);
-    app.rcd = stir_rcd_new(&rcfg, &e);
+    app.rcd = stir_rcd_new(app.ctx, &rcfg, &e);
     if (!app.rcd) {
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
@@ -264,7 +270,7 @@ int main(int argc, char **argv)
         if (check_readable("signing key", cfg.key) != 0 ||
             check_readable("certificate chain", cfg.cert) != 0)
             goto out;
-        app.signer = stir_signer_new(&sc, &e);
+        app.signer = stir_signer_new(app.ctx, &sc, &e);
         if (!app.signer) {
             fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
             goto out;
@@ -280,7 +286,7 @@ int main(int argc, char **argv)
             .priority_passed = cfg.verstat_priority_passed,
             .priority_failed = cfg.verstat_priority_failed,
         };
-        app.verifier = stir_verifier_new(&vc, &e);
+        app.verifier = stir_verifier_new(app.ctx, &vc, &e);
         if (!app.verifier) {
             fprintf(stderr, "stird: cannot create the verifier: %s\n", e.detail);
             goto out;
@@ -331,6 +337,7 @@ out:
         stir_certcache_free(app.cache);
     if (app.trust)
         stir_trust_free(app.trust);
+    stir_ctx_free(app.ctx);
     stir_cleanup();
     config_free(&cfg);
     return status;
