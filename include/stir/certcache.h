@@ -52,6 +52,11 @@ typedef struct stir_certcache_config {
     double refresh_ahead;       /* refresh when this fraction of the TTL is
                                    left; default 0.1 */
     size_t max_entries;         /* default 10000; oldest evicted first */
+    /* Revocation (crl.h): borrowed, must outlive the cache; NULL: chains
+     * are not checked against CRLs. Checked once per fetch, with the
+     * chain's validation; the entry then lives no longer than the earliest
+     * nextUpdate of the CRLs used. */
+    struct stir_crl_checker *crl;
 } stir_certcache_config;
 
 /* Fill with the defaults above. */

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "stir/certcache.h"
+#include "crl.h"
 #include "fetch.h"
 #include "urltab.h"
 
@@ -196,6 +197,25 @@ static long neg_ttl(const stir_certcache *cc, unsigned failures)
 
 /* ---- fetching ------------------------------------------------------------------- */
 
+/* Revocation (crl.c), once per fetch of a chain that validated: a revoked
+ * certificate (or, fail-closed, an unknown status) becomes the chain's 437
+ * verdict, kept no longer than a failure; a good verdict is kept no longer
+ * than the earliest nextUpdate of the CRLs it rests on. */
+static void check_revocation(stir_certcache *cc, outcome *o)
+{
+    if (!cc->cfg.crl || o->verr.code)
+        return;
+    time_t now = time(NULL), until;
+    if (stir_crl_check_chain(cc->cfg.crl, o->cert, now, &until, &o->verr)) {
+        if (o->ttl > cc->cfg.neg_ttl_max_s)
+            o->ttl = cc->cfg.neg_ttl_max_s;
+    } else if ((double)o->ttl > (double)(until - now)) {
+        o->ttl = until > now ? (long)(until - now) : 1;
+    }
+    if (o->ttl < 1)
+        o->ttl = 1;
+}
+
 /* Download, parse and validate `url`. Runs without the lock. */
 static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
 {
@@ -208,6 +228,7 @@ static void do_fetch(stir_certcache *cc, const char *url, outcome *o)
         stir_cert_validate(o->cert, cc->trust, time(NULL), &o->verr);
         long life = stir_fetch_lifetime(&r, &o->no_store);
         o->ttl = chain_ttl(cc, life, o->cert, o->verr.code != 0);
+        check_revocation(cc, o);
     }
     stir_fetch_result_free(&r);
 }
