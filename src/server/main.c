@@ -185,6 +185,31 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
     fflush(stdout);
 }
 
+static void crl_warn(void *arg, const char *line)
+{
+    (void)arg;
+    log_msg(LOG_LVL_WARN, "%s", line);
+}
+
+/* The revocation checker the certificate cache consults (crl_mode off:
+ * none at all, so no CRL is ever fetched). */
+static int setup_crl(const stird_config *cfg, stird_app *app)
+{
+    stir_crl_config c;
+    stir_error e;
+    config_crl(cfg, &c);
+    if (c.mode == STIR_CRL_OFF)
+        return 0;
+    c.warn = crl_warn;
+    memset(&e, 0, sizeof e);
+    app->crl = stir_crl_checker_new(&c, &e);
+    if (!app->crl) {
+        fprintf(stderr, "stird: cannot create the revocation checker: %s\n", e.detail);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     stird_config cfg;
@@ -242,6 +267,9 @@ int main(int argc, char **argv)
         goto out;
 
     config_certcache(&cfg, &ccfg);
+    if (setup_crl(&cfg, &app) != 0)
+        goto out;
+    ccfg.crl = app.crl;
     app.cache = stir_certcache_new(&ccfg, app.trust, &e);
     if (!app.cache) {
         fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
@@ -329,6 +357,7 @@ out:
         stir_rcd_free(app.rcd);
     if (app.cache)
         stir_certcache_free(app.cache);
+    stir_crl_checker_free(app.crl);     /* after the cache that uses it */
     if (app.trust)
         stir_trust_free(app.trust);
     stir_cleanup();
