@@ -307,6 +307,7 @@ int main(int argc, char **argv)
             .rcd = app.rcd,
             .priority_passed = cfg.verstat_priority_passed,
             .priority_failed = cfg.verstat_priority_failed,
+            .fetch_budget_ms = cfg.fetch_budget_ms,
         };
         app.verifier = stir_verifier_new(&vc, &e);
         if (!app.verifier) {
