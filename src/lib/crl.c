@@ -278,9 +278,13 @@ static stir_crl_checker *checker_new(const stir_crl_config *cfg, stir_error *err
     if (stir_fetch_policy_check(&cfg->fetch, err))
         return NULL;
     stir_crl_checker *ck = calloc(1, sizeof *ck);
-    if (!ck || (ck->cfg = *cfg, stir_fetch_policy_dup(&ck->cfg.fetch, &cfg->fetch))) {
-        if (ck)
-            stir_fetch_policy_free(&ck->cfg.fetch);
+    if (!ck) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    ck->cfg = *cfg;
+    if (stir_fetch_policy_dup(&ck->cfg.fetch, &cfg->fetch)) {
+        stir_fetch_policy_free(&ck->cfg.fetch);
         free(ck);
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         return NULL;
@@ -393,15 +397,14 @@ static int crl_url_of(X509 *x, char *out, size_t outlen)
 enum { CRL_GOOD = 0, CRL_REVOKED = 1, CRL_UNUSABLE = 2 };
 
 /*
- * Judge x (issued by `issuer`) with crl. CRL_UNUSABLE sets err's detail to
- * why; CRL_REVOKED sets it to the revocation. A stale CRL that otherwise
- * checks out still revokes what it lists; *stale says it was stale.
+ * Judge x (issued by `issuer`) with crl. CRL_UNUSABLE puts why in `why`;
+ * CRL_REVOKED the revocation. A stale CRL that otherwise checks out still
+ * revokes what it lists.
  */
-static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, int *stale,
-                 char *why, size_t whylen)
+static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *why,
+                 size_t whylen)
 {
     char a[NAME_TXT], b[NAME_TXT], ts[32];
-    *stale = 0;
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl->x), X509_get_issuer_name(x)) != 0) {
         name_text(X509_CRL_get_issuer(crl->x), a, sizeof a);
         name_text(X509_get_issuer_name(x), b, sizeof b);
@@ -446,7 +449,6 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, int *st
     if (crl->next_update && crl->next_update <= now) {
         iso8601(crl->next_update, ts);
         say(why, whylen, "CRL is stale: nextUpdate %s has passed", ts);
-        *stale = 1;
         return CRL_UNUSABLE;
     }
     return CRL_GOOD;
@@ -472,7 +474,7 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
         if (has == 0)
             continue;
         name_text(X509_get_subject_name(x), subj, sizeof subj);
-        int verdict, stale = 0;
+        int verdict;
         time_t until = 0;
         if (has < 0) {
             say(why, sizeof why, "its CRL Distribution Points name no http(s) URL");
@@ -490,11 +492,13 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
                 }
                 /* The fetch layer's detail speaks of x5u: this was a CRL. */
                 const char *d = fe.detail;
-                say(why, sizeof why, "CRL %s%s", strncmp(d, "x5u ", 4) == 0 ? "" : ": ",
-                         strncmp(d, "x5u ", 4) == 0 ? d + 4 : d);
+                if (strncmp(d, "x5u ", 4) == 0)
+                    say(why, sizeof why, "CRL %s", d + 4);
+                else
+                    say(why, sizeof why, "CRL fetch: %s", d);
                 verdict = CRL_UNUSABLE;
             } else {
-                verdict = judge(crl, x, issuer, now, &stale, why, sizeof why);
+                verdict = judge(crl, x, issuer, now, why, sizeof why);
                 until = crl->next_update;
                 stir_crl_unref(crl);
             }
@@ -522,7 +526,6 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
         } else if (!until || until > now + ck->cfg.max_ttl_s) {
             until = now + ck->cfg.max_ttl_s;
         }
-        (void)stale;
         if (until < *valid_until)
             *valid_until = until;
     }

@@ -24,6 +24,8 @@
 #     missing  CRLDP missing.crl (404)
 #     refused  CRLDP https://127.0.0.1:1/x.crl (connection refused)
 #     revint   serial 1001 under crlca2 (revoked intermediate), CRLDP ca2.crl
+#     soon     CRLDP soon.crl, which the test makes (a CRL about to expire:
+#              openssl ca -config crl.cnf -name db_ca1 -gencrl -crlsec N ...)
 #     http     CRLDP HTTPBASE/ca1.crl (only with HTTPBASE)
 #   crl_*.key               the leaves' keys (for signing PASSporTs)
 set -euo pipefail
@@ -87,6 +89,7 @@ EOF
     leafext ee_stale "$base/stale.crl"
     leafext ee_missing "$base/missing.crl"
     leafext ee_refused "https://127.0.0.1:1/x.crl"
+    leafext ee_soon "$base/soon.crl"
     [ -n "$httpbase" ] && leafext ee_http "$httpbase/ca1.crl"
     for db in root ca1 ca2 fake; do
         cat <<EOF
@@ -137,6 +140,7 @@ leaf badsig 0x1003 crlca
 leaf stale 0x1004 crlca
 leaf missing 0x1005 crlca
 leaf refused 0x1006 crlca
+leaf soon 0x1008 crlca
 leaf revint 0x1001 crlca2
 [ -n "$httpbase" ] && leaf http 0x1007 crlca
 

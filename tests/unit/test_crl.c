@@ -29,7 +29,9 @@ static int setup(void **state)
         return -1;
     char cmd[1024], root[512];
     const char *src = getenv("STIR_SRC");
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/tools/mkcrl.sh' '%s' https://127.0.0.1:%d",
+    /* Port 9 (discard) is closed here: the http leaf's CRL is never served. */
+    snprintf(cmd, sizeof cmd,
+             "bash '%s/tests/tools/mkcrl.sh' '%s' https://127.0.0.1:%d http://127.0.0.1:9",
              src ? src : ".", g_cs.dir, g_cs.port);
     if (system(cmd) != 0)
         return -1;
@@ -51,7 +53,7 @@ typedef struct fixture {
     stir_certcache *cc;
 } fixture;
 
-static void fixture_new(fixture *f, int mode)
+static void fixture_new_http(fixture *f, int mode, int allow_http)
 {
     stir_certcache_config cfg;
     stir_certcache_config_default(&cfg);
@@ -64,6 +66,7 @@ static void fixture_new(fixture *f, int mode)
     ccfg.fetch = cfg.fetch;
     ccfg.fetch.max_bytes = 1 << 20;
     ccfg.mode = mode;
+    ccfg.allow_http = allow_http;
     ccfg.warn = on_warn;
     stir_error err;
     f->ck = stir_crl_checker_new(&ccfg, &err);
@@ -73,6 +76,11 @@ static void fixture_new(fixture *f, int mode)
     f->cc = stir_certcache_new(&cfg, g_trust, &err);
     if (!f->cc)
         fail_msg("stir_certcache_new: %s", err.detail);
+}
+
+static void fixture_new(fixture *f, int mode)
+{
+    fixture_new_http(f, mode, 1);
 }
 
 static void fixture_free(fixture *f)
@@ -220,6 +228,47 @@ static void test_off(void **state)
     fixture_free(&f);
 }
 
+/* http: CRL URLs are fetched by default (a closed port here), refused
+ * with allow_http = 0 before any connection. */
+static void test_http_scheme(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_new_http(&f, STIR_CRL_FAIL_CLOSED, 1);
+    expect(&f, "chain_crl_http.pem", 437, "revocation status unknown", "connect");
+    fixture_free(&f);
+    fixture_new_http(&f, STIR_CRL_FAIL_CLOSED, 0);
+    expect(&f, "chain_crl_http.pem", 437, "revocation status unknown", "must use https");
+    fixture_free(&f);
+}
+
+/* A chain's revocation verdict lives no longer than the CRL's nextUpdate:
+ * past it the chain is fetched and checked again (the CRL, unchanged and
+ * now stale, then fails it), although cache_min_ttl is 60 s. */
+static void test_verdict_expires_with_crl(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl ca -batch -config crl.cnf -name db_ca1 -gencrl -cert crlca.pem "
+             "-keyfile crlca.key -crlsec 3 -out soon.crl >/dev/null 2>&1",
+             g_cs.dir);
+    assert_int_equal(system(cmd), 0);
+    fixture f;
+    fixture_new(&f, STIR_CRL_FAIL_CLOSED);
+    long c0 = certserver_hits(&g_cs, "/chain_crl_soon.pem");
+    long r0 = certserver_hits(&g_cs, "/soon.crl");
+    expect(&f, "chain_crl_soon.pem", 0, NULL, NULL);
+    expect(&f, "chain_crl_soon.pem", 0, NULL, NULL);
+    assert_int_equal(certserver_hits(&g_cs, "/chain_crl_soon.pem") - c0, 1);
+    assert_int_equal(certserver_hits(&g_cs, "/soon.crl") - r0, 1);
+    sleep_s(4.0);
+    expect(&f, "chain_crl_soon.pem", 437, "stale", NULL);
+    assert_int_equal(certserver_hits(&g_cs, "/chain_crl_soon.pem") - c0, 2);
+    assert_int_equal(certserver_hits(&g_cs, "/soon.crl") - r0, 2);
+    fixture_free(&f);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -243,6 +292,8 @@ int main(void)
         cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_fail_open),
         cmocka_unit_test(test_off),
+        cmocka_unit_test(test_http_scheme),
+        cmocka_unit_test(test_verdict_expires_with_crl),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
