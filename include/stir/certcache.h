@@ -60,6 +60,11 @@ typedef struct stir_certcache_config {
     size_t max_neg_entries;     /* failed fetches, bounded apart so that they
                                    never evict chains; default 10000; oldest
                                    failure evicted first */
+    /* Revocation (crl.h): borrowed, must outlive the cache; NULL: chains
+     * are not checked against CRLs. Checked once per fetch, with the
+     * chain's validation; the entry then lives no longer than the earliest
+     * nextUpdate of the CRLs used. */
+    struct stir_crl_checker *crl;
 } stir_certcache_config;
 
 /* Fill with the defaults above. */

@@ -22,6 +22,7 @@
 #include "tn.h"
 #include "cert.h"
 #include "certcache.h"
+#include "crl.h"
 #include "ppt.h"
 #include "sign.h"
 #include "verify.h"

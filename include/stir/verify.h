@@ -28,6 +28,9 @@ typedef struct stir_verifier_config {
     /* verstatPriority values (TS 24.229 7.2.21); NULL: the defaults below */
     const char *priority_passed;
     const char *priority_failed;
+    /* Time the x5u fetches of one request may take together; they run in
+     * parallel (prefetch.c). 0: default 1500 ms. */
+    long fetch_budget_ms;
 } stir_verifier_config;
 
 typedef struct stir_verifier stir_verifier;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "stir/certcache.h"
+#include "crl.h"
 #include "fetch.h"
 #include "fetchcache.h"
 #include "internal.h"
@@ -104,6 +105,48 @@ static long chain_ttl(const stir_certcache *cc, long ttl, const stir_cert *c, in
     return ttl;
 }
 
+static void chain_free(void *user, void *value)
+{
+    (void)user;
+    chain_value *v = value;
+    stir_cert_unref(v->cert);
+    free(v);
+}
+
+/*
+ * Revocation (crl.c), once per download of a chain that validated: a
+ * revoked certificate (or, fail-closed, an unknown status) becomes the
+ * chain's 437 verdict, which chain_ttl then keeps no longer than a failure;
+ * a good verdict lowers *ttl_s to the earliest nextUpdate of the CRLs it
+ * rests on (fail-open: crl_retry). The CRLs come from their own fetch
+ * cache (crl.c's source), which shares the context's per-host counts.
+ * Only an internal error (out of memory) is returned: the fetch then fails
+ * without being remembered.
+ */
+static int check_revocation(stir_certcache *cc, chain_value *v, time_t now, long *ttl_s,
+                            stir_error *err)
+{
+    if (!cc->cfg.crl)
+        return 0;
+    time_t until;
+    stir_error e;
+    stir_error_clear(&e);
+    int rc = stir_crl_check_chain(cc->cfg.crl, v->cert, now, &until, &e);
+    if (rc == STIR_ERR_INTERNAL) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    if (rc) {
+        v->verr = e;
+        return 0;
+    }
+    long left = until > now ? (long)(until - now) : 1;
+    if (*ttl_s > left)
+        *ttl_s = left;
+    return 0;
+}
+
 /* fcache parse callback: PEM chain -> chain_value (runs without locks). */
 static void *chain_parse(void *user, const char *url, const char *body, size_t len,
                          long *ttl_s, size_t *cost, stir_error *err)
@@ -121,17 +164,14 @@ static void *chain_parse(void *user, const char *url, const char *body, size_t l
         free(v);
         return NULL;
     }
-    stir_cert_validate(v->cert, cc->trust, time(NULL), &v->verr);
+    time_t now = time(NULL);
+    if (stir_cert_validate(v->cert, cc->trust, now, &v->verr) == 0 &&
+        check_revocation(cc, v, now, ttl_s, err)) {
+        chain_free(cc, v);
+        return NULL;
+    }
     *ttl_s = chain_ttl(cc, *ttl_s, v->cert, v->verr.code != 0);
     return v;
-}
-
-static void chain_free(void *user, void *value)
-{
-    (void)user;
-    chain_value *v = value;
-    stir_cert_unref(v->cert);
-    free(v);
 }
 
 /* The caller's answer from a cached chain and its verdict: a new reference

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "prefetch.h"
 #include "stir/cert.h"
 #include "stir/encoding.h"
 #include "stir/identity.h"
@@ -32,6 +33,7 @@ struct stir_verifier {
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
+    stir_prefetcher *prefetch;      /* parallel x5u fetches, one budget */
 };
 
 stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
@@ -52,10 +54,21 @@ stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
     v->rcd = cfg->rcd;
     v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
     v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
+    v->prefetch = stir_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
+    if (!v->prefetch) {
+        free(v);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
     return v;
 }
 
-void stir_verifier_free(stir_verifier *v) { free(v); }
+void stir_verifier_free(stir_verifier *v)
+{
+    if (!v) return;
+    stir_prefetcher_free(v->prefetch);
+    free(v);
+}
 
 void stir_verify_result_clear(stir_verify_result *r)
 {
@@ -703,6 +716,53 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
     }
 }
 
+/* ---- parallel x5u fetch under one budget (issue 12 item 6) ------------------- */
+
+/* Fetch the x5u (Identity info) of every header that is not cached, all at
+ * once, waiting at most the budget; late[i] marks those still missing. */
+static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *late)
+{
+    const char *urls[STIR_MAX_IDENTITY_HEADERS + 1];
+    stir_identity ids[STIR_MAX_IDENTITY_HEADERS + 1];
+    stir_error e;
+    for (size_t i = 0; i < n; i++) {
+        memset(&ids[i], 0, sizeof ids[i]);
+        urls[i] = NULL;
+        if (!stir_identity_parse(json_string_value(vals[i]), json_string_length(vals[i]), &ids[i],
+                                 &e))
+            urls[i] = ids[i].info;
+    }
+    stir_prefetch(v->prefetch, urls, n, late);
+    for (size_t i = 0; i < n; i++) stir_identity_clear(&ids[i]);
+}
+
+/* Verify one header; one whose x5u is late must not wait for it (436). */
+static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ctx *ctx, int late,
+                       stir_verify_result *out)
+{
+    const char *s = json_string_value(val);
+    size_t len = json_string_length(val);
+    if (!late) {
+        stir_verify_identity(v, s, len, ctx, out);
+        return;
+    }
+    stir_verify_ctx now_only = *ctx;
+    now_only.cache_flags |= STIR_CACHE_NOWAIT;
+    stir_verify_identity(v, s, len, &now_only, out);
+    if (out->err.code != STIR_WOULD_BLOCK) return;
+    if (strcmp(out->err.field, "x5u") == 0) {
+        stir_fail(&out->err, STIR_ERR_BAD_INFO, "x5u",
+                  "x5u not fetched within this request's fetch budget of %ld ms (the fetch "
+                  "goes on in the background; a retry may find it cached)",
+                  stir_prefetcher_budget_ms(v->prefetch));
+        return;
+    }
+    /* The chain arrived meanwhile; only RCD content would block: run the
+     * PASSporT again where that may wait (RCD has its own budget). */
+    stir_verify_result_clear(out);
+    stir_verify_identity(v, s, len, ctx, out);
+}
+
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err)
 {
     return stir_verify_request_ex(v, req, now, 0, err);
@@ -764,9 +824,10 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     ctx.priority = ph.has_priority ? ph.priority : NULL;
 
     json_t *resp = NULL;
+    int late[STIR_MAX_IDENTITY_HEADERS + 1] = {0};
+    if (!(cache_flags & STIR_CACHE_NOWAIT)) prefetch_x5u(v, vals, n, late);
     for (; done < n; done++) {
-        stir_verify_identity(v, json_string_value(vals[done]), json_string_length(vals[done]),
-                             &ctx, &rs[done]);
+        verify_one(v, vals[done], &ctx, late[done], &rs[done]);
         if (rs[done].err.code == STIR_WOULD_BLOCK) {
             if (err) *err = rs[done].err;
             done++;

@@ -97,6 +97,12 @@ static const opt OPTS[] = {
     {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+    {"crl-mode", K_STR, OFF(crl_mode), 0, 0, "MODE", "when a certificate's CRL cannot be fetched, verified or is stale: fail-open (accept, warn; default), fail-closed (437) or off (no revocation checks)"},
+    {"crl-max-ttl", K_LONG, OFF(crl_max_ttl), 60, 30L * 86400, "SECONDS", "a CRL is reused until its nextUpdate, at most this long (default 86400)"},
+    {"crl-retry", K_LONG, OFF(crl_retry), 1, 86400, "SECONDS", "a CRL that failed or was stale is fetched again after this (default 60)"},
+    {"crl-max-bytes", K_LONG, OFF(crl_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest CRL accepted (default 1048576)"},
+    {"crl-allow-http", K_BOOL, OFF(crl_allow_http), 0, 1, NULL, "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over HTTP)"},
+    {"fetch-budget-ms", K_LONG, OFF(fetch_budget_ms), 1, 60000, "MS", "time the x5u fetches of one verification request may take together; they run in parallel (default 1500)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -170,6 +176,13 @@ static void config_defaults(stird_config *cfg)
     cfg->rcd_max_bytes = (long)rc.fetch.max_bytes;
     cfg->rcd_cache_ttl = rc.cache_ttl_s;
     cfg->rcd_verify_fetch = rc.verify_fetch;
+    stir_crl_config crl;
+    stir_crl_config_default(&crl);
+    cfg->crl_max_ttl = crl.max_ttl_s;
+    cfg->crl_retry = crl.retry_s;
+    cfg->crl_max_bytes = (long)crl.fetch.max_bytes;
+    cfg->crl_allow_http = crl.allow_http;
+    cfg->fetch_budget_ms = 1500;
 }
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -781,6 +794,15 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
                 cfg->cache_neg_ttl, cfg->cache_neg_ttl_max);
         return -1;
     }
+    if (cfg->crl_mode && stir_crl_mode_parse(cfg->crl_mode) < 0) {
+        set_err(err, errlen, "crl-mode: '%s' is not fail-open, fail-closed or off", cfg->crl_mode);
+        return -1;
+    }
+    if (cfg->crl_retry > cfg->crl_max_ttl) {
+        set_err(err, errlen, "crl-retry (%ld) is larger than crl-max-ttl (%ld)", cfg->crl_retry,
+                cfg->crl_max_ttl);
+        return -1;
+    }
     if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
         set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
                 cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
@@ -851,6 +873,7 @@ void config_free(stird_config *cfg)
     clear_ppt(cfg);
     free(cfg->verstat_priority_passed);
     free(cfg->verstat_priority_failed);
+    free(cfg->crl_mode);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -895,4 +918,16 @@ void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
     rc->fetch_budget_ms = cfg->rcd_fetch_budget_ms;
     rc->cache_ttl_s = cfg->rcd_cache_ttl;
     rc->verify_fetch = cfg->rcd_verify_fetch;
+}
+
+void config_crl(const stird_config *cfg, stir_crl_config *c)
+{
+    stir_crl_config_default(c);
+    /* The x5u address checks, timeouts and allowed hosts; http by its own
+     * switch, since a CRL is signed and SHAKEN CRL URLs are http. */
+    fetch_policy(cfg, &c->fetch, cfg->crl_max_bytes);
+    c->allow_http = cfg->crl_allow_http;
+    c->mode = cfg->crl_mode ? stir_crl_mode_parse(cfg->crl_mode) : STIR_CRL_FAIL_OPEN;
+    c->max_ttl_s = cfg->crl_max_ttl;
+    c->retry_s = cfg->crl_retry;
 }

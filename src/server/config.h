@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stir/certcache.h>
+#include <stir/crl.h>
 #include <stir/ppt.h>
 #include <stir/rcd.h>
 
@@ -92,6 +93,13 @@ typedef struct stird_config {
     int log_level;
     int has_fixed_time;
     long long fixed_time;
+
+    char *crl_mode;                 /* NULL: fail-open */
+    long crl_max_ttl;
+    long crl_retry;
+    long crl_max_bytes;
+    int crl_allow_http;
+    long fetch_budget_ms;           /* x5u fetches of one verification */
 } stird_config;
 
 /*
@@ -117,5 +125,8 @@ void config_certcache(const stird_config *cfg, stir_certcache_config *cc);
 /* Fill an RCD configuration: the x5u fetch relaxations and timeouts, the
  * rcd_* size caps and cache lifetime. */
 void config_rcd(const stird_config *cfg, stir_rcd_config *rc);
+
+/* Fill a revocation configuration (crl_* settings, fetch_* rules). */
+void config_crl(const stird_config *cfg, stir_crl_config *c);
 
 #endif

@@ -185,6 +185,40 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
     fflush(stdout);
 }
 
+static void crl_warn(void *arg, const char *line)
+{
+    (void)arg;
+    log_msg(LOG_LVL_WARN, "%s", line);
+}
+
+/* The revocation checker the certificate cache consults, and the CRL
+ * cache it gets CRLs from (a fetch cache of the context, so CRL downloads
+ * count in the per-host cap with x5u and RCD ones). crl_mode off: neither,
+ * so no CRL is ever fetched. */
+static int setup_crl(const stird_config *cfg, stird_app *app)
+{
+    stir_crl_config c;
+    stir_crl_source src;
+    stir_error e;
+    config_crl(cfg, &c);
+    if (c.mode == STIR_CRL_OFF)
+        return 0;
+    c.warn = crl_warn;
+    memset(&e, 0, sizeof e);
+    app->crl_cache = stir_crl_cache_new(app->ctx, &c, &e);
+    if (!app->crl_cache) {
+        fprintf(stderr, "stird: cannot create the CRL cache: %s\n", e.detail);
+        return -1;
+    }
+    stir_crl_cache_source(app->crl_cache, &src);
+    app->crl = stir_crl_checker_new_with_source(&c, &src, &e);
+    if (!app->crl) {
+        fprintf(stderr, "stird: cannot create the revocation checker: %s\n", e.detail);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     stird_config cfg;
@@ -248,6 +282,9 @@ int main(int argc, char **argv)
         goto out;
 
     config_certcache(&cfg, &ccfg);
+    if (setup_crl(&cfg, &app) != 0)
+        goto out;
+    ccfg.crl = app.crl;
     app.cache = stir_certcache_new(app.ctx, &ccfg, app.trust, &e);
     if (!app.cache) {
         fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
@@ -285,6 +322,7 @@ int main(int argc, char **argv)
             .rcd = app.rcd,
             .priority_passed = cfg.verstat_priority_passed,
             .priority_failed = cfg.verstat_priority_failed,
+            .fetch_budget_ms = cfg.fetch_budget_ms,
         };
         app.verifier = stir_verifier_new(app.ctx, &vc, &e);
         if (!app.verifier) {
@@ -335,6 +373,8 @@ out:
         stir_rcd_free(app.rcd);
     if (app.cache)
         stir_certcache_free(app.cache);
+    stir_crl_checker_free(app.crl);     /* after the cache that uses it */
+    stir_crl_cache_free(app.crl_cache); /* after the checker that uses it */
     if (app.trust)
         stir_trust_free(app.trust);
     stir_ctx_free(app.ctx);
