@@ -27,6 +27,9 @@ typedef struct stir_verifier_config {
     /* verstatPriority values (TS 24.229 7.2.21); NULL: the defaults below */
     const char *priority_passed;
     const char *priority_failed;
+    /* 1: a sip/sips URI is a TN only with user=phone (RFC 8224 8.1);
+     * 0 (default): a global-number user part makes it one (RFC 8224 8.3) */
+    int require_user_phone;
 } stir_verifier_config;
 
 typedef struct stir_verifier stir_verifier;
@@ -43,6 +46,7 @@ typedef struct stir_verify_ctx {
     time_t time;              /* Date of the SIP request */
     time_t now;               /* verifier clock */
     int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
+    int ident_flags;          /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     /* Protected SIP header values the client sent (NULL when absent):
      * Resource-Priority and Priority, for rph and sph (RFC 8443, 9027). */
     const char *resource_priority;

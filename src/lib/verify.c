@@ -31,6 +31,7 @@ struct stir_verifier {
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
+    int require_user_phone;
 };
 
 stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err)
@@ -47,6 +48,7 @@ stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *er
     v->cache = cfg->cache;
     v->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     v->rcd = cfg->rcd;
+    v->require_user_phone = cfg->require_user_phone;
     v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
     v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
     return v;
@@ -140,33 +142,54 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
 
 static const char *ident_kind(const stir_ident *id) { return id->is_tn ? "tn" : "uri"; }
 
+/*
+ * A claim value in canonical form: a tn canonicalized, a uri by the rules
+ * of the request identities (so "sip:+12155551212@host" is the TN
+ * 12155551212 unless user=phone is required, RFC 8224 8.3). -1 if bad.
+ */
+static int canon_value(const char *v, int is_tn, int flags, stir_ident *id)
+{
+    stir_error ignore;
+    memset(id, 0, sizeof *id);
+    if (!v) return -1;
+    if (is_tn) {
+        id->is_tn = 1;
+        return stir_tn_canon(v, id->value, "claim", &ignore) ? -1 : 0;
+    }
+    return stir_ident_from_uri_ex(v, id, flags, "claim", &ignore) ? -1 : 0;
+}
+
+static int same_ident(const stir_ident *a, const stir_ident *b)
+{
+    return a->is_tn == b->is_tn && strcmp(a->value, b->value) == 0;
+}
+
 /* Does the PASSporT orig equal the SIP calling identity? */
-static int match_orig(const json_t *orig, const stir_ident *from, stir_error *err)
+static int match_orig(const json_t *orig, const stir_ident *from, int flags, stir_error *err)
 {
     const json_t *tn = json_object_get(orig, "tn");
     const char *kind = tn ? "tn" : "uri";
     const char *val = json_string_value(tn ? tn : json_object_get(orig, "uri"));
-    stir_ident canon = { 0 };
-    stir_error ignore;
+    stir_ident canon;
     /* Compare canonical forms: a signer may have left separators in. */
-    int ok = tn ? stir_tn_canon(val, canon.value, "orig", &ignore) == 0
-                : stir_uri_normalize(val, canon.value, "orig", &ignore) == 0;
-    if (ok && (tn != NULL) == (from->is_tn != 0) && strcmp(canon.value, from->value) == 0)
+    if (canon_value(val, tn != NULL, flags, &canon) == 0 && same_ident(&canon, from))
         return 0;
     return stir_fail(err, STIR_ERR_INVALID, "orig", "orig %s %.64s does not match from %s %s",
                      kind, val, ident_kind(from), from->value);
 }
 
-static int dest_contains(const json_t *dest, const stir_ident *id)
+/* Does a dest claim name `id`? A uri entry may be a TN (RFC 8224 8.3). */
+static int dest_contains(const json_t *dest, const stir_ident *id, int flags)
 {
-    const json_t *arr = json_object_get(dest, id->is_tn ? "tn" : "uri");
-    stir_error ignore;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const char *v = json_string_value(json_array_get(arr, i));
-        char canon[STIR_URI_MAX + 1];
-        int ok = id->is_tn ? stir_tn_canon(v, canon, "dest", &ignore) == 0
-                           : stir_uri_normalize(v, canon, "dest", &ignore) == 0;
-        if (ok && strcmp(canon, id->value) == 0) return 1;
+    for (int is_tn = 0; is_tn < 2; is_tn++) {
+        const json_t *arr = json_object_get(dest, is_tn ? "tn" : "uri");
+        if (is_tn && !id->is_tn) break;     /* a tn entry never names a URI */
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            stir_ident canon;
+            if (canon_value(json_string_value(json_array_get(arr, i)), is_tn, flags,
+                            &canon) == 0 && same_ident(&canon, id))
+                return 1;
+        }
     }
     return 0;
 }
@@ -174,8 +197,8 @@ static int dest_contains(const json_t *dest, const stir_ident *id)
 /* dest must name the To identity, or the Request-URI when the client gave it. */
 static int match_dest(const json_t *dest, const stir_verify_ctx *ctx, stir_error *err)
 {
-    if (dest_contains(dest, &ctx->to)) return 0;
-    if (ctx->has_dest && dest_contains(dest, &ctx->dest)) return 0;
+    if (dest_contains(dest, &ctx->to, ctx->ident_flags)) return 0;
+    if (ctx->has_dest && dest_contains(dest, &ctx->dest, ctx->ident_flags)) return 0;
     char *d = json_dumps(dest, JSON_COMPACT | JSON_SORT_KEYS);
     stir_fail(err, STIR_ERR_INVALID, "dest", "dest %.120s does not contain to %s %s%s%s",
               d ? d : "?", ident_kind(&ctx->to), ctx->to.value,
@@ -318,7 +341,7 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
         return rc;
     }
     if (!(rc = check_fresh(iat, ctx, v->freshness_s, err)) &&
-        !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, err)) &&
+        !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, ctx->ident_flags, err)) &&
         !(t->dest == STIR_DEST_TO && (rc = match_dest(json_object_get(claims, "dest"), ctx, err)))) {
         int ok = stir_passport_verify_sig(p, stir_cert_pubkey(cert));
         if (ok != 1)
@@ -469,14 +492,14 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
 }
 
 static int get_ident(const json_t *req, const char *name, stir_ident *out, int required,
-                     stir_error *err)
+                     int flags, stir_error *err)
 {
     const json_t *v = json_object_get(req, name);
     if (!v) {
         if (required) return stir_fail_missing(err, name, "missing %s", name);
         return 1;
     }
-    return stir_ident_from_json(v, out, name, err);
+    return stir_ident_from_json_ex(v, out, flags, name, err);
 }
 
 /* Collect the Identity header values: identityHeader first, then the array. */
@@ -519,24 +542,18 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
 /* ---- diversion chains (RFC 8946 4.2) ------------------------------------------ */
 
 /* A claim identity ({"tn": s} or {"uri": s}, maybe with hi) in canonical form. */
-static int claim_ident(const json_t *o, stir_ident *id)
+static int claim_ident(const json_t *o, stir_ident *id, int flags)
 {
     const json_t *tn = json_object_get(o, "tn");
-    const char *v = json_string_value(tn ? tn : json_object_get(o, "uri"));
-    stir_error ignore;
-    memset(id, 0, sizeof *id);
-    if (!v) return -1;
-    id->is_tn = tn != NULL;
-    return tn ? stir_tn_canon(v, id->value, "div", &ignore)
-              : stir_uri_normalize(v, id->value, "div", &ignore);
+    return canon_value(json_string_value(tn ? tn : json_object_get(o, "uri")), tn != NULL,
+                       flags, id);
 }
 
-static int same_orig(const json_t *a, const json_t *b)
+static int same_orig(const json_t *a, const json_t *b, int flags)
 {
     stir_ident x, y;
-    return claim_ident(json_object_get(a, "orig"), &x) == 0 &&
-           claim_ident(json_object_get(b, "orig"), &y) == 0 && x.is_tn == y.is_tn &&
-           strcmp(x.value, y.value) == 0;
+    return claim_ident(json_object_get(a, "orig"), &x, flags) == 0 &&
+           claim_ident(json_object_get(b, "orig"), &y, flags) == 0 && same_ident(&x, &y);
 }
 
 static int is_chain(const stir_verify_result *r)
@@ -547,23 +564,23 @@ static int is_chain(const stir_verify_result *r)
 
 /* A verified PASSporT other than `self` whose dest holds `div` and whose
  * orig is self's: the one this div PASSporT diverted. -1 if none. */
-static int predecessor(const stir_verify_result *rs, size_t n, size_t self)
+static int predecessor(const stir_verify_result *rs, size_t n, size_t self, int flags)
 {
     stir_ident div;
-    if (claim_ident(json_object_get(rs[self].claims, "div"), &div)) return -1;
+    if (claim_ident(json_object_get(rs[self].claims, "div"), &div, flags)) return -1;
     for (size_t j = 0; j < n; j++)
         if (j != self && rs[j].pass &&
-            dest_contains(json_object_get(rs[j].claims, "dest"), &div) &&
-            same_orig(rs[j].claims, rs[self].claims))
+            dest_contains(json_object_get(rs[j].claims, "dest"), &div, flags) &&
+            same_orig(rs[j].claims, rs[self].claims, flags))
             return (int)j;
     return -1;
 }
 
 /* Is `i` the outermost div: diverted by no other verified div PASSporT? */
-static int is_outermost(const stir_verify_result *rs, size_t n, size_t i)
+static int is_outermost(const stir_verify_result *rs, size_t n, size_t i, int flags)
 {
     for (size_t j = 0; j < n; j++)
-        if (j != i && rs[j].pass && is_chain(&rs[j]) && predecessor(rs, n, j) == (int)i)
+        if (j != i && rs[j].pass && is_chain(&rs[j]) && predecessor(rs, n, j, flags) == (int)i)
             return 0;
     return 1;
 }
@@ -584,17 +601,18 @@ static void chain_fail(stir_verify_result *r, const char *field, const char *det
  */
 static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx *ctx)
 {
+    const int fl = ctx->ident_flags;
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t i = 0; i < n; i++) {
             if (!rs[i].pass || !is_chain(&rs[i])) continue;
             char who[STIR_URI_MAX + 8];
             stir_ident div;
-            claim_ident(json_object_get(rs[i].claims, "div"), &div);
+            claim_ident(json_object_get(rs[i].claims, "div"), &div, fl);
             snprintf(who, sizeof who, "%s %s", div.is_tn ? "tn" : "uri", div.value);
             size_t cur = i, steps = 0;
             int j;
-            while ((j = predecessor(rs, n, cur)) >= 0 && is_chain(&rs[j]) && ++steps <= n)
+            while ((j = predecessor(rs, n, cur, fl)) >= 0 && is_chain(&rs[j]) && ++steps <= n)
                 cur = (size_t)j;
             char why[STIR_DETAIL_MAX];
             const char *field = "div";
@@ -605,11 +623,11 @@ static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx
                          cur == i ? who : "the diverted identity");
             else if (steps > n)
                 snprintf(why, sizeof why, "%.100s: the diversion chain loops (RFC 8946 4.2)", who);
-            else if (is_outermost(rs, n, i) && !ctx->has_dest)
+            else if (is_outermost(rs, n, i, fl) && !ctx->has_dest)
                 snprintf(why, sizeof why, "the request has no dest (Request-URI) to check the "
                          "outermost div PASSporT against (RFC 8946 4.2 step 1)");
-            else if (is_outermost(rs, n, i) &&
-                     !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest))
+            else if (is_outermost(rs, n, i, fl) &&
+                     !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest, fl))
                 snprintf(why, sizeof why, "the outermost div PASSporT's dest does not hold the "
                          "request's dest %.100s, the current target (RFC 8946 4.2 step 1)",
                          ctx->dest.value);
@@ -721,13 +739,14 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
         return NULL;
     }
     if (collect_headers(req, vals, &n, &has_orig, err)) return NULL;
-    if (get_ident(req, "to", &ctx.to, 1, err)) return NULL;
-    rc = get_ident(req, "dest", &ctx.dest, 0, err);
+    ctx.ident_flags = v->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
+    if (get_ident(req, "to", &ctx.to, 1, ctx.ident_flags, err)) return NULL;
+    rc = get_ident(req, "dest", &ctx.dest, 0, ctx.ident_flags, err);
     if (rc > 1) return NULL;
     ctx.has_dest = rc == 0;
     /* A missing calling identity is not a malformed request: each PASSporT
      * reports it as 433 Anonymity Disallowed. */
-    rc = get_ident(req, "from", &ctx.from, 0, err);
+    rc = get_ident(req, "from", &ctx.from, 0, ctx.ident_flags, err);
     if (rc > 1) return NULL;
     const json_t *t = json_object_get(req, "time");
     if (!t) {

@@ -95,6 +95,7 @@ static const opt OPTS[] = {
     {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+    {"require-user-phone", K_BOOL, OFF(require_user_phone), 0, 1, NULL, "a sip: URI is a TN only with user=phone (default no: a +global-number user part is one, RFC 8224 8.3)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
