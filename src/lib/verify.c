@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpdate.h"
 #include "internal.h"
 #include "stir/cert.h"
 #include "stir/encoding.h"
@@ -491,6 +492,31 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
     return 0;
 }
 
+/*
+ * The SIP Date: `time` (NumericDate) or `date` (the Date header value
+ * itself, IMF-fixdate). Both may be sent if they name the same second.
+ */
+static int request_time(const json_t *req, time_t *out, stir_error *err)
+{
+    const json_t *t = json_object_get(req, "time"), *d = json_object_get(req, "date");
+    if (!t && !d) return stir_fail_missing(err, "time", "missing time (or date)");
+    if (t && (!json_is_integer(t) || json_integer_value(t) <= 0))
+        return stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
+    if (t) *out = (time_t)json_integer_value(t);
+    if (!d) return 0;
+    const char *why = "must be a string";
+    time_t dt;
+    if (!json_is_string(d) ||
+        stir_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
+        return stir_fail(err, STIR_ERR_INPUT, "date", "%s", why);
+    if (t && dt != *out)
+        return stir_fail(err, STIR_ERR_INPUT, "date", "date names %lld but time is %lld: send "
+                         "one of them, or both for the same second", (long long)dt,
+                         (long long)*out);
+    *out = dt;
+    return 0;
+}
+
 static int get_ident(const json_t *req, const char *name, stir_ident *out, int required,
                      int flags, stir_error *err)
 {
@@ -748,16 +774,7 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
      * reports it as 433 Anonymity Disallowed. */
     rc = get_ident(req, "from", &ctx.from, 0, ctx.ident_flags, err);
     if (rc > 1) return NULL;
-    const json_t *t = json_object_get(req, "time");
-    if (!t) {
-        stir_fail_missing(err, "time", "missing time");
-        return NULL;
-    }
-    if (!json_is_integer(t) || json_integer_value(t) <= 0) {
-        stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
-        return NULL;
-    }
-    ctx.time = (time_t)json_integer_value(t);
+    if (request_time(req, &ctx.time, err)) return NULL;
     const json_t *rid = json_object_get(req, "requestId");
     if (rid && (!json_is_string(rid) || json_string_length(rid) > REQUEST_ID_MAX)) {
         stir_fail(err, STIR_ERR_INPUT, "requestId", "must be a string of at most %d characters",
