@@ -770,10 +770,9 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     rc = get_ident(req, "dest", &ctx.dest, 0, ctx.ident_flags, err);
     if (rc > 1) return NULL;
     ctx.has_dest = rc == 0;
-    /* A missing calling identity is not a malformed request: each PASSporT
-     * reports it as 433 Anonymity Disallowed. */
-    rc = get_ident(req, "from", &ctx.from, 0, ctx.ident_flags, err);
-    if (rc > 1) return NULL;
+    /* Table V.2.6.2-1 marks from M: a request without it is malformed. An
+     * anonymous one is a request like any other: 433 per PASSporT. */
+    if (get_ident(req, "from", &ctx.from, 1, ctx.ident_flags, err)) return NULL;
     if (request_time(req, &ctx.time, err)) return NULL;
     const json_t *rid = json_object_get(req, "requestId");
     if (rid && (!json_is_string(rid) || json_string_length(rid) > REQUEST_ID_MAX)) {
