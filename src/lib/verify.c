@@ -359,6 +359,37 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     return rc;
 }
 
+/*
+ * The compact form "..<signature>" of a value whose PASSporT could not be
+ * read (RFC 9410 5 ppi), so every Reason still names its PASSporT: the
+ * third dot-separated part before any ';', when it is non-empty base64url
+ * (else there is no signature part to name). NULL if none.
+ */
+static char *raw_compact(const char *identity, size_t len)
+{
+    size_t n = strcspn(identity, ";");
+    if (n > len) n = len;
+    const char *d1 = memchr(identity, '.', n);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(identity + n - d1 - 1)) : NULL;
+    if (!d2) return NULL;
+    const char *sig = d2 + 1;
+    size_t slen = (size_t)(identity + n - sig);
+    if (!slen) return NULL;
+    for (size_t i = 0; i < slen; i++) {
+        unsigned char c = (unsigned char)sig[i];
+        if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
+            c != '-' && c != '_')
+            return NULL;
+    }
+    char *out = malloc(slen + 3);
+    if (out) {
+        memcpy(out, "..", 2);
+        memcpy(out + 2, sig, slen);
+        out[slen + 2] = '\0';
+    }
+    return out;
+}
+
 int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
                          const stir_verify_ctx *ctx, stir_verify_result *out)
 {
@@ -371,6 +402,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
         /* Still report what was received, up to the first ';'. */
         size_t n = strcspn(identity, ";");
         out->passport = strndup(identity, n < len ? n : len);
+        out->compact = raw_compact(identity, len);
         return rc;
     }
     snprintf(out->ppt, sizeof out->ppt, "%s", id.ppt ? id.ppt : "");
@@ -392,6 +424,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
         rc = verify_passport(v, &id, p, ctx, out);
     }
     out->pass = rc == 0;
+    if (!out->pass && !out->compact) out->compact = raw_compact(identity, len);
     stir_passport_free(p);
     stir_identity_clear(&id);
     return rc;
