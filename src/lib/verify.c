@@ -270,25 +270,58 @@ static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_
                      "certificate TNAuthList does not cover %s tn %.32s", who, tn);
 }
 
-/* RCD (RFC 9795 8): reported on its own, so a failing rcdi never fails the
- * caller identity. Only a needed fetch under NOWAIT stops the PASSporT. */
-static int check_rcd(stir_verifier *v, const json_t *claims, const stir_verify_ctx *ctx,
-                     stir_verify_result *out)
+#define RCD_LEFT_OUT "; its rcd, rcdi and crn claims are left out of validClaims"
+
+/*
+ * RCD (RFC 9795 8). In an rcd PASSporT the RCD is what is signed for, so
+ * RCD that does not verify fails the PASSporT (438). Riding in another type
+ * (shaken, avatar) it is reported on its own: the caller ID still passes,
+ * but the unverified RCD claims are not among validClaims (*strip = 1) and
+ * rcdResult says why. A needed fetch under NOWAIT stops the PASSporT.
+ */
+static int check_rcd(stir_verifier *v, const stir_ppt_type *t, const json_t *claims,
+                     const stir_verify_ctx *ctx, stir_verify_result *out, int *strip)
 {
+    *strip = 0;
     if (!json_object_get(claims, "rcd") && !json_object_get(claims, "crn")) return 0;
     if (!v->rcd) {
         out->rcd = json_pack("{ss ss}", "status", "fail", "reasonDescription",
                              "RCD is not verified by this server (no RCD fetcher configured)");
-        return 0;
+    } else {
+        stir_error e;
+        stir_error_clear(&e);
+        out->rcd = stir_rcd_verify(v->rcd, claims, ctx->cache_flags, &e);
+        if (!out->rcd && e.code == STIR_WOULD_BLOCK) {
+            out->err = e;
+            return STIR_WOULD_BLOCK;
+        }
     }
-    stir_error e;
-    stir_error_clear(&e);
-    out->rcd = stir_rcd_verify(v->rcd, claims, ctx->cache_flags, &e);
-    if (!out->rcd && e.code == STIR_WOULD_BLOCK) {
-        out->err = e;
-        return STIR_WOULD_BLOCK;
+    const char *status = json_string_value(json_object_get(out->rcd, "status"));
+    if (status && !strcmp(status, "pass")) return 0;
+    const char *why = json_string_value(json_object_get(out->rcd, "reasonDescription"));
+    if (!strcmp(t->name, "rcd"))
+        return stir_fail(&out->err, STIR_ERR_INVALID, "rcdi", "the Rich Call Data does not "
+                         "verify: %s", why ? why : "not verified");
+    *strip = 1;
+    if (out->rcd && why) {
+        char *d = NULL;
+        if (asprintf(&d, "%s" RCD_LEFT_OUT, why) >= 0)
+            json_object_set_new(out->rcd, "reasonDescription", json_string(d));
+        free(d);
     }
     return 0;
+}
+
+/* The claims without the RCD ones (rcd, rcdi, crn); new reference. */
+static json_t *without_rcd(const json_t *claims)
+{
+    json_t *c = json_copy((json_t *)claims);
+    if (c) {
+        json_object_del(c, "rcd");
+        json_object_del(c, "rcdi");
+        json_object_del(c, "crn");
+    }
+    return c;
 }
 
 static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passport *p,
@@ -354,8 +387,9 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     stir_cert_unref(cert);
     /* The claims are now the signer's: check them against the request. */
     if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
-    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, claims, ctx, out);
-    if (!rc) out->claims = json_incref((json_t *)claims);
+    int strip = 0;
+    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, t, claims, ctx, out, &strip);
+    if (!rc) out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
     return rc;
 }
 
@@ -771,7 +805,11 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
         json_object_del(rs[i].rcd, "display");
         json_object_set_new(rs[i].rcd, "reasonDescription",
                             json_string("third-party RCD (iss) is used only with a verified "
-                                        "first-party PASSporT for the call (RFC 9795 10)"));
+                                        "first-party PASSporT for the call (RFC 9795 10)"
+                                        RCD_LEFT_OUT));
+        json_t *c = without_rcd(rs[i].claims);
+        json_decref(rs[i].claims);
+        rs[i].claims = c;
     }
 }
 
