@@ -11,8 +11,10 @@
 #                          Date (403), stird stopped (call completes,
 #                          unsigned, No-TN-Validation). Exit 0 if all behave.
 #   run.sh load RATE N     N calls at RATE calls/s through the chain; prints
-#                          one line "rate=.. calls=.. failed=.. elapsed_s=..
-#                          stird_cpu_s=.. total_cpu_s=.. stird_share=.."
+#                          one line: rate, calls, failed, elapsed_s, the CPU
+#                          seconds of stird, Kamailio (all workers) and SIPp,
+#                          stird_share (stird / all three) and stird's CPU
+#                          per call (one signing + one verification).
 # Environment: STIRD (default ../../build/stird), KAMAILIO, SIPP, KEEP=1 to
 # keep the work directory, CHILDREN (Kamailio workers, default 4).
 # Every port is a free loopback port, every file under one temp directory.
@@ -27,6 +29,7 @@ FROM_USER=+12155551212
 TO_USER=+12155551213
 WORK=$(mktemp -d /tmp/stirchain.XXXXXX)
 PIDS=()
+KAM_PIDS=()
 
 cleanup() {
     local p
@@ -114,6 +117,7 @@ start_kamailio() {
         -A "STIRD=\"http://127.0.0.1:$SP\"" "${hop[@]}" \
         >"$dir/kamailio.log" 2>&1 &
     local pid=$! i
+    KAM_PIDS+=("$pid")
     PIDS+=("$pid")
     # Ready when its UDP socket is bound (requests that come before the
     # workers run wait in the socket buffer).
@@ -142,7 +146,8 @@ uas() {
     # A port of its own: nothing meant for an earlier UAS reaches it.
     take_port UP udp
     scenario uas.xml "$WORK/$name.xml" -e "s/@VERSTAT@/$verstat/" -e "s/@IDENTITY_CHECK@/$check/"
-    (cd "$WORK" && exec "$SIPP" -sf "$WORK/$name.xml" -i 127.0.0.1 -p "$UP" -m "$calls" \
+    (cd "$WORK" && exec /usr/bin/time -f "%U %S" -o "$WORK/$name.cpu" \
+        "$SIPP" -sf "$WORK/$name.xml" -i 127.0.0.1 -p "$UP" -m "$calls" \
         -nostdin -timeout 120s -timeout_error -trace_err -trace_screen >"$WORK/$name.out" 2>&1) &
     UAS_PID=$!
     PIDS+=("$UAS_PID")
@@ -161,7 +166,8 @@ uac() {
     shift 5
     scenario "$tpl" "$WORK/$name.xml" "$@"
     take_port UCP udp
-    (cd "$WORK" && "$SIPP" -sf "$WORK/$name.xml" -i 127.0.0.1 -p "$UCP" \
+    (cd "$WORK" && exec /usr/bin/time -f "%U %S" -o "$WORK/$name.cpu" \
+        "$SIPP" -sf "$WORK/$name.xml" -i 127.0.0.1 -p "$UCP" \
         "127.0.0.1:$port" -m "$calls" -r "$rate" -l 2000 -nostdin \
         -key from_user "$FROM_USER" -key to_user "$TO_USER" -key uas_host "127.0.0.1:$UP" \
         -timeout 60s -timeout_error -trace_err -trace_screen -trace_stat -fd 1 ${SIPP_EXTRA:-} \
@@ -233,8 +239,18 @@ run_tests() {
     return "$FAILED"
 }
 
-# CPU ticks (utime + stime) of a process, and of the whole machine.
+# CPU ticks (utime + stime) of a process, of Kamailio (main processes and
+# their workers), and of the whole machine.
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+kam_ticks() {
+    local p c sum=0
+    for p in "${KAM_PIDS[@]}"; do
+        for c in $p $(ps -o pid= --ppid "$p"); do
+            sum=$((sum + $(proc_ticks "$c" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$sum"
+}
 total_ticks() { awk '/^cpu /{s = 0; for (i = 2; i <= NF; i++) s += $i; print s; exit}' /proc/stat; }
 idle_ticks() { awk '/^cpu /{print $5 + $6; exit}' /proc/stat; }
 
@@ -242,24 +258,32 @@ run_load() {
     local rate=$1 calls=$2
     setup
     uas uas_load TN-Validation-Passed check_it "$calls"
-    local s0 t0 i0 w0 w1 s1 t1 i1 rc=0 urc=0
-    s0=$(proc_ticks "$STIRD_PID"); t0=$(total_ticks); i0=$(idle_ticks); w0=$(date +%s.%N)
+    local s0 t0 i0 k0 w0 w1 s1 t1 i1 k1 rc=0 urc=0
+    s0=$(proc_ticks "$STIRD_PID"); k0=$(kam_ticks); t0=$(total_ticks); i0=$(idle_ticks)
+    w0=$(date +%s.%N)
     # No Date from the UAC: the originating proxy adds it (RFC 8224 4.1),
     # so long runs stay inside the freshness window.
     uac uac_load uac.xml "$K1" "$calls" "$rate" -e "/@DATE@/d" || rc=$?
-    w1=$(date +%s.%N); s1=$(proc_ticks "$STIRD_PID"); t1=$(total_ticks); i1=$(idle_ticks)
+    w1=$(date +%s.%N); s1=$(proc_ticks "$STIRD_PID"); k1=$(kam_ticks); t1=$(total_ticks)
+    i1=$(idle_ticks)
     wait "$UAS_PID" || urc=$?
+    local sipp_s
+    sipp_s=$(cat "$WORK/uac_load.cpu" "$WORK/uas_load.cpu" 2>/dev/null |
+             awk 'NF == 2 && $1 ~ /^[0-9.]+$/ {s += $1 + $2} END {print s + 0}')
     local hz failed
     hz=$(getconf CLK_TCK)
     failed=$(awk -F';' 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "FailedCall(C)") c = i}
                         NR > 1 && c {v = $c} END {print v + 0}' "$WORK"/uac_load_*_.csv 2>/dev/null || echo "?")
     awk -v rate="$rate" -v calls="$calls" -v failed="$failed" -v rc="$rc" -v urc="$urc" \
-        -v w0="$w0" -v w1="$w1" -v s="$((s1 - s0))" -v t="$((t1 - t0))" -v idle="$((i1 - i0))" \
-        -v hz="$hz" -v ncpu="$(nproc)" 'BEGIN {
-        printf "rate=%s calls=%s failed=%s uac_rc=%s uas_rc=%s elapsed_s=%.2f stird_cpu_s=%.2f " \
-               "busy_cpu_s=%.2f stird_share_of_busy=%.3f stird_cpu_per_call_ms=%.3f\n",
-               rate, calls, failed, rc, urc, w1 - w0, s / hz, (t - idle) / hz,
-               (t - idle) > 0 ? s / (t - idle) : 0, calls > 0 ? 1000 * s / hz / calls : 0 }'
+        -v w0="$w0" -v w1="$w1" -v s="$((s1 - s0))" -v k="$((k1 - k0))" -v sipp="$sipp_s" \
+        -v t="$((t1 - t0))" -v idle="$((i1 - i0))" -v hz="$hz" 'BEGIN {
+        chain = s / hz + k / hz + sipp
+        fmt = "rate=%s calls=%s failed=%s uac_rc=%s uas_rc=%s elapsed_s=%.2f"
+        fmt = fmt " stird_cpu_s=%.2f kamailio_cpu_s=%.2f sipp_cpu_s=%.2f stird_share=%.3f"
+        fmt = fmt " stird_cpu_per_call_ms=%.3f machine_busy_cpu_s=%.2f\n"
+        printf fmt, rate, calls, failed, rc, urc, w1 - w0, s / hz, k / hz, sipp,
+               (chain > 0 ? s / hz / chain : 0), (calls > 0 ? 1000 * s / hz / calls : 0),
+               (t - idle) / hz }'
     [ "$rc" = 0 ] && [ "$urc" = 0 ]
 }
 
