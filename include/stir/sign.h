@@ -22,6 +22,8 @@ typedef struct stir_signer_config {
     long freshness_s;         /* iat must be within this of `now`; default 60 */
     struct stir_rcd *rcd;     /* borrowed; fetches for rcdi; NULL: an rcd
                                  that links content cannot be signed */
+    int require_user_phone;   /* as in stir_verifier_config: 1 makes a sip
+                                 URI a TN only with user=phone */
 } stir_signer_config;
 
 typedef struct stir_signer stir_signer;

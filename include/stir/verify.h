@@ -31,6 +31,9 @@ typedef struct stir_verifier_config {
     /* Time the x5u fetches of one request may take together; they run in
      * parallel (prefetch.c). 0: default 1500 ms. */
     long fetch_budget_ms;
+    /* 1: a sip/sips URI is a TN only with user=phone (RFC 8224 8.1);
+     * 0 (default): a global-number user part makes it one (RFC 8224 8.3) */
+    int require_user_phone;
 } stir_verifier_config;
 
 typedef struct stir_verifier stir_verifier;
@@ -49,6 +52,7 @@ typedef struct stir_verify_ctx {
     time_t time;              /* Date of the SIP request */
     time_t now;               /* verifier clock */
     int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
+    int ident_flags;          /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     /* Protected SIP header values the client sent (NULL when absent):
      * Resource-Priority and Priority, for rph and sph (RFC 8443, 9027). */
     const char *resource_priority;

@@ -30,6 +30,7 @@ struct stir_signer {
     stir_cert *cert;
     char *x5u;
     long freshness_s;
+    int ident_flags;            /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     stir_rcd *rcd;
     size_t n_headers;
     struct type_header *headers;
@@ -94,6 +95,7 @@ stir_signer *stir_signer_new(stir_ctx *ctx, const stir_signer_config *cfg, stir_
     s->ctx = ctx;
     s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     s->rcd = cfg->rcd;
+    s->ident_flags = cfg->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
     if (!(s->key = load_key(cfg->key_path, err))) goto fail;
     if (!stir_key_is_p256(s->key)) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 key "
@@ -167,7 +169,7 @@ static int dest_add(json_t *tns, json_t *uris, const stir_ident *id, const char 
 }
 
 /* dest values: a string or an array of strings, under "tn" or "uri". */
-static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
+static int dest_members(const json_t *v, int is_tn, int flags, json_t *tns, json_t *uris,
                         const char *field, stir_error *err)
 {
     char f[STIR_FIELD_MAX];
@@ -180,7 +182,7 @@ static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
         if (!json_is_string(e)) return stir_fail(err, STIR_ERR_INPUT, f, "must be a string");
         stir_ident id = { 0 };
         int rc = is_tn ? (id.is_tn = 1, stir_tn_canon(json_string_value(e), id.value, f, err))
-                       : stir_ident_from_uri(json_string_value(e), &id, f, err);
+                       : stir_ident_from_uri_ex(json_string_value(e), &id, flags, f, err);
         if (rc || (rc = dest_add(tns, uris, &id, field, err))) return rc;
     }
     return 0;
@@ -191,21 +193,21 @@ static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
  * the vendors send) or from an array of identity objects (the wording of
  * Table V.2.5.2-1).
  */
-static json_t *build_dest(const json_t *v, stir_error *err)
+static json_t *build_dest(const json_t *v, int flags, stir_error *err)
 {
     json_t *tns = json_array(), *uris = json_array(), *out = NULL;
     int rc = 0;
     if (json_is_object(v)) {
         const json_t *tn = json_object_get(v, "tn"), *uri = json_object_get(v, "uri");
         if (!tn && !uri) rc = stir_fail(err, STIR_ERR_INPUT, "dest", "has neither tn nor uri");
-        if (!rc && tn) rc = dest_members(tn, 1, tns, uris, "dest.tn", err);
-        if (!rc && uri) rc = dest_members(uri, 0, tns, uris, "dest.uri", err);
+        if (!rc && tn) rc = dest_members(tn, 1, flags, tns, uris, "dest.tn", err);
+        if (!rc && uri) rc = dest_members(uri, 0, flags, tns, uris, "dest.uri", err);
     } else if (json_is_array(v) && json_array_size(v) > 0) {
         char f[STIR_FIELD_MAX];
         for (size_t i = 0; !rc && i < json_array_size(v); i++) {
             stir_ident id;
             snprintf(f, sizeof f, "dest[%zu]", i);
-            rc = stir_ident_from_json(json_array_get(v, i), &id, f, err);
+            rc = stir_ident_from_json_ex(json_array_get(v, i), &id, flags, f, err);
             if (!rc) rc = dest_add(tns, uris, &id, "dest", err);
         }
     } else {
@@ -222,10 +224,10 @@ static json_t *build_dest(const json_t *v, stir_error *err)
     return out;
 }
 
-static json_t *build_orig(const json_t *v, stir_error *err)
+static json_t *build_orig(const json_t *v, int flags, stir_error *err)
 {
     stir_ident id;
-    if (stir_ident_from_json(v, &id, "orig", err)) return NULL;
+    if (stir_ident_from_json_ex(v, &id, flags, "orig", err)) return NULL;
     return json_pack("{ss}", id.is_tn ? "tn" : "uri", id.value);
 }
 
@@ -306,6 +308,46 @@ static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error 
     return 0;
 }
 
+/* Request members that are the claims of one type only. */
+static const struct { const char *member, *ppt; } owned[] = {
+    { "div", "div" }, { "rph", "rph" }, { "sph", "rph" },
+};
+#define N_OWNED (sizeof owned / sizeof owned[0])
+
+/*
+ * No ppt: shaken [WID], unless the request holds div, rph or sph. Their
+ * type is used when it is the only one they name and no shaken member
+ * (attest, origid) is there; otherwise the intent is unclear: 400.
+ */
+static int infer_ppt(const json_t *req, const char **ppt, stir_error *err)
+{
+    const char *first = NULL, *type = NULL;
+    *ppt = "shaken";
+    for (size_t i = 0; i < N_OWNED; i++) {
+        if (!json_object_get(req, owned[i].member)) continue;
+        if (type && strcmp(type, owned[i].ppt))
+            return stir_fail(err, STIR_ERR_INPUT, owned[i].member,
+                             "%s is a claim of ppt \"%s\" and %s one of ppt \"%s\": one "
+                             "PASSporT cannot hold both; send one request per type, each "
+                             "with its ppt", first, type, owned[i].member, owned[i].ppt);
+        if (!type) {
+            first = owned[i].member;
+            type = owned[i].ppt;
+        }
+    }
+    if (!type) return 0;
+    static const char *const shaken_only[] = { "attest", "origid" };
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_get(req, shaken_only[i]))
+            return stir_fail(err, STIR_ERR_INPUT, first,
+                             "%s is a claim of ppt \"%s\" but %s is one of ppt \"shaken\", "
+                             "and the request has no ppt: send \"ppt\": \"%s\" (without %s), "
+                             "or leave %s out for a shaken PASSporT", first, type,
+                             shaken_only[i], type, shaken_only[i], first);
+    *ppt = type;
+    return 0;
+}
+
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
 {
     return stir_sign_request_ex(s, req, now, 0, err);
@@ -319,12 +361,13 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
         return NULL;
     }
     const json_t *jppt = json_object_get(req, "ppt");
-    const char *ppt = "shaken";               /* absent means shaken [WID] */
+    const char *ppt = NULL;
     if (jppt && !json_is_string(jppt)) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "must be a string");
         return NULL;
     }
     if (jppt && json_string_length(jppt) > 0) ppt = json_string_value(jppt);
+    else if (infer_ppt(req, &ppt, err)) return NULL;
     const stir_ppt_type *t = stir_ppt_find(s->ctx, ppt);
     if (!t || !t->name[0]) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
@@ -341,8 +384,8 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
 
     char *token = NULL, *out = NULL;
     json_t *claims = json_object(), *header = NULL;
-    json_t *orig = build_orig(json_object_get(req, "orig"), err);
-    json_t *dest = orig ? build_dest(json_object_get(req, "dest"), err) : NULL;
+    json_t *orig = build_orig(json_object_get(req, "orig"), s->ident_flags, err);
+    json_t *dest = orig ? build_dest(json_object_get(req, "dest"), s->ident_flags, err) : NULL;
     if (!orig || !dest) goto done;
     json_object_set_new(claims, "orig", orig);
     json_object_set_new(claims, "dest", dest);

@@ -103,6 +103,7 @@ static const opt OPTS[] = {
     {"crl-max-bytes", K_LONG, OFF(crl_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest CRL accepted (default 1048576)"},
     {"crl-allow-http", K_BOOL, OFF(crl_allow_http), 0, 1, NULL, "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over HTTP)"},
     {"fetch-budget-ms", K_LONG, OFF(fetch_budget_ms), 1, 60000, "MS", "time the x5u fetches of one verification request may take together; they run in parallel (default 1500)"},
+    {"require-user-phone", K_BOOL, OFF(require_user_phone), 0, 1, NULL, "a sip: URI is a TN only with user=phone (default no: a +global-number user part is one, RFC 8224 8.3)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 

@@ -87,6 +87,7 @@ typedef struct stird_config {
     long rcd_max_bytes;
     long rcd_cache_ttl;
     int rcd_verify_fetch;
+    int require_user_phone;      /* a sip URI is a TN only with user=phone */
     char *verstat_priority_passed;  /* NULL: libstir's default */
     char *verstat_priority_failed;
 

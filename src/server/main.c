@@ -303,6 +303,7 @@ int main(int argc, char **argv)
             .x5u = cfg.x5u,
             .freshness_s = cfg.freshness,
             .rcd = app.rcd,
+            .require_user_phone = cfg.require_user_phone,
         };
         if (check_readable("signing key", cfg.key) != 0 ||
             check_readable("certificate chain", cfg.cert) != 0)
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
             .priority_passed = cfg.verstat_priority_passed,
             .priority_failed = cfg.verstat_priority_failed,
             .fetch_budget_ms = cfg.fetch_budget_ms,
+            .require_user_phone = cfg.require_user_phone,
         };
         app.verifier = stir_verifier_new(app.ctx, &vc, &e);
         if (!app.verifier) {
