@@ -95,6 +95,7 @@ static const opt OPTS[] = {
     {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+    {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 

@@ -90,6 +90,9 @@ typedef struct stird_config {
     int log_level;
     int has_fixed_time;
     long long fixed_time;
+
+    /* Keys (docs/SECURITY.md "Keys") */
+    int allow_insecure_key_mode;
 } stird_config;
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "app.h"
 #include "config.h"
+#include "credentials.h"
 #include "http.h"
 #include "log.h"
 #include "x5u.h"
@@ -264,6 +265,10 @@ int main(int argc, char **argv)
         if (check_readable("signing key", cfg.key) != 0 ||
             check_readable("certificate chain", cfg.cert) != 0)
             goto out;
+        if (cred_check_key_file(&cfg, "signing key", cfg.key, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: %s\n", err);
+            goto out;
+        }
         app.signer = stir_signer_new(&sc, &e);
         if (!app.signer) {
             fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
@@ -287,6 +292,10 @@ int main(int argc, char **argv)
         }
     }
     if (cfg.x5u_listen.set) {
+        if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: %s\n", err);
+            goto out;
+        }
         x5u = x5u_start(&cfg, err, sizeof err);
         if (!x5u) {
             fprintf(stderr, "stird: %s\n", err);
