@@ -15,7 +15,12 @@ extern "C" {
 #endif
 
 typedef struct stir_signer_config {
-    const char *key_path;     /* P-256 private key, PEM */
+    const char *key_path;     /* P-256 private key: a PEM file, or a PKCS#11
+                                 URI "pkcs11:token=...;object=..." (RFC 7512) */
+    const char *pkcs11_module;/* PKCS#11 module (shared library) of a pkcs11:
+                                 key; no default */
+    const char *pkcs11_pin;   /* user PIN of that token, or NULL; never logged,
+                                 not kept by the signer */
     const char *cert_path;    /* the chain published at x5u, PEM, signer first */
     const char *x5u;          /* URL of that chain; becomes x5u and info */
     long freshness_s;         /* iat must be within this of `now`; default 60 */

@@ -65,8 +65,11 @@ static const char *encoded_header(const stir_signer *s, const stir_ppt_type *t)
     return NULL;
 }
 
-static EVP_PKEY *load_key(const char *path, stir_error *err)
+static EVP_PKEY *load_key(const stir_signer_config *cfg, stir_error *err)
 {
+    const char *path = cfg->key_path;
+    if (stir_pkcs11_is_uri(path))
+        return stir_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
     FILE *f = fopen(path, "r");
     if (!f) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "cannot open signing key %s: %m", path);
@@ -91,7 +94,7 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
     }
     s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     s->rcd = cfg->rcd;
-    if (!(s->key = load_key(cfg->key_path, err))) goto fail;
+    if (!(s->key = load_key(cfg, err))) goto fail;
     if (!stir_key_is_p256(s->key)) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 key "
                   "(ES256 needs P-256)", cfg->key_path);

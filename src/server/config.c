@@ -58,7 +58,7 @@ static const opt OPTS[] = {
     {"max-body", K_LONG, OFF(max_body), 1024, 8 * 1024 * 1024, "BYTES", "largest request body accepted (default 65536)"},
     {"max-connections", K_LONG, OFF(max_connections), 1, 100000, "N", "concurrent client connections (default 4096)"},
     {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
-    {"key", K_STR, OFF(key), 0, 0, "FILE", "signing key, P-256 PEM"},
+    {"key", K_STR, OFF(key), 0, 0, "FILE|URI", "signing key: P-256 PEM file, or PKCS#11 URI 'pkcs11:token=...;object=...'"},
     {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
     {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
     {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
@@ -95,6 +95,8 @@ static const opt OPTS[] = {
     {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
     {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
     {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
+    {"pkcs11-module", K_STR, OFF(pkcs11_module), 0, 0, "FILE", "PKCS#11 module (shared library) of a 'pkcs11:' key; no default"},
+    {"key-pin-file", K_STR, OFF(key_pin_file), 0, 0, "FILE", "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)"},
     {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
@@ -848,6 +850,8 @@ void config_free(stird_config *cfg)
     clear_ppt(cfg);
     free(cfg->verstat_priority_passed);
     free(cfg->verstat_priority_failed);
+    free(cfg->pkcs11_module);
+    free(cfg->key_pin_file);
     memset(cfg, 0, sizeof *cfg);
 }
 

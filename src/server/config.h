@@ -93,6 +93,8 @@ typedef struct stird_config {
 
     /* Keys (docs/SECURITY.md "Keys") */
     int allow_insecure_key_mode;
+    char *pkcs11_module;            /* module of "pkcs11:" keys; no default */
+    char *key_pin_file;             /* token PIN, first line */
 } stird_config;
 
 /*

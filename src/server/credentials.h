@@ -6,6 +6,7 @@
 #define STIRD_CREDENTIALS_H
 
 #include <stddef.h>
+#include <stir/stir.h>
 #include "config.h"
 
 /*
@@ -16,5 +17,14 @@
  */
 int cred_check_key_file(const stird_config *cfg, const char *what, const char *path,
                         char *err, size_t errlen);
+
+/*
+ * The signer of the configured credentials (key, cert, x5u): a key file is
+ * checked readable and owner-only; a "pkcs11:" key is loaded from the token
+ * of pkcs11_module with the PIN of key_pin_file or $STIRD_PKCS11_PIN (the
+ * PIN is wiped once the token is logged in, and never logged). Returns
+ * the signer, or NULL with a one-line message in `err`.
+ */
+stir_signer *cred_signer_new(const stird_config *cfg, stir_rcd *rcd, char *err, size_t errlen);
 
 #endif

@@ -255,23 +255,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cfg.key) {
-        stir_signer_config sc = {
-            .key_path = cfg.key,
-            .cert_path = cfg.cert,
-            .x5u = cfg.x5u,
-            .freshness_s = cfg.freshness,
-            .rcd = app.rcd,
-        };
-        if (check_readable("signing key", cfg.key) != 0 ||
-            check_readable("certificate chain", cfg.cert) != 0)
-            goto out;
-        if (cred_check_key_file(&cfg, "signing key", cfg.key, err, sizeof err) != 0) {
-            fprintf(stderr, "stird: %s\n", err);
-            goto out;
-        }
-        app.signer = stir_signer_new(&sc, &e);
+        app.signer = cred_signer_new(&cfg, app.rcd, err, sizeof err);
         if (!app.signer) {
-            fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
+            fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
         warn_validity(cfg.cert);
