@@ -103,35 +103,67 @@ static int check_key_source(const stird_config *cfg, const char *key, char *err,
     return cred_check_key_file(cfg, "signing key", key, err, errlen);
 }
 
+/* Check one identity's key and chain files; `origin` names its setting. */
+static int check_identity(const stird_config *cfg, const char *origin, const char *key,
+                          const char *cert, char *err, size_t errlen)
+{
+    char msg[900];
+    if (check_key_source(cfg, key, msg, sizeof msg) != 0) {
+        snprintf(err, errlen, "%s%s", origin, msg);
+        return -1;
+    }
+    if (access(cert, R_OK) != 0) {
+        snprintf(err, errlen, "%scertificate chain %s is not readable: %s", origin, cert,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 stir_signer *cred_signer_new(const stird_config *cfg, stir_rcd *rcd, char *err, size_t errlen)
 {
-    char pin[PIN_MAX + 1];
-    int have_pin = 0;
+    char pin[PIN_MAX + 1], origin[320];
+    int have_pin = 0, need_pin = cfg->key && strncmp(cfg->key, "pkcs11:", 7) == 0;
+    size_t n = cfg->n_signers + (cfg->key ? 1 : 0);
     stir_signer *s = NULL;
     stir_error e;
 
-    if (check_key_source(cfg, cfg->key, err, errlen) != 0)
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        need_pin |= strncmp(cfg->signers[i].key, "pkcs11:", 7) == 0;
+    if (need_pin && read_pin(cfg, pin, &have_pin, err, errlen) != 0)
         return NULL;
-    if (access(cfg->cert, R_OK) != 0) {
-        snprintf(err, errlen, "certificate chain %s is not readable: %s", cfg->cert,
-                 strerror(errno));
-        return NULL;
+    /* The signer lines in their order, then the default (key, cert, x5u):
+     * the first that covers a request signs it. */
+    for (size_t i = 0; i < n; i++) {
+        const stird_signer_def *d = i < cfg->n_signers ? &cfg->signers[i] : NULL;
+        stir_signer_config sc = {
+            .name = d ? d->name : "default",
+            .key_path = d ? d->key : cfg->key,
+            .cert_path = d ? d->cert : cfg->cert,
+            .x5u = d ? d->x5u : cfg->x5u,
+            .tn_ranges = d ? d->tn : NULL,
+            .n_tn_ranges = d ? d->n_tn : 0,
+            .pkcs11_module = cfg->pkcs11_module,
+            .pkcs11_pin = have_pin ? pin : NULL,
+            .freshness_s = cfg->freshness,
+            .rcd = rcd,
+        };
+        if (d)
+            snprintf(origin, sizeof origin, "%s: signer %s: ", d->origin, d->name);
+        else
+            origin[0] = '\0';
+        if (check_identity(cfg, origin, sc.key_path, sc.cert_path, err, errlen) != 0)
+            goto fail;
+        memset(&e, 0, sizeof e);
+        if (i == 0 ? !(s = stir_signer_new(&sc, &e)) : stir_signer_add(s, &sc, &e) != 0) {
+            snprintf(err, errlen, "%scannot use the signing credentials: %s", origin, e.detail);
+            goto fail;
+        }
     }
-    if (strncmp(cfg->key, "pkcs11:", 7) == 0 && read_pin(cfg, pin, &have_pin, err, errlen) != 0)
-        return NULL;
-    stir_signer_config sc = {
-        .key_path = cfg->key,
-        .cert_path = cfg->cert,
-        .x5u = cfg->x5u,
-        .pkcs11_module = cfg->pkcs11_module,
-        .pkcs11_pin = have_pin ? pin : NULL,
-        .freshness_s = cfg->freshness,
-        .rcd = rcd,
-    };
-    memset(&e, 0, sizeof e);
-    s = stir_signer_new(&sc, &e);
     OPENSSL_cleanse(pin, sizeof pin);
-    if (!s)
-        snprintf(err, errlen, "cannot use the signing credentials: %s", e.detail);
     return s;
+fail:
+    OPENSSL_cleanse(pin, sizeof pin);
+    stir_signer_free(s);
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /*
  * Where stird's private keys come from, and the checks they pass before
- * the server starts: key file permissions (keyfile hygiene).
+ * the server starts: key file permissions (key hygiene), the PKCS#11 PIN,
+ * and the signing identities built from them.
  */
 #ifndef STIRD_CREDENTIALS_H
 #define STIRD_CREDENTIALS_H
@@ -19,7 +20,8 @@ int cred_check_key_file(const stird_config *cfg, const char *what, const char *p
                         char *err, size_t errlen);
 
 /*
- * The signer of the configured credentials (key, cert, x5u): a key file is
+ * The signer of the configured credentials: one identity per `signer`
+ * line, in order, then the default one (key, cert, x5u). A key file is
  * checked readable and owner-only; a "pkcs11:" key is loaded from the token
  * of pkcs11_module with the PIN of key_pin_file or $STIRD_PKCS11_PIN (the
  * PIN is wiped once the token is logged in, and never logged). Returns

@@ -254,14 +254,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
     }
-    if (cfg.key) {
+    if (cfg.key || cfg.n_signers) {
         app.signer = cred_signer_new(&cfg, app.rcd, err, sizeof err);
         if (!app.signer) {
             fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
-        warn_validity(cfg.cert);
-        check_own_x5u(&cfg);
+        for (size_t i = 0; i < cfg.n_signers; i++)
+            warn_validity(cfg.signers[i].cert);
+        if (cfg.key) {
+            warn_validity(cfg.cert);
+            check_own_x5u(&cfg);
+        }
     }
     {
         stir_verifier_config vc = {
