@@ -96,7 +96,7 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
 char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req, time_t now,
                            int flags, stir_error *err);
 
-/* The x5u URL of the first identity. */
+/* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);
 
 #ifdef __cplusplus

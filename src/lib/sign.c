@@ -242,7 +242,12 @@ void stir_signer_free(stir_signer *s)
     free(s);
 }
 
-const char *stir_signer_x5u(const stir_signer *s) { return s->ids[0].x5u; }
+const char *stir_signer_x5u(const stir_signer *s)
+{
+    for (size_t i = 0; i < s->n_ids; i++)
+        if (strcmp(s->ids[i].name, "default") == 0) return s->ids[i].x5u;
+    return s->ids[0].x5u;
+}
 
 static int cmp_str(const void *a, const void *b)
 {

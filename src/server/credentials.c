@@ -52,19 +52,24 @@ static int read_pin(const stird_config *cfg, char pin[PIN_MAX + 1], int *have, c
     const char *env = getenv("STIRD_PKCS11_PIN");
     *have = 0;
     if (cfg->key_pin_file) {
+        char buf[PIN_MAX + 3];   /* the longest PIN, "\r\n" */
         FILE *f;
-        size_t n;
+        size_t n, len;
         if (cred_check_key_file(cfg, "PIN file", cfg->key_pin_file, err, errlen) != 0)
             return -1;
         if (!(f = fopen(cfg->key_pin_file, "r"))) {
             snprintf(err, errlen, "PIN file %s: %s", cfg->key_pin_file, strerror(errno));
             return -1;
         }
-        n = fread(pin, 1, PIN_MAX + 1, f);
+        n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
-        pin[n > PIN_MAX ? PIN_MAX : n] = '\0';
-        pin[strcspn(pin, "\r\n")] = '\0';
-        if (n > PIN_MAX && strlen(pin) == PIN_MAX) {
+        buf[n] = '\0';
+        len = strcspn(buf, "\r\n");
+        buf[len] = '\0';
+        memcpy(pin, buf, len > PIN_MAX ? PIN_MAX : len);
+        pin[len > PIN_MAX ? PIN_MAX : len] = '\0';
+        OPENSSL_cleanse(buf, sizeof buf);
+        if (len > PIN_MAX) {
             snprintf(err, errlen, "PIN file %s: the PIN is longer than %d bytes",
                      cfg->key_pin_file, PIN_MAX);
             return -1;

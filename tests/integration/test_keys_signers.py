@@ -127,6 +127,8 @@ class SignersTest(unittest.TestCase):
                          body)
 
     def test_each_orig_gets_the_covering_certificate(self):
+        # The banner names the default identity's x5u.
+        self.assertIn("x5u: " + self.cs.url("a.pem"), self.srv.stdout())
         st, body = self.sign(self.srv, "12025551234")
         self.assertEqual(st, 200, body)
         self.check_signed_by(body["signingResponse"]["identityHeader"], "b", "12025551234")
