@@ -3,7 +3,10 @@
  * operation (no HTTP): what the library adds per request.
  *
  *   build/stir-micro STATE_DIR [SECONDS]
- * STATE_DIR holds a test PKI (stirctl pki --dir STATE_DIR). Prints
+ * STATE_DIR holds a test PKI (stirctl pki --dir STATE_DIR). With
+ * STIR_MICRO_P11_URI, STIR_MICRO_P11_CERT, STIR_MICRO_P11_MODULE and
+ * STIRD_PKCS11_PIN set (bench/pkcs11.sh sets them), signing with that
+ * PKCS#11 token key is measured too. Prints
  * microseconds per operation; run under `valgrind --tool=callgrind` for a
  * repeatable profile.
  */
@@ -105,6 +108,20 @@ int main(int argc, char **argv)
         free(json_dumps(x, JSON_COMPACT));
         json_decref(x);
     });
+
+    const char *p11 = getenv("STIR_MICRO_P11_URI");
+    if (p11) {
+        stir_signer_config hc = { .key_path = p11, .cert_path = getenv("STIR_MICRO_P11_CERT"),
+                                  .x5u = x5u, .pkcs11_module = getenv("STIR_MICRO_P11_MODULE"),
+                                  .pkcs11_pin = getenv("STIRD_PKCS11_PIN") };
+        stir_signer *hs = hc.cert_path ? stir_signer_new(ctx, &hc, &err) : NULL;
+        if (!hs) {
+            fprintf(stderr, "pkcs11 signer: %s\n", hc.cert_path ? err.detail : "no cert");
+            return 1;
+        }
+        LOOP("stir_sign_request (pkcs11)", secs, free(stir_sign_request(hs, sreq, now, &err)));
+        stir_signer_free(hs);
+    }
 
     EVP_PKEY_free(pk);
     free(hdr);

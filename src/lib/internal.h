@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <jansson.h>
 #include "stir/ctx.h"
+#include <openssl/evp.h>
 #include "stir/error.h"
 #include "stir/ppt.h"
 
@@ -47,6 +48,16 @@ int stir_ppt_has_claim(const stir_ppt_type *t, const char *name);
 /* The claim naming the identity a type's certificate must cover: "orig",
  * or "div" for div (RFC 8946 3). */
 const char *stir_ppt_scope_claim(const stir_ppt_type *t);
+
+/* PKCS#11 keys (pkcs11.c). Is `s` a "pkcs11:" URI (RFC 7512)? */
+int stir_pkcs11_is_uri(const char *s);
+/* The private key a PKCS#11 URI names in the token of `module`, logging in
+ * with `pin` (may be NULL for a token without login). NULL with a 500 whose
+ * detail never holds the PIN. */
+EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *pin,
+                               stir_error *err);
+/* Unload every module; after the last token key is freed. */
+void stir_pkcs11_cleanup(void);
 
 /* Longest string claim value accepted from a signing request. */
 #define STIR_CLAIM_STRING_MAX 256

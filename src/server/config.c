@@ -37,6 +37,7 @@ enum kind {
     K_PPT,      /* ppt_type (repeatable) */
     K_DIGEST,   /* const char *, static: sha256/sha384/sha512 */
     K_TOKEN,    /* char *, an RFC 3261 token */
+    K_SIGNER,   /* signer (repeatable) */
 };
 
 typedef struct opt {
@@ -58,7 +59,7 @@ static const opt OPTS[] = {
     {"max-body", K_LONG, OFF(max_body), 1024, 8 * 1024 * 1024, "BYTES", "largest request body accepted (default 65536)"},
     {"max-connections", K_LONG, OFF(max_connections), 1, 100000, "N", "concurrent client connections (default 4096)"},
     {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
-    {"key", K_STR, OFF(key), 0, 0, "FILE", "signing key, P-256 PEM"},
+    {"key", K_STR, OFF(key), 0, 0, "FILE|URI", "signing key: P-256 PEM file, or PKCS#11 URI 'pkcs11:token=...;object=...'"},
     {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
     {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
     {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
@@ -104,6 +105,10 @@ static const opt OPTS[] = {
     {"crl-allow-http", K_BOOL, OFF(crl_allow_http), 0, 1, NULL, "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over HTTP)"},
     {"fetch-budget-ms", K_LONG, OFF(fetch_budget_ms), 1, 60000, "MS", "time the x5u fetches of one verification request may take together; they run in parallel (default 1500)"},
     {"require-user-phone", K_BOOL, OFF(require_user_phone), 0, 1, NULL, "a sip: URI is a TN only with user=phone (default no: a +global-number user part is one, RFC 8224 8.3)"},
+    {"pkcs11-module", K_STR, OFF(pkcs11_module), 0, 0, "FILE", "PKCS#11 module (shared library) of a 'pkcs11:' key; no default"},
+    {"key-pin-file", K_STR, OFF(key_pin_file), 0, 0, "FILE", "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)"},
+    {"signer", K_SIGNER, 0, 0, 0, "SPEC", "another signing identity: 'NAME key=FILE|URI cert=FILE x5u=URL [tn=RANGE[,RANGE]]' (repeatable, max 15)"},
+    {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -437,6 +442,111 @@ static void clear_ppt(stird_config *cfg)
     cfg->n_ppt_types = 0;
 }
 
+static void clear_signers(stird_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        free(cfg->signers[i].spec);
+    memset(cfg->signers, 0, sizeof cfg->signers);
+    cfg->n_signers = 0;
+}
+
+/* One more signing identity: "NAME key=... cert=... x5u=... [tn=A,B ...]". */
+static int add_signer(stird_config *cfg, const char *label, const char *v, char *err,
+                      size_t errlen)
+{
+    stird_signer_def *d;
+    char *p, *tok, *save = NULL;
+    stir_error e;
+
+    if (cfg->n_signers >= STIRD_MAX_SIGNERS) {
+        set_err(err, errlen, "%s: at most %d signers may be configured", label, STIRD_MAX_SIGNERS);
+        return -1;
+    }
+    d = &cfg->signers[cfg->n_signers];
+    memset(d, 0, sizeof *d);
+    if (!(d->spec = strdup(v))) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    for (p = d->spec; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL) {
+        const char **dst = NULL;
+        char *eq = strchr(tok, '=');
+        if (!d->name) {
+            size_t n = strlen(tok);
+            if (eq || n > STIR_SIGNER_NAME_MAX || strspn(tok, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+                set_err(err, errlen, "%s: '%.40s' is not a signer name (1 to %d letters, "
+                        "digits, _ . -), which comes first", label, tok, STIR_SIGNER_NAME_MAX);
+                goto fail;
+            }
+            if (strcmp(tok, "default") == 0) {
+                set_err(err, errlen, "%s: the name 'default' is the key/cert/x5u signer's",
+                        label);
+                goto fail;
+            }
+            for (size_t i = 0; i < cfg->n_signers; i++)
+                if (strcmp(cfg->signers[i].name, tok) == 0) {
+                    set_err(err, errlen, "%s: a signer named '%s' is already configured",
+                            label, tok);
+                    goto fail;
+                }
+            d->name = tok;
+            continue;
+        }
+        if (!eq || eq == tok || eq[1] == '\0') {
+            set_err(err, errlen, "%s: signer %s: '%.40s' is not key=VALUE (key, cert, x5u, tn)",
+                    label, d->name, tok);
+            goto fail;
+        }
+        *eq = '\0';
+        if (strcmp(tok, "key") == 0)
+            dst = &d->key;
+        else if (strcmp(tok, "cert") == 0)
+            dst = &d->cert;
+        else if (strcmp(tok, "x5u") == 0)
+            dst = &d->x5u;
+        else if (strcmp(tok, "tn") == 0) {
+            char *r, *rsave = NULL, *q = eq + 1;
+            for (; (r = strtok_r(q, ",", &rsave)) != NULL; q = NULL) {
+                if (d->n_tn >= STIR_SIGNER_RANGES_MAX) {
+                    set_err(err, errlen, "%s: signer %s: at most %d TN ranges", label, d->name,
+                            STIR_SIGNER_RANGES_MAX);
+                    goto fail;
+                }
+                memset(&e, 0, sizeof e);
+                if (stir_tn_range_check(r, &e) != 0) {
+                    set_err(err, errlen, "%s: signer %s: %s", label, d->name, e.detail);
+                    goto fail;
+                }
+                d->tn[d->n_tn++] = r;
+            }
+            continue;
+        } else {
+            set_err(err, errlen, "%s: signer %s: unknown attribute '%.20s' (key, cert, x5u, tn)",
+                    label, d->name, tok);
+            goto fail;
+        }
+        if (*dst) {
+            set_err(err, errlen, "%s: signer %s: %s given twice", label, d->name, tok);
+            goto fail;
+        }
+        *dst = eq + 1;
+    }
+    if (!d->name || !d->key || !d->cert || !d->x5u) {
+        set_err(err, errlen, "%s: signer %s needs key=, cert= and x5u= (missing:%s%s%s)",
+                label, d->name ? d->name : "(no name)", d->key ? "" : " key",
+                d->cert ? "" : " cert", d->x5u ? "" : " x5u");
+        goto fail;
+    }
+    snprintf(d->origin, sizeof d->origin, "%s", label);
+    cfg->n_signers++;
+    return 0;
+fail:
+    free(d->spec);
+    memset(d, 0, sizeof *d);
+    return -1;
+}
+
 /* RFC 3261 token: the verstat values end up as SIP header parameters. */
 static int is_token(const char *v)
 {
@@ -522,6 +632,8 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         return -1;
     case K_PPT:
         return add_ppt(cfg, label, v, err, errlen);
+    case K_SIGNER:
+        return add_signer(cfg, label, v, err, errlen);
     case K_DIGEST: {
         static const char *const ALGS[] = {"sha256", "sha384", "sha512"};
         for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
@@ -615,6 +727,9 @@ static int load_file(stird_config *cfg, const char *path, char *err, size_t errl
         if (o->kind == K_PPT)   /* registration errors come later: name the line */
             snprintf(cfg->ppt_types[cfg->n_ppt_types - 1].origin,
                      sizeof cfg->ppt_types[0].origin, "%s:%u: %s", path, lineno, key);
+        if (o->kind == K_SIGNER)   /* key and certificate errors come later */
+            snprintf(cfg->signers[cfg->n_signers - 1].origin,
+                     sizeof cfg->signers[0].origin, "%s:%u", path, lineno);
     }
     if (ferror(f)) {
         set_err(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
@@ -667,7 +782,7 @@ static const opt *flag_opt(const char *arg, const char **inline_val)
 
 static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-    int hosts_reset = 0, ppt_reset = 0;
+    int hosts_reset = 0, ppt_reset = 0, signers_reset = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val;
         const opt *o;
@@ -704,6 +819,10 @@ static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size
         if (o->kind == K_PPT && !ppt_reset) {
             clear_ppt(cfg);
             ppt_reset = 1;
+        }
+        if (o->kind == K_SIGNER && !signers_reset) {
+            clear_signers(cfg);
+            signers_reset = 1;
         }
         if (apply(cfg, o, label, val, err, errlen) != 0)
             return -1;
@@ -875,6 +994,9 @@ void config_free(stird_config *cfg)
     free(cfg->verstat_priority_passed);
     free(cfg->verstat_priority_failed);
     free(cfg->crl_mode);
+    free(cfg->pkcs11_module);
+    free(cfg->key_pin_file);
+    clear_signers(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 

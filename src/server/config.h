@@ -13,6 +13,7 @@
 #include <stir/crl.h>
 #include <stir/ppt.h>
 #include <stir/rcd.h>
+#include <stir/sign.h>
 
 enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -24,6 +25,17 @@ typedef struct stird_ppt_def {
     char *spec;              /* the text, cut in place: claim names point here */
     stir_ppt_type type;
 } stird_ppt_def;
+
+#define STIRD_MAX_SIGNERS 15        /* signer lines; the default is one more */
+
+/* A signing identity from `signer` / `--signer`: NAME key=... cert=... x5u=... [tn=...]. */
+typedef struct stird_signer_def {
+    char origin[300];        /* "FILE:LINE" or "--signer", for messages */
+    char *spec;              /* the text, cut in place: the fields point here */
+    const char *name, *key, *cert, *x5u;
+    const char *tn[STIR_SIGNER_RANGES_MAX];
+    size_t n_tn;
+} stird_signer_def;
 
 /* A listening address: the text given, and what it resolved to. */
 typedef struct stird_addr {
@@ -101,6 +113,12 @@ typedef struct stird_config {
     long crl_max_bytes;
     int crl_allow_http;
     long fetch_budget_ms;           /* x5u fetches of one verification */
+    /* Keys (docs/SECURITY.md "Keys") */
+    int allow_insecure_key_mode;
+    char *pkcs11_module;            /* module of "pkcs11:" keys; no default */
+    char *key_pin_file;             /* token PIN, first line */
+    stird_signer_def signers[STIRD_MAX_SIGNERS];
+    size_t n_signers;
 } stird_config;
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "app.h"
 #include "config.h"
+#include "credentials.h"
 #include "http.h"
 #include "log.h"
 #include "x5u.h"
@@ -296,25 +297,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
     }
-    if (cfg.key) {
-        stir_signer_config sc = {
-            .key_path = cfg.key,
-            .cert_path = cfg.cert,
-            .x5u = cfg.x5u,
-            .freshness_s = cfg.freshness,
-            .rcd = app.rcd,
-            .require_user_phone = cfg.require_user_phone,
-        };
-        if (check_readable("signing key", cfg.key) != 0 ||
-            check_readable("certificate chain", cfg.cert) != 0)
-            goto out;
-        app.signer = stir_signer_new(app.ctx, &sc, &e);
+    if (cfg.key || cfg.n_signers) {
+        app.signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err);
         if (!app.signer) {
-            fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
+            fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
-        warn_validity(cfg.cert);
-        check_own_x5u(&cfg);
+        for (size_t i = 0; i < cfg.n_signers; i++)
+            warn_validity(cfg.signers[i].cert);
+        if (cfg.key) {
+            warn_validity(cfg.cert);
+            check_own_x5u(&cfg);
+        }
     }
     {
         stir_verifier_config vc = {
@@ -333,6 +327,10 @@ int main(int argc, char **argv)
         }
     }
     if (cfg.x5u_listen.set) {
+        if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: %s\n", err);
+            goto out;
+        }
         x5u = x5u_start(&cfg, err, sizeof err);
         if (!x5u) {
             fprintf(stderr, "stird: %s\n", err);
