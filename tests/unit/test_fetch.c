@@ -123,6 +123,54 @@ static void test_policy_dup(void **state)
     stir_fetch_policy_free(&dst);
 }
 
+static void url(const stir_fetch_policy *p, const char *u, const char *needle)
+{
+    stir_error err;
+    stir_error_clear(&err);
+    int rc = stir_url_check(p, u, &err);
+    if (!needle && rc)
+        fail_msg("%s refused: %s", u, err.detail);
+    if (needle && (rc != STIR_ERR_BAD_INFO || !strstr(err.detail, needle)))
+        fail_msg("%s: rc %d \"%s\", expected 436 \"%s\"", u, rc, err.detail, needle);
+}
+
+/* Edges of the x5u URL rules (certificates.md 5.2: https, port 443 or
+ * 8443, no userinfo, query or fragment) beyond test_certcache's list. */
+static void test_url_edges(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    stir_certcache_config_default(&cfg);
+    stir_fetch_policy *p = &cfg.fetch;
+    url(p, "HTTPS://cert.example.org/sp.pem", NULL);       /* RFC 3986 3.1 */
+    url(p, "https://[2001:db8::1]/c.pem", NULL);            /* addresses: at connect */
+    url(p, "https://[2001:db8::1]:8443/c.pem", NULL);
+    url(p, "https://cert.example.org:0/x.pem", "port 0");
+    url(p, "https://cert.example.org:444/x.pem", "port 444");
+    /* Empty or missing authority (RFC 9110 4.2.2): libcurl alone would
+     * fetch https://x.pem/ for both. */
+    url(p, "https:///x.pem", "host is missing");
+    url(p, "https:/x.pem/y", "host is missing");
+    url(p, "https:x.pem", "x5u");
+    /* Control and non-ASCII bytes anywhere (RFC 3986 allows neither raw). */
+    url(p, "https://cert.example.org/a\tb.pem", "control");
+    url(p, "https://cert.example.org/\x01.pem", "control");
+    url(p, "https://cert.example.org/\x7f.pem", "control");
+    url(p, "https://cert.example.org/\xc3\xa9.pem", "non-ASCII");
+    url(p, "https://cert.example.org/%C3%A9.pem", NULL);    /* percent-encoded is fine */
+    url(p, "https://user@cert.example.org:8443/x.pem", "userinfo");
+    /* allow_http permits http on its own port 80 only. */
+    cfg.fetch.allow_http = 1;
+    url(p, "http://cert.example.org/sp.pem", NULL);
+    url(p, "http://cert.example.org:80/sp.pem", NULL);
+    url(p, "https://cert.example.org:80/sp.pem", "port 80");
+    url(p, "http://cert.example.org:8443/sp.pem", NULL);
+    url(p, "ftp://cert.example.org/sp.pem", "https");
+    /* No policy at all is the strict default. */
+    url(NULL, "http://cert.example.org/sp.pem", "https");
+    url(NULL, "https://cert.example.org/sp.pem", NULL);
+}
+
 static long lifetime(const char *cc, const char *expires, const char *date, int *no_store)
 {
     stir_fetch_result r;
@@ -260,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_check),
         cmocka_unit_test(test_policy_dup),
+        cmocka_unit_test(test_url_edges),
         cmocka_unit_test(test_lifetime),
         cmocka_unit_test(test_fetch_body_and_headers),
         cmocka_unit_test(test_fetch_size_cap),
