@@ -6,6 +6,10 @@
  * address classes (RFC 6890) and the cache's use of stir_fetch are tested
  * in test_certcache.c.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "test_util.h"
 #include "fetch.h"
 
@@ -171,6 +175,71 @@ static void test_url_edges(void **state)
     url(NULL, "https://cert.example.org/sp.pem", NULL);
 }
 
+static const char *v4(const char *ip)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+    return stir_addr_special((struct sockaddr *)&a);
+}
+
+static const char *v6(const char *ip)
+{
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+    return stir_addr_special((struct sockaddr *)&a);
+}
+
+static void is_special(const char *got, const char *needle, const char *ip)
+{
+    if (!needle && got)
+        fail_msg("%s classed \"%s\", expected global", ip, got);
+    if (needle && (!got || !strstr(got, needle)))
+        fail_msg("%s classed \"%s\", expected \"%s\"", ip, got ? got : "global", needle);
+}
+
+/* The edges of the RFC 6890 special-purpose blocks (and RFC 6598, 5737,
+ * 3849, 6052, 8215, 6666, 3056, 3879): the first and last address in a
+ * block, and the neighbours just outside it. test_certcache has the
+ * common members. */
+static void test_special_address_edges(void **state)
+{
+    (void)state;
+    static const struct { const char *ip, *class; } c4[] = {
+        {"9.255.255.255", NULL}, {"10.0.0.0", "private"}, {"10.255.255.255", "private"},
+        {"11.0.0.0", NULL}, {"100.63.255.255", NULL}, {"100.64.0.0", "CGNAT"},
+        {"126.255.255.255", NULL}, {"127.0.0.0", "loopback"}, {"128.0.0.0", NULL},
+        {"169.253.255.255", NULL}, {"169.254.0.0", "link-local"}, {"169.255.0.0", NULL},
+        {"172.15.255.255", NULL}, {"172.16.0.0", "private"}, {"192.0.0.1", "IETF"},
+        {"192.0.1.0", NULL}, {"192.0.2.255", "documentation"}, {"192.0.3.0", NULL},
+        {"192.88.99.1", "6to4"}, {"192.167.255.255", NULL}, {"192.168.0.0", "private"},
+        {"192.169.0.0", NULL}, {"198.17.255.255", NULL}, {"198.19.255.255", "benchmarking"},
+        {"198.20.0.0", NULL}, {"198.51.100.7", "documentation"},
+        {"203.0.113.9", "documentation"}, {"223.255.255.255", NULL},
+        {"239.255.255.255", "multicast"}, {"255.255.255.254", "reserved"},
+    };
+    for (size_t i = 0; i < sizeof c4 / sizeof c4[0]; i++)
+        is_special(v4(c4[i].ip), c4[i].class, c4[i].ip);
+    static const struct { const char *ip, *class; } c6[] = {
+        {"::2", "IPv4-compatible"}, {"::a00:1", "IPv4-compatible"},
+        {"::ffff:169.254.1.1", "link-local"}, {"64:ff9b::808:808", NULL},
+        {"64:ff9b:1::1", "NAT64"}, {"100::1", "discard"}, {"100:0:0:1::1", NULL},
+        {"2001::1", "IETF"}, {"2001:1ff:ffff::1", "IETF"}, {"2001:200::1", NULL},
+        {"2001:db7:ffff::1", NULL}, {"2001:db8:ffff::1", "documentation"},
+        {"2001:db9::1", NULL}, {"2002:a00:1::1", "private"}, {"2002:808:808::1", NULL},
+        {"fbff:ffff::1", NULL}, {"fc00::", "unique-local"}, {"fdff:ffff::1", "unique-local"},
+        {"fe00::1", NULL}, {"fe80::", "link-local"}, {"febf:ffff::1", "link-local"},
+        {"fec0::1", "site-local"}, {"ff00::", "multicast"},
+    };
+    for (size_t i = 0; i < sizeof c6 / sizeof c6[0]; i++)
+        is_special(v6(c6[i].ip), c6[i].class, c6[i].ip);
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_string_equal(stir_addr_special(&un), "non-IP");
+}
+
 static long lifetime(const char *cc, const char *expires, const char *date, int *no_store)
 {
     stir_fetch_result r;
@@ -309,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_policy_check),
         cmocka_unit_test(test_policy_dup),
         cmocka_unit_test(test_url_edges),
+        cmocka_unit_test(test_special_address_edges),
         cmocka_unit_test(test_lifetime),
         cmocka_unit_test(test_fetch_body_and_headers),
         cmocka_unit_test(test_fetch_size_cap),
