@@ -6,7 +6,8 @@ sources: the TV-12 vectors of /work/shared/spec/test-vectors.md (signed
 with the RFC 8946 key, whose certificate is in tests/fuzz/pki), the RFC
 9795 and RFC 9118 examples, TV-10 DER, and etc/stird.conf.example. Run it
 again after changing a seed list; crash reproducers found by the fuzzers
-are added by hand as corpus/<target>/crash-<what> and never rewritten here.
+and inputs that once broke an oracle are added by hand as
+corpus/<target>/crash-<what> or regress-<what> and never rewritten here.
 """
 import base64
 import json
@@ -195,6 +196,17 @@ def rcd():
         write("fuzz_rcd", n, j(o))
 
 
+def url():
+    for n, v in [("tv12", X5U), ("port8443", "https://cert.example.org:8443/sp.pem"),
+                 ("http80", "http://cert.example.org:80/sp.pem"),
+                 ("ipv6", "https://[2001:db8::1]:443/c.pem"),
+                 ("zone", "https://[fe80::1%25eth0]/c.pem"),
+                 ("userinfo-query", "https://user:pw@cert.example.org/c.pem?x=1#f"),
+                 ("upper", "HTTPS://CERT.EXAMPLE.ORG/C.PEM"),
+                 ("no-authority", "https:///x.pem")]:
+        write("fuzz_url", n, v)
+
+
 def config():
     write("fuzz_config", "example", open(os.path.join(SRC, "etc", "stird.conf.example"), "rb").read())
     write("fuzz_config", "minimal", "trust = /nonexistent/root.pem\nlisten = 127.0.0.1:0\n")
@@ -204,5 +216,5 @@ def config():
     write("fuzz_config", "bad", "listen 127.0.0.1\nunknown = 1\n")
 
 
-for f in (identity, passport, verify, sign, cert, der, rcd, config):
+for f in (identity, passport, verify, sign, cert, der, rcd, url, config):
     f()
