@@ -51,7 +51,8 @@ fuzz: fuzz-build
 	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
 	  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(FUZZ_BUILD)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	      $(FUZZ_BUILD)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 	      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $$dict \
 	      -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	      $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1; then \
