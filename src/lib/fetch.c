@@ -67,6 +67,14 @@ static int url_check_host(const stir_fetch_policy *pol, const char *url, char *h
         rc = BAD("x5u must use https (scheme is %s)", scheme ? scheme : "missing");
         goto out;
     }
+    /* An https URI has an authority with a non-empty host (RFC 9110
+     * 4.2.2); libcurl would read "https:///h/p" and "https:/h/p" as
+     * "https://h/p", a host the x5u does not name. */
+    const char *rest = url + strlen(scheme);
+    if (strncmp(rest, "://", 3) || rest[3] == '/') {
+        rc = BAD("x5u must be scheme://host/path: the host is missing or misplaced");
+        goto out;
+    }
     user = url_part(u, CURLUPART_USER, 0);
     pass = url_part(u, CURLUPART_PASSWORD, 0);
     opts = url_part(u, CURLUPART_OPTIONS, 0);
