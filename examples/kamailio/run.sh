@@ -8,7 +8,10 @@
 # Usage:
 #   run.sh [test]          the four calls of docs/SIP.md: a verified call, a
 #                          forged Identity (438 + Reason with ppi), a stale
-#                          Date (403), stird stopped (call completes,
+#                          Date (403), the forged Identity again at a
+#                          verifier that lets failed calls continue
+#                          (TN-Validation-Failed at the UAS, Reason with
+#                          ppi in the 200), stird stopped (call completes,
 #                          unsigned, No-TN-Validation). Exit 0 if all behave.
 #   run.sh load RATE N     N calls at RATE calls/s through the chain; prints
 #                          one line: rate, calls, failed, elapsed_s, the CPU
@@ -113,7 +116,7 @@ start_kamailio() {
     [ -n "$next" ] && hop=(-A "NEXT_HOP=\"sip:127.0.0.1:$next\"")
     mkdir -p "$dir"
     "$KAMAILIO" -DD -E -f "$HERE/kamailio.cfg" -Y "$dir" -P "$dir/kamailio.pid" -w "$dir" \
-        -m 64 -M 8 -l "udp:127.0.0.1:$port" -A "$role" -A "CHILDREN=$CHILDREN" \
+        -m 64 -M 8 -l "udp:127.0.0.1:$port" -A $role -A "CHILDREN=$CHILDREN" \
         -A "STIRD=\"http://127.0.0.1:$SP\"" "${hop[@]}" \
         >"$dir/kamailio.log" 2>&1 &
     local pid=$! i
@@ -192,12 +195,16 @@ setup() {
     # The terminating proxy routes on the Request-URI: each UAS its own port.
     start_kamailio sign ROLE_SIGN "$K1" "$K2"
     start_kamailio verify ROLE_VERIFY "$K2"
+    if [ "${1:-}" = continue ]; then
+        take_port K3 udp
+        start_kamailio verify-continue "ROLE_VERIFY -A CONTINUE_ON_FAIL" "$K3"
+    fi
 }
 
 run_tests() {
     FAILED=0
     local now date rc urc
-    setup
+    setup continue
 
     # 1. A verified call: Identity added by the originating side, verstat
     #    TN-Validation-Passed at the UAS.
@@ -229,7 +236,18 @@ run_tests() {
         -e "s/@DATE@/Date: $date/" -e "/@IDENTITY@/d" || rc=$?
     result stale "$rc" 0
 
-    # 4. stird stopped: the call completes, unsigned, marked No-TN-Validation.
+    # 4. The forged Identity at a verifier whose policy lets the call go on:
+    #    the UAS sees TN-Validation-Failed, the 200 carries the Reason.
+    uas uas_continue TN-Validation-Failed check_it 1
+    date=$(imf_date "$(date +%s)")
+    rc=0; uac uac_continue uac.xml "$K3" 1 1 -e "s/@DATE@/Date: $date/" \
+        -e "s|^\( *\)Subject: stird chain|\1Identity: $forged|" \
+        -e "s|<recv response=\"200\" rtd=\"true\" rrs=\"true\"/>|<recv response=\"200\" rtd=\"true\" rrs=\"true\"><action><ereg regexp=\"STIR ;cause=438 ;text=\&quot;[^\&quot;]+\&quot; ;ppi=\&quot;\\\\.\\\\.[A-Za-z0-9_-]{86}\&quot;\" search_in=\"hdr\" header=\"Reason:\" check_it=\"true\" assign_to=\"reason\"/><log message=\"[\$reason]\"/></action></recv>|" \
+        || rc=$?
+    urc=0; wait "$UAS_PID" || urc=$?
+    result continue "$rc" "$urc"
+
+    # 5. stird stopped: the call completes, unsigned, marked No-TN-Validation.
     stop_stird
     uas uas_down No-TN-Validation check_it_inverse 1
     date=$(imf_date "$(date +%s)")
