@@ -4,8 +4,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STATE      ?= var/stird
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test test-plain test-asan bench clean deb deb-check
+.PHONY: all deps build run test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check
 
 all: build
 
@@ -23,7 +26,7 @@ build: deps $(BUILD)/Makefile
 run: build
 	$(BUILD)/stird --embedded --plain-http --state-dir $(STATE)
 
-test: deps test-plain test-asan
+test: deps test-plain test-asan test-fuzz
 
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -34,6 +37,35 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
+
+# libFuzzer targets (tests/fuzz, docs/TESTING.md), built with clang in their
+# own directory. Each runs FUZZ_SECONDS over its committed seeds; new inputs
+# go to $(FUZZ_BUILD)/corpus/<target>, crashes to $(FUZZ_BUILD)/crash-*.
+fuzz-build: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTIR_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	      $(FUZZ_BUILD)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $$dict \
+	      -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	      $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1; then \
+	    tail -60 $(FUZZ_BUILD)/$$t.log; \
+	    echo "$$t FAILED: log $(FUZZ_BUILD)/$$t.log, input $(FUZZ_BUILD)/crash-$$t-*"; exit 1; \
+	  fi; \
+	  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_BUILD)/$$t.log; \
+	done
+
+# CI: every target briefly (the seeds themselves also run in every ctest
+# build as fuzz/<target>, without libFuzzer).
+test-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=5
 
 bench: build
 	bench/run.sh
@@ -47,4 +79,4 @@ deb-check: deb
 	tests/package/check_debs.sh dist
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-deb
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-deb

@@ -3,7 +3,10 @@
  * operation (no HTTP): what the library adds per request.
  *
  *   build/stir-micro STATE_DIR [SECONDS]
- * STATE_DIR holds a test PKI (stirctl pki --dir STATE_DIR). Prints
+ * STATE_DIR holds a test PKI (stirctl pki --dir STATE_DIR). With
+ * STIR_MICRO_P11_URI, STIR_MICRO_P11_CERT, STIR_MICRO_P11_MODULE and
+ * STIRD_PKCS11_PIN set (bench/pkcs11.sh sets them), signing with that
+ * PKCS#11 token key is measured too. Prints
  * microseconds per operation; run under `valgrind --tool=callgrind` for a
  * repeatable profile.
  */
@@ -60,18 +63,19 @@ int main(int argc, char **argv)
     const char *x5u = "https://cert.example.org/chain.pem";
     stir_error err;
     stir_signer_config sc = { .key_path = key, .cert_path = cert, .x5u = x5u };
-    stir_signer *s = stir_signer_new(&sc, &err);
+    stir_ctx *ctx = stir_ctx_new(&err);
+    stir_signer *s = ctx ? stir_signer_new(ctx, &sc, &err) : NULL;
     stir_trust *trust = stir_trust_load(root, &err);
     stir_certcache_config cc;
     stir_certcache_config_default(&cc);
-    stir_certcache *cache = trust ? stir_certcache_new(&cc, trust, &err) : NULL;
+    stir_certcache *cache = trust ? stir_certcache_new(ctx, &cc, trust, &err) : NULL;
     char *pem = slurp(cert);
     if (!s || !cache || !pem || stir_certcache_put(cache, x5u, pem, strlen(pem), 3600, &err)) {
         fprintf(stderr, "setup: %s\n", err.detail);
         return 1;
     }
     stir_verifier_config vc = { .cache = cache };
-    stir_verifier *v = stir_verifier_new(&vc, &err);
+    stir_verifier *v = stir_verifier_new(ctx, &vc, &err);
     time_t now = time(NULL);
     json_t *sreq = json_pack("{ss s{ss} s{s[s]} sI ss}", "attest", "A", "orig", "tn",
                              "12155551212", "dest", "tn", "12155551213", "iat", (json_int_t)now,
@@ -105,6 +109,20 @@ int main(int argc, char **argv)
         json_decref(x);
     });
 
+    const char *p11 = getenv("STIR_MICRO_P11_URI");
+    if (p11) {
+        stir_signer_config hc = { .key_path = p11, .cert_path = getenv("STIR_MICRO_P11_CERT"),
+                                  .x5u = x5u, .pkcs11_module = getenv("STIR_MICRO_P11_MODULE"),
+                                  .pkcs11_pin = getenv("STIRD_PKCS11_PIN") };
+        stir_signer *hs = hc.cert_path ? stir_signer_new(ctx, &hc, &err) : NULL;
+        if (!hs) {
+            fprintf(stderr, "pkcs11 signer: %s\n", hc.cert_path ? err.detail : "no cert");
+            return 1;
+        }
+        LOOP("stir_sign_request (pkcs11)", secs, free(stir_sign_request(hs, sreq, now, &err)));
+        stir_signer_free(hs);
+    }
+
     EVP_PKEY_free(pk);
     free(hdr);
     free(pem);
@@ -114,6 +132,7 @@ int main(int argc, char **argv)
     stir_certcache_free(cache);
     stir_trust_free(trust);
     stir_signer_free(s);
+    stir_ctx_free(ctx);
     stir_cleanup();
     return 0;
 }

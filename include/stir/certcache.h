@@ -19,6 +19,7 @@
 #include <time.h>
 #include "error.h"
 #include "cert.h"
+#include "ctx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,10 @@ typedef struct stir_fetch_policy {
     long connect_timeout_ms;    /* default 500 */
     long total_timeout_ms;      /* default 1000 */
     size_t max_bytes;           /* default 16384 */
+    unsigned max_per_host;      /* concurrent downloads per host, default 4;
+                                   beyond it a download waits for a slot
+                                   within total_timeout_ms, then fails (436,
+                                   not cached); 0: no cap */
     /* Relaxations, all off by default: */
     int allow_http;             /* permit http:// */
     int allow_any_port;         /* permit ports other than 443/8443 */
@@ -51,7 +56,15 @@ typedef struct stir_certcache_config {
     long neg_ttl_max_s;         /* default 300 */
     double refresh_ahead;       /* refresh when this fraction of the TTL is
                                    left; default 0.1 */
-    size_t max_entries;         /* default 10000; oldest evicted first */
+    size_t max_entries;         /* chains; default 10000; oldest evicted first */
+    size_t max_neg_entries;     /* failed fetches, bounded apart so that they
+                                   never evict chains; default 10000; oldest
+                                   failure evicted first */
+    /* Revocation (crl.h): borrowed, must outlive the cache; NULL: chains
+     * are not checked against CRLs. Checked once per fetch, with the
+     * chain's validation; the entry then lives no longer than the earliest
+     * nextUpdate of the CRLs used. */
+    struct stir_crl_checker *crl;
 } stir_certcache_config;
 
 /* Fill with the defaults above. */
@@ -60,11 +73,12 @@ void stir_certcache_config_default(stir_certcache_config *cfg);
 typedef struct stir_certcache stir_certcache;
 
 /*
- * `trust` is borrowed and must outlive the cache; chains are validated
+ * Created from `ctx`, which must outlive it. `trust` is borrowed and must
+ * outlive the cache; chains are validated
  * against it once when fetched, and the result (good, or the 437 reason)
  * is cached with the chain.
  */
-stir_certcache *stir_certcache_new(const stir_certcache_config *cfg,
+stir_certcache *stir_certcache_new(stir_ctx *ctx, const stir_certcache_config *cfg,
                                    const stir_trust *trust, stir_error *err);
 void stir_certcache_free(stir_certcache *cc);
 
@@ -113,12 +127,14 @@ int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
 
 typedef struct stir_certcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
-    size_t entries;
-    /* Added in 0.1 (appended: older callers that ignore them still work).
-     * Network fetches by duration, non-cumulative: fetch_latency[i] counts
-     * fetches that took at most bound i (the last: longer than any bound). */
+    unsigned long host_waits;       /* downloads that waited for a host slot */
+    unsigned long host_timeouts;    /* ... and gave up (436) */
+    size_t entries;                 /* chains (good or with their 437) */
+    size_t neg_entries;             /* remembered failures, bounded apart */
+    /* Network downloads by duration, non-cumulative: fetch_latency[i]
+     * counts those that took at most bound i (the last: longer than any). */
     unsigned long fetch_latency[STIR_CERTCACHE_FETCH_BUCKETS];
-    double fetch_seconds_sum;     /* total time spent in network fetches */
+    double fetch_seconds_sum;       /* total time spent in downloads */
 } stir_certcache_stats;
 
 void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out);

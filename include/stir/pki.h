@@ -30,8 +30,16 @@ typedef struct stir_pki_options {
  *                   TNAuthList SPC, CN "SHAKEN <spc>")
  *   chain.pem       sp.pem + ca.pem (what the x5u URL serves)
  *   tls.pem, tls.key  self-signed TLS server certificate for tls_hosts
- * Existing files are not overwritten unless none of them exists
+ * Existing files are never overwritten: any of them present is an error
  * (stird's "make a PKI on first run"). Returns 0 or 500 with detail.
+ *
+ * Atomic: everything is written and fsynced in a temporary directory
+ * beside opt->dir (".NAME.pki-PID.XXXXXX"), which is then renamed onto
+ * opt->dir (absent or empty; the result is mode 0700). A crash leaves no
+ * PKI or a complete one, and the leftover temporary directory of a process
+ * that is gone is removed by the next call for the same opt->dir. Into a
+ * directory that already holds other files, the files are moved one by
+ * one (each complete, the set not atomic).
  */
 int stir_pki_create(const stir_pki_options *opt, stir_error *err);
 

@@ -4,13 +4,16 @@
  * becomes the claim), and a few rules (which identity its certificate must
  * cover, how its dest is matched, which other checks apply). Signing and
  * verification walk this table; adding a type means adding one entry, in
- * src/lib/ppt.c or in the configuration file (stir_ppt_register).
+ * src/lib/ppt.c or in the configuration file (stir_ppt_register). Each
+ * library context (stir_ctx) has its own table: the built-in types plus
+ * those registered in it.
  */
 #ifndef STIR_PPT_H
 #define STIR_PPT_H
 
 #include <jansson.h>
 #include "error.h"
+#include "ctx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,12 +80,14 @@ typedef struct stir_ppt_type {
                          stir_error *err);
 } stir_ppt_type;
 
-/* The type named `name` ("" or NULL: baseline RFC 8225), or NULL. */
-const stir_ppt_type *stir_ppt_find(const char *name);
+/* The type named `name` ("" or NULL: baseline RFC 8225) in ctx, or NULL. */
+const stir_ppt_type *stir_ppt_find(const stir_ctx *ctx, const char *name);
 
-/* Add a type (e.g. from configuration). 400 if the name is taken or bad,
- * or a claim is malformed (no name, a baseline claim name, duplicates). */
-int stir_ppt_register(const stir_ppt_type *t, stir_error *err);
+/* Add a type to ctx (e.g. from configuration), before the signers and
+ * verifiers that should know it are created; the claim names are copied.
+ * 400 if the name is taken or bad, or a claim is malformed (no name, a
+ * baseline claim name, duplicates); at most 32 types per context. */
+int stir_ppt_register(stir_ctx *ctx, const stir_ppt_type *t, stir_error *err);
 
 /*
  * Parse a configured type, "NAME CLAIM:TYPE[:required] ...", e.g.
@@ -94,8 +99,8 @@ int stir_ppt_register(const stir_ppt_type *t, stir_error *err);
  */
 int stir_ppt_parse(char *buf, stir_ppt_type *t, stir_error *err);
 
-/* Comma-separated names of the registered types, for error messages. */
-const char *stir_ppt_names(void);
+/* Comma-separated names of ctx's types, for error messages. */
+const char *stir_ppt_names(const stir_ctx *ctx);
 
 /* "string", "integer", ... <-> enum stir_claim_type; -1 if unknown. */
 int stir_claim_type_parse(const char *s);

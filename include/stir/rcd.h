@@ -43,7 +43,8 @@ void stir_rcd_config_default(stir_rcd_config *cfg);
 
 typedef struct stir_rcd stir_rcd;     /* configuration plus content cache */
 
-stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err);
+/* Created from `ctx`, which must outlive it. */
+stir_rcd *stir_rcd_new(stir_ctx *ctx, const stir_rcd_config *cfg, stir_error *err);
 void stir_rcd_free(stir_rcd *r);
 
 /* Counters of the content cache, for the server's metrics. */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "error.h"
+#include "ctx.h"
 
 struct stir_rcd;
 
@@ -15,13 +16,30 @@ extern "C" {
 #endif
 
 typedef struct stir_signer_config {
-    const char *key_path;     /* P-256 private key, PEM */
+    const char *key_path;     /* P-256 private key: a PEM file, or a PKCS#11
+                                 URI "pkcs11:token=...;object=..." (RFC 7512) */
+    const char *pkcs11_module;/* PKCS#11 module (shared library) of a pkcs11:
+                                 key; no default */
+    const char *pkcs11_pin;   /* user PIN of that token, or NULL; never logged,
+                                 not kept by the signer */
     const char *cert_path;    /* the chain published at x5u, PEM, signer first */
     const char *x5u;          /* URL of that chain; becomes x5u and info */
+    const char *name;         /* signer name (a policy may name it); default
+                                 "default" */
+    const char *const *tn_ranges; /* TNs this identity signs for: "1215555*",
+                                 "12155550000-12155559999" or one TN; none:
+                                 every TN its TNAuthList covers */
+    size_t n_tn_ranges;
     long freshness_s;         /* iat must be within this of `now`; default 60 */
     struct stir_rcd *rcd;     /* borrowed; fetches for rcdi; NULL: an rcd
                                  that links content cannot be signed */
+    int require_user_phone;   /* as in stir_verifier_config: 1 makes a sip
+                                 URI a TN only with user=phone */
 } stir_signer_config;
+
+#define STIR_SIGNER_MAX 16          /* signing identities per signer */
+#define STIR_SIGNER_RANGES_MAX 16   /* TN ranges per identity */
+#define STIR_SIGNER_NAME_MAX 32
 
 typedef struct stir_signer stir_signer;
 
@@ -31,10 +49,29 @@ typedef struct stir_signer stir_signer;
  * wrong), a certificate whose JWT Claim Constraints extension is malformed
  * (RFC 8226 8, RFC 9118), and an x5u that is empty. Errors are 500 with
  * detail. A request whose claims the certificate's constraints forbid is
- * refused with 400 naming the claim (stir_sign_request).
+ * refused with 400 naming the claim (stir_sign_request). The signer knows
+ * the PASSporT types registered in `ctx` so far; ctx must outlive it.
  */
-stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err);
+stir_signer *stir_signer_new(stir_ctx *ctx, const stir_signer_config *cfg, stir_error *err);
 void stir_signer_free(stir_signer *s);
+
+/*
+ * Several signing identities (key + chain + x5u) in one signer. The one of
+ * stir_signer_new is the first; each stir_signer_add appends one (its
+ * freshness_s, rcd and require_user_phone are ignored: the signer's hold). A request is signed
+ * by the first identity, in this order, whose tn_ranges (if any) hold the
+ * TN it signs for (orig, or div for div), whose certificate's TNAuthList
+ * covers that TN, and whose JWT Claim Constraints allow the claims; none:
+ * 400 naming orig.tn (div.tn) with each identity's reason. Errors as for
+ * stir_signer_new, plus a duplicate name or a bad TN range.
+ */
+int stir_signer_add(stir_signer *s, const stir_signer_config *cfg, stir_error *err);
+
+/* Is there an identity of this name? (Check a policy's signer names.) */
+int stir_signer_has(const stir_signer *s, const char *name);
+
+/* Is `text` a TN range tn_ranges accepts? 0, or 500 with the reason. */
+int stir_tn_range_check(const char *text, stir_error *err);
 
 /*
  * Sign one Ms API signing request: the members of "signingRequest" (the
@@ -55,7 +92,15 @@ char *stir_sign_request(stir_signer *s, const json_t *req, time_t now,
 char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int flags,
                            stir_error *err);
 
-/* The signer's x5u URL. */
+/*
+ * Same, signed only by the identity named `signer` (NULL: chosen as
+ * above): the hook of a per-client policy. It must still cover the
+ * request (else 400 as above); an unknown name is 500.
+ */
+char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req, time_t now,
+                           int flags, stir_error *err);
+
+/* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);
 
 #ifdef __cplusplus

@@ -6,12 +6,15 @@
  *   stir_verifier Identity header values in, verdicts out       (verify.h)
  *   stir_certcache x5u fetching, chain validation, caching      (certcache.h)
  *
- * Call stir_init() once before anything else.
+ *   stir_ctx      the context they are all created from          (ctx.h)
+ *
+ * Call stir_init() once before anything else, then stir_ctx_new().
  */
 #ifndef STIR_STIR_H
 #define STIR_STIR_H
 
 #include "error.h"
+#include "ctx.h"
 #include "encoding.h"
 #include "jws.h"
 #include "passport.h"
@@ -19,6 +22,7 @@
 #include "tn.h"
 #include "cert.h"
 #include "certcache.h"
+#include "crl.h"
 #include "ppt.h"
 #include "sign.h"
 #include "verify.h"

@@ -39,12 +39,22 @@ typedef struct stir_ident {
 } stir_ident;
 
 /*
- * From a URI as found in From/To/PAI: tel: URIs and sip:/sips: URIs with
- * user=phone are TNs (canonicalized); other sip/sips URIs are normalized
- * URIs. Returns 0 or a 400 error naming `field`.
+ * From a URI as found in From/To/PAI: tel: URIs, sip:/sips: URIs with
+ * user=phone and sip:/sips: URIs whose user part is a global number ("+"
+ * then digits and RFC 3966 visual separators, RFC 8224 8.3) are TNs
+ * (canonicalized); other sip/sips URIs are normalized URIs. Returns 0 or a
+ * 400 error naming `field`.
  */
 int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
                         stir_error *err);
+
+/* The _ex forms take flags: with STIR_IDENT_REQUIRE_USER_PHONE a sip/sips
+ * URI is a TN only with user=phone (the strict reading of RFC 8224 8.1). */
+#define STIR_IDENT_REQUIRE_USER_PHONE 1
+int stir_ident_from_uri_ex(const char *uri, stir_ident *out, int flags, const char *field,
+                           stir_error *err);
+int stir_ident_from_json_ex(const json_t *obj, stir_ident *out, int flags, const char *field,
+                            stir_error *err);
 
 /*
  * From an API identity object: {"tn": "..."} or {"uri": "..."}. A `tn`

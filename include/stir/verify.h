@@ -8,6 +8,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "error.h"
+#include "ctx.h"
 #include "tn.h"
 #include "certcache.h"
 
@@ -27,11 +28,19 @@ typedef struct stir_verifier_config {
     /* verstatPriority values (TS 24.229 7.2.21); NULL: the defaults below */
     const char *priority_passed;
     const char *priority_failed;
+    /* Time the x5u fetches of one request may take together; they run in
+     * parallel (prefetch.c). 0: default 1500 ms. */
+    long fetch_budget_ms;
+    /* 1: a sip/sips URI is a TN only with user=phone (RFC 8224 8.1);
+     * 0 (default): a global-number user part makes it one (RFC 8224 8.3) */
+    int require_user_phone;
 } stir_verifier_config;
 
 typedef struct stir_verifier stir_verifier;
 
-stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err);
+/* The verifier knows the PASSporT types of `ctx`, which must outlive it. */
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
+                                 stir_error *err);
 void stir_verifier_free(stir_verifier *v);
 
 /* The SIP context a PASSporT is checked against. */
@@ -43,6 +52,7 @@ typedef struct stir_verify_ctx {
     time_t time;              /* Date of the SIP request */
     time_t now;               /* verifier clock */
     int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
+    int ident_flags;          /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     /* Protected SIP header values the client sent (NULL when absent):
      * Resource-Priority and Priority, for rph and sph (RFC 8443, 9027). */
     const char *resource_priority;
@@ -62,6 +72,8 @@ typedef struct stir_verify_result {
                                  NULL when undecodable: names the div of a
                                  failed div PASSporT in divResult */
     json_t *rcd;              /* rcdResult (stir_rcd_verify) or NULL */
+    const struct stir_ppt_type *type; /* the registered type named by ppt,
+                                         NULL when unknown */
 } stir_verify_result;
 
 void stir_verify_result_clear(stir_verify_result *r);

@@ -209,6 +209,9 @@ static void rcd_fetch_from(stir_rcd_config *rc, const stir_fetch_policy *pol)
     rc->fetch.tls_ca_file = pol->tls_ca_file;
 }
 
+/* The one libstir context of this run (made in main). */
+static stir_ctx *g_ctx;
+
 /* --ppt-type: parsed as stird parses ppt_type, registered before the
  * signer or verifier exists (the registry copies the claim names). The
  * registry's own limit (32 types in all) bounds how many are accepted. */
@@ -223,7 +226,7 @@ static int add_ppt_type(const char *spec)
     memset(&err, 0, sizeof err);
     if (stir_ppt_parse(buf, &t, &err) != 0)
         fprintf(stderr, "stirctl: --ppt-type: %s\n", err.detail);
-    else if (stir_ppt_register(&t, &err) != 0)
+    else if (stir_ppt_register(g_ctx, &t, &err) != 0)
         fprintf(stderr, "stirctl: --ppt-type: PASSporT type '%s' refused: %s\n", t.name,
                 err.detail);
     else
@@ -286,13 +289,13 @@ static int cmd_sign(int argc, char **argv)
     stir_rcd_config_default(&rc);
     rcd_fetch_from(&rc, &pol);
     if (digest) rc.digest_alg = digest;
-    stir_rcd *rcd = stir_rcd_new(&rc, &err);
+    stir_rcd *rcd = stir_rcd_new(g_ctx, &rc, &err);
     if (!rcd) {
         print_error("rcd", &err);
         goto out;
     }
     cfg.rcd = rcd;
-    s = stir_signer_new(&cfg, &err);
+    s = stir_signer_new(g_ctx, &cfg, &err);
     if (!s) {
         print_error("signer", &err);
     } else {
@@ -438,11 +441,11 @@ static int cmd_verify(int argc, char **argv)
     memset(&err, 0, sizeof err);
     int rc = 2;
     rcd_fetch_from(&rcfg, &cc.fetch);
-    stir_rcd *rcd = stir_rcd_new(&rcfg, &err);
+    stir_rcd *rcd = stir_rcd_new(g_ctx, &rcfg, &err);
     stir_trust *trust = rcd ? stir_trust_load(trust_path, &err) : NULL;
-    stir_certcache *cache = trust ? stir_certcache_new(&cc, trust, &err) : NULL;
+    stir_certcache *cache = trust ? stir_certcache_new(g_ctx, &cc, trust, &err) : NULL;
     stir_verifier_config vc = { .cache = cache, .freshness_s = freshness, .rcd = rcd };
-    stir_verifier *v = cache ? stir_verifier_new(&vc, &err) : NULL;
+    stir_verifier *v = cache ? stir_verifier_new(g_ctx, &vc, &err) : NULL;
     if (!v) {
         print_error("verifier", &err);
         goto out;
@@ -615,6 +618,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return usage(), 2;
     stir_init();
+    stir_error cerr;
+    if (!(g_ctx = stir_ctx_new(&cerr))) {
+        fprintf(stderr, "stirctl: %s\n", cerr.detail);
+        return 1;
+    }
     const char *cmd = argv[1];
     int rc;
     argv++;
@@ -634,6 +642,7 @@ int main(int argc, char **argv)
         usage();
         rc = 2;
     }
+    stir_ctx_free(g_ctx);
     stir_cleanup();
     return rc;
 }

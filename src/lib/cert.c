@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "stir/cert.h"
+#include "crl.h"
 
 #define TNAUTH_OID "1.3.6.1.5.5.7.1.26"
 #define JCC_OID "1.3.6.1.5.5.7.1.27"      /* RFC 8226 8 */
@@ -321,6 +322,7 @@ struct stir_cert {
     stir_jcc *jcc;                    /* NULL: no claim constraints */
     int jcc_rc;                       /* parse outcome of both extensions */
     stir_error jcc_err;
+    STACK_OF(X509) *path;             /* validated path, leaf..anchor (crl.c) */
 };
 
 static void cert_destroy(stir_cert *c)
@@ -330,6 +332,7 @@ static void cert_destroy(stir_cert *c)
     for (size_t i = 0; i < c->n; i++)
         X509_free(c->x[i]);
     sk_X509_free(c->untrusted);
+    sk_X509_pop_free(c->path, X509_free);
     stir_jcc_clear(c->jcc);
     free(c->jcc);
     free(c->pem);
@@ -744,6 +747,10 @@ int stir_cert_validate(stir_cert *c, const stir_trust *t, time_t at, stir_error 
         rc = map_verify_error(c, ctx, err);
         goto out;
     }
+    /* Kept for the revocation check, which needs each certificate's issuer
+     * up to the anchor (crl.c). Validation runs before the chain is shared. */
+    sk_X509_pop_free(c->path, X509_free);
+    c->path = X509_STORE_CTX_get1_chain(ctx);
 
     /* STI leaf profile (RFC 8226 section 4, ATIS-1000080 6.4.1). */
     X509 *leaf = c->x[0];
@@ -783,6 +790,11 @@ out:
     X509_STORE_CTX_free(ctx);
     ERR_clear_error();
     return rc;
+}
+
+STACK_OF(X509) *stir_cert_path0(const stir_cert *c)
+{
+    return c ? c->path : NULL;
 }
 
 time_t stir_cert_not_before(const stir_cert *c)

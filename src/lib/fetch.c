@@ -67,6 +67,14 @@ static int url_check_host(const stir_fetch_policy *pol, const char *url, char *h
         rc = BAD("x5u must use https (scheme is %s)", scheme ? scheme : "missing");
         goto out;
     }
+    /* An https URI has an authority with a non-empty host (RFC 9110
+     * 4.2.2); libcurl would read "https:///h/p" and "https:/h/p" as
+     * "https://h/p", a host the x5u does not name. */
+    const char *rest = url + strlen(scheme);
+    if (strncmp(rest, "://", 3) || rest[3] == '/') {
+        rc = BAD("x5u must be scheme://host/path: the host is missing or misplaced");
+        goto out;
+    }
     user = url_part(u, CURLUPART_USER, 0);
     pass = url_part(u, CURLUPART_PASSWORD, 0);
     opts = url_part(u, CURLUPART_OPTIONS, 0);
@@ -134,6 +142,12 @@ out:
 int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *err)
 {
     return url_check_host(pol, url, NULL, 0, err);
+}
+
+int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                  stir_error *err)
+{
+    return url_check_host(pol, url, host, hostlen, err);
 }
 
 /* ---- special-purpose addresses (RFC 6890 and its updates) ----------------- */
@@ -597,6 +611,9 @@ int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
                          "total timeout must be 1..60000 ms");
     if (p->max_bytes == 0 || p->max_bytes > (16u << 20))
         return stir_fail(err, STIR_ERR_INPUT, "fetch.max_bytes", "max_bytes must be 1..16 MiB");
+    if (p->max_per_host > 1024)
+        return stir_fail(err, STIR_ERR_INPUT, "fetch.max_per_host",
+                         "max_per_host must be 0..1024 (0: no cap)");
     if (p->n_allow_hosts > STIR_MAX_ALLOW_HOSTS)
         return stir_fail(err, STIR_ERR_INPUT, "fetch.n_allow_hosts", "at most %d allowed hosts",
                          STIR_MAX_ALLOW_HOSTS);

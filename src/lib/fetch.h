@@ -1,6 +1,6 @@
 /*
  * x5u download (private to libstir): one blocking HTTPS GET under a
- * stir_fetch_policy (certcache.h). Used by the certificate cache.
+ * stir_fetch_policy (certcache.h). Used by the fetch cache (fetchcache.c).
  */
 #ifndef STIR_FETCH_H
 #define STIR_FETCH_H
@@ -28,6 +28,11 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
                stir_error *err);
 
 void stir_fetch_result_free(stir_fetch_result *r);
+
+/* stir_url_check that also copies the host (without IPv6 brackets) into
+ * host[hostlen]: the key of the per-host download cap. */
+int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                  stir_error *err);
 
 /* Check a policy's limits (timeouts, size cap, allowed hosts): 0 or 400
  * naming the field ("fetch.max_bytes"). */

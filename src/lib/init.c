@@ -19,6 +19,7 @@ void stir_cleanup(void)
 {
     stir_jws_thread_cleanup();
     stir_jws_cleanup();
+    stir_pkcs11_cleanup();   /* after the contexts that hold token keys */
     curl_global_cleanup();
 }
 

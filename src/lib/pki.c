@@ -5,7 +5,9 @@
  * certificate for the x5u repository.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,7 +78,9 @@ static FILE *create_excl(const char *path, mode_t mode, stir_error *err)
 static int finish_file(FILE *f, int ok, const char *path, stir_error *err)
 {
     int e = 0;
-    if (fflush(f) != 0 || ferror(f))
+    /* fsync: the directory is renamed into place only once every byte of
+     * every file is on disk, so a crash never publishes an empty key. */
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
         e = errno ? errno : EIO;
     if (fclose(f) != 0 && !e)
         e = errno ? errno : EIO;
@@ -302,6 +306,156 @@ static int san_from_hosts(const char *hosts, char *san, size_t sanlen, char *cn,
     return 0;
 }
 
+/* ---- atomic publication ------------------------------------------------------
+ *
+ * The PKI is written into a temporary directory beside its final place
+ * (same parent, so rename() is atomic): ".NAME.pki-PID.XXXXXX". Every file
+ * and the directory are fsynced, then the directory is renamed onto the
+ * final name (absent or an empty directory). A crash at any moment leaves
+ * either no PKI or a complete one; the temporary directory of a process
+ * that no longer runs is removed by the next stir_pki_create of that
+ * directory. Into an existing directory that holds other files (stirctl
+ * pki --dir .) the files are renamed one by one: each is complete, the set
+ * is not atomic.
+ */
+
+#define TMP_MARK ".pki-"
+
+/* "a/b/state/" -> parent "a/b", base "state". */
+static int split_dir(const char *dir, char *parent, size_t plen, char *base, size_t blen,
+                     stir_error *err)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && dir[b - 1] != '/')
+        b--;
+    size_t bn = n - b;
+    if (bn == 0 || bn >= blen || (bn == 1 && dir[b] == '.') ||
+        (bn == 2 && dir[b] == '.' && dir[b + 1] == '.'))
+        return stir_fail(err, STIR_ERR_INPUT, "dir", "PKI directory \"%s\" must end with a "
+                         "name (not /, . or ..)", dir);
+    memcpy(base, dir + b, bn);
+    base[bn] = '\0';
+    if (b == 0) {
+        snprintf(parent, plen, ".");
+        return 0;
+    }
+    size_t pn = b > 1 ? b - 1 : 1;   /* keep the "/" of "/state" */
+    if (pn >= plen)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "path too long: %s", dir);
+    memcpy(parent, dir, pn);
+    parent[pn] = '\0';
+    return 0;
+}
+
+static int fsync_dir(const char *dir, stir_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot sync directory %s: %s", dir,
+                         strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
+/* Remove a directory of plain files (our temporary directories are flat). */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char p[PATH_MAX];
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) < sizeof p)
+                unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* Remove ".BASE.pki-PID.*" beside BASE when process PID is gone (or is us:
+ * a restarted container may reuse the pid of the process that crashed). */
+static void clean_leftovers(const char *parent, const char *base)
+{
+    char prefix[NAME_MAX + 16];
+    int pl = snprintf(prefix, sizeof prefix, ".%s" TMP_MARK, base);
+    DIR *d = opendir(parent);
+    if (!d || pl < 0 || (size_t)pl >= sizeof prefix) {
+        if (d)
+            closedir(d);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, (size_t)pl) != 0)
+            continue;
+        char *end;
+        long pid = strtol(de->d_name + pl, &end, 10);
+        if (end == de->d_name + pl || *end != '.' || pid <= 0)
+            continue;
+        if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;   /* its creator may still be writing it */
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
+            remove_flat_dir(p);
+    }
+    closedir(d);
+}
+
+/* 1 when `dir` exists and holds anything, 0 when it is absent or empty. */
+static int dir_has_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int any = 0;
+    while (!any && (de = readdir(d)) != NULL)
+        any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    closedir(d);
+    return any;
+}
+
+/* Move the complete temporary directory `tmp` to `dir`. */
+static int publish(const char *tmp, const char *dir, const char *parent, stir_error *err)
+{
+    if (!dir_has_entries(dir)) {
+        /* rename() replaces an empty directory atomically. */
+        if (rename(tmp, dir) != 0)
+            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot rename %s to %s: %s", tmp,
+                             dir, strerror(errno));
+        return fsync_dir(parent, err);
+    }
+    for (size_t i = 0; i < N_PKI_FILES; i++) {
+        char from[PATH_MAX], to[PATH_MAX];
+        int rc = join(from, sizeof from, tmp, pki_files[i], err);
+        if (rc || (rc = join(to, sizeof to, dir, pki_files[i], err)))
+            return rc;
+        /* link() + unlink(), not rename(): never replace a file that
+         * appeared meanwhile. */
+        if (link(from, to) != 0) {
+            rc = stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot create %s: %s", to,
+                           strerror(errno));
+            while (i-- > 0)     /* all or nothing, so a retry can succeed */
+                if (join(to, sizeof to, dir, pki_files[i], NULL) == 0)
+                    unlink(to);
+            return rc;
+        }
+    }
+    remove_flat_dir(tmp);
+    rmdir(tmp);
+    return fsync_dir(dir, err);
+}
+
 int stir_pki_exists(const char *dir)
 {
     if (!dir || !*dir)
@@ -338,9 +492,11 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
     int rc = san_from_hosts(hosts, san, sizeof san, tls_cn, sizeof tls_cn, err);
     if (rc)
         return rc;
-    rc = make_dirs(opt->dir, err);
-    if (rc)
+    char parent[PATH_MAX], base[NAME_MAX + 1], tmp[PATH_MAX];
+    if ((rc = split_dir(opt->dir, parent, sizeof parent, base, sizeof base, err)) ||
+        (rc = make_dirs(parent, err)))
         return rc;
+    clean_leftovers(parent, base);
 
     char paths[N_PKI_FILES][PATH_MAX];
     for (size_t i = 0; i < N_PKI_FILES; i++) {
@@ -351,12 +507,15 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
             return stir_fail(err, STIR_ERR_INTERNAL, NULL,
                              "refusing to overwrite the existing %s", paths[i]);
     }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s" TMP_MARK "%ld.XXXXXX", parent, base,
+                         (long)getpid()) >= sizeof tmp)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "path too long: %s", opt->dir);
+    int have_tmp = 0;
 
     EVP_PKEY *kroot = NULL, *kca = NULL, *ksp = NULL, *ktls = NULL;
     X509_NAME *nroot = NULL, *nca = NULL, *nsp = NULL, *ntls = NULL;
     X509 *root = NULL, *ca = NULL, *sp = NULL, *tls = NULL;
     X509_EXTENSION *tn = NULL;
-    size_t written = 0;
     rc = STIR_ERR_INTERNAL;
 
     char sp_cn[32];
@@ -414,16 +573,26 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
         {NULL, NULL, kca},  {sp, NULL, NULL},    {NULL, NULL, ksp},
         {sp, ca, NULL},     {tls, NULL, NULL},   {NULL, NULL, ktls},
     };
-    for (written = 0; written < N_PKI_FILES; written++) {
-        if (outs[written].k ? write_key(paths[written], outs[written].k, err)
-                            : write_certs(paths[written], outs[written].a, outs[written].b, err))
+    if (!mkdtemp(tmp)) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot create a temporary directory beside "
+                  "%s: %s", opt->dir, strerror(errno));
+        goto out;
+    }
+    have_tmp = 1;
+    for (size_t i = 0; i < N_PKI_FILES; i++) {
+        char tp[PATH_MAX];
+        if (join(tp, sizeof tp, tmp, pki_files[i], err) ||
+            (outs[i].k ? write_key(tp, outs[i].k, err)
+                       : write_certs(tp, outs[i].a, outs[i].b, err)))
             goto out;
     }
+    if (fsync_dir(tmp, err) || publish(tmp, opt->dir, parent, err))
+        goto out;
+    have_tmp = 0;
     rc = 0;
 out:
-    if (rc)
-        for (size_t i = 0; i < written; i++)
-            unlink(paths[i]);   /* all or nothing, so a retry can succeed */
+    if (have_tmp)
+        remove_flat_dir(tmp);   /* all or nothing, so a retry can succeed */
     X509_free(root);
     X509_free(ca);
     X509_free(sp);

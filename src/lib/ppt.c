@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -278,9 +279,8 @@ static int avatar_check_request(const json_t *claims, const stir_verify_ctx *ctx
 
 /* ---- the table ---------------------------------------------------------------- */
 
-#define MAX_TYPES 32
-
-static stir_ppt_type registry[MAX_TYPES] = {
+/* The built-in types, copied into every context's registry. */
+static const stir_ppt_type builtin[] = {
     {
         .name = "",                         /* baseline RFC 8225 */
         .n_claims = 3,
@@ -343,24 +343,43 @@ static stir_ppt_type registry[MAX_TYPES] = {
         .check_request = avatar_check_request,
     },
 };
-static size_t n_types = 6;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static char names_buf[MAX_TYPES * 34];
+#define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 
-static void rebuild_names(void);
+static void rebuild_names(ppt_registry *r);
 
-const stir_ppt_type *stir_ppt_find(const char *name)
+int ppt_registry_init(ppt_registry *r)
+{
+    memset(r, 0, sizeof *r);
+    if (pthread_mutex_init(&r->lock, NULL) != 0)
+        return -1;
+    memcpy(r->types, builtin, sizeof builtin);
+    r->n = N_BUILTIN;
+    rebuild_names(r);
+    return 0;
+}
+
+/* Claim names of registered types are copies; the built-ins' are literals. */
+void ppt_registry_destroy(ppt_registry *r)
+{
+    for (size_t i = N_BUILTIN; i < r->n; i++)
+        for (size_t j = 0; j < r->types[i].n_claims; j++)
+            free((char *)r->types[i].claims[j].name);
+    pthread_mutex_destroy(&r->lock);
+}
+
+const stir_ppt_type *stir_ppt_find(const stir_ctx *ctx, const char *name)
 {
     if (!name) name = "";
-    for (size_t i = 0; i < n_types; i++)
-        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    const ppt_registry *r = &ctx->ppt;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->types[i].name, name) == 0) return &r->types[i];
     return NULL;
 }
 
 static int valid_ppt_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n >= sizeof registry[0].name) return 0;
+    if (n == 0 || n >= sizeof ((stir_ppt_type *)0)->name) return 0;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_') return 0;
     return 1;
@@ -400,29 +419,38 @@ static int check_claim_specs(const stir_ppt_type *t, stir_error *err)
 /* Registration happens at start-up, before requests are served; the lock
  * only keeps concurrent registrations from corrupting the table. Claim
  * names are copied: the table outlives the caller's strings. */
-int stir_ppt_register(const stir_ppt_type *t, stir_error *err)
+int stir_ppt_register(stir_ctx *ctx, const stir_ppt_type *t, stir_error *err)
 {
     int rc = 0;
-    pthread_mutex_lock(&registry_lock);
+    ppt_registry *r = &ctx->ppt;
+    pthread_mutex_lock(&r->lock);
     if (!valid_ppt_name(t->name))
         rc = stir_fail(err, STIR_ERR_INPUT, "ppt", "invalid PASSporT type name \"%.40s\": "
                        "1 to 31 letters, digits, '-' or '_'", t->name);
-    else if (stir_ppt_find(t->name))
+    else if (stir_ppt_find(ctx, t->name))
         rc = stir_fail(err, STIR_ERR_INPUT, "ppt", "PASSporT type \"%s\" already exists",
                        t->name);
-    else if (n_types == MAX_TYPES)
+    else if (r->n == STIR_PPT_MAX_TYPES)
         rc = stir_fail(err, STIR_ERR_INPUT, "ppt", "too many PASSporT types (max %d)",
-                       MAX_TYPES);
+                       STIR_PPT_MAX_TYPES);
     else if (!(rc = check_claim_specs(t, err))) {
-        stir_ppt_type *e = &registry[n_types];
+        stir_ppt_type *e = &r->types[r->n];
         *e = *t;
+        for (size_t i = 0; i < e->n_claims; i++)
+            e->claims[i].name = NULL;
         for (size_t i = 0; i < e->n_claims && !rc; i++)
             if (!(e->claims[i].name = strdup(t->claims[i].name)))
                 rc = stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
-        if (!rc) n_types++;
+        if (!rc) {
+            r->n++;
+        } else {
+            for (size_t i = 0; i < e->n_claims; i++)
+                free((char *)e->claims[i].name);
+            memset(e, 0, sizeof *e);
+        }
     }
-    rebuild_names();
-    pthread_mutex_unlock(&registry_lock);
+    rebuild_names(r);
+    pthread_mutex_unlock(&r->lock);
     return rc;
 }
 
@@ -438,27 +466,27 @@ const char *stir_ppt_scope_claim(const stir_ppt_type *t)
     return t->scope == STIR_SCOPE_DIV ? "div" : "orig";
 }
 
-size_t stir_ppt_count(void) { return n_types; }
-const stir_ppt_type *stir_ppt_at(size_t i) { return i < n_types ? &registry[i] : NULL; }
+size_t stir_ppt_count(const stir_ctx *ctx) { return ctx->ppt.n; }
+const stir_ppt_type *stir_ppt_at(const stir_ctx *ctx, size_t i)
+{
+    return i < ctx->ppt.n ? &ctx->ppt.types[i] : NULL;
+}
 
 /* Rebuilt on registration (start-up), so request threads only read it. */
-static void rebuild_names(void)
+static void rebuild_names(ppt_registry *r)
 {
     size_t o = 0;
-    names_buf[0] = '\0';
-    for (size_t i = 0; i < n_types; i++) {
-        if (!registry[i].name[0]) continue;
-        o += (size_t)snprintf(names_buf + o, sizeof names_buf - o, "%s%s", o ? ", " : "",
-                              registry[i].name);
+    r->names[0] = '\0';
+    for (size_t i = 0; i < r->n; i++) {
+        if (!r->types[i].name[0]) continue;
+        o += (size_t)snprintf(r->names + o, sizeof r->names - o, "%s%s", o ? ", " : "",
+                              r->types[i].name);
     }
 }
 
-const char *stir_ppt_names(void)
+const char *stir_ppt_names(const stir_ctx *ctx)
 {
-    pthread_mutex_lock(&registry_lock);
-    if (!names_buf[0]) rebuild_names();
-    pthread_mutex_unlock(&registry_lock);
-    return names_buf;
+    return ctx->ppt.names;
 }
 
 static const char *const type_names[] = {

@@ -16,14 +16,13 @@
  * are bytes and are never parsed; a fetched jCard is parsed only to find its
  * own URIs, whose content is not followed further.
  *
- * Cache: URL -> body bytes. Expiry min(cache_ttl_s, HTTP freshness:
- * s-maxage / max-age / Expires); no-store and no-cache responses are served
- * to the request that fetched them and not kept; failed fetches are kept
- * neg_ttl_s; oldest entries go first when cache_max_entries or the byte cap
- * is reached; one download per URL at a time (single flight). One mutex
- * guards the table; downloads run without it.
+ * Cache: the fetch cache (fetchcache.c) with URL -> body bytes. Expiry
+ * min(cache_ttl_s, HTTP freshness: s-maxage / max-age / Expires); no-store
+ * and no-cache responses are served to the request that fetched them and
+ * not kept; failed fetches are kept neg_ttl_s; oldest entries go first
+ * when cache_max_entries or the byte cap is reached; one download per URL
+ * at a time (single flight).
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -40,7 +39,8 @@
 #include "stir/rcd.h"
 #include "stir/tn.h"
 #include "fetch.h"
-#include "urltab.h"
+#include "fetchcache.h"
+#include "internal.h"
 
 #define JCARD_CAP 16384         /* inline jcd bound of the claim check, which
                                    has no configuration at hand */
@@ -52,6 +52,20 @@
 #define PTR_BUF 48              /* "/jcl/1/123456/123456/123456" fits */
 #define CACHE_MAX_BYTES ((size_t)64 << 20)   /* whatever cache_max_entries says */
 #define INVALID_TEXT "Invalid PASSporT"
+
+/* The defaults, a constant: no process-wide state to initialize. */
+#define RCD_CONFIG_DEFAULT {                                                    \
+    .fetch = {.connect_timeout_ms = 500, .total_timeout_ms = 1000,             \
+              .max_bytes = 262144, .max_per_host = 4},                         \
+    .digest_alg = "sha256",                                                    \
+    .max_jcard_bytes = 16384,                                                  \
+    .max_links = 8,                                                            \
+    .fetch_budget_ms = 2000,                                                   \
+    .cache_ttl_s = 300,                                                        \
+    .neg_ttl_s = 30,                                                           \
+    .cache_max_entries = 1000,                                                 \
+    .verify_fetch = 1,                                                         \
+}
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -82,13 +96,6 @@ static const char *fetch_reason(const stir_error *e)
 }
 
 /* ---- small helpers --------------------------------------------------------------- */
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int has_prefix_ci(const char *s, const char *p)
 {
@@ -663,99 +670,41 @@ static void blob_unref(blob *b)
         free(b);
 }
 
-typedef struct centry {
-    stir_urltab_node node;          /* key and insertion order, for eviction */
-    blob *body;                     /* NULL: negative entry */
-    stir_error ferr;                /* negative entry: why */
-    double expires_at;              /* monotonic seconds */
-} centry;
+/* fcache parse callback: the content is the bytes themselves. */
+static void *body_parse(void *user, const char *url, const char *body, size_t len,
+                        long *ttl_s, size_t *cost, stir_error *err)
+{
+    (void)user;
+    (void)url;
+    (void)ttl_s;
+    (void)cost;
+    blob *b = blob_new(body, len);
+    if (!b)
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+    return b;
+}
 
-typedef struct flight {
-    char *url;
-    struct flight *next;
-    int done, waiters;
-    blob *body;
-    stir_error ferr;
-} flight;
+static void body_free(void *user, void *value)
+{
+    (void)user;
+    blob_unref(value);
+}
 
 struct stir_rcd {
-    stir_rcd_config cfg;            /* strings point at the copies below */
-
-    pthread_mutex_t mu;
-    pthread_cond_t flight_done;
-    stir_urltab tab;
-    size_t bytes;                   /* of the cached bodies */
-    flight *flights;
-    stir_rcd_stats st;              /* hits, fetches, fetch_failures (lock held) */
+    stir_rcd_config cfg;            /* fetch strings are the cache's (unset here) */
+    fcache *fc;                     /* URL -> blob */
 };
-
-static centry *entry_of(stir_urltab_node *n)
-{
-    return n ? STIR_URLTAB_ENTRY(n, centry, node) : NULL;
-}
-
-static centry *find_entry(stir_rcd *r, const char *url)
-{
-    return entry_of(stir_urltab_find(&r->tab, url));
-}
-
-static centry *oldest_entry(stir_rcd *r)
-{
-    return entry_of(stir_urltab_oldest(&r->tab));
-}
-
-static void set_body(stir_rcd *r, centry *e, blob *b)
-{
-    if (e->body)
-        r->bytes -= e->body->len;
-    blob_unref(e->body);
-    e->body = b;
-    if (b)
-        r->bytes += b->len;
-}
-
-/* The table's release hook: the body and its share of the byte count. */
-static void release_entry(void *owner, stir_urltab_node *n)
-{
-    set_body(owner, entry_of(n), NULL);
-}
-
-static void remove_entry(stir_rcd *r, centry *e)
-{
-    stir_urltab_remove(&r->tab, &e->node);
-}
-
-/* The entry for url, created (evicting the oldest when full) and moved to
- * the newest position. NULL only when out of memory. */
-static centry *upsert(stir_rcd *r, const char *url)
-{
-    return entry_of(stir_urltab_upsert(&r->tab, url));
-}
 
 void stir_rcd_config_default(stir_rcd_config *cfg)
 {
     if (!cfg)
         return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->fetch.connect_timeout_ms = 500;
-    cfg->fetch.total_timeout_ms = 1000;
-    cfg->fetch.max_bytes = 262144;
-    cfg->digest_alg = "sha256";
-    cfg->max_jcard_bytes = 16384;
-    cfg->max_links = 8;
-    cfg->fetch_budget_ms = 2000;
-    cfg->cache_ttl_s = 300;
-    cfg->neg_ttl_s = 30;
-    cfg->cache_max_entries = 1000;
-    cfg->verify_fetch = 1;
+    *cfg = (stir_rcd_config)RCD_CONFIG_DEFAULT;
 }
 
 static int check_config(const stir_rcd_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    int rc = stir_fetch_policy_check(&c->fetch, err);
-    if (rc)
-        return rc;
     if (c->digest_alg && !alg_name(c->digest_alg))
         return BADCFG("digest_alg", "digest_alg must be sha256, sha384 or sha512 (RFC 9795 6)");
     if (c->max_jcard_bytes == 0 || c->max_jcard_bytes > (1u << 20))
@@ -774,211 +723,81 @@ static int check_config(const stir_rcd_config *c, stir_error *err)
 #undef BADCFG
 }
 
-stir_rcd *stir_rcd_new(const stir_rcd_config *cfg, stir_error *err)
+stir_rcd *stir_rcd_new(stir_ctx *ctx, const stir_rcd_config *cfg, stir_error *err)
 {
     stir_rcd_config def;
     if (!cfg) {
         stir_rcd_config_default(&def);
         cfg = &def;
     }
+    if (!ctx) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "RCD fetcher needs a context");
+        return NULL;
+    }
     if (check_config(cfg, err))
         return NULL;
     stir_rcd *r = calloc(1, sizeof *r);
-    if (!r)
-        goto oom;
+    if (!r) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
     r->cfg = *cfg;
     r->cfg.digest_alg = cfg->digest_alg ? alg_name(cfg->digest_alg) : "sha256";
-    if (stir_fetch_policy_dup(&r->cfg.fetch, &cfg->fetch))
-        goto oom;
-    if (stir_urltab_init(&r->tab, cfg->cache_max_entries, sizeof(centry),
-                         offsetof(centry, node), release_entry, r))
-        goto oom;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->flight_done, NULL);
-    return r;
-oom:
-    stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
-    if (r) {
-        stir_fetch_policy_free(&r->cfg.fetch);
+    /* Content: kept min(cache_ttl_s, HTTP freshness); no-store and
+     * no-cache (lifetime 0) not kept; failures kept neg_ttl_s, no backoff. */
+    fcache_config fcfg;
+    fcache_config_default(&fcfg);
+    fcfg.fetch = cfg->fetch;
+    fcfg.default_ttl_s = cfg->cache_ttl_s;
+    fcfg.min_ttl_s = 0;
+    fcfg.max_ttl_s = cfg->cache_ttl_s;
+    fcfg.neg_ttl_initial_s = cfg->neg_ttl_s;
+    fcfg.neg_ttl_max_s = cfg->neg_ttl_s;
+    fcfg.max_entries = cfg->cache_max_entries;
+    fcfg.max_neg_entries = cfg->cache_max_entries;
+    fcfg.max_cost = CACHE_MAX_BYTES;
+    fcfg.what = "rcd content";
+    fcfg.hosts = ctx->hosts;
+    fcfg.parse = body_parse;
+    fcfg.free_value = body_free;
+    r->fc = fcache_new(&fcfg, err);
+    if (!r->fc) {
         free(r);
+        return NULL;
     }
-    return NULL;
+    memset(&r->cfg.fetch, 0, sizeof r->cfg.fetch);
+    return r;
 }
 
 void stir_rcd_free(stir_rcd *r)
 {
     if (!r)
         return;
-    pthread_cond_destroy(&r->flight_done);
-    pthread_mutex_destroy(&r->mu);
-    stir_fetch_policy_free(&r->cfg.fetch);
-    stir_urltab_destroy(&r->tab);
+    fcache_free(r->fc);
     free(r);
-}
-
-typedef struct outcome {
-    blob *body;                     /* NULL on failure */
-    stir_error ferr;
-    long ttl;
-    int no_store;
-} outcome;
-
-/* Download url. Runs without the lock. */
-static void do_fetch(stir_rcd *r, const char *url, outcome *o)
-{
-    memset(o, 0, sizeof *o);
-    stir_fetch_result res;
-    if (stir_fetch(&r->cfg.fetch, url, &res, &o->ferr))
-        return;
-    o->body = blob_new(res.body, res.body_len);
-    if (!o->body) {
-        stir_fail(&o->ferr, STIR_ERR_INTERNAL, NULL, "out of memory");
-    } else {
-        long life = stir_fetch_lifetime(&res, &o->no_store);
-        o->ttl = life < 0 || life > r->cfg.cache_ttl_s ? r->cfg.cache_ttl_s : life;
-    }
-    stir_fetch_result_free(&res);
-}
-
-/* Record a download's outcome (lock held). */
-static void store(stir_rcd *r, const char *url, const outcome *o)
-{
-    double now = mono_now();
-    if (!o->body) {
-        /* Remember fetch failures, not our own out-of-memory. */
-        if (o->ferr.code != STIR_ERR_BAD_INFO || r->cfg.neg_ttl_s <= 0)
-            return;
-        centry *e = upsert(r, url);
-        if (!e)
-            return;
-        set_body(r, e, NULL);
-        e->ferr = o->ferr;
-        e->expires_at = now + (double)r->cfg.neg_ttl_s;
-        return;
-    }
-    if (o->no_store || o->ttl <= 0) {
-        centry *old = find_entry(r, url);
-        if (old)
-            remove_entry(r, old);
-        return;
-    }
-    centry *e = upsert(r, url);
-    if (!e)
-        return;
-    set_body(r, e, NULL);
-    while (r->bytes + o->body->len > CACHE_MAX_BYTES && oldest_entry(r) &&
-           oldest_entry(r) != e)
-        remove_entry(r, oldest_entry(r));
-    set_body(r, e, blob_ref(o->body));
-    memset(&e->ferr, 0, sizeof e->ferr);
-    e->expires_at = now + (double)o->ttl;
-}
-
-static void flight_free(flight *f)
-{
-    blob_unref(f->body);
-    free(f->url);
-    free(f);
 }
 
 /* The body of url: cached, or fetched now (one download per URL at a time).
  * 0 with *out (a reference), STIR_WOULD_BLOCK with NOWAIT when it would
  * have to be fetched, else the fetch error (436, 500) in *ferr. */
-static int cache_get(stir_rcd *r, const char *url, int flags, double deadline, blob **out,
+static int content_get(stir_rcd *r, const char *url, int flags, double deadline, blob **out,
                      stir_error *ferr)
 {
     *out = NULL;
-    pthread_mutex_lock(&r->mu);
-    double now = mono_now();
-    centry *e = find_entry(r, url);
-    if (e && now < e->expires_at) {
-        if (e->body) {
-            *out = blob_ref(e->body);
-            r->st.hits++;
-            pthread_mutex_unlock(&r->mu);
-            return 0;
-        }
-        char suffix[64];
-        long left = (long)(e->expires_at - now + 0.999);
-        int sl = snprintf(suffix, sizeof suffix, " (cached failure, retry in %ld s)", left);
-        *ferr = e->ferr;
-        int room = (int)sizeof ferr->detail - 1 - sl;
-        snprintf(ferr->detail, sizeof ferr->detail, "%.*s%s", room, e->ferr.detail, suffix);
-        pthread_mutex_unlock(&r->mu);
-        return ferr->code;
-    }
-    if (e)
-        remove_entry(r, e);     /* expired: free its bytes now */
-    /* Only URLs that passed the policy are stored: check on misses only. */
-    if (stir_url_check(&r->cfg.fetch, url, ferr)) {
-        pthread_mutex_unlock(&r->mu);
-        return ferr->code;
-    }
-    if (flags & STIR_CACHE_NOWAIT) {
-        pthread_mutex_unlock(&r->mu);
-        return stir_fail(ferr, STIR_WOULD_BLOCK, NULL,
-                         "%.200s is not cached: fetching it would block", url);
-    }
     /* A request with many links must not hold a fetch thread for the sum
-     * of their timeouts: past its budget it fetches nothing more. */
-    if (now > deadline) {
-        pthread_mutex_unlock(&r->mu);
+     * of their timeouts: past its budget it fetches nothing more (what is
+     * cached still serves). */
+    int past = fcache_now() > deadline;
+    fcache_item *it;
+    int rc = fcache_get(r->fc, url, flags | (past ? FCACHE_NOWAIT : 0), &it, ferr);
+    if (rc == STIR_WOULD_BLOCK && past && !(flags & STIR_CACHE_NOWAIT))
         return stir_fail(ferr, STIR_ERR_BAD_INFO, NULL, "%.200s was not fetched: the RCD fetches "
                          "of this request used up their budget of %ld ms (rcd fetch_budget_ms)",
                          url, r->cfg.fetch_budget_ms);
-    }
-    for (flight *f = r->flights; f; f = f->next) {
-        if (strcmp(f->url, url) != 0)
-            continue;
-        f->waiters++;
-        while (!f->done)
-            pthread_cond_wait(&r->flight_done, &r->mu);
-        int rc = 0;
-        if (f->body)
-            *out = blob_ref(f->body);
-        else
-            rc = (*ferr = f->ferr).code;
-        if (--f->waiters == 0)
-            flight_free(f);     /* the fetcher already unlinked it */
-        pthread_mutex_unlock(&r->mu);
+    if (rc)
         return rc;
-    }
-    flight *f = calloc(1, sizeof *f);
-    if (!f || !(f->url = strdup(url))) {
-        free(f);
-        pthread_mutex_unlock(&r->mu);
-        return stir_fail(ferr, STIR_ERR_INTERNAL, NULL, "out of memory");
-    }
-    f->next = r->flights;
-    r->flights = f;
-    pthread_mutex_unlock(&r->mu);
-
-    outcome o;
-    do_fetch(r, url, &o);
-
-    pthread_mutex_lock(&r->mu);
-    r->st.fetches++;
-    if (!o.body)
-        r->st.fetch_failures++;
-    store(r, url, &o);
-    f->body = blob_ref(o.body);
-    f->ferr = o.ferr;
-    f->done = 1;
-    for (flight **pp = &r->flights; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
-    if (f->waiters == 0)
-        flight_free(f);
-    else
-        pthread_cond_broadcast(&r->flight_done);
-    pthread_mutex_unlock(&r->mu);
-    if (!o.body) {
-        *ferr = o.ferr;
-        return ferr->code;
-    }
-    *out = o.body;
+    *out = blob_ref(fcache_item_value(it));
+    fcache_item_unref(it);
     return 0;
 }
 
@@ -1000,24 +819,16 @@ typedef struct rctx {
     blob *jcl_body;                 /* its bytes (a reference) */
     rlink *links;
     size_t nlinks, total, cap;
-    double deadline;                /* mono_now() after which nothing is fetched */
+    double deadline;                /* fcache_now() after which nothing is fetched */
 } rctx;
 
 enum { D_OK = 0, D_UNRESOLVED = -1, D_FETCH = -2, D_NOFETCH = -3, D_NOMEM = -4 };
 
 /* Calls without a stir_rcd (no fetcher) still get the default limits. */
-static stir_rcd_config g_default;
-static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;
-
-static void default_init(void)
-{
-    stir_rcd_config_default(&g_default);
-}
-
 static const stir_rcd_config *default_cfg(void)
 {
-    pthread_once(&g_default_once, default_init);
-    return &g_default;
+    static const stir_rcd_config def = RCD_CONFIG_DEFAULT;
+    return &def;
 }
 
 static int ctx_init(rctx *c, stir_rcd *r, const json_t *rcd, int flags, int verifying,
@@ -1032,7 +843,7 @@ static int ctx_init(rctx *c, stir_rcd *r, const json_t *rcd, int flags, int veri
         c->nofetch = "no rcd fetcher configured";
     else if (verifying && !r->cfg.verify_fetch)
         c->nofetch = "fetching disabled";
-    c->deadline = mono_now() + c->cfg->fetch_budget_ms / 1000.0;
+    c->deadline = fcache_now() + c->cfg->fetch_budget_ms / 1000.0;
     c->cap = c->cfg->max_links;
     c->links = calloc(c->cap + 1, sizeof *c->links);
     if (!c->links)
@@ -1133,7 +944,7 @@ static int content_digest(rctx *c, const char *url, const char *alg, char out[10
     if (c->nofetch)
         return D_NOFETCH;
     blob *b;
-    int rc = cache_get(c->r, url, c->flags, c->deadline, &b, ferr);
+    int rc = content_get(c->r, url, c->flags, c->deadline, &b, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return STIR_WOULD_BLOCK;
     if (rc)
@@ -1182,7 +993,7 @@ static int load_jcl(rctx *c, const char *url, stir_error *ferr)
 {
     if (c->nofetch)
         return D_NOFETCH;
-    int rc = cache_get(c->r, url, c->flags, c->deadline, &c->jcl_body, ferr);
+    int rc = content_get(c->r, url, c->flags, c->deadline, &c->jcl_body, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return rc;
     return rc ? D_FETCH : D_OK;
@@ -1646,9 +1457,11 @@ void stir_rcd_stats_get(stir_rcd *r, stir_rcd_stats *out)
     memset(out, 0, sizeof *out);
     if (!r)
         return;
-    pthread_mutex_lock(&r->mu);
-    *out = r->st;
-    out->entries = stir_urltab_count(&r->tab);
-    out->bytes = r->bytes;
-    pthread_mutex_unlock(&r->mu);
+    fcache_stats st;
+    fcache_stats_get(r->fc, &st);
+    out->hits = st.hits;
+    out->fetches = st.fetches;
+    out->fetch_failures = st.fetch_failures;
+    out->entries = st.entries + st.neg_entries;
+    out->bytes = st.cost;
 }

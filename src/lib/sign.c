@@ -24,49 +24,70 @@ struct type_header {
     char *b64;
 };
 
-struct stir_signer {
+/* The TNs one signing identity is configured for: "1215555*" (prefix),
+ * "12155550000-12155559999" (inclusive, same length) or one TN. */
+struct tn_range {
+    char first[16], last[16];
+    int prefix;
+};
+
+/* One key + chain + x5u. */
+struct identity {
+    char name[STIR_SIGNER_NAME_MAX + 1];
     EVP_PKEY *key;
     stir_cert *cert;
     char *x5u;
-    long freshness_s;
-    stir_rcd *rcd;
     size_t n_headers;
     struct type_header *headers;
+    size_t n_ranges;                  /* 0: every TN its TNAuthList covers */
+    struct tn_range ranges[STIR_SIGNER_RANGES_MAX];
 };
 
-static json_t *header_json(const stir_signer *s, const stir_ppt_type *t)
+struct stir_signer {
+    const stir_ctx *ctx;
+    long freshness_s;
+    int ident_flags;            /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
+    stir_rcd *rcd;
+    size_t n_ids;
+    struct identity ids[STIR_SIGNER_MAX];   /* tried in this order */
+};
+
+static json_t *header_json(const struct identity *id, const stir_ppt_type *t)
 {
     return json_pack("{ss ss ss ss}", "alg", "ES256", "ppt", t->name, "typ", "passport", "x5u",
-                     s->x5u);
+                     id->x5u);
 }
 
 /* Encode the header of every type registered now (at start-up). */
-static int encode_headers(stir_signer *s)
+static int encode_headers(struct identity *id, const stir_ctx *ctx)
 {
-    size_t n = stir_ppt_count();
-    if (!(s->headers = calloc(n, sizeof *s->headers))) return -1;
+    size_t n = stir_ppt_count(ctx);
+    if (!(id->headers = calloc(n, sizeof *id->headers))) return -1;
     for (size_t i = 0; i < n; i++) {
-        const stir_ppt_type *t = stir_ppt_at(i);
+        const stir_ppt_type *t = stir_ppt_at(ctx, i);
         if (!t->name[0]) continue;          /* baseline: not signed through the API */
-        json_t *h = header_json(s, t);
+        json_t *h = header_json(id, t);
         char *b64 = h ? stir_jws_encode_part(h) : NULL;
         json_decref(h);
         if (!b64) return -1;
-        s->headers[s->n_headers++] = (struct type_header){ t, b64 };
+        id->headers[id->n_headers++] = (struct type_header){ t, b64 };
     }
     return 0;
 }
 
 /* The encoded header of `t`, or NULL for a type registered after start-up. */
-static const char *encoded_header(const stir_signer *s, const stir_ppt_type *t)
+static const char *encoded_header(const struct identity *id, const stir_ppt_type *t)
 {
-    for (size_t i = 0; i < s->n_headers; i++)
-        if (s->headers[i].type == t) return s->headers[i].b64;
+    for (size_t i = 0; i < id->n_headers; i++)
+        if (id->headers[i].type == t) return id->headers[i].b64;
     return NULL;
 }
 
-static EVP_PKEY *load_key(const char *path, stir_error *err)
+static EVP_PKEY *load_key(const stir_signer_config *cfg, stir_error *err)
 {
+    const char *path = cfg->key_path;
+    if (stir_pkcs11_is_uri(path))
+        return stir_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
     FILE *f = fopen(path, "r");
     if (!f) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "cannot open signing key %s: %m", path);
@@ -78,10 +99,108 @@ static EVP_PKEY *load_key(const char *path, stir_error *err)
     return k;
 }
 
-stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
+static int all_digits(const char *p, size_t n)
 {
-    if (!cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0]) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer needs a key, a certificate and an x5u URL");
+    if (n == 0 || n > 15) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return 0;
+    return 1;
+}
+
+static int parse_range(const char *text, struct tn_range *r, stir_error *err)
+{
+    size_t n = strlen(text);
+    const char *dash = strchr(text, '-');
+    memset(r, 0, sizeof *r);
+    if (n > 0 && text[n - 1] == '*' && all_digits(text, n - 1)) {
+        memcpy(r->first, text, n - 1);
+        r->prefix = 1;
+        return 0;
+    }
+    if (dash) {
+        size_t a = (size_t)(dash - text), b = n - a - 1;
+        if (all_digits(text, a) && all_digits(dash + 1, b) && a == b &&
+            memcmp(text, dash + 1, a) <= 0) {
+            memcpy(r->first, text, a);
+            memcpy(r->last, dash + 1, b);
+            return 0;
+        }
+    } else if (all_digits(text, n)) {
+        memcpy(r->first, text, n);
+        memcpy(r->last, text, n);
+        return 0;
+    }
+    return stir_fail(err, STIR_ERR_INTERNAL, "tn", "TN range \"%.40s\" is not PREFIX* "
+                     "(1215555*), FIRST-LAST of equal length (12155550000-12155559999) or one "
+                     "TN, all canonical digits (at most 15)", text);
+}
+
+int stir_tn_range_check(const char *text, stir_error *err)
+{
+    struct tn_range r;
+    return parse_range(text, &r, err);
+}
+
+static int range_covers(const struct tn_range *r, const char *tn)
+{
+    size_t fl = strlen(r->first);
+    if (r->prefix) return strncmp(tn, r->first, fl) == 0;
+    return strlen(tn) == fl && strcmp(tn, r->first) >= 0 && strcmp(tn, r->last) <= 0;
+}
+
+/* Fill identity `id` from cfg: key, chain, x5u, name, TN ranges. */
+static int identity_init(struct identity *id, const stir_ctx *ctx, const stir_signer_config *cfg,
+                         stir_error *err)
+{
+    const char *name = cfg->name && cfg->name[0] ? cfg->name : "default";
+    if (!cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0])
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer \"%.32s\" needs a key, a "
+                         "certificate and an x5u URL", name);
+    if (strlen(name) > STIR_SIGNER_NAME_MAX)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer name \"%.40s\" is longer than "
+                         "%d characters", name, STIR_SIGNER_NAME_MAX);
+    snprintf(id->name, sizeof id->name, "%s", name);
+    if (cfg->n_tn_ranges > STIR_SIGNER_RANGES_MAX)
+        return stir_fail(err, STIR_ERR_INTERNAL, "tn", "signer \"%s\": at most %d TN ranges",
+                         name, STIR_SIGNER_RANGES_MAX);
+    for (size_t i = 0; i < cfg->n_tn_ranges; i++) {
+        int rc = parse_range(cfg->tn_ranges[i], &id->ranges[i], err);
+        if (rc) return rc;
+    }
+    id->n_ranges = cfg->n_tn_ranges;
+    if (!(id->key = load_key(cfg, err))) return STIR_ERR_INTERNAL;
+    if (!stir_key_is_p256(id->key))
+        return stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 "
+                         "key (ES256 needs P-256)", cfg->key_path);
+    if (!(id->cert = stir_cert_load(cfg->cert_path, err))) return STIR_ERR_INTERNAL;
+    if (!stir_cert_matches_key(id->cert, id->key))
+        return stir_fail(err, STIR_ERR_INTERNAL, "cert", "the certificate %s does not belong "
+                         "to the signing key %s: verifiers would reject every signature",
+                         cfg->cert_path, cfg->key_path);
+    stir_error jerr;
+    if (stir_cert_jcc_status(id->cert, &jerr))
+        /* Its constraints cannot be honoured, and verifiers refuse it (437). */
+        return stir_fail(err, STIR_ERR_INTERNAL, "cert", "%s: %s; verifiers would refuse "
+                         "every PASSporT it signs (437)", cfg->cert_path, jerr.detail);
+    if (!(id->x5u = strdup(cfg->x5u)) || encode_headers(id, ctx) != 0)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+    return 0;
+}
+
+static void identity_clear(struct identity *id)
+{
+    EVP_PKEY_free(id->key);
+    if (id->cert) stir_cert_unref(id->cert);
+    free(id->x5u);
+    for (size_t i = 0; i < id->n_headers; i++) free(id->headers[i].b64);
+    free(id->headers);
+    memset(id, 0, sizeof *id);
+}
+
+stir_signer *stir_signer_new(stir_ctx *ctx, const stir_signer_config *cfg, stir_error *err)
+{
+    if (!ctx) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer needs a context");
         return NULL;
     }
     stir_signer *s = calloc(1, sizeof *s);
@@ -89,50 +208,55 @@ stir_signer *stir_signer_new(const stir_signer_config *cfg, stir_error *err)
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    s->ctx = ctx;
     s->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     s->rcd = cfg->rcd;
-    if (!(s->key = load_key(cfg->key_path, err))) goto fail;
-    if (!stir_key_is_p256(s->key)) {
-        stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 key "
-                  "(ES256 needs P-256)", cfg->key_path);
-        goto fail;
-    }
-    if (!(s->cert = stir_cert_load(cfg->cert_path, err))) goto fail;
-    if (!stir_cert_matches_key(s->cert, s->key)) {
-        stir_fail(err, STIR_ERR_INTERNAL, "cert", "the certificate %s does not belong to the "
-                  "signing key %s: verifiers would reject every signature", cfg->cert_path,
-                  cfg->key_path);
-        goto fail;
-    }
-    stir_error jerr;
-    if (stir_cert_jcc_status(s->cert, &jerr)) {
-        /* Its constraints cannot be honoured, and verifiers refuse it (437). */
-        stir_fail(err, STIR_ERR_INTERNAL, "cert", "%s: %s; verifiers would refuse every "
-                  "PASSporT it signs (437)", cfg->cert_path, jerr.detail);
-        goto fail;
-    }
-    if (!(s->x5u = strdup(cfg->x5u)) || encode_headers(s) != 0) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
-        goto fail;
+    s->ident_flags = cfg->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
+    if (stir_signer_add(s, cfg, err)) {
+        stir_signer_free(s);
+        return NULL;
     }
     return s;
-fail:
-    stir_signer_free(s);
-    return NULL;
+}
+
+int stir_signer_add(stir_signer *s, const stir_signer_config *cfg, stir_error *err)
+{
+    const char *name = cfg->name && cfg->name[0] ? cfg->name : "default";
+    if (s->n_ids == STIR_SIGNER_MAX)
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "at most %d signers", STIR_SIGNER_MAX);
+    if (stir_signer_has(s, name))
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "two signers are named \"%.32s\"",
+                         name);
+    struct identity *id = &s->ids[s->n_ids];
+    int rc = identity_init(id, s->ctx, cfg, err);
+    if (rc) {
+        identity_clear(id);
+        return rc;
+    }
+    s->n_ids++;
+    return 0;
+}
+
+int stir_signer_has(const stir_signer *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_ids; i++)
+        if (strcmp(s->ids[i].name, name) == 0) return 1;
+    return 0;
 }
 
 void stir_signer_free(stir_signer *s)
 {
     if (!s) return;
-    EVP_PKEY_free(s->key);
-    if (s->cert) stir_cert_unref(s->cert);
-    free(s->x5u);
-    for (size_t i = 0; i < s->n_headers; i++) free(s->headers[i].b64);
-    free(s->headers);
+    for (size_t i = 0; i < s->n_ids; i++) identity_clear(&s->ids[i]);
     free(s);
 }
 
-const char *stir_signer_x5u(const stir_signer *s) { return s->x5u; }
+const char *stir_signer_x5u(const stir_signer *s)
+{
+    for (size_t i = 0; i < s->n_ids; i++)
+        if (strcmp(s->ids[i].name, "default") == 0) return s->ids[i].x5u;
+    return s->ids[0].x5u;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -164,7 +288,7 @@ static int dest_add(json_t *tns, json_t *uris, const stir_ident *id, const char 
 }
 
 /* dest values: a string or an array of strings, under "tn" or "uri". */
-static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
+static int dest_members(const json_t *v, int is_tn, int flags, json_t *tns, json_t *uris,
                         const char *field, stir_error *err)
 {
     char f[STIR_FIELD_MAX];
@@ -177,7 +301,7 @@ static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
         if (!json_is_string(e)) return stir_fail(err, STIR_ERR_INPUT, f, "must be a string");
         stir_ident id = { 0 };
         int rc = is_tn ? (id.is_tn = 1, stir_tn_canon(json_string_value(e), id.value, f, err))
-                       : stir_ident_from_uri(json_string_value(e), &id, f, err);
+                       : stir_ident_from_uri_ex(json_string_value(e), &id, flags, f, err);
         if (rc || (rc = dest_add(tns, uris, &id, field, err))) return rc;
     }
     return 0;
@@ -188,21 +312,21 @@ static int dest_members(const json_t *v, int is_tn, json_t *tns, json_t *uris,
  * the vendors send) or from an array of identity objects (the wording of
  * Table V.2.5.2-1).
  */
-static json_t *build_dest(const json_t *v, stir_error *err)
+static json_t *build_dest(const json_t *v, int flags, stir_error *err)
 {
     json_t *tns = json_array(), *uris = json_array(), *out = NULL;
     int rc = 0;
     if (json_is_object(v)) {
         const json_t *tn = json_object_get(v, "tn"), *uri = json_object_get(v, "uri");
         if (!tn && !uri) rc = stir_fail(err, STIR_ERR_INPUT, "dest", "has neither tn nor uri");
-        if (!rc && tn) rc = dest_members(tn, 1, tns, uris, "dest.tn", err);
-        if (!rc && uri) rc = dest_members(uri, 0, tns, uris, "dest.uri", err);
+        if (!rc && tn) rc = dest_members(tn, 1, flags, tns, uris, "dest.tn", err);
+        if (!rc && uri) rc = dest_members(uri, 0, flags, tns, uris, "dest.uri", err);
     } else if (json_is_array(v) && json_array_size(v) > 0) {
         char f[STIR_FIELD_MAX];
         for (size_t i = 0; !rc && i < json_array_size(v); i++) {
             stir_ident id;
             snprintf(f, sizeof f, "dest[%zu]", i);
-            rc = stir_ident_from_json(json_array_get(v, i), &id, f, err);
+            rc = stir_ident_from_json_ex(json_array_get(v, i), &id, flags, f, err);
             if (!rc) rc = dest_add(tns, uris, &id, "dest", err);
         }
     } else {
@@ -219,10 +343,10 @@ static json_t *build_dest(const json_t *v, stir_error *err)
     return out;
 }
 
-static json_t *build_orig(const json_t *v, stir_error *err)
+static json_t *build_orig(const json_t *v, int flags, stir_error *err)
 {
     stir_ident id;
-    if (stir_ident_from_json(v, &id, "orig", err)) return NULL;
+    if (stir_ident_from_json_ex(v, &id, flags, "orig", err)) return NULL;
     return json_pack("{ss}", id.is_tn ? "tn" : "uri", id.value);
 }
 
@@ -270,21 +394,54 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
 
 /*
  * RFC 8224 6.1 step 1: sign only identities the credential covers. The
- * identity is orig, or the diverting one for div (RFC 8946 3); a URI or a
- * certificate without TNAuthList is not checked here.
+ * identity is orig, or the diverting one for div (RFC 8946 3). A signing
+ * identity is a candidate when its configured TN ranges (if any) hold that
+ * TN and its certificate's TNAuthList covers it (a URI identity: only
+ * identities without ranges; a certificate without TNAuthList is not
+ * checked here). `only` (a signer name) or NULL for all. Fills cand[] in
+ * configuration order; 0 candidates is a 400 naming the identity.
  */
-static int check_scope(const stir_signer *s, const stir_ppt_type *t, const json_t *claims,
-                       stir_error *err)
+static size_t candidates(const stir_signer *s, const char *only, const stir_ppt_type *t,
+                         const json_t *claims, size_t cand[STIR_SIGNER_MAX], stir_error *err)
 {
     const char *who = stir_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
-    const stir_tnauth *ta = stir_cert_tnauth(s->cert);
-    if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
+    char why[600] = "";
+    size_t n = 0, wl = 0;
+    for (size_t i = 0; i < s->n_ids; i++) {
+        const struct identity *id = &s->ids[i];
+        if (only && strcmp(only, id->name) != 0) continue;
+        int in_range = id->n_ranges == 0;
+        for (size_t r = 0; tn && r < id->n_ranges && !in_range; r++)
+            in_range = range_covers(&id->ranges[r], tn);
+        const stir_tnauth *ta = stir_cert_tnauth(id->cert);
+        const char *miss = !in_range ? "not in its tn ranges"
+                           : tn && ta && !stir_tnauth_covers(ta, tn) ? "not in its TNAuthList"
+                           : NULL;
+        if (!miss) {
+            cand[n++] = i;
+            continue;
+        }
+        if (wl < sizeof why) {
+            int w = snprintf(why + wl, sizeof why - wl, "%s%s: %s", wl ? "; " : "", id->name,
+                             miss);
+            wl += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (n) return n;
     char field[16];
-    snprintf(field, sizeof field, "%s.tn", who);
-    return stir_fail(err, STIR_ERR_INPUT, field, "the signing certificate's TNAuthList does "
-                     "not cover %s tn %s, so this server may not sign for it "
-                     "(RFC 8224 6.1%s)", who, tn, t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "");
+    snprintf(field, sizeof field, "%s.%s", who, tn ? "tn" : "uri");
+    if (only && !stir_signer_has(s, only))
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"", only);
+    else if (s->n_ids == 1 && tn)
+        stir_fail(err, STIR_ERR_INPUT, field, "the signing certificate's TNAuthList does not "
+                  "cover %s tn %s, so this server may not sign for it (RFC 8224 6.1%s)", who,
+                  tn, t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "");
+    else
+        stir_fail(err, STIR_ERR_INPUT, field, "no signing identity of this server may sign for "
+                  "%s %s (RFC 8224 6.1%s): %s", who, tn ? tn : "uri",
+                  t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "", why);
+    return 0;
 }
 
 /* RFC 9795 4 mode 2: rcd that links content carries rcdi digests of it. */
@@ -303,29 +460,76 @@ static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error 
     return 0;
 }
 
+/* Request members that are the claims of one type only. */
+static const struct { const char *member, *ppt; } owned[] = {
+    { "div", "div" }, { "rph", "rph" }, { "sph", "rph" },
+};
+#define N_OWNED (sizeof owned / sizeof owned[0])
+
+/*
+ * No ppt: shaken [WID], unless the request holds div, rph or sph. Their
+ * type is used when it is the only one they name and no shaken member
+ * (attest, origid) is there; otherwise the intent is unclear: 400.
+ */
+static int infer_ppt(const json_t *req, const char **ppt, stir_error *err)
+{
+    const char *first = NULL, *type = NULL;
+    *ppt = "shaken";
+    for (size_t i = 0; i < N_OWNED; i++) {
+        if (!json_object_get(req, owned[i].member)) continue;
+        if (type && strcmp(type, owned[i].ppt))
+            return stir_fail(err, STIR_ERR_INPUT, owned[i].member,
+                             "%s is a claim of ppt \"%s\" and %s one of ppt \"%s\": one "
+                             "PASSporT cannot hold both; send one request per type, each "
+                             "with its ppt", first, type, owned[i].member, owned[i].ppt);
+        if (!type) {
+            first = owned[i].member;
+            type = owned[i].ppt;
+        }
+    }
+    if (!type) return 0;
+    static const char *const shaken_only[] = { "attest", "origid" };
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_get(req, shaken_only[i]))
+            return stir_fail(err, STIR_ERR_INPUT, first,
+                             "%s is a claim of ppt \"%s\" but %s is one of ppt \"shaken\", "
+                             "and the request has no ppt: send \"ppt\": \"%s\" (without %s), "
+                             "or leave %s out for a shaken PASSporT", first, type,
+                             shaken_only[i], type, shaken_only[i], first);
+    *ppt = type;
+    return 0;
+}
+
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
 {
-    return stir_sign_request_ex(s, req, now, 0, err);
+    return stir_sign_request_as(s, NULL, req, now, 0, err);
 }
 
 char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int flags,
                            stir_error *err)
+{
+    return stir_sign_request_as(s, NULL, req, now, flags, err);
+}
+
+char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req, time_t now,
+                           int flags, stir_error *err)
 {
     if (!json_is_object(req)) {
         stir_fail(err, STIR_ERR_INPUT, "signingRequest", "must be a JSON object");
         return NULL;
     }
     const json_t *jppt = json_object_get(req, "ppt");
-    const char *ppt = "shaken";               /* absent means shaken [WID] */
+    const char *ppt = NULL;
     if (jppt && !json_is_string(jppt)) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "must be a string");
         return NULL;
     }
     if (jppt && json_string_length(jppt) > 0) ppt = json_string_value(jppt);
-    const stir_ppt_type *t = stir_ppt_find(ppt);
+    else if (infer_ppt(req, &ppt, err)) return NULL;
+    const stir_ppt_type *t = stir_ppt_find(s->ctx, ppt);
     if (!t || !t->name[0]) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
-                  stir_ppt_names());
+                  stir_ppt_names(s->ctx));
         return NULL;
     }
     static const char *const base[] = { "orig", "dest", "iat" };
@@ -338,29 +542,42 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
 
     char *token = NULL, *out = NULL;
     json_t *claims = json_object(), *header = NULL;
-    json_t *orig = build_orig(json_object_get(req, "orig"), err);
-    json_t *dest = orig ? build_dest(json_object_get(req, "dest"), err) : NULL;
+    json_t *orig = build_orig(json_object_get(req, "orig"), s->ident_flags, err);
+    json_t *dest = orig ? build_dest(json_object_get(req, "dest"), s->ident_flags, err) : NULL;
     if (!orig || !dest) goto done;
     json_object_set_new(claims, "orig", orig);
     json_object_set_new(claims, "dest", dest);
     orig = dest = NULL;
     json_object_set(claims, "iat", json_object_get(req, "iat"));
-    if (add_type_claims(t, req, claims, err) || check_scope(s, t, claims, err)) goto done;
+    size_t cand[STIR_SIGNER_MAX], n_cand;
+    if (add_type_claims(t, req, claims, err) ||
+        !(n_cand = candidates(s, signer, t, claims, cand, err)))
+        goto done;
     if (stir_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
     /* Never sign what our own certificate forbids: every verifier would
-     * refuse it (RFC 8226 8, RFC 9118 3, RFC 9795 8.1). */
-    if (stir_jcc_check(stir_cert_jcc(s->cert), claims, STIR_ERR_INPUT, err)) goto done;
+     * refuse it (RFC 8226 8, RFC 9118 3, RFC 9795 8.1). The first
+     * candidate whose constraints allow the claims signs; if none does,
+     * the first one's reason is the answer. */
+    const struct identity *id = NULL;
+    for (size_t i = 0; i < n_cand && !id; i++) {
+        stir_error jerr;
+        if (!stir_jcc_check(stir_cert_jcc(s->ids[cand[i]].cert), claims, STIR_ERR_INPUT,
+                            i == 0 ? err : &jerr))
+            id = &s->ids[cand[i]];
+    }
+    if (!id) goto done;
+    if (err) memset(err, 0, sizeof *err);   /* a refusal by an earlier candidate */
 
-    const char *encoded = encoded_header(s, t);
+    const char *encoded = encoded_header(id, t);
     if (encoded) {
-        token = stir_jws_sign_encoded(s->key, encoded, claims, err);
-    } else if ((header = header_json(s, t))) {
-        token = stir_jws_sign(s->key, header, claims, err);
+        token = stir_jws_sign_encoded(id->key, encoded, claims, err);
+    } else if ((header = header_json(id, t))) {
+        token = stir_jws_sign(id->key, header, claims, err);
     } else {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     }
     if (!token) goto done;
-    if (!(out = stir_identity_format(token, s->x5u, t->name)))
+    if (!(out = stir_identity_format(token, id->x5u, t->name)))
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
 done:
     json_decref(orig);

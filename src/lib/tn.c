@@ -215,8 +215,27 @@ static int tn_from(const char *s, size_t n, stir_ident *out, const char *field,
     return stir_tn_canon(buf, out->value, field, err);
 }
 
+/* RFC 3966 global-number-digits: "+" then digits and visual separators
+ * ("-" "." "(" ")"), at least one digit. */
+static int is_global_number(const char *s, size_t n)
+{
+    int digit = 0;
+    if (n < 2 || s[0] != '+') return 0;
+    for (size_t i = 1; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') digit = 1;
+        else if (s[i] != '-' && s[i] != '.' && s[i] != '(' && s[i] != ')') return 0;
+    }
+    return digit;
+}
+
 int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
                         stir_error *err)
+{
+    return stir_ident_from_uri_ex(uri, out, 0, field, err);
+}
+
+int stir_ident_from_uri_ex(const char *uri, stir_ident *out, int flags, const char *field,
+                           stir_error *err)
 {
     memset(out, 0, sizeof *out);
     if (strncasecmp(uri, "tel:", 4) == 0) {
@@ -231,20 +250,30 @@ int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
     if (sip_split(uri, &p) != 0)
         return stir_fail(err, STIR_ERR_INPUT, field,
                          "\"%.80s\" is not a tel:, sip:, sips: or urn:service: URI", uri);
-    if (p.user_len && has_user_phone(p.params, p.params_len)) {
-        /* The telephone-subscriber may carry its own ;params (npdi, rn). */
-        size_t n = strcspn(p.user, ";");
-        if (n > p.user_len) n = p.user_len;
-        stir_error e2;
-        if (tn_from(p.user, n, out, field, &e2) == 0) return 0;
-        /* RFC 8224 8.1: a user part that is not a valid TN makes it a URI. */
-    }
+    /* The telephone-subscriber may carry its own ;params (npdi, rn). */
+    size_t n = p.user_len ? strcspn(p.user, ";") : 0;
+    if (n > p.user_len) n = p.user_len;
+    stir_error e2;
+    if (n && has_user_phone(p.params, p.params_len) && tn_from(p.user, n, out, field, &e2) == 0)
+        return 0;
+    /* RFC 8224 8.3: a global number is a TN even without user=phone, which
+     * many trunks omit; STIR_IDENT_REQUIRE_USER_PHONE keeps the strict rule.
+     * Otherwise (8.1) a user part that is not a valid TN makes it a URI. */
+    if (n && !(flags & STIR_IDENT_REQUIRE_USER_PHONE) && is_global_number(p.user, n) &&
+        tn_from(p.user, n, out, field, &e2) == 0)
+        return 0;
     out->is_tn = 0;
     return stir_uri_normalize(uri, out->value, field, err);
 }
 
 int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field,
                          stir_error *err)
+{
+    return stir_ident_from_json_ex(obj, out, 0, field, err);
+}
+
+int stir_ident_from_json_ex(const json_t *obj, stir_ident *out, int flags, const char *field,
+                            stir_error *err)
 {
     char f[STIR_FIELD_MAX];
     memset(out, 0, sizeof *out);
@@ -271,7 +300,7 @@ int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field,
         out->is_tn = 1;
         return stir_tn_canon(s, out->value, f, err);
     }
-    return stir_ident_from_uri(s, out, f, err);
+    return stir_ident_from_uri_ex(s, out, flags, f, err);
 }
 
 int stir_ident_is_anonymous(const stir_ident *id)

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpdate.h"
 #include "internal.h"
+#include "prefetch.h"
 #include "stir/cert.h"
 #include "stir/encoding.h"
 #include "stir/identity.h"
@@ -27,16 +29,20 @@
 #define TEXT_USE_SUPPORTED "Use Supported PASSporT Format"
 
 struct stir_verifier {
+    const stir_ctx *ctx;
     stir_certcache *cache;
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
+    stir_prefetcher *prefetch;      /* parallel x5u fetches, one budget */
+    int require_user_phone;
 };
 
-stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *err)
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
+                                 stir_error *err)
 {
-    if (!cfg->cache) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "verifier needs a certificate cache");
+    if (!ctx || !cfg->cache) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "verifier needs a context and a certificate cache");
         return NULL;
     }
     stir_verifier *v = calloc(1, sizeof *v);
@@ -44,15 +50,28 @@ stir_verifier *stir_verifier_new(const stir_verifier_config *cfg, stir_error *er
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    v->ctx = ctx;
     v->cache = cfg->cache;
     v->freshness_s = cfg->freshness_s > 0 ? cfg->freshness_s : 60;
     v->rcd = cfg->rcd;
+    v->require_user_phone = cfg->require_user_phone;
     v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
     v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
+    v->prefetch = stir_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
+    if (!v->prefetch) {
+        free(v);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
     return v;
 }
 
-void stir_verifier_free(stir_verifier *v) { free(v); }
+void stir_verifier_free(stir_verifier *v)
+{
+    if (!v) return;
+    stir_prefetcher_free(v->prefetch);
+    free(v);
+}
 
 void stir_verify_result_clear(stir_verify_result *r)
 {
@@ -140,33 +159,54 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
 
 static const char *ident_kind(const stir_ident *id) { return id->is_tn ? "tn" : "uri"; }
 
+/*
+ * A claim value in canonical form: a tn canonicalized, a uri by the rules
+ * of the request identities (so "sip:+12155551212@host" is the TN
+ * 12155551212 unless user=phone is required, RFC 8224 8.3). -1 if bad.
+ */
+static int canon_value(const char *v, int is_tn, int flags, stir_ident *id)
+{
+    stir_error ignore;
+    memset(id, 0, sizeof *id);
+    if (!v) return -1;
+    if (is_tn) {
+        id->is_tn = 1;
+        return stir_tn_canon(v, id->value, "claim", &ignore) ? -1 : 0;
+    }
+    return stir_ident_from_uri_ex(v, id, flags, "claim", &ignore) ? -1 : 0;
+}
+
+static int same_ident(const stir_ident *a, const stir_ident *b)
+{
+    return a->is_tn == b->is_tn && strcmp(a->value, b->value) == 0;
+}
+
 /* Does the PASSporT orig equal the SIP calling identity? */
-static int match_orig(const json_t *orig, const stir_ident *from, stir_error *err)
+static int match_orig(const json_t *orig, const stir_ident *from, int flags, stir_error *err)
 {
     const json_t *tn = json_object_get(orig, "tn");
     const char *kind = tn ? "tn" : "uri";
     const char *val = json_string_value(tn ? tn : json_object_get(orig, "uri"));
-    stir_ident canon = { 0 };
-    stir_error ignore;
+    stir_ident canon;
     /* Compare canonical forms: a signer may have left separators in. */
-    int ok = tn ? stir_tn_canon(val, canon.value, "orig", &ignore) == 0
-                : stir_uri_normalize(val, canon.value, "orig", &ignore) == 0;
-    if (ok && (tn != NULL) == (from->is_tn != 0) && strcmp(canon.value, from->value) == 0)
+    if (canon_value(val, tn != NULL, flags, &canon) == 0 && same_ident(&canon, from))
         return 0;
     return stir_fail(err, STIR_ERR_INVALID, "orig", "orig %s %.64s does not match from %s %s",
                      kind, val, ident_kind(from), from->value);
 }
 
-static int dest_contains(const json_t *dest, const stir_ident *id)
+/* Does a dest claim name `id`? A uri entry may be a TN (RFC 8224 8.3). */
+static int dest_contains(const json_t *dest, const stir_ident *id, int flags)
 {
-    const json_t *arr = json_object_get(dest, id->is_tn ? "tn" : "uri");
-    stir_error ignore;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const char *v = json_string_value(json_array_get(arr, i));
-        char canon[STIR_URI_MAX + 1];
-        int ok = id->is_tn ? stir_tn_canon(v, canon, "dest", &ignore) == 0
-                           : stir_uri_normalize(v, canon, "dest", &ignore) == 0;
-        if (ok && strcmp(canon, id->value) == 0) return 1;
+    for (int is_tn = 0; is_tn < 2; is_tn++) {
+        const json_t *arr = json_object_get(dest, is_tn ? "tn" : "uri");
+        if (is_tn && !id->is_tn) break;     /* a tn entry never names a URI */
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            stir_ident canon;
+            if (canon_value(json_string_value(json_array_get(arr, i)), is_tn, flags,
+                            &canon) == 0 && same_ident(&canon, id))
+                return 1;
+        }
     }
     return 0;
 }
@@ -174,8 +214,8 @@ static int dest_contains(const json_t *dest, const stir_ident *id)
 /* dest must name the To identity, or the Request-URI when the client gave it. */
 static int match_dest(const json_t *dest, const stir_verify_ctx *ctx, stir_error *err)
 {
-    if (dest_contains(dest, &ctx->to)) return 0;
-    if (ctx->has_dest && dest_contains(dest, &ctx->dest)) return 0;
+    if (dest_contains(dest, &ctx->to, ctx->ident_flags)) return 0;
+    if (ctx->has_dest && dest_contains(dest, &ctx->dest, ctx->ident_flags)) return 0;
     char *d = json_dumps(dest, JSON_COMPACT | JSON_SORT_KEYS);
     stir_fail(err, STIR_ERR_INVALID, "dest", "dest %.120s does not contain to %s %s%s%s",
               d ? d : "?", ident_kind(&ctx->to), ctx->to.value,
@@ -246,25 +286,58 @@ static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_
                      "certificate TNAuthList does not cover %s tn %.32s", who, tn);
 }
 
-/* RCD (RFC 9795 8): reported on its own, so a failing rcdi never fails the
- * caller identity. Only a needed fetch under NOWAIT stops the PASSporT. */
-static int check_rcd(stir_verifier *v, const json_t *claims, const stir_verify_ctx *ctx,
-                     stir_verify_result *out)
+#define RCD_LEFT_OUT "; its rcd, rcdi and crn claims are left out of validClaims"
+
+/*
+ * RCD (RFC 9795 8). In an rcd PASSporT the RCD is what is signed for, so
+ * RCD that does not verify fails the PASSporT (438). Riding in another type
+ * (shaken, avatar) it is reported on its own: the caller ID still passes,
+ * but the unverified RCD claims are not among validClaims (*strip = 1) and
+ * rcdResult says why. A needed fetch under NOWAIT stops the PASSporT.
+ */
+static int check_rcd(stir_verifier *v, const stir_ppt_type *t, const json_t *claims,
+                     const stir_verify_ctx *ctx, stir_verify_result *out, int *strip)
 {
+    *strip = 0;
     if (!json_object_get(claims, "rcd") && !json_object_get(claims, "crn")) return 0;
     if (!v->rcd) {
         out->rcd = json_pack("{ss ss}", "status", "fail", "reasonDescription",
                              "RCD is not verified by this server (no RCD fetcher configured)");
-        return 0;
+    } else {
+        stir_error e;
+        stir_error_clear(&e);
+        out->rcd = stir_rcd_verify(v->rcd, claims, ctx->cache_flags, &e);
+        if (!out->rcd && e.code == STIR_WOULD_BLOCK) {
+            out->err = e;
+            return STIR_WOULD_BLOCK;
+        }
     }
-    stir_error e;
-    stir_error_clear(&e);
-    out->rcd = stir_rcd_verify(v->rcd, claims, ctx->cache_flags, &e);
-    if (!out->rcd && e.code == STIR_WOULD_BLOCK) {
-        out->err = e;
-        return STIR_WOULD_BLOCK;
+    const char *status = json_string_value(json_object_get(out->rcd, "status"));
+    if (status && !strcmp(status, "pass")) return 0;
+    const char *why = json_string_value(json_object_get(out->rcd, "reasonDescription"));
+    if (!strcmp(t->name, "rcd"))
+        return stir_fail(&out->err, STIR_ERR_INVALID, "rcdi", "the Rich Call Data does not "
+                         "verify: %s", why ? why : "not verified");
+    *strip = 1;
+    if (out->rcd && why) {
+        char *d = NULL;
+        if (asprintf(&d, "%s" RCD_LEFT_OUT, why) >= 0)
+            json_object_set_new(out->rcd, "reasonDescription", json_string(d));
+        free(d);
     }
     return 0;
+}
+
+/* The claims without the RCD ones (rcd, rcdi, crn); new reference. */
+static json_t *without_rcd(const json_t *claims)
+{
+    json_t *c = json_copy((json_t *)claims);
+    if (c) {
+        json_object_del(c, "rcd");
+        json_object_del(c, "rcdi");
+        json_object_del(c, "crn");
+    }
+    return c;
 }
 
 static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passport *p,
@@ -280,11 +353,11 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     if (json_object_get(stir_passport_header(p), "ppt") && !hppt)
         return stir_fail(err, STIR_ERR_INVALID, "ppt", "PASSporT header ppt is not a string");
     snprintf(out->ppt, sizeof out->ppt, "%s", hppt ? hppt : "");
-    const stir_ppt_type *t = stir_ppt_find(hppt);
+    const stir_ppt_type *t = out->type = stir_ppt_find(v->ctx, hppt);
     if (!t)
         return stir_fail_text(err, STIR_ERR_USE_IDENTITY, TEXT_USE_SUPPORTED, "ppt",
                               "unsupported PASSporT type \"%.32s\"; supported: %s", hppt,
-                              stir_ppt_names());
+                              stir_ppt_names(v->ctx));
     const char *alg = stir_passport_alg(p);
     if (id->alg && strcmp(id->alg, "ES256"))
         return stir_fail(err, STIR_ERR_INVALID, "alg",
@@ -318,7 +391,7 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
         return rc;
     }
     if (!(rc = check_fresh(iat, ctx, v->freshness_s, err)) &&
-        !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, err)) &&
+        !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, ctx->ident_flags, err)) &&
         !(t->dest == STIR_DEST_TO && (rc = match_dest(json_object_get(claims, "dest"), ctx, err)))) {
         int ok = stir_passport_verify_sig(p, stir_cert_pubkey(cert));
         if (ok != 1)
@@ -330,9 +403,41 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     stir_cert_unref(cert);
     /* The claims are now the signer's: check them against the request. */
     if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
-    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, claims, ctx, out);
-    if (!rc) out->claims = json_incref((json_t *)claims);
+    int strip = 0;
+    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, t, claims, ctx, out, &strip);
+    if (!rc) out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
     return rc;
+}
+
+/*
+ * The compact form "..<signature>" of a value whose PASSporT could not be
+ * read (RFC 9410 5 ppi), so every Reason still names its PASSporT: the
+ * third dot-separated part before any ';', when it is non-empty base64url
+ * (else there is no signature part to name). NULL if none.
+ */
+static char *raw_compact(const char *identity, size_t len)
+{
+    size_t n = strcspn(identity, ";");
+    if (n > len) n = len;
+    const char *d1 = memchr(identity, '.', n);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(identity + n - d1 - 1)) : NULL;
+    if (!d2) return NULL;
+    const char *sig = d2 + 1;
+    size_t slen = (size_t)(identity + n - sig);
+    if (!slen) return NULL;
+    for (size_t i = 0; i < slen; i++) {
+        unsigned char c = (unsigned char)sig[i];
+        if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
+            c != '-' && c != '_')
+            return NULL;
+    }
+    char *out = malloc(slen + 3);
+    if (out) {
+        memcpy(out, "..", 2);
+        memcpy(out + 2, sig, slen);
+        out[slen + 2] = '\0';
+    }
+    return out;
 }
 
 int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
@@ -343,16 +448,19 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     int rc;
     memset(out, 0, sizeof *out);
     stir_error_clear(&out->err);
+    out->type = stir_ppt_find(v->ctx, "");     /* ppt "" until parsed */
     if ((rc = stir_identity_parse(identity, len, &id, &out->err))) {
         /* Still report what was received, up to the first ';'. */
         size_t n = strcspn(identity, ";");
         out->passport = strndup(identity, n < len ? n : len);
+        out->compact = raw_compact(identity, len);
         return rc;
     }
     snprintf(out->ppt, sizeof out->ppt, "%s", id.ppt ? id.ppt : "");
+    out->type = stir_ppt_find(v->ctx, id.ppt);
     out->passport = strdup(id.token);
     if (id.compact) {
-        const stir_ppt_type *t = stir_ppt_find(id.ppt);
+        const stir_ppt_type *t = out->type;
         if (t && t->full_form_only) /* RFC 8588 3, RFC 8946 3, RFC 8443 3 */
             rc = stir_fail(&out->err, STIR_ERR_INVALID, "ppt",
                            "compact form is not allowed for ppt \"%s\"", id.ppt);
@@ -368,6 +476,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
         rc = verify_passport(v, &id, p, ctx, out);
     }
     out->pass = rc == 0;
+    if (!out->pass && !out->compact) out->compact = raw_compact(identity, len);
     stir_passport_free(p);
     stir_identity_clear(&id);
     return rc;
@@ -468,15 +577,40 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
     return 0;
 }
 
+/*
+ * The SIP Date: `time` (NumericDate) or `date` (the Date header value
+ * itself, IMF-fixdate). Both may be sent if they name the same second.
+ */
+static int request_time(const json_t *req, time_t *out, stir_error *err)
+{
+    const json_t *t = json_object_get(req, "time"), *d = json_object_get(req, "date");
+    if (!t && !d) return stir_fail_missing(err, "time", "missing time (or date)");
+    if (t && (!json_is_integer(t) || json_integer_value(t) <= 0))
+        return stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
+    if (t) *out = (time_t)json_integer_value(t);
+    if (!d) return 0;
+    const char *why = "must be a string";
+    time_t dt;
+    if (!json_is_string(d) ||
+        stir_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
+        return stir_fail(err, STIR_ERR_INPUT, "date", "%s", why);
+    if (t && dt != *out)
+        return stir_fail(err, STIR_ERR_INPUT, "date", "date names %lld but time is %lld: send "
+                         "one of them, or both for the same second", (long long)dt,
+                         (long long)*out);
+    *out = dt;
+    return 0;
+}
+
 static int get_ident(const json_t *req, const char *name, stir_ident *out, int required,
-                     stir_error *err)
+                     int flags, stir_error *err)
 {
     const json_t *v = json_object_get(req, name);
     if (!v) {
         if (required) return stir_fail_missing(err, name, "missing %s", name);
         return 1;
     }
-    return stir_ident_from_json(v, out, name, err);
+    return stir_ident_from_json_ex(v, out, flags, name, err);
 }
 
 /* Collect the Identity header values: identityHeader first, then the array. */
@@ -519,51 +653,45 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
 /* ---- diversion chains (RFC 8946 4.2) ------------------------------------------ */
 
 /* A claim identity ({"tn": s} or {"uri": s}, maybe with hi) in canonical form. */
-static int claim_ident(const json_t *o, stir_ident *id)
+static int claim_ident(const json_t *o, stir_ident *id, int flags)
 {
     const json_t *tn = json_object_get(o, "tn");
-    const char *v = json_string_value(tn ? tn : json_object_get(o, "uri"));
-    stir_error ignore;
-    memset(id, 0, sizeof *id);
-    if (!v) return -1;
-    id->is_tn = tn != NULL;
-    return tn ? stir_tn_canon(v, id->value, "div", &ignore)
-              : stir_uri_normalize(v, id->value, "div", &ignore);
+    return canon_value(json_string_value(tn ? tn : json_object_get(o, "uri")), tn != NULL,
+                       flags, id);
 }
 
-static int same_orig(const json_t *a, const json_t *b)
+static int same_orig(const json_t *a, const json_t *b, int flags)
 {
     stir_ident x, y;
-    return claim_ident(json_object_get(a, "orig"), &x) == 0 &&
-           claim_ident(json_object_get(b, "orig"), &y) == 0 && x.is_tn == y.is_tn &&
-           strcmp(x.value, y.value) == 0;
+    return claim_ident(json_object_get(a, "orig"), &x, flags) == 0 &&
+           claim_ident(json_object_get(b, "orig"), &y, flags) == 0 && same_ident(&x, &y);
 }
 
 static int is_chain(const stir_verify_result *r)
 {
-    const stir_ppt_type *t = r->payload ? stir_ppt_find(r->ppt) : NULL;
+    const stir_ppt_type *t = r->payload ? r->type : NULL;
     return t && t->dest == STIR_DEST_CHAIN;
 }
 
 /* A verified PASSporT other than `self` whose dest holds `div` and whose
  * orig is self's: the one this div PASSporT diverted. -1 if none. */
-static int predecessor(const stir_verify_result *rs, size_t n, size_t self)
+static int predecessor(const stir_verify_result *rs, size_t n, size_t self, int flags)
 {
     stir_ident div;
-    if (claim_ident(json_object_get(rs[self].claims, "div"), &div)) return -1;
+    if (claim_ident(json_object_get(rs[self].claims, "div"), &div, flags)) return -1;
     for (size_t j = 0; j < n; j++)
         if (j != self && rs[j].pass &&
-            dest_contains(json_object_get(rs[j].claims, "dest"), &div) &&
-            same_orig(rs[j].claims, rs[self].claims))
+            dest_contains(json_object_get(rs[j].claims, "dest"), &div, flags) &&
+            same_orig(rs[j].claims, rs[self].claims, flags))
             return (int)j;
     return -1;
 }
 
 /* Is `i` the outermost div: diverted by no other verified div PASSporT? */
-static int is_outermost(const stir_verify_result *rs, size_t n, size_t i)
+static int is_outermost(const stir_verify_result *rs, size_t n, size_t i, int flags)
 {
     for (size_t j = 0; j < n; j++)
-        if (j != i && rs[j].pass && is_chain(&rs[j]) && predecessor(rs, n, j) == (int)i)
+        if (j != i && rs[j].pass && is_chain(&rs[j]) && predecessor(rs, n, j, flags) == (int)i)
             return 0;
     return 1;
 }
@@ -584,17 +712,18 @@ static void chain_fail(stir_verify_result *r, const char *field, const char *det
  */
 static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx *ctx)
 {
+    const int fl = ctx->ident_flags;
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t i = 0; i < n; i++) {
             if (!rs[i].pass || !is_chain(&rs[i])) continue;
             char who[STIR_URI_MAX + 8];
             stir_ident div;
-            claim_ident(json_object_get(rs[i].claims, "div"), &div);
+            claim_ident(json_object_get(rs[i].claims, "div"), &div, fl);
             snprintf(who, sizeof who, "%s %s", div.is_tn ? "tn" : "uri", div.value);
             size_t cur = i, steps = 0;
             int j;
-            while ((j = predecessor(rs, n, cur)) >= 0 && is_chain(&rs[j]) && ++steps <= n)
+            while ((j = predecessor(rs, n, cur, fl)) >= 0 && is_chain(&rs[j]) && ++steps <= n)
                 cur = (size_t)j;
             char why[STIR_DETAIL_MAX];
             const char *field = "div";
@@ -605,11 +734,11 @@ static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx
                          cur == i ? who : "the diverted identity");
             else if (steps > n)
                 snprintf(why, sizeof why, "%.100s: the diversion chain loops (RFC 8946 4.2)", who);
-            else if (is_outermost(rs, n, i) && !ctx->has_dest)
+            else if (is_outermost(rs, n, i, fl) && !ctx->has_dest)
                 snprintf(why, sizeof why, "the request has no dest (Request-URI) to check the "
                          "outermost div PASSporT against (RFC 8946 4.2 step 1)");
-            else if (is_outermost(rs, n, i) &&
-                     !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest))
+            else if (is_outermost(rs, n, i, fl) &&
+                     !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest, fl))
                 snprintf(why, sizeof why, "the outermost div PASSporT's dest does not hold the "
                          "request's dest %.100s, the current target (RFC 8946 4.2 step 1)",
                          ctx->dest.value);
@@ -640,7 +769,7 @@ static json_t *div_results(const stir_verify_result *rs, size_t n)
 
 static const stir_ppt_type *type_of(const stir_verify_result *r)
 {
-    return stir_ppt_find(r->ppt);
+    return r->type;
 }
 
 /*
@@ -694,8 +823,59 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
         json_object_del(rs[i].rcd, "display");
         json_object_set_new(rs[i].rcd, "reasonDescription",
                             json_string("third-party RCD (iss) is used only with a verified "
-                                        "first-party PASSporT for the call (RFC 9795 10)"));
+                                        "first-party PASSporT for the call (RFC 9795 10)"
+                                        RCD_LEFT_OUT));
+        json_t *c = without_rcd(rs[i].claims);
+        json_decref(rs[i].claims);
+        rs[i].claims = c;
     }
+}
+
+/* ---- parallel x5u fetch under one budget (issue 12 item 6) ------------------- */
+
+/* Fetch the x5u (Identity info) of every header that is not cached, all at
+ * once, waiting at most the budget; late[i] marks those still missing. */
+static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *late)
+{
+    const char *urls[STIR_MAX_IDENTITY_HEADERS + 1];
+    stir_identity ids[STIR_MAX_IDENTITY_HEADERS + 1];
+    stir_error e;
+    for (size_t i = 0; i < n; i++) {
+        memset(&ids[i], 0, sizeof ids[i]);
+        urls[i] = NULL;
+        if (!stir_identity_parse(json_string_value(vals[i]), json_string_length(vals[i]), &ids[i],
+                                 &e))
+            urls[i] = ids[i].info;
+    }
+    stir_prefetch(v->prefetch, urls, n, late);
+    for (size_t i = 0; i < n; i++) stir_identity_clear(&ids[i]);
+}
+
+/* Verify one header; one whose x5u is late must not wait for it (436). */
+static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ctx *ctx, int late,
+                       stir_verify_result *out)
+{
+    const char *s = json_string_value(val);
+    size_t len = json_string_length(val);
+    if (!late) {
+        stir_verify_identity(v, s, len, ctx, out);
+        return;
+    }
+    stir_verify_ctx now_only = *ctx;
+    now_only.cache_flags |= STIR_CACHE_NOWAIT;
+    stir_verify_identity(v, s, len, &now_only, out);
+    if (out->err.code != STIR_WOULD_BLOCK) return;
+    if (strcmp(out->err.field, "x5u") == 0) {
+        stir_fail(&out->err, STIR_ERR_BAD_INFO, "x5u",
+                  "x5u not fetched within this request's fetch budget of %ld ms (the fetch "
+                  "goes on in the background; a retry may find it cached)",
+                  stir_prefetcher_budget_ms(v->prefetch));
+        return;
+    }
+    /* The chain arrived meanwhile; only RCD content would block: run the
+     * PASSporT again where that may wait (RCD has its own budget). */
+    stir_verify_result_clear(out);
+    stir_verify_identity(v, s, len, ctx, out);
 }
 
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err)
@@ -721,24 +901,15 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
         return NULL;
     }
     if (collect_headers(req, vals, &n, &has_orig, err)) return NULL;
-    if (get_ident(req, "to", &ctx.to, 1, err)) return NULL;
-    rc = get_ident(req, "dest", &ctx.dest, 0, err);
+    ctx.ident_flags = v->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
+    if (get_ident(req, "to", &ctx.to, 1, ctx.ident_flags, err)) return NULL;
+    rc = get_ident(req, "dest", &ctx.dest, 0, ctx.ident_flags, err);
     if (rc > 1) return NULL;
     ctx.has_dest = rc == 0;
-    /* A missing calling identity is not a malformed request: each PASSporT
-     * reports it as 433 Anonymity Disallowed. */
-    rc = get_ident(req, "from", &ctx.from, 0, err);
-    if (rc > 1) return NULL;
-    const json_t *t = json_object_get(req, "time");
-    if (!t) {
-        stir_fail_missing(err, "time", "missing time");
-        return NULL;
-    }
-    if (!json_is_integer(t) || json_integer_value(t) <= 0) {
-        stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
-        return NULL;
-    }
-    ctx.time = (time_t)json_integer_value(t);
+    /* Table V.2.6.2-1 marks from M: a request without it is malformed. An
+     * anonymous one is a request like any other: 433 per PASSporT. */
+    if (get_ident(req, "from", &ctx.from, 1, ctx.ident_flags, err)) return NULL;
+    if (request_time(req, &ctx.time, err)) return NULL;
     const json_t *rid = json_object_get(req, "requestId");
     if (rid && (!json_is_string(rid) || json_string_length(rid) > REQUEST_ID_MAX)) {
         stir_fail(err, STIR_ERR_INPUT, "requestId", "must be a string of at most %d characters",
@@ -759,9 +930,10 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     ctx.priority = ph.has_priority ? ph.priority : NULL;
 
     json_t *resp = NULL;
+    int late[STIR_MAX_IDENTITY_HEADERS + 1] = {0};
+    if (!(cache_flags & STIR_CACHE_NOWAIT)) prefetch_x5u(v, vals, n, late);
     for (; done < n; done++) {
-        stir_verify_identity(v, json_string_value(vals[done]), json_string_length(vals[done]),
-                             &ctx, &rs[done]);
+        verify_one(v, vals[done], &ctx, late[done], &rs[done]);
         if (rs[done].err.code == STIR_WOULD_BLOCK) {
             if (err) *err = rs[done].err;
             done++;

@@ -12,9 +12,12 @@
 
 typedef struct stird_app {
     const stird_config *cfg;
+    stir_ctx *ctx;             /* everything below is created from it */
     stir_trust *trust;
     size_t trust_count;
     stir_certcache *cache;
+    stir_crl_checker *crl;     /* revocation, used by the cache; NULL: off */
+    stir_crl_cache *crl_cache; /* the CRLs the checker uses; NULL: off */
     stir_rcd *rcd;             /* RCD content fetches and cache (rcdi) */
     stir_signer *signer;       /* NULL when signing is not configured */
     stir_verifier *verifier;

@@ -41,6 +41,7 @@ enum kind {
     K_AUDIENCE, /* oauth_audience (repeatable) */
     K_ADDR_OFF, /* stird_addr, or "none": disabled (metrics_listen) */
     K_LOGFORMAT,/* int: 0 text, 1 json */
+    K_SIGNER,   /* signer (repeatable) */
 };
 
 typedef struct opt {
@@ -69,7 +70,7 @@ static const opt OPTS[] = {
     {"tls-key", K_STR, OFF(tls_key), 0, 0, "FILE", "HTTPS on the Ms API: private key, PEM"},
     {"tls-client-ca", K_STR, OFF(tls_client_ca), 0, 0, "PATH", "mutual TLS: client certificates must verify against these CAs (PEM bundle or directory)"},
     {"plain-http", K_BOOL, OFF(plain_http), 0, 1, NULL, "serve the Ms API over plain HTTP (no TLS): explicit, for labs and trusted networks"},
-    {"key", K_STR, OFF(key), 0, 0, "FILE", "signing key, P-256 PEM"},
+    {"key", K_STR, OFF(key), 0, 0, "FILE|URI", "signing key: P-256 PEM file, or PKCS#11 URI 'pkcs11:token=...;object=...'"},
     {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
     {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
     {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
@@ -86,6 +87,7 @@ static const opt OPTS[] = {
     {"fetch-connect-timeout-ms", K_LONG, OFF(fetch_connect_timeout_ms), 1, 60000, "MS", "x5u connect timeout"},
     {"fetch-timeout-ms", K_LONG, OFF(fetch_timeout_ms), 1, 120000, "MS", "x5u total fetch timeout"},
     {"fetch-max-bytes", K_LONG, OFF(fetch_max_bytes), 512, 1024 * 1024, "BYTES", "largest x5u body accepted"},
+    {"fetch-max-per-host", K_LONG, OFF(fetch_max_per_host), 0, 1024, "N", "concurrent downloads per repository host (x5u, RCD content); beyond, a download waits within its fetch timeout, then 436 (0: no cap)"},
     {"fetch-threads", K_LONG, OFF(fetch_threads), 1, 256, "N", "threads for verifications that must wait for an x5u fetch (default 8)"},
     {"fetch-queue", K_LONG, OFF(fetch_queue), 1, 100000, "N", "verifications that may wait for those threads; beyond, 503 (default 1024)"},
     {"cache-default-ttl", K_LONG, OFF(cache_default_ttl), 1, 365L * 86400, "SECONDS", "certificate cache lifetime when the server gives none"},
@@ -94,6 +96,7 @@ static const opt OPTS[] = {
     {"cache-neg-ttl", K_LONG, OFF(cache_neg_ttl), 0, 86400, "SECONDS", "first back-off after a failed fetch (doubles per failure)"},
     {"cache-neg-ttl-max", K_LONG, OFF(cache_neg_ttl_max), 0, 86400, "SECONDS", "longest back-off after failed fetches"},
     {"cache-max-entries", K_LONG, OFF(cache_max_entries), 1, 10000000, "N", "certificate cache size (oldest evicted first)"},
+    {"cache-max-failures", K_LONG, OFF(cache_max_failures), 1, 10000000, "N", "failed x5u fetches remembered, apart from the chains (oldest forgotten first)"},
     {"ppt-type", K_PPT, 0, 0, 0, "SPEC", "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)"},
     {"rcd-digest-alg", K_DIGEST, OFF(rcd_digest_alg), 0, 0, "ALG", "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)"},
     {"rcd-max-jcard-bytes", K_LONG, OFF(rcd_max_jcard_bytes), 256, 1024 * 1024, "BYTES", "largest jCard, inline (jcd) or fetched (jcl)"},
@@ -115,6 +118,17 @@ static const opt OPTS[] = {
     {"audit-log", K_STR, OFF(audit_log), 0, 0, "FILE", "append one JSON line per signing and refused signing to FILE"},
     {"metrics-listen", K_ADDR_OFF, OFF(metrics_listen), 0, 0, "HOST:PORT", "serve Prometheus metrics at GET /metrics on this address; none disables (default 127.0.0.1:9464)"},
     {"log-format", K_LOGFORMAT, OFF(log_json), 0, 0, "FORMAT", "text (default) or json: one JSON object per log line"},
+    {"crl-mode", K_STR, OFF(crl_mode), 0, 0, "MODE", "when a certificate's CRL cannot be fetched, verified or is stale: fail-open (accept, warn; default), fail-closed (437) or off (no revocation checks)"},
+    {"crl-max-ttl", K_LONG, OFF(crl_max_ttl), 60, 30L * 86400, "SECONDS", "a CRL is reused until its nextUpdate, at most this long (default 86400)"},
+    {"crl-retry", K_LONG, OFF(crl_retry), 1, 86400, "SECONDS", "a CRL that failed or was stale is fetched again after this (default 60)"},
+    {"crl-max-bytes", K_LONG, OFF(crl_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest CRL accepted (default 1048576)"},
+    {"crl-allow-http", K_BOOL, OFF(crl_allow_http), 0, 1, NULL, "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over HTTP)"},
+    {"fetch-budget-ms", K_LONG, OFF(fetch_budget_ms), 1, 60000, "MS", "time the x5u fetches of one verification request may take together; they run in parallel (default 1500)"},
+    {"require-user-phone", K_BOOL, OFF(require_user_phone), 0, 1, NULL, "a sip: URI is a TN only with user=phone (default no: a +global-number user part is one, RFC 8224 8.3)"},
+    {"pkcs11-module", K_STR, OFF(pkcs11_module), 0, 0, "FILE", "PKCS#11 module (shared library) of a 'pkcs11:' key; no default"},
+    {"key-pin-file", K_STR, OFF(key_pin_file), 0, 0, "FILE", "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)"},
+    {"signer", K_SIGNER, 0, 0, 0, "SPEC", "another signing identity: 'NAME key=FILE|URI cert=FILE x5u=URL [tn=RANGE[,RANGE]]' (repeatable, max 15)"},
+    {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -175,12 +189,14 @@ static void config_defaults(stird_config *cfg)
     cfg->fetch_connect_timeout_ms = cc.fetch.connect_timeout_ms;
     cfg->fetch_timeout_ms = cc.fetch.total_timeout_ms;
     cfg->fetch_max_bytes = (long)cc.fetch.max_bytes;
+    cfg->fetch_max_per_host = (long)cc.fetch.max_per_host;
     cfg->cache_default_ttl = cc.default_ttl_s;
     cfg->cache_min_ttl = cc.min_ttl_s;
     cfg->cache_max_ttl = cc.max_ttl_s;
     cfg->cache_neg_ttl = cc.neg_ttl_initial_s;
     cfg->cache_neg_ttl_max = cc.neg_ttl_max_s;
     cfg->cache_max_entries = (long)cc.max_entries;
+    cfg->cache_max_failures = (long)cc.max_neg_entries;
 
     /* libstir owns the RCD defaults; the settings start from them. */
     stir_rcd_config_default(&rc);
@@ -191,6 +207,13 @@ static void config_defaults(stird_config *cfg)
     cfg->rcd_max_bytes = (long)rc.fetch.max_bytes;
     cfg->rcd_cache_ttl = rc.cache_ttl_s;
     cfg->rcd_verify_fetch = rc.verify_fetch;
+    stir_crl_config crl;
+    stir_crl_config_default(&crl);
+    cfg->crl_max_ttl = crl.max_ttl_s;
+    cfg->crl_retry = crl.retry_s;
+    cfg->crl_max_bytes = (long)crl.fetch.max_bytes;
+    cfg->crl_allow_http = crl.allow_http;
+    cfg->fetch_budget_ms = 1500;
 }
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -480,6 +503,111 @@ static void clear_ppt(stird_config *cfg)
     cfg->n_ppt_types = 0;
 }
 
+static void clear_signers(stird_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        free(cfg->signers[i].spec);
+    memset(cfg->signers, 0, sizeof cfg->signers);
+    cfg->n_signers = 0;
+}
+
+/* One more signing identity: "NAME key=... cert=... x5u=... [tn=A,B ...]". */
+static int add_signer(stird_config *cfg, const char *label, const char *v, char *err,
+                      size_t errlen)
+{
+    stird_signer_def *d;
+    char *p, *tok, *save = NULL;
+    stir_error e;
+
+    if (cfg->n_signers >= STIRD_MAX_SIGNERS) {
+        set_err(err, errlen, "%s: at most %d signers may be configured", label, STIRD_MAX_SIGNERS);
+        return -1;
+    }
+    d = &cfg->signers[cfg->n_signers];
+    memset(d, 0, sizeof *d);
+    if (!(d->spec = strdup(v))) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    for (p = d->spec; (tok = strtok_r(p, " \t", &save)) != NULL; p = NULL) {
+        const char **dst = NULL;
+        char *eq = strchr(tok, '=');
+        if (!d->name) {
+            size_t n = strlen(tok);
+            if (eq || n > STIR_SIGNER_NAME_MAX || strspn(tok, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+                set_err(err, errlen, "%s: '%.40s' is not a signer name (1 to %d letters, "
+                        "digits, _ . -), which comes first", label, tok, STIR_SIGNER_NAME_MAX);
+                goto fail;
+            }
+            if (strcmp(tok, "default") == 0) {
+                set_err(err, errlen, "%s: the name 'default' is the key/cert/x5u signer's",
+                        label);
+                goto fail;
+            }
+            for (size_t i = 0; i < cfg->n_signers; i++)
+                if (strcmp(cfg->signers[i].name, tok) == 0) {
+                    set_err(err, errlen, "%s: a signer named '%s' is already configured",
+                            label, tok);
+                    goto fail;
+                }
+            d->name = tok;
+            continue;
+        }
+        if (!eq || eq == tok || eq[1] == '\0') {
+            set_err(err, errlen, "%s: signer %s: '%.40s' is not key=VALUE (key, cert, x5u, tn)",
+                    label, d->name, tok);
+            goto fail;
+        }
+        *eq = '\0';
+        if (strcmp(tok, "key") == 0)
+            dst = &d->key;
+        else if (strcmp(tok, "cert") == 0)
+            dst = &d->cert;
+        else if (strcmp(tok, "x5u") == 0)
+            dst = &d->x5u;
+        else if (strcmp(tok, "tn") == 0) {
+            char *r, *rsave = NULL, *q = eq + 1;
+            for (; (r = strtok_r(q, ",", &rsave)) != NULL; q = NULL) {
+                if (d->n_tn >= STIR_SIGNER_RANGES_MAX) {
+                    set_err(err, errlen, "%s: signer %s: at most %d TN ranges", label, d->name,
+                            STIR_SIGNER_RANGES_MAX);
+                    goto fail;
+                }
+                memset(&e, 0, sizeof e);
+                if (stir_tn_range_check(r, &e) != 0) {
+                    set_err(err, errlen, "%s: signer %s: %s", label, d->name, e.detail);
+                    goto fail;
+                }
+                d->tn[d->n_tn++] = r;
+            }
+            continue;
+        } else {
+            set_err(err, errlen, "%s: signer %s: unknown attribute '%.20s' (key, cert, x5u, tn)",
+                    label, d->name, tok);
+            goto fail;
+        }
+        if (*dst) {
+            set_err(err, errlen, "%s: signer %s: %s given twice", label, d->name, tok);
+            goto fail;
+        }
+        *dst = eq + 1;
+    }
+    if (!d->name || !d->key || !d->cert || !d->x5u) {
+        set_err(err, errlen, "%s: signer %s needs key=, cert= and x5u= (missing:%s%s%s)",
+                label, d->name ? d->name : "(no name)", d->key ? "" : " key",
+                d->cert ? "" : " cert", d->x5u ? "" : " x5u");
+        goto fail;
+    }
+    snprintf(d->origin, sizeof d->origin, "%s", label);
+    cfg->n_signers++;
+    return 0;
+fail:
+    free(d->spec);
+    memset(d, 0, sizeof *d);
+    return -1;
+}
+
 /* RFC 3261 token: the verstat values end up as SIP header parameters. */
 static int is_token(const char *v)
 {
@@ -581,6 +709,8 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         return -1;
     case K_PPT:
         return add_ppt(cfg, label, v, err, errlen);
+    case K_SIGNER:
+        return add_signer(cfg, label, v, err, errlen);
     case K_DIGEST: {
         static const char *const ALGS[] = {"sha256", "sha384", "sha512"};
         for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
@@ -686,6 +816,9 @@ static int load_file(stird_config *cfg, const char *path, char *err, size_t errl
         if (o->kind == K_PPT)   /* registration errors come later: name the line */
             snprintf(cfg->ppt_types[cfg->n_ppt_types - 1].origin,
                      sizeof cfg->ppt_types[0].origin, "%s:%u: %s", path, lineno, key);
+        if (o->kind == K_SIGNER)   /* key and certificate errors come later */
+            snprintf(cfg->signers[cfg->n_signers - 1].origin,
+                     sizeof cfg->signers[0].origin, "%s:%u", path, lineno);
     }
     if (ferror(f)) {
         set_err(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
@@ -792,7 +925,7 @@ static const opt *flag_opt(const char *arg, const char **inline_val)
 
 static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-    int hosts_reset = 0, ppt_reset = 0, aud_reset = 0;
+    int hosts_reset = 0, ppt_reset = 0, aud_reset = 0, signers_reset = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val;
         const opt *o;
@@ -833,6 +966,10 @@ static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size
         if (o->kind == K_AUDIENCE && !aud_reset) {
             clear_audiences(cfg);
             aud_reset = 1;
+        }
+        if (o->kind == K_SIGNER && !signers_reset) {
+            clear_signers(cfg);
+            signers_reset = 1;
         }
         if (apply(cfg, o, label, val, err, errlen) != 0)
             return -1;
@@ -947,6 +1084,15 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
         set_err(err, errlen, "auth = static lists its clients in policy_file: set it");
         return -1;
     }
+    if (cfg->crl_mode && stir_crl_mode_parse(cfg->crl_mode) < 0) {
+        set_err(err, errlen, "crl-mode: '%s' is not fail-open, fail-closed or off", cfg->crl_mode);
+        return -1;
+    }
+    if (cfg->crl_retry > cfg->crl_max_ttl) {
+        set_err(err, errlen, "crl-retry (%ld) is larger than crl-max-ttl (%ld)", cfg->crl_retry,
+                cfg->crl_max_ttl);
+        return -1;
+    }
     if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
         set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
                 cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
@@ -1039,6 +1185,10 @@ void config_free(stird_config *cfg)
     clear_audiences(cfg);
     free(cfg->policy_file);
     free(cfg->audit_log);
+    free(cfg->crl_mode);
+    free(cfg->pkcs11_module);
+    free(cfg->key_pin_file);
+    clear_signers(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -1048,6 +1198,7 @@ static void fetch_policy(const stird_config *cfg, stir_fetch_policy *f, long max
     f->connect_timeout_ms = cfg->fetch_connect_timeout_ms;
     f->total_timeout_ms = cfg->fetch_timeout_ms;
     f->max_bytes = (size_t)max_bytes;
+    f->max_per_host = (unsigned)cfg->fetch_max_per_host;
     f->allow_http = cfg->fetch_allow_http;
     f->allow_any_port = cfg->fetch_allow_any_port;
     for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
@@ -1066,6 +1217,7 @@ void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
     cc->neg_ttl_initial_s = cfg->cache_neg_ttl;
     cc->neg_ttl_max_s = cfg->cache_neg_ttl_max;
     cc->max_entries = (size_t)cfg->cache_max_entries;
+    cc->max_neg_entries = (size_t)cfg->cache_max_failures;
 }
 
 void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
@@ -1081,4 +1233,16 @@ void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
     rc->fetch_budget_ms = cfg->rcd_fetch_budget_ms;
     rc->cache_ttl_s = cfg->rcd_cache_ttl;
     rc->verify_fetch = cfg->rcd_verify_fetch;
+}
+
+void config_crl(const stird_config *cfg, stir_crl_config *c)
+{
+    stir_crl_config_default(c);
+    /* The x5u address checks, timeouts and allowed hosts; http by its own
+     * switch, since a CRL is signed and SHAKEN CRL URLs are http. */
+    fetch_policy(cfg, &c->fetch, cfg->crl_max_bytes);
+    c->allow_http = cfg->crl_allow_http;
+    c->mode = cfg->crl_mode ? stir_crl_mode_parse(cfg->crl_mode) : STIR_CRL_FAIL_OPEN;
+    c->max_ttl_s = cfg->crl_max_ttl;
+    c->retry_s = cfg->crl_retry;
 }

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stir/certcache.h>
+#include <stir/crl.h>
 #include <stir/ppt.h>
 #include <stir/rcd.h>
+#include <stir/sign.h>
 
 enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -27,6 +29,17 @@ typedef struct stird_ppt_def {
     char *spec;              /* the text, cut in place: claim names point here */
     stir_ppt_type type;
 } stird_ppt_def;
+
+#define STIRD_MAX_SIGNERS 15        /* signer lines; the default is one more */
+
+/* A signing identity from `signer` / `--signer`: NAME key=... cert=... x5u=... [tn=...]. */
+typedef struct stird_signer_def {
+    char origin[300];        /* "FILE:LINE" or "--signer", for messages */
+    char *spec;              /* the text, cut in place: the fields point here */
+    const char *name, *key, *cert, *x5u;
+    const char *tn[STIR_SIGNER_RANGES_MAX];
+    size_t n_tn;
+} stird_signer_def;
 
 /* A listening address: the text given, and what it resolved to. */
 typedef struct stird_addr {
@@ -76,6 +89,7 @@ typedef struct stird_config {
     long fetch_connect_timeout_ms;
     long fetch_timeout_ms;
     long fetch_max_bytes;
+    long fetch_max_per_host; /* concurrent downloads per repository host */
     long fetch_threads;      /* verifications that must wait for a fetch */
     long fetch_queue;
 
@@ -85,6 +99,7 @@ typedef struct stird_config {
     long cache_neg_ttl;
     long cache_neg_ttl_max;
     long cache_max_entries;
+    long cache_max_failures;
 
     stird_ppt_def ppt_types[STIRD_MAX_PPT_TYPES];
     size_t n_ppt_types;
@@ -96,6 +111,7 @@ typedef struct stird_config {
     long rcd_max_bytes;
     long rcd_cache_ttl;
     int rcd_verify_fetch;
+    int require_user_phone;      /* a sip URI is a TN only with user=phone */
     char *verstat_priority_passed;  /* NULL: libstir's default */
     char *verstat_priority_failed;
 
@@ -113,6 +129,18 @@ typedef struct stird_config {
     char *audit_log;
     stird_addr metrics_listen;      /* set: serve GET /metrics; .off: "none" */
     int log_json;                   /* log_format = json */
+    char *crl_mode;                 /* NULL: fail-open */
+    long crl_max_ttl;
+    long crl_retry;
+    long crl_max_bytes;
+    int crl_allow_http;
+    long fetch_budget_ms;           /* x5u fetches of one verification */
+    /* Keys (docs/SECURITY.md "Keys") */
+    int allow_insecure_key_mode;
+    char *pkcs11_module;            /* module of "pkcs11:" keys; no default */
+    char *key_pin_file;             /* token PIN, first line */
+    stird_signer_def signers[STIRD_MAX_SIGNERS];
+    size_t n_signers;
 } stird_config;
 
 /*
@@ -142,5 +170,8 @@ void config_certcache(const stird_config *cfg, stir_certcache_config *cc);
 /* Fill an RCD configuration: the x5u fetch relaxations and timeouts, the
  * rcd_* size caps and cache lifetime. */
 void config_rcd(const stird_config *cfg, stir_rcd_config *rc);
+
+/* Fill a revocation configuration (crl_* settings, fetch_* rules). */
+void config_crl(const stird_config *cfg, stir_crl_config *c);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "app.h"
 #include "config.h"
+#include "credentials.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -149,21 +150,21 @@ static void check_own_x5u(const stird_config *cfg)
 /* Configured PASSporT types join the registry before the signer encodes
  * each type's header and before the verifier looks types up. A refused
  * type is a configuration error (exit 2), named by its line or flag. */
-static int register_ppt_types(const stird_config *cfg)
+static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_ppt_types; i++) {
         const stird_ppt_def *d = &cfg->ppt_types[i];
         stir_error e;
 
         memset(&e, 0, sizeof e);
-        if (stir_ppt_register(&d->type, &e) != 0) {
+        if (stir_ppt_register(ctx, &d->type, &e) != 0) {
             fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin,
                     d->type.name, e.detail);
             return -1;
         }
     }
     if (cfg->n_ppt_types)
-        log_msg(LOG_LVL_INFO, "PASSporT types: %s", stir_ppt_names());
+        log_msg(LOG_LVL_INFO, "PASSporT types: %s", stir_ppt_names(ctx));
     return 0;
 }
 
@@ -189,6 +190,40 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
            "\"iat\":'\"$(date +%%s)\"'}}' %s://%s%s/stir/v1/signing\n",
            cfg->tls_cert ? "https" : "http", host, cfg->routing_path);
     fflush(stdout);
+}
+
+static void crl_warn(void *arg, const char *line)
+{
+    (void)arg;
+    log_msg(LOG_LVL_WARN, "%s", line);
+}
+
+/* The revocation checker the certificate cache consults, and the CRL
+ * cache it gets CRLs from (a fetch cache of the context, so CRL downloads
+ * count in the per-host cap with x5u and RCD ones). crl_mode off: neither,
+ * so no CRL is ever fetched. */
+static int setup_crl(const stird_config *cfg, stird_app *app)
+{
+    stir_crl_config c;
+    stir_crl_source src;
+    stir_error e;
+    config_crl(cfg, &c);
+    if (c.mode == STIR_CRL_OFF)
+        return 0;
+    c.warn = crl_warn;
+    memset(&e, 0, sizeof e);
+    app->crl_cache = stir_crl_cache_new(app->ctx, &c, &e);
+    if (!app->crl_cache) {
+        fprintf(stderr, "stird: cannot create the CRL cache: %s\n", e.detail);
+        return -1;
+    }
+    stir_crl_cache_source(app->crl_cache, &src);
+    app->crl = stir_crl_checker_new_with_source(&c, &src, &e);
+    if (!app->crl) {
+        fprintf(stderr, "stird: cannot create the revocation checker: %s\n", e.detail);
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -232,7 +267,13 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    if (register_ppt_types(&cfg) != 0) {
+    memset(&e, 0, sizeof e);
+    app.ctx = stir_ctx_new(&e);
+    if (!app.ctx) {
+        fprintf(stderr, "stird: cannot create the libstir context: %s\n", e.detail);
+        goto out;
+    }
+    if (register_ppt_types(app.ctx, &cfg) != 0) {
         status = 2;
         goto out;
     }
@@ -252,35 +293,32 @@ int main(int argc, char **argv)
         goto out;
 
     config_certcache(&cfg, &ccfg);
-    app.cache = stir_certcache_new(&ccfg, app.trust, &e);
+    if (setup_crl(&cfg, &app) != 0)
+        goto out;
+    ccfg.crl = app.crl;
+    app.cache = stir_certcache_new(app.ctx, &ccfg, app.trust, &e);
     if (!app.cache) {
         fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
         goto out;
     }
     config_rcd(&cfg, &rcfg);
-    app.rcd = stir_rcd_new(&rcfg, &e);
+    app.rcd = stir_rcd_new(app.ctx, &rcfg, &e);
     if (!app.rcd) {
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
     }
-    if (cfg.key) {
-        stir_signer_config sc = {
-            .key_path = cfg.key,
-            .cert_path = cfg.cert,
-            .x5u = cfg.x5u,
-            .freshness_s = cfg.freshness,
-            .rcd = app.rcd,
-        };
-        if (check_readable("signing key", cfg.key) != 0 ||
-            check_readable("certificate chain", cfg.cert) != 0)
-            goto out;
-        app.signer = stir_signer_new(&sc, &e);
+    if (cfg.key || cfg.n_signers) {
+        app.signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err);
         if (!app.signer) {
-            fprintf(stderr, "stird: cannot use the signing credentials: %s\n", e.detail);
+            fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
-        metrics_set_signing_not_after(warn_validity(cfg.cert));
-        check_own_x5u(&cfg);
+        for (size_t i = 0; i < cfg.n_signers; i++)
+            warn_validity(cfg.signers[i].cert);
+        if (cfg.key) {
+            metrics_set_signing_not_after(warn_validity(cfg.cert));
+            check_own_x5u(&cfg);
+        }
     }
     {
         stir_verifier_config vc = {
@@ -289,14 +327,20 @@ int main(int argc, char **argv)
             .rcd = app.rcd,
             .priority_passed = cfg.verstat_priority_passed,
             .priority_failed = cfg.verstat_priority_failed,
+            .fetch_budget_ms = cfg.fetch_budget_ms,
+            .require_user_phone = cfg.require_user_phone,
         };
-        app.verifier = stir_verifier_new(&vc, &e);
+        app.verifier = stir_verifier_new(app.ctx, &vc, &e);
         if (!app.verifier) {
             fprintf(stderr, "stird: cannot create the verifier: %s\n", e.detail);
             goto out;
         }
     }
     if (cfg.x5u_listen.set) {
+        if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: %s\n", err);
+            goto out;
+        }
         x5u = x5u_start(&cfg, err, sizeof err);
         if (!x5u) {
             fprintf(stderr, "stird: %s\n", err);
@@ -352,8 +396,11 @@ out:
         stir_rcd_free(app.rcd);
     if (app.cache)
         stir_certcache_free(app.cache);
+    stir_crl_checker_free(app.crl);     /* after the cache that uses it */
+    stir_crl_cache_free(app.crl_cache); /* after the checker that uses it */
     if (app.trust)
         stir_trust_free(app.trust);
+    stir_ctx_free(app.ctx);
     stir_cleanup();
     config_free(&cfg);
     return status;

@@ -103,20 +103,42 @@ class RcdFetchTest(unittest.TestCase):
         self.assertEqual(display["org"], "MI6;Q Branch Spy Gadgets")
         self.assertEqual(display["logo"], self.url("q-logo.png"))
 
-        # The logo changes after signing: the caller ID still passes, the
-        # RCD fails on that pointer and nothing is offered for display.
+        # The same RCD inside a shaken PASSporT (RFC 9795 13).
+        st, body = self.sign({"nam": "Q Branch", "jcl": self.url("q.json")}, ppt="shaken",
+                             attest="A")
+        self.assertEqual(st, 200, body)
+        shaken = body["signingResponse"]["identityHeader"]
+
+        # The logo changes after signing. An rcd PASSporT exists for its RCD:
+        # content that fails its rcdi check fails it, 438, naming the pointer
+        # (issue 10; RFC 9795 8.2), and nothing of it is offered as valid.
         self.put("q-logo.png", os.urandom(700))
         r = self.verify(identity)
+        self.assertFail(r, "/jcl/1/3/3")
+        # In a shaken PASSporT the caller ID still passes, but the rcd claims
+        # are not among validClaims and rcdResult says why.
+        r = self.verify(shaken)
         self.assertEqual(r["status"], "pass", r)
         self.assertEqual(r["rcdResult"]["status"], "fail", r)
         self.assertIn("/jcl/1/3/3", r["rcdResult"]["failed"])
         self.assertNotIn("display", r["rcdResult"])
+        self.assertIn("left out of validClaims", r["rcdResult"]["reasonDescription"])
+        self.assertEqual(sorted(r["validClaims"]), ["attest", "dest", "iat", "orig", "origid"])
 
         # The jCard itself changes: /jcl fails.
         self.put("q.json", json.dumps(self.jcard([])).encode())
-        r = self.verify(identity)
+        self.assertFail(self.verify(identity), "/jcl")
+        r = self.verify(shaken)
         self.assertEqual((r["status"], r["rcdResult"]["status"]), ("pass", "fail"), r)
         self.assertIn("/jcl", r["rcdResult"]["failed"])
+        self.assertNotIn("rcd", r["validClaims"])
+
+    def assertFail(self, r, pointer):
+        self.assertEqual((r["status"], r["reasonCode"]), ("fail", 438), r)
+        self.assertIn(pointer, r["reasonDescription"])
+        self.assertNotIn("validClaims", r)
+        sig = r["passport"].rsplit(".", 1)[1]
+        self.assertTrue(r["reasonHeader"].endswith(';ppi="..%s"' % sig), r)
 
     def test_icon_gone_after_signing(self):
         self.put("gone.png", os.urandom(300))
@@ -125,10 +147,9 @@ class RcdFetchTest(unittest.TestCase):
         identity = body["signingResponse"]["identityHeader"]
         os.unlink(os.path.join(self.files, "gone.png"))
         r = self.verify(identity)
-        # RFC 9795 8.2: content that cannot be fetched is not verified; the
-        # PASSporT's own claims still stand.
-        self.assertEqual((r["status"], r["rcdResult"]["status"]), ("pass", "fail"), r)
-        self.assertIn("/icn", r["rcdResult"]["failed"])
+        # RFC 9795 8.2: content that cannot be fetched is not verified, and
+        # an rcd PASSporT whose RCD is not verified fails (issue 10).
+        self.assertFail(r, "/icn")
 
     def test_client_rcdi_must_match(self):
         jcd = self.jcard([])

@@ -644,15 +644,26 @@ class VerifyTypes(TypesTestCase):
         self.assertEqual(disp["name"], "Q Branch Spy Gadgets")
         self.assertEqual(disp.get("fn"), "Q Branch")
         self.assertEqual(disp.get("org"), "MI6;Q Branch Spy Gadgets")
-        # a wrong digest: the caller ID still passes, the RCD fails (RFC 9795
-        # 8.2; TR 33.790 6.2), and no display data is given.
+        # a wrong digest: the rcd PASSporT fails (438; RFC 9795 8.2, issue
+        # 10), the caller ID of the shaken PASSporT still passes.
         wrong = rcdi_digest(jcard[:1] + [jcard[1][:2]])
         claims["rcdi"] = {"/jcd": wrong}
         rc = self.passport("rcd", claims)
         resp, rs = self.verify(self.shaken(), [rc])
-        self.assertPass(rs[1], "rcd")
-        self.assertEqual(rs[1]["rcdResult"]["status"], "fail", rs[1])
-        self.assertNotIn("display", rs[1]["rcdResult"])
+        self.assertFail(rs[1], "rcd", 438, rc)
+        self.assertIn("/jcd", rs[1]["reasonDescription"])
+        self.assertEqual(resp["verstatValue"], PASSED)
+        # the same rcd claims in the shaken PASSporT itself (RFC 9795 13): it
+        # passes, without them in validClaims, and rcdResult says why.
+        sh = self.passport("shaken", dict(claims, attest="A", origid=UUID))
+        resp, rs = self.verify(sh, [])
+        self.assertPass(rs[0], "shaken")
+        self.assertEqual(rs[0]["rcdResult"]["status"], "fail", rs[0])
+        self.assertIn("/jcd", rs[0]["rcdResult"]["reasonDescription"])
+        self.assertIn("left out of validClaims", rs[0]["rcdResult"]["reasonDescription"])
+        self.assertNotIn("display", rs[0]["rcdResult"])
+        for k in ("rcd", "rcdi"):
+            self.assertNotIn(k, rs[0]["validClaims"])
         self.assertEqual(resp["verstatValue"], PASSED)
 
     def test_rcd_third_party(self):
@@ -665,6 +676,7 @@ class VerifyTypes(TypesTestCase):
         self.assertPass(rs[0], "rcd")
         self.assertEqual(rs[0].get("rcdResult", {}).get("status"), "fail", rs[0])
         self.assertNotIn("display", rs[0].get("rcdResult", {}))
+        self.assertNotIn("rcd", rs[0]["validClaims"])     # not to be shown
         resp, rs = self.verify(self.shaken(), [tp])
         self.assertPass(rs[1], "rcd")
         self.assertEqual(rs[1].get("rcdResult", {}).get("status"), "pass", rs[1])

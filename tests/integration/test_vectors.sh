@@ -229,13 +229,15 @@ expect "V6 rcdResult passes" "$R.rcdResult.status" pass
 expect "V6 rcdResult display name" "$R.rcdResult.display.name" "James Bond"
 
 # V5 rcd with jcl + rcdi /jcl: https://example.com/qbranch.json cannot be
-# fetched here, so the jCard is not verified (RFC 9795 8.2: content not
-# verified, the base PASSporT unaffected): caller ID passes, RCD fails.
+# fetched here, so the jCard is not verified (RFC 9795 8.2). An rcd
+# PASSporT exists for its RCD: unverified RCD fails it, 438 naming /jcl,
+# and none of its claims is offered as valid (issue 10).
 verify root.pem "$V5" 12025551000 12155551001 || true
-expect "V5 rcd PASSporT passes" "$R.status" pass
+expect "V5 rcd PASSporT fails" "$R.status" fail
 expect "V5 rcd ppt" "$R.ppt" rcd
-expect "V5 rcdResult fails" "$R.rcdResult.status" fail
-is "V5 no display data from unverified RCD" "$R.rcdResult | has(\"display\") | not"
+expect "V5 reasonCode" "$R.reasonCode" 438
+is "V5 reason names /jcl" "$R.reasonDescription | contains(\"/jcl\")"
+is "V5 no validClaims from unverified RCD" "$R | has(\"validClaims\") | not"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

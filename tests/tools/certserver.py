@@ -19,7 +19,9 @@ killed. Every response to a file has Content-Type application/pem-certificate-ch
   GET /files/<name>                 DIR/<name> with a Content-Type by extension
                                     (.json application/json, .png image/png,
                                     .jpg image/jpeg, else application/octet-stream)
-  GET /__hits                       JSON {path: count} of requests seen so far
+  GET /__hits                       JSON {path: count} of requests seen so far, and
+                                    "__max_active": the most requests in progress at once
+  GET /__reset_max                  set that high-water mark to the requests in progress now
 
 <name> is a plain file name ([A-Za-z0-9._-]); anything else is 404.
 """
@@ -77,8 +79,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with self.server.lock:
                 body = json.dumps(self.server.hits).encode()
             return self._send(200, body, ctype='application/json')
+        if path == '/__reset_max':
+            with self.server.lock:
+                self.server.hits['__max_active'] = self.server.active
+            return self._send(200, b'{}', ctype='application/json')
         with self.server.lock:
             self.server.hits[path] = self.server.hits.get(path, 0) + 1
+            self.server.active += 1
+            self.server.hits['__max_active'] = max(self.server.hits.get('__max_active', 0),
+                                                   self.server.active)
+        try:
+            return self._serve(path)
+        finally:
+            with self.server.lock:
+                self.server.active -= 1
+
+    def _serve(self, path):
         parts = path.lstrip('/').split('/')
         try:
             if len(parts) == 1 and parts[0] == 'hang':
@@ -131,6 +147,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.ctx = ctx
         self.root = root
         self.hits = {}
+        self.active = 0
         self.lock = threading.Lock()
 
     def get_request(self):

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     pthread_t tid[64];
     metrics_buf b = {0};
     stir_trust *trust = NULL;
+    stir_ctx *ctx = NULL;
     stir_certcache *cc = NULL;
     stir_rcd *rcd = NULL;
     stir_error e;
@@ -83,8 +84,9 @@ int main(int argc, char **argv)
         size_t len = 0;
         char *pem = slurp(argv[4], &len);
         stir_certcache_config_default(&cfg);
-        trust = stir_trust_load(argv[3], &e);
-        cc = trust ? stir_certcache_new(&cfg, trust, &e) : NULL;
+        ctx = stir_ctx_new(&e);
+        trust = ctx ? stir_trust_load(argv[3], &e) : NULL;
+        cc = trust ? stir_certcache_new(ctx, &cfg, trust, &e) : NULL;
         if (!cc || !pem) {
             fprintf(stderr, "metrics_driver: certificate cache: %s\n", e.detail);
             return 1;
@@ -95,7 +97,7 @@ int main(int argc, char **argv)
         /* An RCD fetcher that fetched nothing: its families at zero. */
         stir_rcd_config rcfg;
         stir_rcd_config_default(&rcfg);
-        rcd = stir_rcd_new(&rcfg, &e);
+        rcd = stir_rcd_new(ctx, &rcfg, &e);
         if (!rcd) {
             fprintf(stderr, "metrics_driver: rcd: %s\n", e.detail);
             return 1;
@@ -124,6 +126,7 @@ int main(int argc, char **argv)
         stir_certcache_free(cc);
     if (trust)
         stir_trust_free(trust);
+    stir_ctx_free(ctx);
     stir_cleanup();
     return rc;
 }

@@ -22,9 +22,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static stir_ctx *g_ctx;
+
 static int setup(void **state)
 {
     (void)state;
+    stir_error cerr;
+    if (!(g_ctx = stir_ctx_new(&cerr)))
+        return -1;
     if (certserver_start(&g_cs, "cc"))
         return -1;
     char cmd[512], root[512];
@@ -40,6 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    stir_ctx_free(g_ctx);
     stir_trust_free(g_trust);
     return certserver_stop(&g_cs);
 }
@@ -56,7 +62,7 @@ static void test_cfg(stir_certcache_config *cfg)
 static stir_certcache *new_cache(const stir_certcache_config *cfg)
 {
     stir_error err;
-    stir_certcache *cc = stir_certcache_new(cfg, g_trust, &err);
+    stir_certcache *cc = stir_certcache_new(g_ctx, cfg, g_trust, &err);
     if (!cc)
         fail_msg("stir_certcache_new: %s", err.detail);
     return cc;
@@ -591,11 +597,11 @@ static void test_bad_config(void **state)
     stir_certcache_config_default(&cfg);
     cfg.max_entries = 0;
     stir_error err;
-    assert_null(stir_certcache_new(&cfg, g_trust, &err));
+    assert_null(stir_certcache_new(g_ctx, &cfg, g_trust, &err));
     assert_int_equal(err.code, 400);
     assert_string_equal(err.field, "max_entries");
     stir_certcache_config_default(&cfg);
-    assert_null(stir_certcache_new(&cfg, NULL, &err));
+    assert_null(stir_certcache_new(g_ctx, &cfg, NULL, &err));
     assert_int_equal(err.code, 400);
 }
 

@@ -14,9 +14,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+static stir_ctx *g_ctx;     /* the context of every test but the one on contexts */
+
 static const stir_ppt_type *find(const char *name)
 {
-    const stir_ppt_type *t = stir_ppt_find(name);
+    const stir_ppt_type *t = stir_ppt_find(g_ctx, name);
     if (!t) fail_msg("type \"%s\" is not registered", name ? name : "(NULL)");
     return t;
 }
@@ -107,7 +109,7 @@ static int request_check(const char *tname, const char *claims_text, const char 
 
 static int names_contain(const char *name)
 {
-    const char *all = stir_ppt_names();
+    const char *all = stir_ppt_names(g_ctx);
     size_t n = strlen(name);
     for (const char *p = all; (p = strstr(p, name)) != NULL; p += n) {
         int start = p == all || p[-1] == ' ' || p[-1] == ',';
@@ -128,7 +130,7 @@ static void test_builtin_types(void **state)
         assert_string_equal(t->name, names[i]);
         assert_true(t->n_claims <= STIR_PPT_MAX_CLAIMS);
         if (!names_contain(names[i]))
-            fail_msg("stir_ppt_names() \"%s\" does not list %s", stir_ppt_names(), names[i]);
+            fail_msg("stir_ppt_names(g_ctx) \"%s\" does not list %s", stir_ppt_names(g_ctx), names[i]);
         /* RFC 8225 8.3: an extension never redefines the baseline claims. */
         for (size_t k = 0; k < t->n_claims; k++) {
             assert_non_null(t->claims[k].name);
@@ -139,14 +141,14 @@ static void test_builtin_types(void **state)
     }
     /* The baseline RFC 8225 PASSporT: "" and NULL name it. */
     const stir_ppt_type *base = find("");
-    assert_ptr_equal(stir_ppt_find(NULL), base);
+    assert_ptr_equal(stir_ppt_find(g_ctx, NULL), base);
     assert_string_equal(base->name, "");
     /* RFC 8225 8.1: a ppt nobody registered is unknown; div-o (RFC 8946 5)
      * is not implemented. ppt values are exact tokens. */
-    assert_null(stir_ppt_find("div-o"));
-    assert_null(stir_ppt_find("foo"));
-    assert_null(stir_ppt_find("shaken "));
-    assert_null(stir_ppt_find("shake"));
+    assert_null(stir_ppt_find(g_ctx, "div-o"));
+    assert_null(stir_ppt_find(g_ctx, "foo"));
+    assert_null(stir_ppt_find(g_ctx, "shaken "));
+    assert_null(stir_ppt_find(g_ctx, "shake"));
 
     /* shaken (RFC 8588 3, 4, 5): attest and origid; it attests the caller. */
     const stir_ppt_type *sh = find("shaken");
@@ -341,7 +343,7 @@ static void test_rph_build(void **state)
     stir_error_clear(&err);
     out = c->build(in, "rph", &err);
     if (out) {
-        assert_int_not_equal(stir_ppt_find("rph")->claims[0].check(out, "rph", 400, &err), 0);
+        assert_int_not_equal(stir_ppt_find(g_ctx, "rph")->claims[0].check(out, "rph", 400, &err), 0);
         json_decref(out);
     } else {
         assert_int_equal(err.code, 400);
@@ -522,7 +524,7 @@ static stir_claim_spec spec(const char *name, enum stir_claim_type type, int req
 static int reg(const stir_ppt_type *t, stir_error *err)
 {
     stir_error_clear(err);
-    return stir_ppt_register(t, err);
+    return stir_ppt_register(g_ctx, t, err);
 }
 
 static void test_register_copies_names(void **state)
@@ -537,7 +539,7 @@ static void test_register_copies_names(void **state)
     t.claims[2] = spec(n3, STIR_CLAIM_INTEGER, 0);
     t.n_claims = 3;
     t.full_form_only = 1;
-    assert_null(stir_ppt_find("acme"));
+    assert_null(stir_ppt_find(g_ctx, "acme"));
     stir_error err;
     if (reg(&t, &err)) fail_msg("register acme: %d %s", err.code, err.detail);
     /* The caller's strings change and go away; the table keeps its own. */
@@ -548,7 +550,7 @@ static void test_register_copies_names(void **state)
     free(n2);
     free(n3);
     memset(&t, 0, sizeof t);
-    const stir_ppt_type *e = stir_ppt_find("acme");
+    const stir_ppt_type *e = stir_ppt_find(g_ctx, "acme");
     assert_non_null(e);
     assert_string_equal(e->name, "acme");
     assert_int_equal(e->n_claims, 3);
@@ -562,8 +564,8 @@ static void test_register_copies_names(void **state)
     assert_true(e->full_form_only);
     assert_true(names_contain("acme"));
     /* The built-in types are still there. */
-    assert_non_null(stir_ppt_find("shaken"));
-    assert_non_null(stir_ppt_find("div"));
+    assert_non_null(stir_ppt_find(g_ctx, "shaken"));
+    assert_non_null(stir_ppt_find(g_ctx, "div"));
 }
 
 static void test_register_rejects(void **state)
@@ -575,7 +577,7 @@ static void test_register_rejects(void **state)
     /* A name that is taken: built-in, or registered before. */
     static const char *const taken[] = { "shaken", "div", "rph", "rcd", "avatar", "acme" };
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
-        const stir_ppt_type *before = stir_ppt_find(taken[i]);
+        const stir_ppt_type *before = stir_ppt_find(g_ctx, taken[i]);
         size_t n_before = before ? before->n_claims : 0;
         memset(&t, 0, sizeof t);
         snprintf(t.name, sizeof t.name, "%s", taken[i]);
@@ -586,9 +588,9 @@ static void test_register_rejects(void **state)
         assert_int_equal(err.code, 400);
         assert_true(err.detail[0] != '\0');
         /* the original entry is untouched */
-        assert_ptr_equal(stir_ppt_find(taken[i]), before);
-        assert_int_equal(stir_ppt_find(taken[i])->n_claims, n_before);
-        assert_null(claim(stir_ppt_find(taken[i]), "other"));
+        assert_ptr_equal(stir_ppt_find(g_ctx, taken[i]), before);
+        assert_int_equal(stir_ppt_find(g_ctx, taken[i])->n_claims, n_before);
+        assert_null(claim(stir_ppt_find(g_ctx, taken[i]), "other"));
     }
 
     /* Bad type names: empty, not a token (letters, digits, '-', '_'). */
@@ -601,7 +603,7 @@ static void test_register_rejects(void **state)
         t.n_claims = 1;
         if (reg(&t, &err) != 400) fail_msg("bad type name \"%s\" was accepted", t.name);
         assert_int_equal(err.code, 400);
-        if (t.name[0]) assert_null(stir_ppt_find(t.name));
+        if (t.name[0]) assert_null(stir_ppt_find(g_ctx, t.name));
     }
 
     /* Baseline claims cannot be redefined (RFC 8225 8.3). */
@@ -613,7 +615,7 @@ static void test_register_rejects(void **state)
         t.claims[1] = spec(baseline[i], STIR_CLAIM_OBJECT, 0);
         t.n_claims = 2;
         if (reg(&t, &err) != 400) fail_msg("claim \"%s\" was accepted", baseline[i]);
-        assert_null(stir_ppt_find(t.name));
+        assert_null(stir_ppt_find(g_ctx, t.name));
     }
 
     /* A claim listed twice. */
@@ -624,7 +626,7 @@ static void test_register_rejects(void **state)
     t.claims[2] = spec("tier", STIR_CLAIM_INTEGER, 0);
     t.n_claims = 3;
     assert_int_equal(reg(&t, &err), 400);
-    assert_null(stir_ppt_find("dup"));
+    assert_null(stir_ppt_find(g_ctx, "dup"));
 
     /* Bad claim names: none, empty, not ASCII letters/digits/-/_ (RFC 8225
      * 5: claim names are ASCII), longer than 32. */
@@ -637,7 +639,7 @@ static void test_register_rejects(void **state)
         t.n_claims = 1;
         if (reg(&t, &err) != 400)
             fail_msg("claim name \"%s\" was accepted", bad_claims[i] ? bad_claims[i] : "(NULL)");
-        assert_null(stir_ppt_find(t.name));
+        assert_null(stir_ppt_find(g_ctx, t.name));
     }
 
     /* An unknown claim JSON type. */
@@ -646,7 +648,7 @@ static void test_register_rejects(void **state)
     t.claims[0] = spec("tier", (enum stir_claim_type)99, 0);
     t.n_claims = 1;
     assert_int_equal(reg(&t, &err), 400);
-    assert_null(stir_ppt_find("badtype"));
+    assert_null(stir_ppt_find(g_ctx, "badtype"));
 
     /* More claims than the table holds. */
     memset(&t, 0, sizeof t);
@@ -658,12 +660,12 @@ static void test_register_rejects(void **state)
     }
     t.n_claims = STIR_PPT_MAX_CLAIMS + 1;
     assert_int_equal(reg(&t, &err), 400);
-    assert_null(stir_ppt_find("toomany"));
+    assert_null(stir_ppt_find(g_ctx, "toomany"));
     /* exactly the maximum is fine */
     t.n_claims = STIR_PPT_MAX_CLAIMS;
     snprintf(t.name, sizeof t.name, "sixteen");
     if (reg(&t, &err)) fail_msg("16 claims refused: %s", err.detail);
-    const stir_ppt_type *e = stir_ppt_find("sixteen");
+    const stir_ppt_type *e = stir_ppt_find(g_ctx, "sixteen");
     assert_non_null(e);
     assert_int_equal(e->n_claims, STIR_PPT_MAX_CLAIMS);
     assert_string_equal(e->claims[STIR_PPT_MAX_CLAIMS - 1].name, "c15");
@@ -671,7 +673,7 @@ static void test_register_rejects(void **state)
     memset(&t, 0, sizeof t);
     snprintf(t.name, sizeof t.name, "bare");
     if (reg(&t, &err)) fail_msg("type without claims refused: %s", err.detail);
-    assert_non_null(stir_ppt_find("bare"));
+    assert_non_null(stir_ppt_find(g_ctx, "bare"));
 
     /* None of the refused types is listed. */
     assert_false(names_contain("dup"));
@@ -696,7 +698,7 @@ static void *reg_thread(void *arg)
         t.claims[0] = spec(cname, STIR_CLAIM_STRING, 1);
         t.n_claims = 1;
         stir_error err;
-        if (stir_ppt_register(&t, &err)) return (void *)1;
+        if (stir_ppt_register(g_ctx, &t, &err)) return (void *)1;
         memset(cname, 0, sizeof cname);
     }
     return NULL;
@@ -718,7 +720,7 @@ static void test_register_threads(void **state)
             char name[32], cname[16];
             snprintf(name, sizeof name, "thr%zu-%zu", i, k);
             snprintf(cname, sizeof cname, "c%zu", i);
-            const stir_ppt_type *t = stir_ppt_find(name);
+            const stir_ppt_type *t = stir_ppt_find(g_ctx, name);
             if (!t) fail_msg("%s missing after concurrent registration", name);
             assert_int_equal(t->n_claims, 1);
             assert_string_equal(t->claims[0].name, cname);
@@ -727,7 +729,7 @@ static void test_register_threads(void **state)
 }
 
 /* The table is bounded: registering past its end fails cleanly, and
- * every type registered before stays findable. Runs last. */
+ * every type registered before stays findable. */
 static void test_register_until_full(void **state)
 {
     (void)state;
@@ -745,7 +747,7 @@ static void test_register_until_full(void **state)
             ok++;
         } else {
             assert_int_equal(rc, 400);
-            assert_null(stir_ppt_find(t.name));
+            assert_null(stir_ppt_find(g_ctx, t.name));
             refused = 1;
         }
     }
@@ -753,13 +755,56 @@ static void test_register_until_full(void **state)
     for (size_t i = 0; i < ok; i++) {
         char name[32];
         snprintf(name, sizeof name, "fill%zu", i);
-        assert_non_null(stir_ppt_find(name));
+        assert_non_null(stir_ppt_find(g_ctx, name));
     }
     static const char *const keep[] = { "", "shaken", "div", "rph", "rcd", "avatar", "acme",
                                         "sixteen" };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        assert_non_null(stir_ppt_find(keep[i]));
-    assert_string_equal(stir_ppt_find("acme")->claims[0].name, "tier");
+        assert_non_null(stir_ppt_find(g_ctx, keep[i]));
+    assert_string_equal(stir_ppt_find(g_ctx, "acme")->claims[0].name, "tier");
+}
+
+/* Two contexts are independent: a type registered in one is unknown in
+ * the other, filling one leaves the other's room, and freeing a context
+ * frees the copies of its claim names (the ASan build checks that). */
+static void test_contexts_independent(void **state)
+{
+    (void)state;
+    stir_error err;
+    stir_ctx *a = stir_ctx_new(&err), *b = stir_ctx_new(&err);
+    assert_non_null(a);
+    assert_non_null(b);
+    stir_ppt_type t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "only-a");
+    t.claims[0] = spec("tier", STIR_CLAIM_STRING, 0);
+    t.n_claims = 1;
+    assert_int_equal(stir_ppt_register(a, &t, &err), 0);
+    assert_non_null(stir_ppt_find(a, "only-a"));
+    assert_null(stir_ppt_find(b, "only-a"));
+    assert_null(stir_ppt_find(g_ctx, "only-a"));
+    assert_non_null(strstr(stir_ppt_names(a), "only-a"));
+    assert_null(strstr(stir_ppt_names(b), "only-a"));
+    /* the same name in b is no clash */
+    assert_int_equal(stir_ppt_register(b, &t, &err), 0);
+    /* fill a: 6 built-ins + 26 registered = 32 */
+    int n = 1;
+    for (int i = 0; i < 40; i++) {
+        snprintf(t.name, sizeof t.name, "a%d", i);
+        if (stir_ppt_register(a, &t, &err) != 0) {
+            assert_int_equal(err.code, 400);
+            break;
+        }
+        n++;
+    }
+    assert_int_equal(n, 32 - 6);
+    snprintf(t.name, sizeof t.name, "b-still-has-room");
+    assert_int_equal(stir_ppt_register(b, &t, &err), 0);
+    /* each has the built-ins, as separate tables */
+    assert_non_null(stir_ppt_find(a, "shaken"));
+    assert_ptr_not_equal(stir_ppt_find(a, "shaken"), stir_ppt_find(b, "shaken"));
+    stir_ctx_free(a);
+    stir_ctx_free(b);
 }
 
 /* ---- claim type names -------------------------------------------------------------- */
@@ -789,6 +834,9 @@ static void test_claim_type_names(void **state)
 int main(void)
 {
     stir_init();
+    stir_error err;
+    g_ctx = stir_ctx_new(&err);
+    assert_non_null(g_ctx);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_types),
         cmocka_unit_test(test_div_claim),
@@ -805,8 +853,10 @@ int main(void)
         cmocka_unit_test(test_register_rejects),
         cmocka_unit_test(test_register_threads),
         cmocka_unit_test(test_register_until_full),
+        cmocka_unit_test(test_contexts_independent),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    stir_ctx_free(g_ctx);
     stir_cleanup();
     return rc;
 }

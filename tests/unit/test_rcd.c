@@ -83,15 +83,21 @@ static void cli_digest(const char *alg, const char *name, char out[100])
     snprintf(out, 100, "%.6s-%.88s", alg, b);
 }
 
+static stir_ctx *g_ctx;
+
 static int setup(void **state)
 {
     (void)state;
+    stir_error cerr;
+    if (!(g_ctx = stir_ctx_new(&cerr)))
+        return -1;
     return certserver_start(&g_cs, "rcd");
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    stir_ctx_free(g_ctx);
     return certserver_stop(&g_cs);
 }
 
@@ -107,7 +113,7 @@ static void test_cfg(stir_rcd_config *cfg)
 static stir_rcd *new_rcd_cfg(const stir_rcd_config *cfg)
 {
     stir_error err;
-    stir_rcd *r = stir_rcd_new(cfg, &err);
+    stir_rcd *r = stir_rcd_new(g_ctx, cfg, &err);
     if (!r)
         fail_msg("stir_rcd_new: %s", err.detail);
     return r;
@@ -1374,24 +1380,24 @@ static void test_bad_config(void **state)
     assert_int_equal(cfg.neg_ttl_s, 30);
     assert_int_equal(cfg.cache_max_entries, 1000);
     assert_int_equal(cfg.verify_fetch, 1);
-    stir_rcd *r = stir_rcd_new(NULL, &err);
+    stir_rcd *r = stir_rcd_new(g_ctx, NULL, &err);
     assert_non_null(r);
     stir_rcd_free(r);
 
     cfg.digest_alg = "md5";
-    assert_null(stir_rcd_new(&cfg, &err));
+    assert_null(stir_rcd_new(g_ctx, &cfg, &err));
     assert_string_equal(err.field, "digest_alg");
     stir_rcd_config_default(&cfg);
     cfg.cache_max_entries = 0;
-    assert_null(stir_rcd_new(&cfg, &err));
+    assert_null(stir_rcd_new(g_ctx, &cfg, &err));
     assert_string_equal(err.field, "cache_max_entries");
     stir_rcd_config_default(&cfg);
     cfg.max_jcard_bytes = 0;
-    assert_null(stir_rcd_new(&cfg, &err));
+    assert_null(stir_rcd_new(g_ctx, &cfg, &err));
     assert_string_equal(err.field, "max_jcard_bytes");
     stir_rcd_config_default(&cfg);
     cfg.fetch.max_bytes = 0;
-    assert_null(stir_rcd_new(&cfg, &err));
+    assert_null(stir_rcd_new(g_ctx, &cfg, &err));
     assert_string_equal(err.field, "fetch.max_bytes");
 }
 

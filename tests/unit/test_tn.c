@@ -59,6 +59,47 @@ static void test_tv13_uris(void **state)
     ident("SIP:anonymous@anonymous.invalid", 0, "sip:anonymous@anonymous.invalid");
 }
 
+static void ident_strict(const char *uri, int is_tn, const char *want)
+{
+    stir_ident id;
+    stir_error err;
+    if (stir_ident_from_uri_ex(uri, &id, STIR_IDENT_REQUIRE_USER_PHONE, "from", &err))
+        fail_msg("%s: %s", uri, err.detail);
+    assert_int_equal(id.is_tn, is_tn);
+    assert_string_equal(id.value, want);
+}
+
+/* RFC 8224 8.3: a global-number user part (RFC 3966 global-number-digits)
+ * is a TN without user=phone, unless the strict rule is asked for. */
+static void test_global_number_user(void **state)
+{
+    (void)state;
+    ident("sip:+12155551212@pbx.example.net", 1, "12155551212");
+    ident("sips:+1-215-555-1212@pbx.example.net:5061;transport=tls", 1, "12155551212");
+    ident("sip:+1.(215).555.1212@pbx.example.net", 1, "12155551212");
+    ident("sip:+44-20-7946-0018;npdi@example.com", 1, "442079460018");
+    /* not global numbers: no '+', a letter, no digit, a space (not an
+     * RFC 3966 visual separator), '*' */
+    ident("sip:2155551212@pbx.example.net", 0, "sip:2155551212@pbx.example.net");
+    ident("sip:+1215555121a@pbx.example.net", 0, "sip:+1215555121a@pbx.example.net");
+    ident("sip:+-.@pbx.example.net", 0, "sip:+-.@pbx.example.net");
+    ident("sip:+*67@pbx.example.net", 0, "sip:+*67@pbx.example.net");
+    ident("sip:pbx.example.net", 0, "sip:pbx.example.net");
+    ident_strict("sip:+12155551212@pbx.example.net", 0, "sip:+12155551212@pbx.example.net");
+    ident_strict("sip:+12155551212@pbx.example.net;user=phone", 1, "12155551212");
+    ident_strict("tel:+12155551212", 1, "12155551212");
+    stir_ident id;
+    stir_error err;
+    json_t *j = json_pack("{ss}", "uri", "sip:+1-215-555-1212@pbx.example.net");
+    assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 0);
+    assert_true(id.is_tn);
+    assert_string_equal(id.value, "12155551212");
+    assert_int_equal(stir_ident_from_json_ex(j, &id, STIR_IDENT_REQUIRE_USER_PHONE, "from",
+                                             &err), 0);
+    assert_false(id.is_tn);
+    json_decref(j);
+}
+
 static void test_ident_json(void **state)
 {
     (void)state;
@@ -111,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_tn_errors),
         cmocka_unit_test(test_tv13_uris),
         cmocka_unit_test(test_ident_json),
+        cmocka_unit_test(test_global_number_user),
         cmocka_unit_test(test_error_detail_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

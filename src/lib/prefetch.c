@@ -1,0 +1,211 @@
+/*
+ * Parallel x5u fetching under a per-request budget (see prefetch.h).
+ *
+ * Threads rather than one curl multi handle: the work per URL is the
+ * whole certcache miss path (fetch, chain validation, CRL fetches and
+ * checks, storing with single flight), which stays in one place; the
+ * threads are detached and counted so that freeing waits for them.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "prefetch.h"
+
+#define MAX_URLS 32
+#define FETCH_STACK (512u * 1024u)   /* curl + OpenSSL need far less */
+
+/* One request's wait: shared by the request and its fetch threads, freed
+ * by whoever leaves last. */
+typedef struct batch {
+    pthread_cond_t cond;
+    int refs, pending;
+    int done[MAX_URLS];
+} batch;
+
+struct stir_prefetcher {
+    stir_certcache *cc;
+    long budget_ms;
+    size_t max_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t idle;            /* active reached 0 */
+    size_t active;
+};
+
+typedef struct job {
+    stir_prefetcher *p;
+    batch *b;
+    size_t i;
+    char *url;
+} job;
+
+stir_prefetcher *stir_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads)
+{
+    stir_prefetcher *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->cc = cc;
+    p->budget_ms = budget_ms > 0 ? budget_ms : 1500;
+    p->max_threads = max_threads ? max_threads : 256;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    return p;
+}
+
+void stir_prefetcher_free(stir_prefetcher *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (p->active)
+        pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    pthread_cond_destroy(&p->idle);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+long stir_prefetcher_budget_ms(const stir_prefetcher *p)
+{
+    return p ? p->budget_ms : 0;
+}
+
+/* Lock held. */
+static void batch_put(batch *b)
+{
+    if (--b->refs == 0) {
+        pthread_cond_destroy(&b->cond);
+        free(b);
+    }
+}
+
+static void *fetch_main(void *arg)
+{
+    job *j = arg;
+    stir_prefetcher *p = j->p;
+    stir_error e;
+    memset(&e, 0, sizeof e);
+    /* The outcome, good or bad, is in the cache now; the request reads it
+     * from there. */
+    stir_cert_unref(stir_certcache_get(p->cc, j->url, time(NULL), &e));
+    pthread_mutex_lock(&p->mu);
+    j->b->done[j->i] = 1;
+    j->b->pending--;
+    pthread_cond_signal(&j->b->cond);
+    batch_put(j->b);
+    if (--p->active == 0)
+        pthread_cond_broadcast(&p->idle);
+    pthread_mutex_unlock(&p->mu);
+    free(j->url);
+    free(j);
+    return NULL;
+}
+
+/* Is url neither cached nor remembered as failing? */
+static int needs_fetch(stir_prefetcher *p, const char *url)
+{
+    stir_error e;
+    memset(&e, 0, sizeof e);
+    stir_cert *c = stir_certcache_get_ex(p->cc, url, time(NULL), STIR_CACHE_NOWAIT, &e);
+    stir_cert_unref(c);
+    return !c && e.code == STIR_WOULD_BLOCK;
+}
+
+/* Start the fetch of urls[i] in a detached thread (lock held). 0 or -1. */
+static int start(stir_prefetcher *p, batch *b, size_t i, const char *url)
+{
+    if (p->active >= p->max_threads)
+        return -1;
+    job *j = calloc(1, sizeof *j);
+    if (!j || !(j->url = strdup(url))) {
+        free(j);
+        return -1;
+    }
+    j->p = p;
+    j->b = b;
+    j->i = i;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, FETCH_STACK);
+    pthread_t t;
+    b->refs++;
+    b->pending++;
+    p->active++;
+    int rc = pthread_create(&t, &attr, fetch_main, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        b->refs--;
+        b->pending--;
+        p->active--;
+        free(j->url);
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+void stir_prefetch(stir_prefetcher *p, const char *const *urls, size_t n, int *late)
+{
+    int need[MAX_URLS], started[MAX_URLS];
+    memset(late, 0, n * sizeof *late);
+    if (!p || n == 0)
+        return;
+    if (n > MAX_URLS)
+        n = MAX_URLS;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += p->budget_ms / 1000;
+    deadline.tv_nsec += (p->budget_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        need[i] = 0;
+        started[i] = 0;
+        if (!urls[i])
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = urls[k] && strcmp(urls[k], urls[i]) == 0;
+        if (!dup && needs_fetch(p, urls[i])) {
+            need[i] = 1;
+            todo++;
+        }
+    }
+    if (!todo)
+        return;
+
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return;     /* the request then fetches inline, one by one */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    b->refs = 1;
+
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < n; i++)
+        if (need[i])
+            started[i] = start(p, b, i, urls[i]) == 0;
+    while (b->pending > 0)
+        if (pthread_cond_timedwait(&b->cond, &p->mu, &deadline) != 0)
+            break;      /* budget spent (ETIMEDOUT) */
+    for (size_t i = 0; i < n; i++)
+        if (need[i] && (!started[i] || !b->done[i]))
+            late[i] = 1;
+    batch_put(b);
+    pthread_mutex_unlock(&p->mu);
+    /* Duplicates share their first occurrence's fate. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i && urls[i]; k++)
+            if (urls[k] && strcmp(urls[k], urls[i]) == 0) {
+                late[i] = late[k];
+                break;
+            }
+}

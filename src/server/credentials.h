@@ -1,0 +1,34 @@
+/*
+ * Where stird's private keys come from, and the checks they pass before
+ * the server starts: key file permissions (key hygiene), the PKCS#11 PIN,
+ * and the signing identities built from them.
+ */
+#ifndef STIRD_CREDENTIALS_H
+#define STIRD_CREDENTIALS_H
+
+#include <stddef.h>
+#include <stir/stir.h>
+#include "config.h"
+
+/*
+ * Refuse a private key file that group or others may read or write
+ * (mode & 077), unless allow_insecure_key_mode is set (then warn). `what`
+ * names the setting in the message ("signing key"). Returns 0, or -1 with
+ * a one-line message naming the file and its mode in `err`.
+ */
+int cred_check_key_file(const stird_config *cfg, const char *what, const char *path,
+                        char *err, size_t errlen);
+
+/*
+ * The signer of the configured credentials: one identity per `signer`
+ * line, in order, then the default one (key, cert, x5u). A key file is
+ * checked readable and owner-only; a "pkcs11:" key is loaded from the token
+ * of pkcs11_module with the PIN of key_pin_file or $STIRD_PKCS11_PIN (the
+ * PIN is wiped once the token is logged in, and never logged). Created
+ * from `ctx` (its PASSporT types). Returns the signer, or NULL with a
+ * one-line message in `err`.
+ */
+stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *rcd, char *err,
+                             size_t errlen);
+
+#endif

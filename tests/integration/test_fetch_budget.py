@@ -1,0 +1,97 @@
+"""The x5u of one verification request are fetched in parallel under one
+budget (fetch_budget_ms; issue 12 item 6).
+
+Repository: tests/tools/certserver.py, whose /slow/<s>/<file> answers after
+s seconds and /hang never answers. The bounds below are wide (a serial
+fetch would take at least twice as long) so the test does not depend on
+the machine's speed; the figures under load are bench/clog.py's."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+
+TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
+
+
+class FetchBudgetTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stirbudget.")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
+        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
+                                             os.path.join(cls.pki, "tls.key"), cls.pki)
+        try:
+            cls.srv = stirtest.Server(
+                "--trust", os.path.join(cls.pki, "root.pem"),
+                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
+                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
+                "--fetch-timeout-ms", "4000", "--fetch-budget-ms", "2500", embedded=False)
+        except Exception:
+            cls.certserver.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.certserver.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def identity(self, path, now):
+        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
+                  "x5u": self.certserver.url(path)}
+        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
+                   "orig": {"tn": stirtest.ORIG_TN},
+                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
+        return stirtest.make_passport(header, payload, os.path.join(self.pki, "sp.key"),
+                                      self.tmp, ppt="shaken")
+
+    def verify(self, paths):
+        now = int(time.time())
+        ids = [self.identity(p, now) for p in paths]
+        t0 = time.monotonic()
+        st, body = self.srv.verify({"identityHeaders": ids, "from": {"tn": stirtest.ORIG_TN},
+                                    "to": {"tn": stirtest.DEST_TN}, "time": now})
+        elapsed = time.monotonic() - t0
+        self.assertEqual(st, 200, body)
+        res = [r["verifyResult"] for r in body["verificationResponse"]["verifyResults"]]
+        return res, elapsed
+
+    def test_parallel(self):
+        # Four distinct URLs, each answering after 1.2 s: one after the
+        # other they would take 4.8 s at least.
+        paths = ["slow/1.2%s/chain.pem" % ("0" * i) for i in range(4)]
+        res, elapsed = self.verify(paths)
+        for r in res:
+            self.assertEqual(r["status"], "pass", r)
+        self.assertLess(elapsed, 3.5, "4 x 1.2 s fetches took %.2f s" % elapsed)
+        self.assertGreater(elapsed, 1.1)
+
+    def test_budget(self):
+        # A hanging repository next to a good one: the request is answered
+        # when the budget (2.5 s) runs out, not after the 4 s fetch timeout;
+        # the good PASSporT passes, the hanging one is 436.
+        res, elapsed = self.verify(["hang", "slow/0.3/chain.pem"])
+        self.assertEqual(res[0]["status"], "fail", res[0])
+        self.assertEqual(res[0]["reasonCode"], 436, res[0])
+        self.assertIn("fetch budget of 2500 ms", res[0]["reasonDescription"])
+        self.assertEqual(res[1]["status"], "pass", res[1])
+        self.assertLess(elapsed, 3.9, "answered after %.2f s" % elapsed)
+        self.assertGreater(elapsed, 2.4)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,165 @@
+"""Signing keys in a PKCS#11 token (issue 12 item 2), with Debian's SoftHSM.
+
+The token, its keys and their certificates are made by tests/tools/mkhsm.sh
+(softhsm2-util, pkcs11-tool, openssl CLI). stird signs through PKCS#11 with
+the key a PKCS#11 URI (RFC 7512) names; python3-jwcrypto and the openssl
+CLI verify the signatures with the certificate's public key. The PIN comes
+from key_pin_file or STIRD_PKCS11_PIN, never from the URI, and never shows
+in stird's output.
+"""
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from jwcrypto import jwk, jws
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+
+PIN = "86420975"           # distinctive, so a leak into any output is found
+URI = "pkcs11:token=stirtest;object=sp;type=private"
+
+
+def run(*args, env=None, timeout=60):
+    r = subprocess.run((stirtest.STIRD,) + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, env=env)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+class Pkcs11Test(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stirhsm.")
+        out = subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkhsm.sh"),
+                              cls.tmp, PIN, "sp", "other", "dup", "dup"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        if out.returncode != 0:
+            raise AssertionError("mkhsm.sh failed: " + out.stderr.decode())
+        cls.module = out.stdout.decode().strip()
+        os.environ["SOFTHSM2_CONF"] = os.path.join(cls.tmp, "softhsm2.conf")
+        os.environ.pop("STIRD_PKCS11_PIN", None)
+        cls.pin_file = os.path.join(cls.tmp, "pin")
+        with open(os.open(cls.pin_file, os.O_CREAT | os.O_WRONLY, 0o600), "w") as f:
+            f.write(PIN + "\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def args(self, key=URI, chain="chain_sp.pem", *extra):
+        return ("--key", key, "--pkcs11-module", self.module,
+                "--cert", os.path.join(self.tmp, chain),
+                "--x5u", "https://cr.example.com/hsm.pem",
+                "--trust", os.path.join(self.tmp, "pki", "root.pem")) + extra
+
+    def check_signature(self, hdr, label="sp"):
+        token = hdr.split(";", 1)[0]
+        with open(os.path.join(self.tmp, label + ".pub.pem"), "rb") as f:
+            key = jwk.JWK.from_pem(f.read())
+        obj = jws.JWS()
+        obj.deserialize(token)
+        obj.verify(key, alg="ES256")          # raises on a bad signature
+        header, claims, _, tbs, sig = stirtest.decode_identity(hdr)
+        with open(os.path.join(self.tmp, label + ".pem"), "rb") as f:
+            self.assertTrue(stirtest.es256_verify_openssl(f.read(), tbs, sig, self.tmp))
+        self.assertEqual(header["x5u"], "https://cr.example.com/hsm.pem")
+        return claims
+
+    def test_signs_through_pkcs11_with_pin_file(self):
+        with stirtest.Server(*self.args(URI, "chain_sp.pem", "--key-pin-file", self.pin_file),
+                             embedded=False) as s:
+            hdr, _ = s.sign_ok()
+            self.assertEqual(self.check_signature(hdr)["orig"], {"tn": stirtest.ORIG_TN})
+            # Every worker thread signs at once: the session pool holds.
+            with concurrent.futures.ThreadPoolExecutor(8) as ex:
+                hdrs = list(ex.map(lambda _: s.sign_ok()[0], range(64)))
+            for h in hdrs[:8]:
+                self.check_signature(h)
+            self.assertNotIn(PIN, s.stderr() + s.stdout())
+
+    def test_pin_from_environment_and_id_attribute(self):
+        os.environ["STIRD_PKCS11_PIN"] = PIN
+        try:
+            # id=%02 is the key labelled "other" (mkhsm.sh numbers them).
+            with stirtest.Server(*self.args("pkcs11:token=stirtest;id=%02", "chain_other.pem"),
+                                 embedded=False) as s:
+                hdr, _ = s.sign_ok()
+                self.check_signature(hdr, "other")
+                self.assertNotIn(PIN, s.stderr() + s.stdout())
+        finally:
+            del os.environ["STIRD_PKCS11_PIN"]
+
+    def test_config_file_settings(self):
+        conf = os.path.join(self.tmp, "hsm.conf")
+        with open(conf, "w") as f:
+            f.write("key = %s\npkcs11_module = %s\nkey_pin_file = %s\n"
+                    % (URI, self.module, self.pin_file))
+        a = self.args()
+        with stirtest.Server("--config", conf, *a[4:], embedded=False) as s:
+            self.check_signature(s.sign_ok()[0])
+
+    def assertStartFails(self, args, *needles, env=None):
+        rc, out, err = run("--listen", "127.0.0.1:0", *args, env=env)
+        self.assertEqual(rc, 1, err)
+        for n in needles:
+            self.assertIn(n, err)
+        self.assertNotIn(PIN, out + err)
+        return err
+
+    def test_wrong_pin_is_refused_without_showing_it(self):
+        env = dict(os.environ, STIRD_PKCS11_PIN="11111111")
+        err = self.assertStartFails(self.args(), "login", "stirtest", env=env)
+        self.assertNotIn("11111111", err)
+
+    def test_missing_pin_names_the_settings(self):
+        self.assertStartFails(self.args(), "key_pin_file", "STIRD_PKCS11_PIN")
+
+    def test_pin_in_uri_is_refused(self):
+        self.assertStartFails(self.args(URI + "?pin-value=" + PIN, "chain_sp.pem",
+                                        "--key-pin-file", self.pin_file), "must not carry the PIN")
+
+    def test_module_is_required(self):
+        rc, out, err = run("--listen", "127.0.0.1:0", "--key", URI,
+                           "--cert", os.path.join(self.tmp, "chain_sp.pem"),
+                           "--x5u", "https://cr.example.com/hsm.pem",
+                           "--trust", os.path.join(self.tmp, "pki", "root.pem"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("pkcs11_module", err)
+
+    def test_uri_naming_no_key_or_two_keys(self):
+        pin = ("--key-pin-file", self.pin_file)
+        self.assertStartFails(self.args("pkcs11:token=stirtest;object=nosuch") + pin,
+                              "names no private key")
+        self.assertStartFails(self.args("pkcs11:token=nosuch;object=sp") + pin,
+                              "no initialized token matches")
+        self.assertStartFails(self.args("pkcs11:token=stirtest;type=private") + pin,
+                              "names no key")
+        # Two keys labelled "dup" (ids 03 and 04).
+        self.assertStartFails(self.args("pkcs11:token=stirtest;object=dup") + pin,
+                              "names 2 private keys")
+        self.assertStartFails(self.args("pkcs11:token=stirtest;object=sp;color=red") + pin,
+                              "unsupported PKCS#11 URI attribute", "color")
+
+    def test_certificate_of_another_key_is_refused(self):
+        self.assertStartFails(self.args(URI, "chain_other.pem", "--key-pin-file",
+                                        self.pin_file), "does not belong")
+
+    def test_pin_file_must_be_owner_only(self):
+        loose = os.path.join(self.tmp, "pin-loose")
+        with open(loose, "w") as f:
+            f.write(PIN)
+        os.chmod(loose, 0o644)
+        self.assertStartFails(self.args(URI, "chain_sp.pem", "--key-pin-file", loose),
+                              loose, "mode 0644")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,224 @@
+"""Several signing identities (issue 12 item 3).
+
+Three leaf certificates made with the openssl CLI under one fixture CA
+(tests/tools/mkpki.sh), each with a TNAuthList of one TN range (RFC 8226):
+  A 1215555xxxx   the default signer (key, cert, x5u)
+  B 1202555xxxx   signer "east" with tn=1202555*
+  C 1303555xxxx   signer "liar" with tn=1215555*, which its certificate
+                  does not cover: it must never sign those numbers
+Each orig gets the x5u of the certificate that covers it; an orig covered
+by none is refused (400 naming orig.tn); stird's own verification passes
+for both chains (fetched from an HTTPS repository), and the openssl CLI
+verifies each signature with the expected leaf key.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+
+EE = """[ext]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid:always
+certificatePolicies=2.16.840.1.114569.1.1.3
+1.3.6.1.5.5.7.1.26=DER:%s
+"""
+
+
+def der(tag, body):
+    assert len(body) < 128
+    return bytes([tag, len(body)]) + body
+
+
+def tnauth_range(start, count):
+    """TNAuthorizationList with one [1] TelephoneNumberRange (RFC 8226 9)."""
+    rng = der(0x30, der(0x16, start.encode()) + der(0x02, count.to_bytes(2, "big")))
+    return der(0x30, der(0xa1, rng)).hex(":")
+
+
+class SignersTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stirsigners.")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
+                        cls.pki], check=True, timeout=120)
+        cls.repo = os.path.join(cls.tmp, "repo")
+        os.mkdir(cls.repo)
+        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("c", "13035550000")):
+            cls.leaf(name, start)
+        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
+                                     os.path.join(cls.pki, "tls.key"), cls.repo)
+        cls.common = ("--trust", os.path.join(cls.pki, "root.pem"),
+                      "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
+                      "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port")
+        try:
+            cls.srv = stirtest.Server(
+                "--key", cls.path("a.key"), "--cert", cls.path("chain_a.pem"),
+                "--x5u", cls.cs.url("a.pem"),
+                "--signer", cls.spec("east", "b", "tn=1202555*"),
+                "--signer", cls.spec("liar", "c", "tn=1215555*,13035551234"),
+                *cls.common, embedded=False)
+        except Exception:
+            cls.cs.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        cls.cs.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.tmp, name)
+
+    @classmethod
+    def spec(cls, name, leaf, *extra):
+        return " ".join(("%s key=%s cert=%s x5u=%s" % (name, cls.path(leaf + ".key"),
+                                                         cls.path("chain_%s.pem" % leaf),
+                                                         cls.cs.url(leaf + ".pem")),) + extra)
+
+    @classmethod
+    def leaf(cls, name, start):
+        key, csr, pem, ext = (cls.path(name + s) for s in (".key", ".csr", ".pem", ".cnf"))
+        with open(ext, "w") as f:
+            f.write(EE % tnauth_range(start, 10000))
+        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                         "-out", key)
+        os.chmod(key, 0o600)
+        stirtest.openssl("req", "-new", "-key", key, "-subj", "/C=US/O=Carrier %s/CN=SHAKEN %s"
+                         % (name, name.upper()), "-out", csr)
+        stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA",
+                         os.path.join(cls.pki, "ca.pem"), "-CAkey",
+                         os.path.join(cls.pki, "ca.key"), "-CAcreateserial", "-days", "30",
+                         "-extfile", ext, "-extensions", "ext", "-out", pem)
+        with open(pem, "rb") as f, open(os.path.join(cls.pki, "ca.pem"), "rb") as g:
+            chain = f.read() + g.read()
+        for p in (cls.path("chain_%s.pem" % name), os.path.join(cls.repo, name + ".pem")):
+            with open(p, "wb") as f:
+                f.write(chain)
+
+    def sign(self, srv, orig, **over):
+        req = {"attest": "A", "orig": {"tn": orig}, "dest": {"tn": [stirtest.DEST_TN]},
+               "iat": int(time.time())}
+        req.update(over)
+        return srv.sign(req)
+
+    def check_signed_by(self, hdr, leaf, orig, dest=stirtest.DEST_TN):
+        header, claims, params, tbs, sig = stirtest.decode_identity(hdr)
+        self.assertEqual(header["x5u"], self.cs.url(leaf + ".pem"))
+        self.assertEqual(params["info"], "<%s>" % self.cs.url(leaf + ".pem"))
+        with open(self.path(leaf + ".pem"), "rb") as f:
+            self.assertTrue(stirtest.es256_verify_openssl(f.read(), tbs, sig, self.tmp))
+        st, body = self.srv.verify({"identityHeader": hdr, "from": {"tn": orig},
+                                    "to": {"tn": dest}, "time": int(time.time())})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["verificationResponse"]["verstatValue"], "TN-Validation-Passed",
+                         body)
+
+    def test_each_orig_gets_the_covering_certificate(self):
+        # The banner names the default identity's x5u.
+        self.assertIn("x5u: " + self.cs.url("a.pem"), self.srv.stdout())
+        st, body = self.sign(self.srv, "12025551234")
+        self.assertEqual(st, 200, body)
+        self.check_signed_by(body["signingResponse"]["identityHeader"], "b", "12025551234")
+        # "liar" lists 1215555* but its TNAuthList does not cover it: the
+        # default signer (A) signs instead.
+        st, body = self.sign(self.srv, "+1 215 555 1212")
+        self.assertEqual(st, 200, body)
+        self.check_signed_by(body["signingResponse"]["identityHeader"], "a", "12155551212")
+
+    def test_orig_covered_by_none_is_refused(self):
+        for orig in ("13035559876", "14155551234"):
+            st, body = self.sign(self.srv, orig)
+            self.assertEqual(st, 400, body)
+            self.assertInvalidParam(body, "orig.tn")
+            self.assertIn(orig, body["detail"])
+            for why in ("east: not in its tn ranges", "liar: not in its tn ranges",
+                        "default: not in its TNAuthList"):
+                self.assertIn(why, body["detail"])
+        # The one TN "liar" lists and its certificate covers: liar signs.
+        st, body = self.sign(self.srv, "13035551234")
+        self.assertEqual(st, 200, body)
+        self.check_signed_by(body["signingResponse"]["identityHeader"], "c", "13035551234")
+
+    def test_div_is_chosen_by_the_diverting_number(self):
+        st, body = self.sign(self.srv, "12155551212", ppt="div",
+                             div={"tn": "12025559999"})
+        self.assertEqual(st, 200, body)
+        header, claims, _, tbs, sig = stirtest.decode_identity(
+            body["signingResponse"]["identityHeader"])
+        self.assertEqual(header["x5u"], self.cs.url("b.pem"))
+        with open(self.path("b.pem"), "rb") as f:
+            self.assertTrue(stirtest.es256_verify_openssl(f.read(), tbs, sig, self.tmp))
+        st, body = self.sign(self.srv, "12025551234", ppt="div", div={"tn": "14155550000"})
+        self.assertEqual(st, 400, body)
+        self.assertInvalidParam(body, "div.tn")
+
+    def assertInvalidParam(self, body, field):
+        params = [p.get("param") for p in body.get("invalidParams", [])]
+        self.assertIn(field, params, body)
+
+    def test_signer_lines_without_default(self):
+        conf = self.path("signers.conf")
+        with open(conf, "w") as f:
+            f.write("signer = east %s\n" % self.spec("x", "b").split(" ", 1)[1])
+            f.write("signer = west %s tn=1215555*\n" % self.spec("x", "a").split(" ", 1)[1])
+        with stirtest.Server("--config", conf, *self.common, embedded=False) as s:
+            st, body = self.sign(s, "12155550001")
+            self.assertEqual(st, 200, body)
+            hdr = body["signingResponse"]["identityHeader"]
+            self.assertEqual(stirtest.decode_identity(hdr)[0]["x5u"], self.cs.url("a.pem"))
+            st, body = self.sign(s, "12025550001")
+            self.assertEqual(stirtest.decode_identity(
+                body["signingResponse"]["identityHeader"])[0]["x5u"], self.cs.url("b.pem"))
+
+    def run_stird(self, *args):
+        r = subprocess.run((stirtest.STIRD, "--listen", "127.0.0.1:0") + args + self.common,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return r.returncode, r.stderr.decode()
+
+    def test_bad_signer_settings(self):
+        b = self.spec("east", "b")
+        for spec, needle in (
+                ("east key=%s cert=%s" % (self.path("b.key"), self.path("chain_b.pem")),
+                 "missing: x5u"),
+                (b + " tn=12x*", "is not PREFIX*"),
+                (b + " tn=1215-12155", "is not PREFIX*"),
+                (b + " color=red", "unknown attribute"),
+                ("default key=a", "'default'"),
+                ("bad/name key=a cert=b x5u=c", "not a signer name")):
+            rc, err = self.run_stird("--signer", spec)
+            self.assertEqual(rc, 2, err)
+            self.assertIn(needle, err)
+        rc, err = self.run_stird("--signer", b, "--signer", b)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("already configured", err)
+        # A certificate that is not the key's: exit 1, naming the signer.
+        rc, err = self.run_stird("--signer", "east key=%s cert=%s x5u=%s" % (
+            self.path("a.key"), self.path("chain_b.pem"), self.cs.url("b.pem")))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("signer east", err)
+        self.assertIn("does not belong", err)
+        # Its key file is checked like the default one.
+        loose = self.path("loose.key")
+        shutil.copyfile(self.path("b.key"), loose)
+        os.chmod(loose, 0o644)
+        rc, err = self.run_stird("--signer", "east key=%s cert=%s x5u=%s" % (
+            loose, self.path("chain_b.pem"), self.cs.url("b.pem")))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("mode 0644", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
