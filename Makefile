@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STATE      ?= var/stird
 
-.PHONY: all deps build run test test-plain test-asan bench clean deb deb-check
+.PHONY: all deps build run run-secure test test-plain test-asan bench clean deb deb-check
 
 all: build
 
@@ -22,6 +22,12 @@ build: deps $(BUILD)/Makefile
 # under $(STATE)) and its own certificate served at the x5u URL.
 run: build
 	$(BUILD)/stird --embedded --plain-http --state-dir $(STATE)
+
+# The same with the Ms API secured as in production (issue 8 item 8): HTTPS,
+# mutual TLS and OAuth required, the lab policy and an audit log, all from
+# lab files made under $(STATE) (README: "Trying the secured API").
+run-secure: build
+	$(BUILD)/stird --embedded --lab-secure --state-dir $(STATE)
 
 test: deps test-plain test-asan
 
