@@ -324,8 +324,14 @@ class MsSecurityTest(unittest.TestCase):
     def test_rcd_iss_appid(self):
         self.assertSigned(self.sign(ppt="rcd", rcd={"nam": "Q Branch Gadgets"}))
         self.assertPolicy(self.sign(ppt="rcd", rcd={"nam": "Bank of Nowhere"}), "rcd.nam")
-        got = self.sign(ppt="rcd", rcd={"nam": "Q Branch", "icn": "https://rcd.example.com/q.png"})
+        # allowed by the policy; the signer then fetches the logo on the
+        # fetch pool (rcd.example.com is not reachable from here)
+        got = self.sign(ppt="rcd", rcd={"nam": "Q Branch", "icn": "https://rcd.example.com/q.png"},
+                        requestId="deferred-1")
         self.assertNotEqual(got[0], 403, got[2])
+        with open(self.audit) as f:
+            recs = [json.loads(x) for x in f if '"deferred-1"' in x]
+        self.assertEqual([(r["status"], r["client"]) for r in recs], [(got[0], "signer")], recs)
         self.assertPolicy(self.sign(ppt="rcd", rcd={"nam": "Q Branch",
                                                     "icn": "https://evil.example/q.png"}),
                           "rcd.icn https://evil.example/q.png")
