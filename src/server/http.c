@@ -19,6 +19,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -584,6 +585,7 @@ static int gate(struct http_server *s, conn *c, const struct resource *res, http
     unsigned status;
 
     if (!h) {
+        assert(OPEN[res - RESOURCES].res == res);
         conn_set_data(c, &OPEN[res - RESOURCES]);
         return 0;
     }
@@ -617,6 +619,10 @@ static int api_headers(void *arg, conn *c, http_reply *r)
     struct http_server *s = arg;
     const struct resource *res = match_route(s, conn_path(c));
 
+    /* A keep-alive connection's previous request may have named a
+     * principal: this one has none until the gate says so. */
+    if (s->app->auth)
+        conn_client(c)->principal[0] = '\0';
     if (check_headers(s, c, res ? res->route : R_NONE, r))
         return 1;
     return gate(s, c, res, r);
