@@ -49,7 +49,7 @@ POLICY = {
             "orig_uri": ["sip:*@lab.example.net"],
             "max_attest": "B",
             "rcd_nam": ["Q Branch*"],
-            "rcd_url_prefixes": ["https://rcd.example.com/"],
+            "rcd_url_prefixes": ["https://rcd.example.com/", "https://127.0.0.1:"],
             "iss": ["urn:example:enterprise:*"],
             "appid": ["com.example.xr"],
         },
@@ -150,6 +150,10 @@ class MsSecurityTest(unittest.TestCase):
                               {"keys": [json.loads(cls.ec.export_public())]})
         cls.policy = write_json(os.path.join(d, "policy.json"), POLICY)
         cls.audit = os.path.join(d, "audit.jsonl")
+        cls.files = os.path.join(d, "files")
+        os.makedirs(cls.files)
+        with open(os.path.join(cls.files, "logo.png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
         cls.api = Https(cls.server, cls.cli_ca[1], cls.srv_ca[1], cls.good, "--auth", "oauth", "--oauth-jwks",
                         cls.jwks, "--oauth-issuer", ISS, "--oauth-audience", AUD,
                         "--policy-file", cls.policy, "--audit-log", cls.audit)
@@ -388,6 +392,23 @@ class MsSecurityTest(unittest.TestCase):
         with open(self.audit) as f:
             text = f.read()
         self.assertNotIn(self.token()[:60], text)     # no access token is ever written
+
+    def test_signing_finished_on_the_fetch_pool_is_audited(self):
+        # The logo must be fetched for its rcdi digest: the signing is parked
+        # and finished on the fetch pool, then audited there.
+        with stirtest.CertServer.with_tls_of(self.api.srv, self.files) as cs:
+            got = self.sign(ppt="rcd", rcd={"nam": "Q Branch", "icn": cs.url("logo.png")},
+                            requestId="pool-1")
+        self.assertSigned(got)
+        token = got[2]["signingResponse"]["identityHeader"].split(";")[0]
+        with open(self.audit) as f:
+            recs = [json.loads(x) for x in f if '"pool-1"' in x]
+        self.assertEqual(len(recs), 1, recs)
+        self.assertEqual((recs[0]["outcome"], recs[0]["client"], recs[0]["passport"]),
+                         ("signed", "signer", token))
+        claims = json.loads(b64u_dec(token.split(".")[1]))
+        self.assertEqual(claims["rcdi"]["/icn"], "sha256-" + base64.b64encode(
+            hashlib.sha256(b"\x89PNG\r\n\x1a\n" + bytes(range(256))).digest()).decode())
 
     def test_refused_signing_is_audited(self):
         self.sign(orig={"tn": "12155550001"}, requestId="refused-1")
