@@ -93,7 +93,9 @@ class Https:
             except (OSError, ssl.SSLError, http.client.HTTPException):
                 pass
             if time.time() > deadline or self.srv.proc.poll() is not None:
-                raise AssertionError("stird did not come up over TLS:\n" + self.srv.stderr())
+                err = self.srv.stderr()
+                self.srv.kill()         # never leave a server behind
+                raise AssertionError("stird did not come up over TLS:\n" + err)
             time.sleep(0.1)
 
     def conn(self, cert, timeout=15):
