@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check
+.PHONY: all deps build run run-secure test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check
 
 all: build
 
@@ -25,6 +25,12 @@ build: deps $(BUILD)/Makefile
 # under $(STATE)) and its own certificate served at the x5u URL.
 run: build
 	$(BUILD)/stird --embedded --plain-http --state-dir $(STATE)
+
+# The same with the Ms API secured as in production (issue 8 item 8): HTTPS,
+# mutual TLS and OAuth required, the lab policy and an audit log, all from
+# lab files made under $(STATE) (README: "Trying the secured API").
+run-secure: build
+	$(BUILD)/stird --embedded --lab-secure --state-dir $(STATE)
 
 test: deps test-plain test-asan test-fuzz
 

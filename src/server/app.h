@@ -10,6 +10,9 @@
 #include <stir/stir.h>
 #include "config.h"
 
+struct auth_holder;
+struct audit;
+
 typedef struct stird_app {
     const stird_config *cfg;
     stir_ctx *ctx;             /* everything below is created from it */
@@ -21,6 +24,10 @@ typedef struct stird_app {
     stir_rcd *rcd;             /* RCD content fetches and cache (rcdi) */
     stir_signer *signer;       /* NULL when signing is not configured */
     stir_verifier *verifier;
+    /* The gate (auth.h): NULL when auth = none and no policy_file, so an
+     * open server pays one pointer test per request. */
+    struct auth_holder *auth;
+    struct audit *audit;       /* audit_log (audit.h); NULL: none */
 } stird_app;
 
 /* The server clock: --fixed-time when set, else the system clock. */

@@ -5,6 +5,7 @@
  * same values with the same messages.
  */
 #include "config.h"
+#include "lab.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,6 +80,7 @@ static const opt OPTS[] = {
     {"x5u-tls-cert", K_STR, OFF(x5u_tls_cert), 0, 0, "FILE", "TLS certificate of the x5u server (embedded: STATE/tls.pem)"},
     {"x5u-tls-key", K_STR, OFF(x5u_tls_key), 0, 0, "FILE", "TLS key of the x5u server (embedded: STATE/tls.key)"},
     {"embedded", K_BOOL, OFF(embedded), 0, 1, NULL, "use (and create on first run) a test PKI in the state directory"},
+    {"lab-secure", K_BOOL, OFF(lab_secure), 0, 1, NULL, "with --embedded: HTTPS, mutual TLS, OAuth, policy and audit from lab files made in the state directory (make run-secure)"},
     {"state-dir", K_STR, OFF(state_dir), 0, 0, "DIR", "state directory for --embedded (default var/stird)"},
     {"fetch-allow-host", K_LIST, 0, 0, 0, "HOST", "x5u host that may resolve to a loopback/private address (repeatable, max 8)"},
     {"fetch-allow-any-port", K_BOOL, OFF(fetch_allow_any_port), 0, 1, NULL, "allow x5u ports other than 443 and 8443"},
@@ -1033,6 +1035,31 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
         if (add_host(cfg, "fetch-allow-host", "127.0.0.1", err, errlen) != 0 ||
             add_host(cfg, "fetch-allow-host", "localhost", err, errlen) != 0)
             return -1;
+    }
+    if (cfg->lab_secure) {
+        /* The lab's own files (lab.h), made by stird at start-up (lab_create);
+         * explicit settings still win. */
+        if (!cfg->embedded) {
+            set_err(err, errlen, "--lab-secure works with --embedded (the lab PKI and state directory)");
+            return -1;
+        }
+        if (cfg->plain_http) {
+            set_err(err, errlen, "--lab-secure serves HTTPS: drop --plain-http");
+            return -1;
+        }
+        if (default_str(&cfg->tls_cert, cfg->state_dir, "api.pem") ||
+            default_str(&cfg->tls_key, cfg->state_dir, "api.key") ||
+            default_str(&cfg->tls_client_ca, cfg->state_dir, "client-ca.pem") ||
+            default_str(&cfg->oauth_jwks, cfg->state_dir, "oauth-jwks.json") ||
+            default_str(&cfg->policy_file, cfg->state_dir, "policy.json") ||
+            default_str(&cfg->audit_log, cfg->state_dir, "audit.log"))
+            goto oom;
+        if (!cfg->oauth_issuer && !(cfg->oauth_issuer = strdup(LAB_ISSUER)))
+            goto oom;
+        if (cfg->n_oauth_audience == 0 &&
+            add_audience(cfg, "oauth-audience", LAB_AUDIENCE, err, errlen) != 0)
+            return -1;
+        cfg->auth = AUTH_MODE_OAUTH;
     }
 
     if ((cfg->key != NULL) != (cfg->cert != NULL) || (cfg->key != NULL) != (cfg->x5u != NULL)) {

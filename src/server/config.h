@@ -79,6 +79,7 @@ typedef struct stird_config {
     char *x5u_tls_key;
 
     int embedded;
+    int lab_secure;          /* --lab-secure: HTTPS, mTLS, OAuth from lab files (lab.h) */
     char *state_dir;
 
     char *fetch_allow_host[STIR_MAX_ALLOW_HOSTS];

@@ -79,6 +79,8 @@ struct conn {
     int complete;
     int close_after;
     const void *data;
+    void (*done)(void *arg, conn *c);   /* conn_set_data_done */
+    void *done_arg;
     char *body;
     size_t body_len, body_cap;
     char inline_body[INLINE_BODY];
@@ -267,12 +269,22 @@ static void reply_clear(http_reply *r)
     r->headers[0] = r->note[0] = r->request_id[0] = r->verstat[0] = r->codes[0] = '\0';
 }
 
+/* The handler's per-request state is finished with. */
+static void request_done(conn *c)
+{
+    if (c->done)
+        c->done(c->done_arg, c);
+    c->done = NULL;
+    c->data = NULL;
+}
+
 static void conn_free(conn *c)
 {
     struct worker *w = c->w;
     conn_server *s = w->s;
     char key[300];
 
+    request_done(c);
     timer_stop(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -527,13 +539,13 @@ static int on_readable(conn *c);
 /* The response of the current request is out: next request or close. */
 static int after_response(conn *c)
 {
+    request_done(c);
     if (c->close_after) {
         begin_linger(c);
         return 0;
     }
     http1_next(&c->h);
     c->answered = c->complete = 0;
-    c->data = NULL;
     c->body_len = 0;
     c->t0.tv_sec = 0;
     c->state = S_READ;
@@ -1183,6 +1195,14 @@ http_client *conn_client(conn *c)
 void conn_set_data(conn *c, const void *data)
 {
     c->data = data;
+    c->done = NULL;
+}
+
+void conn_set_data_done(conn *c, const void *data, void (*done)(void *arg, conn *c), void *arg)
+{
+    c->data = data;
+    c->done = done;
+    c->done_arg = arg;
 }
 
 const void *conn_data(const conn *c)

@@ -78,6 +78,13 @@ int conn_chunked(const conn *c);
 http_client *conn_client(conn *c);
 /* A slot for the handler's own per-request state (e.g. the route). */
 void conn_set_data(conn *c, const void *data);
+/*
+ * The same, with done(arg, c) called once the request is over (its reply
+ * sent, or the connection closed before that), on the connection's
+ * worker, while conn_data(c) still returns `data`: the handler frees its
+ * state there (the Ms API gives back the request's `auth`).
+ */
+void conn_set_data_done(conn *c, const void *data, void (*done)(void *arg, conn *c), void *arg);
 const void *conn_data(const conn *c);
 
 /* A deferred answer is ready in the `r` given to the request callback. */

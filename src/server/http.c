@@ -11,12 +11,15 @@
  * this server's fetch pool, then resumed on its worker.
  */
 #include "http.h"
+#include "audit.h"
+#include "auth.h"
 #include "conn.h"
 #include "fetchpool.h"
 #include "log.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +48,7 @@ static const struct resource RESOURCES[] = {
     {"divVerification", R_VERIFICATION, NULL},
     {"rphVerification", R_VERIFICATION, NULL},
 };
+#define N_RESOURCES (sizeof RESOURCES / sizeof RESOURCES[0])
 static const struct resource HEALTH = {"health", R_HEALTH, NULL};
 static const struct resource READY = {"ready", R_READY, NULL};
 
@@ -394,21 +398,107 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
     return 1;
 }
 
+/* ---- the gate's per-request state and the audit trail ------------------ */
+
+/*
+ * What the gate hands from the headers to the body and the reply
+ * (conn_data). Without a gate it is one of OPEN[], shared and constant;
+ * with one it is malloc'd and holds the request's `auth` until api_done.
+ */
+struct req_state {
+    const struct resource *res;
+    const auth *a;                  /* NULL: no gate */
+    const policy_client *pol;       /* NULL: no policy applies */
+};
+
+static const struct req_state OPEN[N_RESOURCES] = {
+    {&RESOURCES[0], NULL, NULL}, {&RESOURCES[1], NULL, NULL}, {&RESOURCES[2], NULL, NULL},
+    {&RESOURCES[3], NULL, NULL}, {&RESOURCES[4], NULL, NULL}, {&RESOURCES[5], NULL, NULL},
+};
+
+/* The signingRequest object of a body (the body itself without wrapper),
+ * or NULL; and the type it asks for. */
+static const json_t *signing_request_of(const json_t *body)
+{
+    const json_t *w = json_object_get(body, "signingRequest");
+    if (w)
+        return json_is_object(w) ? w : NULL;
+    return json_is_object(body) ? body : NULL;
+}
+
+static const char *ppt_of(const struct resource *res, const json_t *req)
+{
+    return res->ppt ? res->ppt : json_string_value(json_object_get(req, "ppt"));
+}
+
+/*
+ * One audit record for a signing request that got past the gate: the
+ * Identity value when it was signed, else the status and the problem's
+ * detail. Only when audit_log is set; refusals are not the hot path, and
+ * a signed reply is read back only with an audit trail to write.
+ */
+static void audit_signing(const struct http_server *s, const http_client *cl,
+                          const struct resource *res, const json_t *body, const http_reply *r)
+{
+    audit *au = s->app->audit;
+    const char *rid = r->request_id[0] ? r->request_id : NULL;
+    json_t *doc;
+
+    if (!au)
+        return;
+    doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    if (r->status == 200) {
+        const char *idh = json_string_value(
+            json_object_get(json_object_get(doc, "signingResponse"), "identityHeader"));
+        if (idh)
+            audit_signed(au, cl, app_now(s->app), rid, idh);
+        else
+            log_msg(LOG_LVL_ERROR, "audit: a signing reply without identityHeader");
+    } else {
+        const json_t *req = signing_request_of(body);
+        audit_refused(au, cl, app_now(s->app), rid, req, ppt_of(res, req), r->status,
+                      json_string_value(json_object_get(doc, "detail")));
+    }
+    json_decref(doc);
+}
+
 /* ---- deferred requests ---------------------------------------------------- */
 
-/* Called on a fetch-pool thread once the reply is filled. */
+/* A parked request: what its completion needs on the fetch pool. */
+struct deferred {
+    const struct http_server *s;
+    conn *c;
+    const struct resource *res;
+    json_t *body;
+    http_reply *r;
+};
+
+/* Called on a fetch-pool thread once the reply is filled. The connection
+ * is parked (its worker does not touch it) until conn_resume. */
 static void resume_deferred(void *arg)
 {
-    conn_resume(arg);
+    struct deferred *d = arg;
+    conn *c = d->c;
+    if (d->res->route == R_SIGNING)
+        audit_signing(d->s, conn_client(c), d->res, d->body, d->r);
+    json_decref(d->body);
+    free(d);
+    conn_resume(c);
 }
 
 /* A request that must wait for a fetch: park it and let the pool run
  * `finish` on it. Returns 1 (parked) or 0 with a 503 in `r`. */
-static int defer_request(const struct http_server *s, conn *c, fetchpool_finish_fn finish,
-                         json_t *body, json_t *req, http_reply *r)
+static int defer_request(const struct http_server *s, conn *c, const struct resource *res,
+                         fetchpool_finish_fn finish, json_t *body, json_t *req, http_reply *r)
 {
-    if (fetchpool_run(s->pool, s->app, finish, body, req, r, resume_deferred, c) == 0)
-        return 1;
+    struct deferred *d = malloc(sizeof *d);
+    if (d) {
+        *d = (struct deferred){s, c, res, json_incref(body), r};
+        if (fetchpool_run(s->pool, s->app, finish, body, req, r, resume_deferred, d) == 0)
+            return 1;
+        json_decref(body);
+        free(d);
+    }
     http_problem(r, 503, "Service Unavailable",
                  "too many requests are waiting for fetches (certificates, RCD content); "
                  "retry later", NULL, NULL, NULL);
@@ -446,47 +536,123 @@ static int run_resource(const struct http_server *s, conn *c, const struct resou
         finish = verification_finish;
     }
     if (wait)
-        deferred = defer_request(s, c, finish, body, later, r);
+        deferred = defer_request(s, c, res, finish, body, later, r);
     json_decref(later);
     return deferred;
 }
 
+/* An auth_denial as the reply: ProblemDetails, WWW-Authenticate,
+ * Retry-After; the rule that refused goes to the access log. */
+static void deny(http_reply *r, const auth_denial *d)
+{
+    http_problem(r, d->status, d->title, d->detail, d->cause[0] ? d->cause : NULL, NULL, NULL);
+    if (d->www_authenticate[0] && http_reply_header(r, "WWW-Authenticate", d->www_authenticate))
+        log_msg(LOG_LVL_ERROR, "WWW-Authenticate value does not fit the reply");
+    r->retry_after = d->retry_after;
+    if (d->rule[0])
+        snprintf(r->note, sizeof r->note, "rule=%s", d->rule);
+    else if (d->cause[0])
+        snprintf(r->note, sizeof r->note, "cause=%s", d->cause);
+}
+
 /*
  * The authentication and authorization gate: runs once the headers are in
- * and the route is known, before the body is read. Returns 0 to go on, or
- * 1 with the refusal (401/403/429, with WWW-Authenticate or Retry-After
- * through http_reply_header) in `r`. It has the request's headers
- * (conn_header: Authorization) and the caller (conn_client: address,
- * certificate identity; it sets `principal`). Today it lets everything
- * through.
+ * and the route is known, before the body is read. Returns 0 to go on
+ * (conn_data then holds the request's req_state), or 1 with the refusal
+ * (401/403/429) in `r`. Without a gate (auth = none, no policy file) it
+ * is one pointer test. Refusals of signing by a client that was
+ * identified (403, 429) are audited; 401s are not: nobody is known, and
+ * an anonymous caller must not be able to fill the audit trail (the
+ * access log has them).
  */
-static int gate(struct http_server *s, conn *c, const struct resource *route, http_reply *r)
+/* The request is over: give back its `auth` (conn_set_data_done). */
+static void api_done(void *arg, conn *c)
 {
-    (void)s;
-    (void)c;
-    (void)route;
-    (void)r;
-    return 0;
+    struct http_server *s = arg;
+    struct req_state *st = (struct req_state *)conn_data(c);
+    auth_release(s->app->auth, st->a);
+    free(st);
 }
+
+static int gate(struct http_server *s, conn *c, const struct resource *res, http_reply *r)
+{
+    auth_holder *h = s->app->auth;
+    http_client *cl;
+    const auth *a;
+    const policy_client *pol;
+    struct req_state *st;
+    auth_denial d;
+    unsigned status;
+
+    if (!h) {
+        assert(OPEN[res - RESOURCES].res == res);
+        conn_set_data(c, &OPEN[res - RESOURCES]);
+        return 0;
+    }
+    cl = conn_client(c);
+    a = auth_acquire(h);
+    status = auth_check(a, cl, conn_header(c, "Authorization"),
+                        res->route == R_SIGNING ? AUTH_RES_SIGNING : AUTH_RES_VERIFICATION,
+                        app_now(s->app), &pol, &d);
+    if (status == 0 && pol)
+        status = policy_take_rate(pol, &d);
+    if (status == 0) {
+        if ((st = malloc(sizeof *st))) {
+            *st = (struct req_state){res, a, pol};
+            conn_set_data_done(c, st, api_done, s);
+            return 0;
+        }
+        status = denial_set(&d, 500, "Internal Server Error", "SYSTEM_FAILURE", NULL,
+                            "out of memory");
+    }
+    deny(r, &d);
+    if (res->route == R_SIGNING && status != 401 && s->app->audit)
+        audit_refused(s->app->audit, cl, app_now(s->app), NULL, NULL, res->ppt, status,
+                      d.detail);
+    auth_release(h, a);
+    return 1;
+}
+
 
 static int api_headers(void *arg, conn *c, http_reply *r)
 {
     struct http_server *s = arg;
     const struct resource *res = match_route(s, conn_path(c));
 
+    /* A keep-alive connection's previous request may have named a
+     * principal: this one has none until the gate says so. */
+    if (s->app->auth)
+        conn_client(c)->principal[0] = '\0';
     if (check_headers(s, c, res ? res->route : R_NONE, r))
         return 1;
-    if (gate(s, c, res, r))
+    return gate(s, c, res, r);
+}
+
+/*
+ * The per-client signing rules, once the body is parsed: 0, or 1 with the
+ * refusal (403 naming the rule, 400) in `r`.
+ */
+static int check_signing_policy(const struct req_state *st, const json_t *body, http_reply *r)
+{
+    const json_t *req;
+    auth_denial d;
+
+    if (!st->pol || st->res->route != R_SIGNING)
+        return 0;
+    if (!(req = http_unwrap(body, "signingRequest", r)))
         return 1;
-    conn_set_data(c, res);
-    return 0;
+    if (policy_check_signing(st->pol, req, ppt_of(st->res, req), &d) == 0)
+        return 0;
+    deny(r, &d);
+    return 1;
 }
 
 /* The whole body is in: parse it once and run the resource. */
 static int api_request(void *arg, conn *c, const char *buf, size_t len, http_reply *r)
 {
     struct http_server *s = arg;
-    const struct resource *res = conn_data(c);
+    const struct req_state *st = conn_data(c);
+    const struct resource *res = st->res;
     json_error_t jerr;
     json_t *body;
     char detail[400];
@@ -495,13 +661,14 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
     if (len == 0) {
         http_problem(r, 400, "Failed To Parse Message Body", "the request body is empty",
                      "INVALID_MSG_FORMAT", NULL, NULL);
-        return 0;
+        body = NULL;
+        goto answered;
     }
     body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
         char text[JSON_ERROR_TEXT_LENGTH + 1];
         if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(buf, len, &jerr, r))
-            return 0;
+            goto answered;
         http_clean_text(text, sizeof text, jerr.text);
         snprintf(detail, sizeof detail, "%s at line %d, column %d: %s",
                  json_error_code(&jerr) == json_error_invalid_utf8
@@ -510,13 +677,19 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
                  jerr.line, jerr.column, text);
         http_problem(r, 400, "Failed To Parse Message Body", detail, "INVALID_MSG_FORMAT", NULL,
                      NULL);
-        return 0;
+        goto answered;
     }
-    if (!json_is_object(body))
+    if (!json_is_object(body)) {
         http_problem(r, 400, "Failed To Parse Message Body",
                      "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
-    else
+    } else if (check_signing_policy(st, body, r)) {
+        note_request_id(body, res, r);
+    } else {
         deferred = run_resource(s, c, res, body, r);
+    }
+answered:
+    if (!deferred && res->route == R_SIGNING && s->app->audit)
+        audit_signing(s, conn_client(c), res, body, r);
     json_decref(body);
     return deferred;
 }

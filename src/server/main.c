@@ -8,8 +8,11 @@
  * configuration error.
  */
 #include "app.h"
+#include "audit.h"
+#include "auth.h"
 #include "config.h"
 #include "credentials.h"
+#include "lab.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -185,6 +188,18 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
                x5u ? " (served by this process)" : "");
     else
         printf("signing: not configured (verification only)\n");
+    if (cfg->lab_secure) {
+        /* The lab client's credentials: certificate and a fresh token. */
+        const char *d = cfg->state_dir;
+        printf("try: curl -s --cacert %s/api-ca.pem --cert %s/client.pem --key %s/client.key "
+               "-H \"Authorization: Bearer $(stirctl token --state-dir %s --client lab "
+               "--scope stir-signing)\" -H 'Content-Type: application/json' -d "
+               "'{\"signingRequest\":{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},"
+               "\"dest\":{\"tn\":[\"12155551213\"]},\"iat\":'\"$(date +%%s)\"'}}' "
+               "https://%s%s/stir/v1/signing\n", d, d, d, d, host, cfg->routing_path);
+        fflush(stdout);
+        return;
+    }
     printf("try: curl -s -H 'Content-Type: application/json' -d '{\"signingRequest\":"
            "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},\"dest\":{\"tn\":[\"12155551213\"]},"
            "\"iat\":'\"$(date +%%s)\"'}}' %s://%s%s/stir/v1/signing\n",
@@ -224,6 +239,38 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
         return -1;
     }
     return 0;
+}
+
+/*
+ * SIGHUP: the per-client policy and the OAuth keys are read again and
+ * swapped in for the next requests (those in flight finish with the old
+ * ones; no connection is dropped), and the audit log is reopened after
+ * rotation. A policy or JWKS that does not load is refused and the old
+ * one keeps serving. Signing keys, trust anchors, TLS certificates and
+ * the other settings are not reloaded yet (issue 12).
+ */
+static void reload(const stird_config *cfg, stird_app *app)
+{
+    char err[1024];
+
+    if (app->auth) {
+        if (auth_holder_reload(app->auth, cfg, err, sizeof err) == 0)
+            log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
+                    cfg->auth == AUTH_MODE_OAUTH ? " and OAuth keys" : "",
+                    cfg->policy_file ? cfg->policy_file : "no policy file");
+        else
+            log_msg(LOG_LVL_ERROR, "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
+                    "keep serving: %s", err);
+    }
+    if (app->audit) {
+        if (audit_reopen(app->audit, err, sizeof err) == 0)
+            log_msg(LOG_LVL_INFO, "SIGHUP: audit log %s reopened", cfg->audit_log);
+        else
+            log_msg(LOG_LVL_ERROR, "SIGHUP: audit log not reopened, still writing the old "
+                    "file: %s", err);
+    }
+    log_msg(LOG_LVL_WARN, "SIGHUP: signing keys, trust anchors, TLS certificates and other "
+            "settings are not reloaded (issue 12): restart for those");
 }
 
 int main(int argc, char **argv)
@@ -279,6 +326,29 @@ int main(int argc, char **argv)
     }
     if (cfg.embedded && setup_embedded_pki(&cfg) != 0)
         goto out;
+    if (cfg.lab_secure) {
+        if (lab_create(cfg.state_dir, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: cannot create the lab files in %s: %s\n", cfg.state_dir, err);
+            goto out;
+        }
+        log_msg(LOG_LVL_WARN, "--lab-secure: HTTPS, mutual TLS and OAuth with the LAB keys of %s "
+                "(client 'lab'; token: stirctl token --state-dir %s --client lab --scope "
+                "stir-signing): for trying things out only", cfg.state_dir, cfg.state_dir);
+    }
+    /* The gate exists only when something is checked: an open server pays
+     * nothing for it on the request path (http.c: gate). */
+    if (cfg.auth != AUTH_MODE_NONE || cfg.policy_file) {
+        auth *a = auth_load(&cfg, err, sizeof err);
+        if (!a || !(app.auth = auth_holder_new(a))) {
+            fprintf(stderr, "stird: %s\n", a ? "out of memory" : err);
+            auth_free(a);
+            goto out;
+        }
+    }
+    if (cfg.audit_log && !(app.audit = audit_open(cfg.audit_log, err, sizeof err))) {
+        fprintf(stderr, "stird: %s\n", err);
+        goto out;
+    }
 
     memset(&e, 0, sizeof e);
     if (check_readable("trust anchors", cfg.trust) != 0)
@@ -372,10 +442,8 @@ int main(int argc, char **argv)
             continue;
         if (sig != SIGHUP)
             break;
-        /* The reload itself (issue 12) goes between these two. */
         notify_reloading();
-        log_msg(LOG_LVL_WARN, "SIGHUP: configuration reload is not implemented yet; "
-                "settings unchanged");
+        reload(&cfg, &app);
         notify_ready(NULL);
     }
     log_msg(LOG_LVL_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -385,6 +453,9 @@ int main(int argc, char **argv)
 out:
     notify_watchdog_stop();    /* it probes the API: before the API goes */
     http_stop(http);
+    /* After the server: no request holds an `auth` any more. */
+    auth_holder_free(app.auth);
+    audit_close(app.audit);
     metrics_set_certcache(NULL);
     metrics_set_rcd(NULL);
     x5u_stop(x5u);

@@ -103,12 +103,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    /* The settings: argv[i] is "--", which config_load skips as argv[0]. */
+    /* The settings: argv[i] is "--", which config_load skips as argv[0].
+     * The gate is tested without a listener: the transport (which
+     * config_load insists is chosen) is said to be plain. */
     stird_config cfg;
     char err[512];
-    char *trust[] = {"--trust", "/dev/null"};
+    char *trust[] = {"--trust", "/dev/null", "--plain-http"};
     int n = argc - i;
-    char **cargv = calloc((size_t)n + 3, sizeof *cargv);
+    char **cargv = calloc((size_t)n + 4, sizeof *cargv);
     if (!cargv || stir_init() != 0)
         return 2;
     cargv[0] = "authcheck";
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
         cargv[k] = argv[i + k];
     cargv[n] = trust[0];
     cargv[n + 1] = trust[1];
-    int rc = config_load(&cfg, n + 2, cargv, err, sizeof err);
+    cargv[n + 2] = trust[2];
+    int rc = config_load(&cfg, n + 3, cargv, err, sizeof err);
     free(cargv);
     if (rc != 0) {
         fprintf(stderr, "authcheck: settings: %s\n", err);
