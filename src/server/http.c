@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "fetchpool.h"
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -51,6 +52,7 @@ static const struct resource READY = {"ready", R_READY, NULL};
 struct http_server {
     const stird_app *app;
     unsigned port;
+    unsigned metrics_port;      /* 0: no metrics listener */
     char prefix[256];           /* "{routing_path}/stir/v1/" */
     size_t prefix_len;
     char sign_path[256];
@@ -409,6 +411,7 @@ static int defer_request(const struct http_server *s, conn *c, fetchpool_finish_
 {
     if (fetchpool_run(s->pool, s->app, finish, body, req, r, resume_deferred, c) == 0)
         return 1;
+    metrics_refusal(METRICS_REFUSED_FETCH_QUEUE);
     http_problem(r, 503, "Service Unavailable",
                  "too many requests are waiting for fetches (certificates, RCD content); "
                  "retry later", NULL, NULL, NULL);
@@ -474,6 +477,8 @@ static int api_headers(void *arg, conn *c, http_reply *r)
     struct http_server *s = arg;
     const struct resource *res = match_route(s, conn_path(c));
 
+    if (res)
+        r->resource = res->name;
     if (check_headers(s, c, res ? res->route : R_NONE, r))
         return 1;
     if (gate(s, c, res, r))
@@ -522,6 +527,53 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
 }
 
 static const conn_handler API_HANDLER = {api_headers, api_request};
+
+/* ---- the metrics listener ------------------------------------------------- */
+
+/* GET /metrics: the whole exposition, rendered per scrape. Everything is
+ * answered from the request line and headers. */
+static int metrics_headers(void *arg, conn *c, http_reply *r)
+{
+    const char *m = conn_method(c);
+    char detail[300], path[220];
+    metrics_buf b = {0};
+
+    (void)arg;
+    r->resource = "metrics";
+    if (strcmp(conn_path(c), "/metrics") != 0) {
+        http_clean_text(path, sizeof path, conn_path(c));
+        snprintf(detail, sizeof detail, "no resource at %s; the metrics are at /metrics", path);
+        http_problem(r, 404, "Not Found", detail, "RESOURCE_URI_STRUCTURE_NOT_FOUND", NULL, NULL);
+    } else if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+        http_clean_text(path, sizeof path, m);
+        snprintf(detail, sizeof detail, "method %s not allowed on /metrics; use GET", path);
+        http_problem(r, 405, "Method Not Allowed", detail, NULL, NULL, NULL);
+        r->allow = "GET, HEAD";
+    } else if (metrics_render(&b, time(NULL)) != 0) {
+        metrics_buf_free(&b);
+        http_problem(r, 500, "Internal Server Error", "out of memory rendering the metrics",
+                     "SYSTEM_FAILURE", NULL, NULL);
+    } else {
+        r->status = 200;
+        r->content_type = METRICS_CONTENT_TYPE;
+        r->body = b.data;           /* the connection layer frees it */
+        r->len = b.len;
+    }
+    return 1;
+}
+
+static int metrics_request_body(void *arg, conn *c, const char *body, size_t len,
+                                http_reply *r)
+{
+    (void)arg;
+    (void)c;
+    (void)body;
+    (void)len;
+    (void)r;
+    return 0;                   /* never reached: metrics_headers answers everything */
+}
+
+static const conn_handler METRICS_HANDLER = {metrics_headers, metrics_request_body};
 
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
 {
@@ -589,9 +641,17 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     fd = http_listen_socket(&cfg->listen, &s->port, err, errlen);
     if (fd < 0)
         goto fail;
-    /* The listeners of this server: one entry each (a metrics listener
-     * would be another line here). */
+    /* The listeners of this server: one entry each. */
     ls[n++] = (conn_listener){"api", fd, s->tls, &API_HANDLER, s};
+    if (cfg->metrics_listen.set && !cfg->metrics_listen.off) {
+        s->metrics_port = cfg->metrics_listen.port;
+        fd = http_listen_socket(&cfg->metrics_listen, &s->metrics_port, err, errlen);
+        if (fd < 0) {
+            close(ls[0].fd);
+            goto fail;
+        }
+        ls[n++] = (conn_listener){"metrics", fd, NULL, &METRICS_HANDLER, s};
+    }
     if (!s->tls) {
         const char *h = cfg->listen.host;
         int loopback = strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
@@ -621,6 +681,17 @@ fail:
 unsigned http_port(const http_server *s)
 {
     return s->port;
+}
+
+unsigned http_metrics_port(const http_server *s)
+{
+    return s->metrics_port;
+}
+
+int http_alive(void *arg)
+{
+    const http_server *s = arg;
+    return conn_server_alive(s->conns);
 }
 
 void http_stop(http_server *s)
