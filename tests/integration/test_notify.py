@@ -119,6 +119,55 @@ class NotifyTest(unittest.TestCase):
             finally:
                 srv.stop()
 
+    def drain(self, seconds):
+        """Every datagram that arrives within `seconds`, as one bytes."""
+        data, deadline = b"", time.time() + seconds
+        while time.time() < deadline:
+            try:
+                data += self.sock.recv(4096)
+            except socket.timeout:
+                pass
+        return data
+
+    def test_a_stuck_worker_stops_the_pings(self):
+        # One connection worker is frozen (ptrace stops that thread alone,
+        # as a handler stuck in a loop or a lock would): the pings stop, and
+        # start again once it runs. No x5u listener, so the threads waiting
+        # in epoll_wait are libstir's and the API's workers, made last.
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+        env = {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": "600000"}
+        srv = stirtest.Server(env=env, x5u=False)
+        tid = None
+        try:
+            self.messages_until("READY=1", 10)
+            self.messages_until("WATCHDOG=1", 5)
+            task = "/proc/%d/task" % srv.proc.pid
+
+            def in_epoll_wait(t):
+                with open("%s/%s/syscall" % (task, t)) as f:
+                    return f.read().split()[0] in ("232", "281")   # x86-64 epoll_wait, epoll_pwait
+            waiting = sorted(int(t) for t in os.listdir(task) if in_epoll_wait(t))
+            self.assertGreaterEqual(len(waiting), 2, waiting)
+            tid = waiting[-1]
+            if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
+                tid = None
+                self.skipTest("ptrace not permitted here (errno %d)" % ctypes.get_errno())
+            self.assertEqual(libc.ptrace(PTRACE_INTERRUPT, tid, None, None), 0)
+            os.waitpid(tid, WALL)
+            self.drain(1.3)                         # a ping already on its way
+            self.assertNotIn(b"WATCHDOG=1", self.drain(1.5))
+            self.assertIn("not pinging", srv.stderr())
+            self.assertEqual(libc.ptrace(PTRACE_DETACH, tid, None, None), 0)
+            tid = None
+            self.messages_until("WATCHDOG=1", 3)
+        finally:
+            if tid is not None:
+                libc.ptrace(PTRACE_DETACH, tid, None, None)
+            srv.stop()
+
     def test_no_watchdog_without_watchdog_usec(self):
         srv = stirtest.Server(env={"NOTIFY_SOCKET": self.path})
         try:
