@@ -9,7 +9,8 @@
 # the medians are printed (this VM's figures swing 10-30 % run to run).
 # Env: DUR (s per run, default 6), REPEAT (default 3), CONNS_LIST ("1 16 64"),
 # THREADS (server threads, default 2), YARDSTICK (dir, default
-# ../shared/yardstick), BUILD (default build).
+# ../shared/yardstick), BUILD (default build), LOG_LEVEL (stird's, default
+# info as `make run`: one access-log line per request, to a file).
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -18,6 +19,7 @@ DUR=${DUR:-6}
 REPEAT=${REPEAT:-3}
 CONNS_LIST=${CONNS_LIST:-"1 16 64"}
 THREADS=${THREADS:-2}
+LOG_LEVEL=${LOG_LEVEL:-info}
 export DUR
 [ -x "$BUILD/stird" ] || { echo "bench: build first (make build)" >&2; exit 2; }
 [ -f "$YARD/ms-bench.sh" ] || { echo "bench: no yardstick at $YARD" >&2; exit 2; }
@@ -41,7 +43,7 @@ YPORT=18099 SPORT=18080 XPORT=18443
 "$T/msceil" -p $YPORT -t "$THREADS" >/dev/null 2>&1 &
 YPID=$!
 "$BUILD/stird" --embedded --plain-http --state-dir "$T/state" --listen 127.0.0.1:$SPORT \
-  --x5u-listen 127.0.0.1:$XPORT --fetch-allow-any-port --threads "$THREADS" --log-level warn >"$T/stird.log" 2>&1 &
+  --x5u-listen 127.0.0.1:$XPORT --fetch-allow-any-port --metrics-listen none --threads "$THREADS" --log-level "$LOG_LEVEL" >"$T/stird.log" 2>&1 &
 SPID=$!
 wait_port $YPORT && wait_port $SPORT || { cat "$T/stird.log"; exit 1; }
 
@@ -69,4 +71,4 @@ for c in $CONNS_LIST; do
       "$sr" "$sp50" "$sp99" "$ratio" "$([ "$snon" != 0 ] && echo "  (stird non-2xx: $snon)")"
   done
 done
-echo "# medians of $REPEAT runs of ${DUR}s each (wrk -t1), server threads: $THREADS"
+echo "# medians of $REPEAT runs of ${DUR}s each (wrk -t1), server threads: $THREADS, stird log level: $LOG_LEVEL"

@@ -51,16 +51,16 @@ cc -O2 -D_GNU_SOURCE -o "$T/mtls-load" "$ROOT/bench/mtls-load.c" -lssl -lcrypto 
 
 PPORT=18180 TPORT=18181 MPORT=18182 X1=18543 X2=18544 X3=18545
 "$BUILD/stird" --embedded --plain-http --state-dir "$T/s1" --listen 127.0.0.1:$PPORT \
-  --x5u-listen 127.0.0.1:$X1 --fetch-allow-any-port --threads "$THREADS" --log-level warn \
+  --x5u-listen 127.0.0.1:$X1 --fetch-allow-any-port --metrics-listen none --threads "$THREADS" --log-level warn \
   >"$T/plain.log" 2>&1 &
 PPID_PLAIN=$!
 "$BUILD/stird" --embedded --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --state-dir "$T/s2" \
-  --listen 127.0.0.1:$TPORT --x5u-listen 127.0.0.1:$X2 --fetch-allow-any-port \
+  --listen 127.0.0.1:$TPORT --x5u-listen 127.0.0.1:$X2 --fetch-allow-any-port --metrics-listen none \
   --threads "$THREADS" --log-level warn >"$T/tls.log" 2>&1 &
 PPID_TLS=$!
 "$BUILD/stird" --embedded --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" \
   --tls-client-ca "$T/cca.pem" --state-dir "$T/s3" --listen 127.0.0.1:$MPORT \
-  --x5u-listen 127.0.0.1:$X3 --fetch-allow-any-port --threads "$THREADS" --log-level warn \
+  --x5u-listen 127.0.0.1:$X3 --fetch-allow-any-port --metrics-listen none --threads "$THREADS" --log-level warn \
   >"$T/mtls.log" 2>&1 &
 PPID_MTLS=$!
 wait_port $PPORT && wait_port $TPORT && wait_port $MPORT || { cat "$T/plain.log" "$T/tls.log" "$T/mtls.log"; exit 1; }

@@ -21,6 +21,7 @@
  */
 #include "conn.h"
 #include "http1.h"
+#include "metrics.h"
 #include "tls.h"
 
 #include <assert.h>
@@ -110,6 +111,8 @@ struct worker {
     conn *all;
     conn *thead[T_KINDS], *ttail[T_KINDS];
     long long now;
+    atomic_ulong loops;             /* event loop turns: the watchdog's heartbeat */
+    unsigned long loops_seen;       /* the liveness checker's: at its last call */
 };
 
 struct client_count {
@@ -522,6 +525,9 @@ static int queue_reply(conn *c)
         .latency_us = lat, .request_id = r->request_id[0] ? r->request_id : NULL,
         .verstat = r->verstat[0] ? r->verstat : NULL, .codes = r->codes[0] ? r->codes : NULL,
         .note = r->note});
+    metrics_request(r->resource, r->status, lat);
+    if (r->status == 413)
+        metrics_refusal(METRICS_REFUSED_SIZE);
     reply_clear(r);
     return 0;
 }
@@ -743,6 +749,7 @@ static void handshake(conn *c)
         ok = client_take(s, key, s->lim.max_per_client) == 0;
         pthread_mutex_unlock(&s->clients_lock);
         if (!ok) {
+            metrics_refusal(METRICS_REFUSED_CONNECTIONS);
             log_refused(s, "too many connections for this client certificate", &c->client);
             conn_free(c);
             return;
@@ -821,6 +828,7 @@ static int admit(conn_server *s, const conn_listener *l, int fd, const http_clie
             send(fd, s->busy, (size_t)s->busy_len, MSG_NOSIGNAL) > 0)
             shutdown(fd, SHUT_WR);
         close(fd);
+        metrics_refusal(METRICS_REFUSED_CONNECTIONS);
         log_refused(s, busy ? "max_connections reached" : "too many connections from this address",
                     client);
         return -1;
@@ -1020,6 +1028,7 @@ static void *worker_main(void *arg)
 
     while (!atomic_load(&s->stopping)) {
         int n;
+        atomic_fetch_add_explicit(&w->loops, 1, memory_order_relaxed);
         w->now = now_ms();
         n = epoll_wait(w->ep, evs, 128, next_timeout(w));
         w->now = now_ms();
@@ -1158,6 +1167,20 @@ void conn_server_stop(conn_server *s)
     pthread_mutex_destroy(&s->clients_lock);
     free(s->workers);
     free(s);
+}
+
+int conn_server_alive(conn_server *s)
+{
+    int alive = 1;
+    for (size_t i = 0; i < s->n_started; i++) {
+        struct worker *w = &s->workers[i];
+        unsigned long loops = atomic_load_explicit(&w->loops, memory_order_relaxed);
+        if (loops == w->loops_seen)
+            alive = 0;
+        w->loops_seen = loops;
+        wake(w);                    /* an idle worker turns its loop once for the next call */
+    }
+    return alive;
 }
 
 /* ---- the request, for handlers ------------------------------------------- */

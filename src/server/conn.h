@@ -67,6 +67,15 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
 /* Stop accepting, close every connection, join the workers. NULL is fine. */
 void conn_server_stop(conn_server *s);
 
+/*
+ * Liveness, for the service manager's watchdog: 1 when every worker has
+ * turned its event loop since the previous call, 0 when one has not.
+ * Each call wakes every worker, so between two calls an idle worker turns
+ * once and only a stuck one (a hung handler, a deadlock) fails the next.
+ * One caller at a time (it keeps what it saw last).
+ */
+int conn_server_alive(conn_server *s);
+
 /* The request being handled (valid from the headers callback on). */
 const char *conn_method(const conn *c);
 const char *conn_path(const conn *c);          /* without the query */

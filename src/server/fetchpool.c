@@ -5,6 +5,7 @@
  */
 #include "fetchpool.h"
 #include "http.h"
+#include "metrics.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ static void *pool_main(void *arg)
             if (!p->head)
                 p->tail = NULL;
             p->queued--;
+            metrics_fetch_queue_depth((long)p->queued);
         }
         pthread_mutex_unlock(&p->lock);
         if (!j)
@@ -92,6 +94,7 @@ int fetchpool_run(fetchpool *p, const stird_app *app, fetchpool_finish_fn finish
         p->head = j;
     p->tail = j;
     p->queued++;
+    metrics_fetch_queue_depth((long)p->queued);
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
     return 0;
@@ -130,6 +133,7 @@ void fetchpool_destroy(fetchpool *p)
     j = p->head;              /* queued, not started: answer them now */
     p->head = p->tail = NULL;
     p->queued = 0;
+    metrics_fetch_queue_depth(0);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
     while (j) {

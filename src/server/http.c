@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "fetchpool.h"
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -55,6 +56,7 @@ static const struct resource READY = {"ready", R_READY, NULL};
 struct http_server {
     const stird_app *app;
     unsigned port;
+    unsigned metrics_port;      /* 0: no metrics listener */
     char prefix[256];           /* "{routing_path}/stir/v1/" */
     size_t prefix_len;
     char sign_path[256];
@@ -499,6 +501,7 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
         json_decref(body);
         free(d);
     }
+    metrics_refusal(METRICS_REFUSED_FETCH_QUEUE);
     http_problem(r, 503, "Service Unavailable",
                  "too many requests are waiting for fetches (certificates, RCD content); "
                  "retry later", NULL, NULL, NULL);
@@ -549,10 +552,22 @@ static void deny(http_reply *r, const auth_denial *d)
     if (d->www_authenticate[0] && http_reply_header(r, "WWW-Authenticate", d->www_authenticate))
         log_msg(LOG_LVL_ERROR, "WWW-Authenticate value does not fit the reply");
     r->retry_after = d->retry_after;
+    metrics_refusal(d->status == 429 ? METRICS_REFUSED_RATE
+                    : d->rule[0]     ? METRICS_REFUSED_POLICY
+                                     : METRICS_REFUSED_AUTHENTICATION);
     if (d->rule[0])
         snprintf(r->note, sizeof r->note, "rule=%s", d->rule);
     else if (d->cause[0])
         snprintf(r->note, sizeof r->note, "cause=%s", d->cause);
+}
+
+/* The request is over: give back its `auth` (conn_set_data_done). */
+static void api_done(void *arg, conn *c)
+{
+    struct http_server *s = arg;
+    struct req_state *st = (struct req_state *)conn_data(c);
+    auth_release(s->app->auth, st->a);
+    free(st);
 }
 
 /*
@@ -565,15 +580,6 @@ static void deny(http_reply *r, const auth_denial *d)
  * an anonymous caller must not be able to fill the audit trail (the
  * access log has them).
  */
-/* The request is over: give back its `auth` (conn_set_data_done). */
-static void api_done(void *arg, conn *c)
-{
-    struct http_server *s = arg;
-    struct req_state *st = (struct req_state *)conn_data(c);
-    auth_release(s->app->auth, st->a);
-    free(st);
-}
-
 static int gate(struct http_server *s, conn *c, const struct resource *res, http_reply *r)
 {
     auth_holder *h = s->app->auth;
@@ -623,6 +629,8 @@ static int api_headers(void *arg, conn *c, http_reply *r)
      * principal: this one has none until the gate says so. */
     if (s->app->auth)
         conn_client(c)->principal[0] = '\0';
+    if (res)
+        r->resource = res->name;
     if (check_headers(s, c, res ? res->route : R_NONE, r))
         return 1;
     return gate(s, c, res, r);
@@ -696,6 +704,53 @@ answered:
 
 static const conn_handler API_HANDLER = {api_headers, api_request};
 
+/* ---- the metrics listener ------------------------------------------------- */
+
+/* GET /metrics: the whole exposition, rendered per scrape. Everything is
+ * answered from the request line and headers. */
+static int metrics_headers(void *arg, conn *c, http_reply *r)
+{
+    const char *m = conn_method(c);
+    char detail[300], path[220];
+    metrics_buf b = {0};
+
+    (void)arg;
+    r->resource = "metrics";
+    if (strcmp(conn_path(c), "/metrics") != 0) {
+        http_clean_text(path, sizeof path, conn_path(c));
+        snprintf(detail, sizeof detail, "no resource at %s; the metrics are at /metrics", path);
+        http_problem(r, 404, "Not Found", detail, "RESOURCE_URI_STRUCTURE_NOT_FOUND", NULL, NULL);
+    } else if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+        http_clean_text(path, sizeof path, m);
+        snprintf(detail, sizeof detail, "method %s not allowed on /metrics; use GET", path);
+        http_problem(r, 405, "Method Not Allowed", detail, NULL, NULL, NULL);
+        r->allow = "GET, HEAD";
+    } else if (metrics_render(&b, time(NULL)) != 0) {
+        metrics_buf_free(&b);
+        http_problem(r, 500, "Internal Server Error", "out of memory rendering the metrics",
+                     "SYSTEM_FAILURE", NULL, NULL);
+    } else {
+        r->status = 200;
+        r->content_type = METRICS_CONTENT_TYPE;
+        r->body = b.data;           /* the connection layer frees it */
+        r->len = b.len;
+    }
+    return 1;
+}
+
+static int metrics_request_body(void *arg, conn *c, const char *body, size_t len,
+                                http_reply *r)
+{
+    (void)arg;
+    (void)c;
+    (void)body;
+    (void)len;
+    (void)r;
+    return 0;                   /* never reached: metrics_headers answers everything */
+}
+
+static const conn_handler METRICS_HANDLER = {metrics_headers, metrics_request_body};
+
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
 {
     char where[300];
@@ -762,9 +817,17 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     fd = http_listen_socket(&cfg->listen, &s->port, err, errlen);
     if (fd < 0)
         goto fail;
-    /* The listeners of this server: one entry each (a metrics listener
-     * would be another line here). */
+    /* The listeners of this server: one entry each. */
     ls[n++] = (conn_listener){"api", fd, s->tls, &API_HANDLER, s};
+    if (cfg->metrics_listen.set && !cfg->metrics_listen.off) {
+        s->metrics_port = cfg->metrics_listen.port;
+        fd = http_listen_socket(&cfg->metrics_listen, &s->metrics_port, err, errlen);
+        if (fd < 0) {
+            close(ls[0].fd);
+            goto fail;
+        }
+        ls[n++] = (conn_listener){"metrics", fd, NULL, &METRICS_HANDLER, s};
+    }
     if (!s->tls) {
         const char *h = cfg->listen.host;
         int loopback = strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
@@ -794,6 +857,17 @@ fail:
 unsigned http_port(const http_server *s)
 {
     return s->port;
+}
+
+unsigned http_metrics_port(const http_server *s)
+{
+    return s->metrics_port;
+}
+
+int http_alive(void *arg)
+{
+    const http_server *s = arg;
+    return conn_server_alive(s->conns);
 }
 
 void http_stop(http_server *s)

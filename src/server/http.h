@@ -25,6 +25,8 @@ typedef struct http_reply {
     const char *content_type;     /* static string */
     const char *allow;            /* Allow header for 405, static */
     unsigned retry_after;         /* Retry-After seconds for 503/429, 0: none */
+    const char *resource;         /* metrics: the resource answered ("signing"), static;
+                                   * NULL: "other" */
     char headers[HTTP_EXTRA_HEADERS_MAX];   /* more "Name: value\r\n" lines */
     size_t headers_len;
     /* for the access log line */
@@ -65,6 +67,15 @@ int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t er
 http_server *http_start(const stird_app *app, char *err, size_t errlen);
 /* The port actually bound (differs from the setting when that was 0). */
 unsigned http_port(const http_server *s);
+/* The port of the metrics listener; 0 when metrics_listen is none. */
+unsigned http_metrics_port(const http_server *s);
+/*
+ * A liveness check for notify_watchdog_start (`arg` is the http_server):
+ * 1 when every connection worker has run its event loop since the last
+ * call. Each call also wakes every worker, so an idle one loops before
+ * the next call; one that does not is stuck (a hung handler, a deadlock).
+ */
+int http_alive(void *arg);
 void http_stop(http_server *s);
 
 /*

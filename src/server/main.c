@@ -172,7 +172,7 @@ static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
 }
 
 static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
-                   const x5u_server *x5u)
+                   unsigned metrics_port, const x5u_server *x5u)
 {
     char host[300];
     const char *h = cfg->listen.host;
@@ -188,6 +188,13 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
                x5u ? " (served by this process)" : "");
     else
         printf("signing: not configured (verification only)\n");
+    if (metrics_port) {
+        const char *mh = cfg->metrics_listen.host;
+        if (strcmp(mh, "0.0.0.0") == 0 || strcmp(mh, "::") == 0)
+            mh = "127.0.0.1";
+        printf(strchr(mh, ':') ? "metrics: http://[%s]:%u/metrics\n"
+                               : "metrics: http://%s:%u/metrics\n", mh, metrics_port);
+    }
     if (cfg->lab_secure) {
         /* The lab client's credentials: certificate and a fresh token. */
         const char *d = cfg->state_dir;
@@ -283,7 +290,6 @@ int main(int argc, char **argv)
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
-    struct notify_probe probe;
     sigset_t sigs;
     int sig, rc, status = 1;
 
@@ -429,12 +435,11 @@ int main(int argc, char **argv)
     if (cfg.has_fixed_time)
         log_msg(LOG_LVL_WARN, "the clock is fixed at %lld (--fixed-time): for labs and tests only",
                 cfg.fixed_time);
-    banner(&cfg, &app, http_port(http), x5u);
+    banner(&cfg, &app, http_port(http), http_metrics_port(http), x5u);
     log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", app.trust_count,
             cfg.threads, app.signer ? "on" : "off");
     notify_ready(app.signer ? "serving, signing on" : "serving, signing off");
-    notify_probe_init(&probe, &cfg.listen.sa, cfg.listen.salen, http_port(http));
-    if (notify_watchdog_start(notify_probe_health, &probe) != 0)
+    if (notify_watchdog_start(http_alive, http) != 0)
         log_msg(LOG_LVL_WARN, "watchdog: cannot start its thread; no WATCHDOG=1 pings");
 
     for (;;) {
@@ -451,7 +456,7 @@ int main(int argc, char **argv)
     status = 0;
 
 out:
-    notify_watchdog_stop();    /* it probes the API: before the API goes */
+    notify_watchdog_stop();    /* it asks the API's workers: before they go */
     http_stop(http);
     /* After the server: no request holds an `auth` any more. */
     auth_holder_free(app.auth);

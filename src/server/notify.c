@@ -7,15 +7,11 @@
 #include "config.h"
 #include "log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,8 +62,9 @@ static void *watchdog_main(void *unused)
             warned = 0;
         } else if (!warned) {
             /* No ping: systemd restarts us when WatchdogSec passes. */
-            log_msg(LOG_LVL_ERROR, "watchdog: the API does not answer GET /health; "
-                    "not pinging the service manager");
+            log_msg(LOG_LVL_ERROR, "watchdog: a connection worker has not turned its event "
+                    "loop for %llu ms; not pinging the service manager",
+                    (unsigned long long)(wd.interval_us / 1000));
             warned = 1;
         }
         pthread_mutex_lock(&wd.mu);
@@ -99,7 +96,7 @@ int notify_watchdog_start(notify_alive_fn alive, void *arg)
     if (pthread_create(&wd.tid, NULL, watchdog_main, NULL) != 0)
         return -1;
     wd.running = 1;
-    log_msg(LOG_LVL_INFO, "watchdog: pinging every %llu ms while GET /health answers",
+    log_msg(LOG_LVL_INFO, "watchdog: pinging every %llu ms while every connection worker runs",
             (unsigned long long)(wd.interval_us / 1000));
     return 0;
 }
@@ -114,55 +111,4 @@ void notify_watchdog_stop(void)
     pthread_mutex_unlock(&wd.mu);
     pthread_join(wd.tid, NULL);
     wd.running = 0;
-}
-
-/* ---- the liveness probe -------------------------------------------------------- */
-
-void notify_probe_init(struct notify_probe *p, const struct sockaddr_storage *listen_sa,
-                       socklen_t salen, unsigned port)
-{
-    memcpy(&p->sa, listen_sa, sizeof p->sa);
-    p->salen = salen;
-    if (p->sa.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&p->sa;
-        a->sin6_port = htons((uint16_t)port);
-        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
-            a->sin6_addr = in6addr_loopback;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&p->sa;
-        a->sin_port = htons((uint16_t)port);
-        if (a->sin_addr.s_addr == htonl(INADDR_ANY))
-            a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    }
-}
-
-int notify_probe_health(void *arg)
-{
-    const struct notify_probe *p = arg;
-    struct timeval tv = {1, 0};
-    char buf[64];
-    size_t got = 0;
-    int fd, ok = 0;
-
-    fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    /* Linux bounds connect() by SO_SNDTIMEO too. */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (const struct sockaddr *)&p->sa, p->salen) == 0) {
-        static const char REQ[] = "GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n";
-        if (send(fd, REQ, sizeof REQ - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof REQ - 1)) {
-            while (got < 12) {
-                ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-                if (n <= 0)
-                    break;
-                got += (size_t)n;
-            }
-            buf[got] = '\0';
-            ok = got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 9, "200", 3) == 0;
-        }
-    }
-    close(fd);
-    return ok;
 }

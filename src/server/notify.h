@@ -19,7 +19,8 @@ void notify_reloading(void);
 /* STOPPING=1: shutdown has begun. */
 void notify_stopping(void);
 
-/* A liveness check: 1 when the server answers, 0 when it does not. */
+/* A liveness check: 1 when the server works, 0 when it does not (stird's
+ * is http_alive: every connection worker turned its event loop). */
 typedef int (*notify_alive_fn)(void *arg);
 
 /*
@@ -30,21 +31,5 @@ typedef int (*notify_alive_fn)(void *arg);
  */
 int notify_watchdog_start(notify_alive_fn alive, void *arg);
 void notify_watchdog_stop(void);
-
-/*
- * A liveness check for notify_watchdog_start: GET /health on the plain
- * HTTP API listener, answered 200 within 1 second. It proves that a
- * worker accepted, parsed and answered a request. `arg` is a struct
- * notify_probe made by notify_probe_init from the listener's address
- * (a wildcard address is reached through loopback) and bound port.
- */
-#include <sys/socket.h>
-struct notify_probe {
-    struct sockaddr_storage sa;
-    socklen_t salen;
-};
-void notify_probe_init(struct notify_probe *p, const struct sockaddr_storage *listen_sa,
-                       socklen_t salen, unsigned port);
-int notify_probe_health(void *arg);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static void reply(json_t *res, const stir_error *err, http_reply *r)
         return;
     }
     log_outcome(res, r);
+    metrics_verification(res);
     http_reply_json(r, 200, json_pack("{s:o}", "verificationResponse", res));
 }
 

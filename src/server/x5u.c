@@ -33,6 +33,7 @@ static int x5u_headers(void *arg, conn *c, http_reply *r)
     const char *m = conn_method(c);
     char detail[300], path[220];
 
+    r->resource = "x5u";
     if (strcmp(conn_path(c), CHAIN_PATH) != 0) {
         http_clean_text(path, sizeof path, conn_path(c));
         snprintf(detail, sizeof detail, "no document at %s; the chain is at " CHAIN_PATH, path);

@@ -55,18 +55,24 @@ class JsonLogTest(unittest.TestCase):
         self.assertGreaterEqual(r["latency_us"], 0)
 
     def test_request_bytes_are_escaped(self):
-        # The server decodes %XX: the path it logs holds a quote, a
-        # backslash, a control byte, a byte that is not UTF-8, and é.
-        st, _ = self.srv.raw(b"GET /x%22%5c%01%ff%c3%a9 HTTP/1.1\r\nHost: a\r\n"
+        # The log shows the request-target as received on the wire (%XX is
+        # not decoded), escaped for JSON: a quote, a backslash, a byte that
+        # is not UTF-8 (as U+00FF, the log's rule) and a valid é.
+        st, _ = self.srv.raw(b'GET /x"\\\xff\xc3\xa9%01%c3%a9 HTTP/1.1\r\nHost: a\r\n'
                              b"Connection: close\r\n\r\n")
         self.assertEqual(st, 404)
-        want = '/x"\\\x01\u00ff\u00e9'
+        want = '/x"\\\u00ff\u00e9%01%c3%a9'
         r = self.wait_for(lambda r: r.get("status") == 404 and r.get("path", "").startswith("/x"))
         self.assertEqual(r["path"], want)
         raw = [l for l in self.srv.stderr().splitlines() if '"status":404' in l][-1]
-        self.assertIn('\\u0001', raw)
-        self.assertIn('\\u00ff', raw)
-        self.assertIn('é', raw)                       # valid UTF-8 stays as it is
+        self.assertIn('"/x\\"\\\\\\u00ffé%01%c3%a9"', raw)
+        # A control byte in the target is refused by the parser (400); the
+        # log line holds no part of that target.
+        st, _ = self.srv.raw(b"GET /y\x01 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        self.assertEqual(st, 400)
+        r = self.wait_for(lambda r: r.get("status") == 400)
+        self.assertNotIn("\x01", json.dumps(r, ensure_ascii=False))
+        self.assertNotIn("/y", r.get("path", ""))
 
 
 class TextLogTest(unittest.TestCase):

@@ -140,9 +140,6 @@ class MetricsRegistry(unittest.TestCase):
         self.assertEqual(self.v("stird_build_info", version=version), 1)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def metrics_wired():
     """True once the HTTP layer serves /metrics (some server file other
@@ -218,3 +215,68 @@ class MetricsEndpoint(unittest.TestCase):
         self.assertEqual(moved("stird_request_duration_seconds_count", resource="signing"), 3)
         self.assertGreater(self.value(after, "stird_signing_cert_expiry_seconds"), 0)
         self.assertGreaterEqual(self.value(after, "stird_certcache_entries"), 1)
+
+
+    def metrics_call(self, method, path):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.metrics_port, timeout=10)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def test_only_get_metrics_is_served(self):
+        import json
+        st, h, body = self.metrics_call("GET", "/nothing")
+        self.assertEqual(st, 404)
+        self.assertEqual(h["content-type"], "application/problem+json")
+        self.assertEqual(json.loads(body)["status"], 404)
+        st, h, _ = self.metrics_call("POST", "/metrics")
+        self.assertEqual(st, 405)
+        self.assertEqual(h["allow"], "GET, HEAD")
+        st, h, body = self.metrics_call("HEAD", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, b"")
+        self.assertGreater(int(h["content-length"]), 0)
+        # the API's resources are not on the metrics listener, nor /metrics on the API
+        self.assertEqual(self.metrics_call("GET", "/health")[0], 404)
+        self.assertEqual(self.srv.request("GET", "/metrics")[0], 404)
+
+    def test_banner_names_the_url(self):
+        self.assertIn("metrics: http://127.0.0.1:%d/metrics" % self.srv.metrics_port,
+                      self.srv.stdout())
+
+    def test_oversized_body_is_a_size_refusal(self):
+        before, _ = parse(self.scrape())
+        st, _ = self.srv.raw(b"POST /stir/v1/signing HTTP/1.1\r\nHost: a\r\n"
+                             b"Content-Type: application/json\r\n"
+                             b"Content-Length: 100000000\r\n\r\n")
+        self.assertEqual(st, 413)
+        after, _ = parse(self.scrape())
+        self.assertEqual(self.value(after, "stird_refusals_total", cause="size") -
+                         self.value(before, "stird_refusals_total", cause="size"), 1)
+        self.assertEqual(self.value(after, "stird_requests_total", resource="metrics",
+                                    status="200") -
+                         self.value(before, "stird_requests_total", resource="metrics",
+                                    status="200"), 1)
+
+
+class MetricsDisabled(unittest.TestCase):
+    def test_none_disables_the_listener(self):
+        import sys
+        import socket
+        sys.path.insert(0, HERE)
+        import stirtest
+        srv = stirtest.Server("--metrics-listen", "none")
+        try:
+            self.assertNotIn("metrics:", srv.stdout())
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", srv.metrics_port), timeout=2).close()
+        finally:
+            srv.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,7 +1,8 @@
 """systemd notification (sd_notify) without systemd: the test owns the
 NOTIFY_SOCKET datagram socket a service manager would, and checks that
 stird says READY=1 once it serves, pings WATCHDOG=1 at half of
-WATCHDOG_USEC, and says STOPPING=1 on SIGTERM. The unit file is checked
+WATCHDOG_USEC (from a heartbeat of the connection workers, so also when
+the API is HTTPS only), and says STOPPING=1 on SIGTERM. The unit file is checked
 with systemd-analyze verify when it is installed, and for the hardening
 directives the project requires in any case."""
 import os
@@ -9,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,14 +56,16 @@ class NotifyTest(unittest.TestCase):
         try:
             got = self.messages_until("READY=1", 10)
             self.assertTrue(any(l.startswith("STATUS=") for l in got[-1]), got)
+            probes = srv.stderr().count("GET /health")
             t0 = time.time()
             self.messages_until("WATCHDOG=1", 5)
             self.messages_until("WATCHDOG=1", 5)
             # Two pings at 500 ms spacing: not much faster, not much slower.
             self.assertGreater(time.time() - t0, 0.3)
             self.assertLess(time.time() - t0, 4)
-            # The ping follows a real GET /health: the access log shows it.
-            self.assertIn("GET /health 200", srv.stderr())
+            # The pings come from the workers' heartbeat, not from requests
+            # the server makes to itself: no new line in the access log.
+            self.assertEqual(srv.stderr().count("GET /health"), probes)
             # SIGHUP (ExecReload) reloads, it never stops the server.
             srv.proc.send_signal(signal.SIGHUP)
             got = self.messages_until("READY=1", 10)
@@ -75,6 +79,94 @@ class NotifyTest(unittest.TestCase):
                 self.messages_until("STOPPING=1", 20)
             finally:
                 srv.stop()
+
+    def test_watchdog_with_https_only_api(self):
+        # A probe over plain HTTP cannot reach a TLS-only API; the heartbeat
+        # of the workers does not depend on the protocol.
+        key, crt = os.path.join(self.tmp, "tls.key"), os.path.join(self.tmp, "tls.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+                        "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": "1000000"}
+        srv = stirtest.Server("--tls-cert", crt, "--tls-key", key, env=env, plain=False,
+                              wait=False)
+        try:
+            self.messages_until("READY=1", 30)
+            # the API really is HTTPS only
+            ctx = ssl.create_default_context(cafile=crt)
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 200 "))
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                try:
+                    head = s.recv(64)
+                except OSError:
+                    head = b""
+                self.assertFalse(head.startswith(b"HTTP/1.1 200"), head)
+            t0 = time.time()
+            self.messages_until("WATCHDOG=1", 5)
+            self.messages_until("WATCHDOG=1", 5)
+            self.assertLess(time.time() - t0, 4)
+            self.assertNotIn("not pinging", srv.stderr())
+        finally:
+            srv.proc.send_signal(signal.SIGTERM)
+            try:
+                self.messages_until("STOPPING=1", 20)
+            finally:
+                srv.stop()
+
+    def drain(self, seconds):
+        """Every datagram that arrives within `seconds`, as one bytes."""
+        data, deadline = b"", time.time() + seconds
+        while time.time() < deadline:
+            try:
+                data += self.sock.recv(4096)
+            except socket.timeout:
+                pass
+        return data
+
+    def test_a_stuck_worker_stops_the_pings(self):
+        # One connection worker is frozen (ptrace stops that thread alone,
+        # as a handler stuck in a loop or a lock would): the pings stop, and
+        # start again once it runs. No x5u listener, so the threads waiting
+        # in epoll_wait are libstir's and the API's workers, made last.
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+        env = {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": "600000"}
+        srv = stirtest.Server(env=env, x5u=False)
+        tid = None
+        try:
+            self.messages_until("READY=1", 10)
+            self.messages_until("WATCHDOG=1", 5)
+            task = "/proc/%d/task" % srv.proc.pid
+
+            def in_epoll_wait(t):
+                with open("%s/%s/syscall" % (task, t)) as f:
+                    return f.read().split()[0] in ("232", "281")   # x86-64 epoll_wait, epoll_pwait
+            waiting = sorted(int(t) for t in os.listdir(task) if in_epoll_wait(t))
+            self.assertGreaterEqual(len(waiting), 2, waiting)
+            tid = waiting[-1]
+            if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
+                tid = None
+                self.skipTest("ptrace not permitted here (errno %d)" % ctypes.get_errno())
+            self.assertEqual(libc.ptrace(PTRACE_INTERRUPT, tid, None, None), 0)
+            os.waitpid(tid, WALL)
+            self.drain(1.3)                         # a ping already on its way
+            self.assertNotIn(b"WATCHDOG=1", self.drain(1.5))
+            self.assertIn("not pinging", srv.stderr())
+            self.assertEqual(libc.ptrace(PTRACE_DETACH, tid, None, None), 0)
+            tid = None
+            self.messages_until("WATCHDOG=1", 3)
+        finally:
+            if tid is not None:
+                libc.ptrace(PTRACE_DETACH, tid, None, None)
+            srv.stop()
 
     def test_no_watchdog_without_watchdog_usec(self):
         srv = stirtest.Server(env={"NOTIFY_SOCKET": self.path})

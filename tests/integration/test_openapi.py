@@ -57,6 +57,24 @@ class DocumentTest(unittest.TestCase):
         listed |= {"/stir/v1/rphVerification", "/metrics"}
         self.assertEqual(listed, set(self.doc["paths"]))
 
+    def test_connection_layer_statuses_are_documented(self):
+        # Every status the HTTP/1.1 layer answers by itself (http1.c's
+        # refusals, conn.c's 408 and its 503 past max_connections) can come
+        # back from any operation, so each one documents them all.
+        with open(os.path.join(stirtest.SRC, "src", "server", "http1.c")) as f:
+            layer = {int(x) for x in re.findall(r"refuse\(h, (\d{3})", f.read())}
+        layer |= {408, 503}
+        self.assertTrue({400, 414, 431, 501, 505} <= layer, layer)
+        for path, item in self.doc["paths"].items():
+            for method, op in item.items():
+                if method == "servers":
+                    continue
+                want = set(layer)
+                if method == "get":
+                    want.discard(413)   # a GET is answered before any body is read
+                documented = {int(k) for k in op["responses"]}
+                self.assertEqual(want - documented, set(), "%s %s" % (method, path))
+
     def test_converter_handles_nullable(self):
         js = openapi.to_json_schema({"type": "string", "nullable": True, "x-stird-extension": True})
         self.assertEqual(js, {"type": ["string", "null"]})

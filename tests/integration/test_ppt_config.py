@@ -208,7 +208,8 @@ class PptConfigErrorsTest(unittest.TestCase):
     def start(self, *args):
         return run_stird("--embedded", "--state-dir", self.state, "--listen",
                          "127.0.0.1:%d" % stirtest.free_port(), "--x5u-listen",
-                         "127.0.0.1:%d" % stirtest.free_port(), *args)
+                         "127.0.0.1:%d" % stirtest.free_port(), "--metrics-listen", "none",
+                         *args)
 
     def test_bad_lines(self):
         cases = [
