@@ -25,7 +25,7 @@
  *     have to download fails with STIR_WOULD_BLOCK instead, so event-driven
  *     callers can move the request to a thread that may block.
  *
- * How a user plugs in (certcache.c, rcd.c, crl.c):
+ * How a user plugs in (certcache.c, rcd_content.c, crl.c):
  *   1. Write a parse callback: body bytes -> your value (a struct you
  *      malloc), or NULL with a 436 in err for a body that is not what you
  *      expect (it is then a negative entry). It may lower *ttl_s (a chain's
