@@ -792,7 +792,7 @@ out:
     return rc;
 }
 
-STACK_OF(X509) *stir_cert_path0(const stir_cert *c)
+STACK_OF(X509) *sti_cert_path0(const stir_cert *c)
 {
     return c ? c->path : NULL;
 }

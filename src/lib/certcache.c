@@ -131,7 +131,7 @@ static int check_revocation(stir_certcache *cc, chain_value *v, time_t now, long
     time_t until;
     stir_error e;
     stir_error_clear(&e);
-    int rc = stir_crl_check_chain(cc->cfg.crl, v->cert, now, &until, &e);
+    int rc = sti_crl_check_chain(cc->cfg.crl, v->cert, now, &until, &e);
     if (rc == STIR_ERR_INTERNAL) {
         if (err)
             *err = e;

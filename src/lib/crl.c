@@ -167,7 +167,7 @@ const char *stir_crl_mode_name(int mode)
 
 /* ---- parsed CRLs --------------------------------------------------------------- */
 
-stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
+stir_crl *sti_crl_parse(const char *body, size_t len, stir_error *err)
 {
     static const char pem_tag[] = "-----BEGIN X509 CRL-----";
     if (!body || len == 0) {
@@ -213,13 +213,13 @@ stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
     atomic_init(&c->refs, 1);
     c->x = x;
     if (to_time_t(X509_CRL_get0_lastUpdate(x), &c->this_update)) {
-        stir_crl_unref(c);
+        sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL thisUpdate is unreadable");
         return NULL;
     }
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(x);
     if (nu && to_time_t(nu, &c->next_update)) {
-        stir_crl_unref(c);
+        sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL nextUpdate is unreadable");
         return NULL;
     }
@@ -227,14 +227,14 @@ stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
     return c;
 }
 
-stir_crl *stir_crl_ref(stir_crl *c)
+stir_crl *sti_crl_ref(stir_crl *c)
 {
     if (c)
         atomic_fetch_add(&c->refs, 1);
     return c;
 }
 
-void stir_crl_unref(stir_crl *c)
+void sti_crl_unref(stir_crl *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
         X509_CRL_free(c->x);
@@ -242,7 +242,7 @@ void stir_crl_unref(stir_crl *c)
     }
 }
 
-long stir_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s)
+long sti_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s)
 {
     long ttl = max_ttl_s;
     if (c->next_update) {
@@ -423,13 +423,13 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
     return CRL_GOOD;
 }
 
-int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
+int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
                          time_t *valid_until, stir_error *err)
 {
     *valid_until = now + (ck ? ck->cfg.max_ttl_s : 86400);
     if (!ck || ck->cfg.mode == STIR_CRL_OFF)
         return 0;
-    STACK_OF(X509) *path = stir_cert_path0(c);
+    STACK_OF(X509) *path = sti_cert_path0(c);
     if (!path)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL,
                          "revocation check before chain validation");
@@ -438,7 +438,7 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
      * CRL for it. */
     for (int i = 0; i + 1 < n; i++) {
         X509 *x = sk_X509_value(path, i), *issuer = sk_X509_value(path, i + 1);
-        char url[STIR_URL_MAX + 1], why[STIR_DETAIL_MAX], subj[NAME_TXT];
+        char url[STI_URL_MAX + 1], why[STIR_DETAIL_MAX], subj[NAME_TXT];
         int has = crl_url_of(x, url, sizeof url);
         if (has == 0)
             continue;
@@ -471,7 +471,7 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
             } else {
                 verdict = judge(crl, x, issuer, now, why, sizeof why);
                 until = crl->next_update;
-                stir_crl_unref(crl);
+                sti_crl_unref(crl);
             }
         }
         if (verdict == CRL_REVOKED) {
@@ -507,8 +507,8 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
  *
  * fetchcache.c does the URL policy, single flight, the per-host cap shared
  * with the context's other caches, and remembered failures; what is
- * particular to CRLs is the parse (stir_crl_parse) and the lifetime: until
- * nextUpdate, at most max_ttl_s, retry_s when stale (stir_crl_lifetime),
+ * particular to CRLs is the parse (sti_crl_parse) and the lifetime: until
+ * nextUpdate, at most max_ttl_s, retry_s when stale (sti_crl_lifetime),
  * which may only shorten what the HTTP headers allow (min_ttl_s 0).
  */
 
@@ -518,10 +518,10 @@ static void *crl_value_parse(void *user, const char *url, const char *body, size
     (void)url;
     (void)cost;
     const stir_crl_cache *cc = user;
-    stir_crl *c = stir_crl_parse(body, len, err);
+    stir_crl *c = sti_crl_parse(body, len, err);
     if (!c)
         return NULL;
-    long life = stir_crl_lifetime(c, time(NULL), cc->max_ttl_s, cc->retry_s);
+    long life = sti_crl_lifetime(c, time(NULL), cc->max_ttl_s, cc->retry_s);
     if (life < *ttl_s)
         *ttl_s = life;
     return c;
@@ -530,7 +530,7 @@ static void *crl_value_parse(void *user, const char *url, const char *body, size
 static void crl_value_free(void *user, void *value)
 {
     (void)user;
-    stir_crl_unref(value);
+    sti_crl_unref(value);
 }
 
 static stir_crl *crl_cache_get(void *arg, const char *url, stir_error *err)
@@ -539,7 +539,7 @@ static stir_crl *crl_cache_get(void *arg, const char *url, stir_error *err)
     fcache_item *it;
     if (fcache_get(cc->fc, url, 0, &it, err))
         return NULL;
-    stir_crl *c = stir_crl_ref(fcache_item_value(it));
+    stir_crl *c = sti_crl_ref(fcache_item_value(it));
     fcache_item_unref(it);
     return c;
 }

@@ -15,8 +15,8 @@ static long der_header_len(int tag, long len)
     return n;
 }
 
-int stir_der_read(const char *ext, const unsigned char **p, const unsigned char *end,
-                  stir_der_tlv *t, const char *what, stir_error *err)
+int sti_der_read(const char *ext, const unsigned char **p, const unsigned char *end,
+                  sti_der_tlv *t, const char *what, stir_error *err)
 {
     if (*p >= end)
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "%s: %s missing (truncated)",

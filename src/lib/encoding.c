@@ -38,7 +38,7 @@ static void b64url_table_once(void)
     }
 }
 
-void stir_encoding_init(void) { b64url_table_once(); }
+void sti_encoding_init(void) { b64url_table_once(); }
 
 size_t stir_b64url_encode(const void *in_, size_t n, char *out)
 {

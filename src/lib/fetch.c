@@ -43,8 +43,8 @@ static int url_check_host(const stir_fetch_policy *pol, const char *url, char *h
     if (!url || !*url)
         return BAD("x5u is empty");
     size_t len = strlen(url);
-    if (len > STIR_URL_MAX)
-        return BAD("x5u is longer than %d characters", STIR_URL_MAX);
+    if (len > STI_URL_MAX)
+        return BAD("x5u is longer than %d characters", STI_URL_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)url[i];
         if (ch <= 0x20 || ch >= 0x7f)
@@ -144,7 +144,7 @@ int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *er
     return url_check_host(pol, url, NULL, 0, err);
 }
 
-int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+int sti_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
                   stir_error *err)
 {
     return url_check_host(pol, url, host, hostlen, err);
@@ -225,7 +225,7 @@ static const char *v6_special(const unsigned char *b)
     return NULL;
 }
 
-const char *stir_addr_special(const struct sockaddr *sa)
+const char *sti_addr_special(const struct sockaddr *sa)
 {
     if (!sa)
         return "unknown";
@@ -245,7 +245,7 @@ const char *stir_addr_special(const struct sockaddr *sa)
 typedef struct fetch_ctx {
     const stir_fetch_policy *pol;
     int host_allowed;
-    stir_fetch_result *res;
+    sti_fetch_result *res;
     size_t cap, max;
     int too_big;
     const char *blocked_kind;       /* first refused address, for the detail */
@@ -256,7 +256,7 @@ static curl_socket_t open_socket(void *cp, curlsocktype purpose, struct curl_soc
 {
     fetch_ctx *f = cp;
     if (purpose == CURLSOCKTYPE_IPCXN && !f->host_allowed) {
-        const char *kind = stir_addr_special(&a->addr);
+        const char *kind = sti_addr_special(&a->addr);
         if (kind) {
             if (!f->blocked_kind) {
                 f->blocked_kind = kind;
@@ -278,7 +278,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *cp)
 {
     fetch_ctx *f = cp;
     size_t len = size * n;
-    stir_fetch_result *r = f->res;
+    sti_fetch_result *r = f->res;
     if (len > f->max - r->body_len) {
         f->too_big = 1;
         return 0;   /* abort the transfer: CURLE_WRITE_ERROR */
@@ -327,12 +327,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *cp)
 {
     fetch_ctx *f = cp;
     size_t len = size * n;
-    stir_fetch_result *r = f->res;
+    sti_fetch_result *r = f->res;
     static const struct { const char *name; size_t off, size; int append; } hs[] = {
-        {"cache-control:", offsetof(stir_fetch_result, cache_control),
+        {"cache-control:", offsetof(sti_fetch_result, cache_control),
          sizeof r->cache_control, 1},
-        {"expires:", offsetof(stir_fetch_result, expires), sizeof r->expires, 0},
-        {"date:", offsetof(stir_fetch_result, date), sizeof r->date, 0},
+        {"expires:", offsetof(sti_fetch_result, expires), sizeof r->expires, 0},
+        {"date:", offsetof(sti_fetch_result, date), sizeof r->date, 0},
     };
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* a new response (status line): forget headers of any earlier one */
@@ -350,7 +350,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *cp)
     return len;
 }
 
-void stir_fetch_result_free(stir_fetch_result *r)
+void sti_fetch_result_free(sti_fetch_result *r)
 {
     if (!r)
         return;
@@ -380,12 +380,12 @@ static const char *article(const char *word)
     return strchr("aeiouAEIOU", word[0]) ? "an" : "a";
 }
 
-int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result *out,
+int sti_fetch(const stir_fetch_policy *pol, const char *url, sti_fetch_result *out,
                stir_error *err)
 {
     char host[256];
     if (!pol || !out)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_fetch: NULL argument");
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "sti_fetch: NULL argument");
     memset(out, 0, sizeof *out);
     int rc = url_check_host(pol, url, host, sizeof host, err);
     if (rc)
@@ -510,7 +510,7 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
                            status);
     }
     if (rc) {
-        stir_fetch_result_free(out);
+        sti_fetch_result_free(out);
         return rc;
     }
     /* Content-Type is not enforced: the body is parsed as strict PEM
@@ -546,7 +546,7 @@ static long delta_seconds(const char *v, size_t n)
     return r;
 }
 
-long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
+long sti_fetch_lifetime(const sti_fetch_result *r, int *no_store)
 {
     long smax = -1, maxage = -1;
     int no_cache = 0;
@@ -601,7 +601,7 @@ long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
 
 /* ---- policy ------------------------------------------------------------------ */
 
-int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
+int sti_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
 {
     if (p->connect_timeout_ms <= 0 || p->connect_timeout_ms > 60000)
         return stir_fail(err, STIR_ERR_INPUT, "fetch.connect_timeout_ms",
@@ -624,7 +624,7 @@ int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
     return 0;
 }
 
-int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
+int sti_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
 {
     *dst = *src;
     for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) dst->allow_hosts[i] = NULL;
@@ -635,9 +635,9 @@ int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
     return 0;
 }
 
-/* The strings are the copies stir_fetch_policy_dup made (const only in the
+/* The strings are the copies sti_fetch_policy_dup made (const only in the
  * public struct, which usually points at the caller's). */
-void stir_fetch_policy_free(stir_fetch_policy *p)
+void sti_fetch_policy_free(stir_fetch_policy *p)
 {
     for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) {
         free((char *)p->allow_hosts[i]);

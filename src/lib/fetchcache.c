@@ -27,7 +27,7 @@ struct fcache_item {
 
 /* One URL in one of the two tables: values or failures. */
 typedef struct fentry {
-    stir_urltab_node node;          /* key and insertion order, for eviction */
+    sti_urltab_node node;          /* key and insertion order, for eviction */
     fcache_item *item;              /* NULL in the failure table */
     stir_error ferr;                /* failure table: why */
     unsigned failures;              /* consecutive failures */
@@ -72,7 +72,7 @@ struct fcache {
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
     pthread_cond_t work;            /* refresher: queue not empty or stopping */
-    stir_urltab vals, fails;
+    sti_urltab vals, fails;
     size_t cost;
     flight *flights;
     fcache_hosts *hosts;            /* cfg.hosts, or own_hosts */
@@ -147,7 +147,7 @@ void fcache_config_default(fcache_config *cfg)
 static int check_config(const fcache_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    int rc = stir_fetch_policy_check(&c->fetch, err);
+    int rc = sti_fetch_policy_check(&c->fetch, err);
     if (rc)
         return rc;
     if (!c->parse)
@@ -170,12 +170,12 @@ static int check_config(const fcache_config *c, stir_error *err)
 
 /* ---- tables -------------------------------------------------------------------- */
 
-static fentry *entry_of(stir_urltab_node *n)
+static fentry *entry_of(sti_urltab_node *n)
 {
-    return n ? STIR_URLTAB_ENTRY(n, fentry, node) : NULL;
+    return n ? STI_URLTAB_ENTRY(n, fentry, node) : NULL;
 }
 
-static void release_value(void *owner, stir_urltab_node *n)
+static void release_value(void *owner, sti_urltab_node *n)
 {
     fcache *fc = owner;
     fentry *e = entry_of(n);
@@ -185,26 +185,26 @@ static void release_value(void *owner, stir_urltab_node *n)
 
 static fentry *find_value(fcache *fc, const char *url)
 {
-    return entry_of(stir_urltab_find(&fc->vals, url));
+    return entry_of(sti_urltab_find(&fc->vals, url));
 }
 
 static fentry *find_failure(fcache *fc, const char *url)
 {
-    return entry_of(stir_urltab_find(&fc->fails, url));
+    return entry_of(sti_urltab_find(&fc->fails, url));
 }
 
 static void drop_value(fcache *fc, const char *url)
 {
     fentry *e = find_value(fc, url);
     if (e)
-        stir_urltab_remove(&fc->vals, &e->node);
+        sti_urltab_remove(&fc->vals, &e->node);
 }
 
 static void drop_failure(fcache *fc, const char *url)
 {
     fentry *e = find_failure(fc, url);
     if (e)
-        stir_urltab_remove(&fc->fails, &e->node);
+        sti_urltab_remove(&fc->fails, &e->node);
 }
 
 static long neg_ttl(const fcache *fc, unsigned failures)
@@ -225,7 +225,7 @@ static void store(fcache *fc, const char *url, const outcome *o)
         fentry *old = find_failure(fc, url);
         unsigned failures = (old ? old->failures : 0) + 1;
         drop_value(fc, url);
-        fentry *e = entry_of(stir_urltab_upsert(&fc->fails, url));
+        fentry *e = entry_of(sti_urltab_upsert(&fc->fails, url));
         if (!e)
             return;
         e->ferr = o->ferr;
@@ -239,7 +239,7 @@ static void store(fcache *fc, const char *url, const outcome *o)
         drop_value(fc, url);    /* served to the callers of this fetch, kept by nobody */
         return;
     }
-    fentry *e = entry_of(stir_urltab_upsert(&fc->vals, url));
+    fentry *e = entry_of(sti_urltab_upsert(&fc->vals, url));
     if (!e)
         return;
     fc->cost -= e->cost;
@@ -247,9 +247,9 @@ static void store(fcache *fc, const char *url, const outcome *o)
     e->item = NULL;
     e->cost = 0;
     if (fc->cfg.max_cost) {
-        while (fc->cost + o->cost > fc->cfg.max_cost && stir_urltab_oldest(&fc->vals) &&
-               stir_urltab_oldest(&fc->vals) != &e->node)
-            stir_urltab_remove(&fc->vals, stir_urltab_oldest(&fc->vals));
+        while (fc->cost + o->cost > fc->cfg.max_cost && sti_urltab_oldest(&fc->vals) &&
+               sti_urltab_oldest(&fc->vals) != &e->node)
+            sti_urltab_remove(&fc->vals, sti_urltab_oldest(&fc->vals));
     }
     e->item = fcache_item_ref(o->item);
     e->cost = o->cost;
@@ -455,9 +455,9 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
     if (pol.connect_timeout_ms > left_ms)
         pol.connect_timeout_ms = left_ms;
 
-    stir_fetch_result r;
+    sti_fetch_result r;
     double t0 = fcache_now();
-    int frc = stir_fetch(&pol, url, &r, &o->ferr);
+    int frc = sti_fetch(&pol, url, &r, &o->ferr);
     count_latency(fc, fcache_now() - t0);
     if (cap)
         host_release(fc->hosts, host);
@@ -467,9 +467,9 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
         return;
     }
     int no_store = 0;
-    long life = stir_fetch_lifetime(&r, &no_store);
+    long life = sti_fetch_lifetime(&r, &no_store);
     parse_body(fc, url, r.body, r.body_len, http_ttl(fc, life, no_store), o);
-    stir_fetch_result_free(&r);
+    sti_fetch_result_free(&r);
 }
 
 /* ---- background refresh -------------------------------------------------------------- */
@@ -513,7 +513,7 @@ static void *refresher_main(void *arg)
         char host[HOST_MAX];
         outcome o;
         stir_error uerr;
-        if (stir_url_host(&fc->cfg.fetch, it->url, host, sizeof host, &uerr) == 0) {
+        if (sti_url_host(&fc->cfg.fetch, it->url, host, sizeof host, &uerr) == 0) {
             do_fetch(fc, it->url, host, &o);
         } else {
             memset(&o, 0, sizeof o);
@@ -548,11 +548,11 @@ fcache *fcache_new(const fcache_config *cfg, stir_error *err)
     if (!fc)
         goto oom;
     fc->cfg = *cfg;
-    if (stir_fetch_policy_dup(&fc->cfg.fetch, &cfg->fetch))
+    if (sti_fetch_policy_dup(&fc->cfg.fetch, &cfg->fetch))
         goto oom;
-    if (stir_urltab_init(&fc->vals, cfg->max_entries, sizeof(fentry), offsetof(fentry, node),
+    if (sti_urltab_init(&fc->vals, cfg->max_entries, sizeof(fentry), offsetof(fentry, node),
                          release_value, fc) ||
-        stir_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry),
+        sti_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry),
                          offsetof(fentry, node), NULL, fc))
         goto oom;
     fc->hosts = cfg->hosts;
@@ -576,9 +576,9 @@ oom:
     stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     if (fc) {
         fcache_hosts_free(fc->own_hosts);
-        stir_fetch_policy_free(&fc->cfg.fetch);
-        stir_urltab_destroy(&fc->vals);
-        stir_urltab_destroy(&fc->fails);
+        sti_fetch_policy_free(&fc->cfg.fetch);
+        sti_urltab_destroy(&fc->vals);
+        sti_urltab_destroy(&fc->fails);
         free(fc);
     }
     return NULL;
@@ -608,9 +608,9 @@ void fcache_free(fcache *fc)
     pthread_cond_destroy(&fc->work);
     pthread_cond_destroy(&fc->flight_done);
     pthread_mutex_destroy(&fc->mu);
-    stir_fetch_policy_free(&fc->cfg.fetch);
-    stir_urltab_destroy(&fc->vals);
-    stir_urltab_destroy(&fc->fails);
+    sti_fetch_policy_free(&fc->cfg.fetch);
+    sti_urltab_destroy(&fc->vals);
+    sti_urltab_destroy(&fc->fails);
     free(fc);
 }
 
@@ -651,7 +651,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
         return 0;
     }
     if (e && !e->refreshing)
-        stir_urltab_remove(&fc->vals, &e->node);    /* expired: free it now */
+        sti_urltab_remove(&fc->vals, &e->node);    /* expired: free it now */
     fentry *fe = find_failure(fc, url);
     if (fe && now < fe->expires_at) {
         fc->st.neg_hits++;
@@ -662,7 +662,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
     /* Only URLs that passed the policy are ever stored, so the check (a
      * full URL parse) is needed on misses only. */
     char host[HOST_MAX];
-    int rc = stir_url_host(&fc->cfg.fetch, url, host, sizeof host, err);
+    int rc = sti_url_host(&fc->cfg.fetch, url, host, sizeof host, err);
     if (rc) {
         pthread_mutex_unlock(&fc->mu);
         return rc;
@@ -737,9 +737,9 @@ int fcache_put(fcache *fc, const char *url, const char *body, size_t len, long l
 {
     if (out)
         *out = NULL;
-    if (!*url || strlen(url) > STIR_URL_MAX)
+    if (!*url || strlen(url) > STI_URL_MAX)
         return stir_fail(err, STIR_ERR_BAD_INFO, NULL, "%s URL is empty or longer than %d",
-                         fc->cfg.what, STIR_URL_MAX);
+                         fc->cfg.what, STI_URL_MAX);
     outcome o;
     memset(&o, 0, sizeof o);
     parse_body(fc, url, body, len, http_ttl(fc, lifetime_s, 0), &o);
@@ -765,8 +765,8 @@ void fcache_stats_get(fcache *fc, fcache_stats *out)
         return;
     pthread_mutex_lock(&fc->mu);
     *out = fc->st;
-    out->entries = stir_urltab_count(&fc->vals);
-    out->neg_entries = stir_urltab_count(&fc->fails);
+    out->entries = sti_urltab_count(&fc->vals);
+    out->neg_entries = sti_urltab_count(&fc->fails);
     out->cost = fc->cost;
     pthread_mutex_unlock(&fc->mu);
 }

@@ -41,10 +41,10 @@
  * A CRL user (crl.c's stir_crl_source): fetch = the x5u policy with the
  * CRL's own max_bytes and allow_http; default_ttl_s = max_ttl_s = the CRL
  * bound, min_ttl_s = 0 (so nothing lengthens a CRL's life); parse =
- * stir_crl_parse, then *ttl_s = stir_crl_lifetime(crl, now, max, retry)
- * (nextUpdate, or retry_s when stale); free = stir_crl_unref;
+ * sti_crl_parse, then *ttl_s = sti_crl_lifetime(crl, now, max, retry)
+ * (nextUpdate, or retry_s when stale); free = sti_crl_unref;
  * neg_ttl_initial_s = neg_ttl_max_s = retry_s; hosts = ctx->hosts. The
- * source's get is fcache_get, stir_crl_ref(fcache_item_value(it)),
+ * source's get is fcache_get, sti_crl_ref(fcache_item_value(it)),
  * fcache_item_unref(it). Certificates: parse = PEM chain + validation
  * verdict, ttl bounded by notAfter. RCD content: parse = the bytes, cost =
  * their length.

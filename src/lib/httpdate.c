@@ -34,7 +34,7 @@ static int name_index(const char (*names)[4], int n, const char *s)
     return -1;
 }
 
-int stir_httpdate_parse(const char *s, size_t len, time_t *out, const char **why)
+int sti_httpdate_parse(const char *s, size_t len, time_t *out, const char **why)
 {
     /* Sun, 06 Nov 1994 08:49:37 GMT
      * 0123456789012345678901234567 8 */

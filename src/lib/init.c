@@ -9,17 +9,17 @@
 
 int stir_init(void)
 {
-    stir_encoding_init();
-    if (stir_jws_init() != 0) return -1;
+    sti_encoding_init();
+    if (sti_jws_init() != 0) return -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
     return 0;
 }
 
 void stir_cleanup(void)
 {
-    stir_jws_thread_cleanup();
-    stir_jws_cleanup();
-    stir_pkcs11_cleanup();   /* after the contexts that hold token keys */
+    sti_jws_thread_cleanup();
+    sti_jws_cleanup();
+    sti_pkcs11_cleanup();   /* after the contexts that hold token keys */
     curl_global_cleanup();
 }
 

@@ -51,7 +51,7 @@
 
 #define DER_MAX 65536   /* a real extension is well under 1 KiB */
 
-typedef stir_der_tlv tlv;
+typedef sti_der_tlv tlv;
 
 /* Where a parse is, for details: "EnhancedJWTClaimConstraints: mustInclude". */
 typedef struct ctx {
@@ -76,7 +76,7 @@ static int jcc_fail(const ctx *c, const char *fmt, ...)
 static int read_tlv(const ctx *c, const unsigned char **p, const unsigned char *end, tlv *t,
                     const char *what)
 {
-    return stir_der_read(c->ext, p, end, t, what, c->err);
+    return sti_der_read(c->ext, p, end, t, what, c->err);
 }
 
 /* A universal constructed SEQUENCE, at least one element (SIZE (1..MAX)). */

@@ -20,13 +20,13 @@
  * algorithm up again in the provider store. */
 static EVP_MD *sha256_md;
 
-int stir_jws_init(void)
+int sti_jws_init(void)
 {
     if (!sha256_md) sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     return sha256_md ? 0 : -1;
 }
 
-void stir_jws_cleanup(void)
+void sti_jws_cleanup(void)
 {
     EVP_MD_free(sha256_md);
     sha256_md = NULL;
@@ -105,7 +105,7 @@ static EVP_PKEY_CTX *thread_ctx(EVP_PKEY *key, int verify)
 }
 
 /* Free the calling thread's contexts (threads that exit do it themselves). */
-void stir_jws_thread_cleanup(void)
+void sti_jws_thread_cleanup(void)
 {
     pthread_once(&ctxs_once, ctxs_key_make);
     struct thread_ctxs *t = pthread_getspecific(ctxs_key);

@@ -48,7 +48,7 @@ struct p11_uri {
     size_t id_len;
 };
 
-int stir_pkcs11_is_uri(const char *s)
+int sti_pkcs11_is_uri(const char *s)
 {
     return s && strncmp(s, "pkcs11:", 7) == 0;
 }
@@ -286,7 +286,7 @@ static EVP_PKEY *find_key(struct p11_module *m, const struct p11_uri *u, const c
     return k;
 }
 
-EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *pin,
+EVP_PKEY *sti_pkcs11_load_key(const char *uri, const char *module, const char *pin,
                                stir_error *err)
 {
     struct p11_uri u;
@@ -304,7 +304,7 @@ EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *
     return k;
 }
 
-void stir_pkcs11_cleanup(void)
+void sti_pkcs11_cleanup(void)
 {
     pthread_mutex_lock(&modules_lock);
     for (size_t i = 0; i < n_modules; i++) {

@@ -430,9 +430,9 @@ int stir_ppt_register(stir_ctx *ctx, const stir_ppt_type *t, stir_error *err)
     else if (stir_ppt_find(ctx, t->name))
         rc = stir_fail(err, STIR_ERR_INPUT, "ppt", "PASSporT type \"%s\" already exists",
                        t->name);
-    else if (r->n == STIR_PPT_MAX_TYPES)
+    else if (r->n == STI_PPT_MAX_TYPES)
         rc = stir_fail(err, STIR_ERR_INPUT, "ppt", "too many PASSporT types (max %d)",
-                       STIR_PPT_MAX_TYPES);
+                       STI_PPT_MAX_TYPES);
     else if (!(rc = check_claim_specs(t, err))) {
         stir_ppt_type *e = &r->types[r->n];
         *e = *t;
@@ -454,20 +454,20 @@ int stir_ppt_register(stir_ctx *ctx, const stir_ppt_type *t, stir_error *err)
     return rc;
 }
 
-int stir_ppt_has_claim(const stir_ppt_type *t, const char *name)
+int sti_ppt_has_claim(const stir_ppt_type *t, const char *name)
 {
     for (size_t i = 0; i < t->n_claims; i++)
         if (!strcmp(t->claims[i].name, name)) return 1;
     return 0;
 }
 
-const char *stir_ppt_scope_claim(const stir_ppt_type *t)
+const char *sti_ppt_scope_claim(const stir_ppt_type *t)
 {
     return t->scope == STIR_SCOPE_DIV ? "div" : "orig";
 }
 
-size_t stir_ppt_count(const stir_ctx *ctx) { return ctx->ppt.n; }
-const stir_ppt_type *stir_ppt_at(const stir_ctx *ctx, size_t i)
+size_t sti_ppt_count(const stir_ctx *ctx) { return ctx->ppt.n; }
+const stir_ppt_type *sti_ppt_at(const stir_ctx *ctx, size_t i)
 {
     return i < ctx->ppt.n ? &ctx->ppt.types[i] : NULL;
 }
@@ -520,7 +520,7 @@ static const char *claim_type_name(enum stir_claim_type t)
     return "?";
 }
 
-int stir_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err)
+int sti_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err)
 {
     int ok = 0;
     switch (c->type) {
@@ -534,9 +534,9 @@ int stir_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_e
     if (!ok)
         return stir_fail(err, code, c->name, "%s must be %s", c->name,
                          claim_type_name(c->type));
-    if (json_is_string(v) && json_string_length(v) > STIR_CLAIM_STRING_MAX)
+    if (json_is_string(v) && json_string_length(v) > STI_CLAIM_STRING_MAX)
         return stir_fail(err, code, c->name, "%s is longer than %d characters", c->name,
-                         STIR_CLAIM_STRING_MAX);
+                         STI_CLAIM_STRING_MAX);
     return c->check ? c->check(v, c->name, code, err) : 0;
 }
 

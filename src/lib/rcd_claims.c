@@ -111,8 +111,8 @@ static size_t json_size_capped(const json_t *v, size_t cap)
 static int url_chars(const char *s, char *why, size_t n)
 {
     size_t len = strlen(s);
-    if (len > STIR_URL_MAX) {
-        snprintf(why, n, "is %zu bytes long; at most %d", len, STIR_URL_MAX);
+    if (len > STI_URL_MAX) {
+        snprintf(why, n, "is %zu bytes long; at most %d", len, STI_URL_MAX);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {

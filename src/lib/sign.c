@@ -61,10 +61,10 @@ static json_t *header_json(const struct identity *id, const stir_ppt_type *t)
 /* Encode the header of every type registered now (at start-up). */
 static int encode_headers(struct identity *id, const stir_ctx *ctx)
 {
-    size_t n = stir_ppt_count(ctx);
+    size_t n = sti_ppt_count(ctx);
     if (!(id->headers = calloc(n, sizeof *id->headers))) return -1;
     for (size_t i = 0; i < n; i++) {
-        const stir_ppt_type *t = stir_ppt_at(ctx, i);
+        const stir_ppt_type *t = sti_ppt_at(ctx, i);
         if (!t->name[0]) continue;          /* baseline: not signed through the API */
         json_t *h = header_json(id, t);
         char *b64 = h ? stir_jws_encode_part(h) : NULL;
@@ -86,8 +86,8 @@ static const char *encoded_header(const struct identity *id, const stir_ppt_type
 static EVP_PKEY *load_key(const stir_signer_config *cfg, stir_error *err)
 {
     const char *path = cfg->key_path;
-    if (stir_pkcs11_is_uri(path))
-        return stir_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
+    if (sti_pkcs11_is_uri(path))
+        return sti_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
     FILE *f = fopen(path, "r");
     if (!f) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "cannot open signing key %s: %m", path);
@@ -376,7 +376,7 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
         if (v) {
             json_t *built = c->build ? c->build(v, c->name, err) : json_incref(v);
             if (!built) return err && err->code ? err->code : STIR_ERR_INPUT;
-            int rc = stir_claim_check(c, built, STIR_ERR_INPUT, err);
+            int rc = sti_claim_check(c, built, STIR_ERR_INPUT, err);
             if (rc) {
                 json_decref(built);
                 return rc;
@@ -404,7 +404,7 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
 static size_t candidates(const stir_signer *s, const char *only, const stir_ppt_type *t,
                          const json_t *claims, size_t cand[STIR_SIGNER_MAX], stir_error *err)
 {
-    const char *who = stir_ppt_scope_claim(t);
+    const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     char why[600] = "";
     size_t n = 0, wl = 0;
@@ -553,7 +553,7 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
     if (add_type_claims(t, req, claims, err) ||
         !(n_cand = candidates(s, signer, t, claims, cand, err)))
         goto done;
-    if (stir_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
+    if (sti_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
     /* Never sign what our own certificate forbids: every verifier would
      * refuse it (RFC 8226 8, RFC 9118 3, RFC 9795 8.1). The first
      * candidate whose constraints allow the claims signs; if none does,

@@ -24,12 +24,12 @@
 
 #define TN_MAX_DIGITS 15
 
-typedef stir_der_tlv tlv;
+typedef sti_der_tlv tlv;
 
 static int read_tlv(const unsigned char **p, const unsigned char *end, tlv *t,
                     const char *what, stir_error *err)
 {
-    return stir_der_read("TNAuthList", p, end, t, what, err);
+    return sti_der_read("TNAuthList", p, end, t, what, err);
 }
 
 /* Read an IA5String into out (NUL-terminated), at most `max` characters. */

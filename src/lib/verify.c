@@ -34,7 +34,7 @@ struct stir_verifier {
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
-    stir_prefetcher *prefetch;      /* parallel x5u fetches, one budget */
+    sti_prefetcher *prefetch;      /* parallel x5u fetches, one budget */
     int require_user_phone;
 };
 
@@ -57,7 +57,7 @@ stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
     v->require_user_phone = cfg->require_user_phone;
     v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
     v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
-    v->prefetch = stir_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
+    v->prefetch = sti_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
     if (!v->prefetch) {
         free(v);
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
@@ -69,7 +69,7 @@ stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
 void stir_verifier_free(stir_verifier *v)
 {
     if (!v) return;
-    stir_prefetcher_free(v->prefetch);
+    sti_prefetcher_free(v->prefetch);
     free(v);
 }
 
@@ -145,7 +145,7 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
                                       "PASSporT of type %s has no %s claim", t->name, c->name);
             continue;
         }
-        if ((rc = stir_claim_check(c, v, STIR_ERR_INVALID, err))) {
+        if ((rc = sti_claim_check(c, v, STIR_ERR_INVALID, err))) {
             err->text = TEXT_INVALID_PASSPORT;
             return rc;
         }
@@ -277,10 +277,10 @@ static stir_passport *compact_passport(const stir_identity *id, const stir_verif
 static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_cert *cert,
                        stir_error *err)
 {
-    const char *who = stir_ppt_scope_claim(t);
+    const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     const stir_tnauth *ta = stir_cert_tnauth(cert);
-    if (stir_ppt_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
+    if (sti_ppt_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
     if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
     return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, "x5u",
                      "certificate TNAuthList does not cover %s tn %.32s", who, tn);
@@ -404,7 +404,7 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     /* The claims are now the signer's: check them against the request. */
     if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
     int strip = 0;
-    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, t, claims, ctx, out, &strip);
+    if (!rc && sti_ppt_has_claim(t, "rcd")) rc = check_rcd(v, t, claims, ctx, out, &strip);
     if (!rc) out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
     return rc;
 }
@@ -592,7 +592,7 @@ static int request_time(const json_t *req, time_t *out, stir_error *err)
     const char *why = "must be a string";
     time_t dt;
     if (!json_is_string(d) ||
-        stir_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
+        sti_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
         return stir_fail(err, STIR_ERR_INPUT, "date", "%s", why);
     if (t && dt != *out)
         return stir_fail(err, STIR_ERR_INPUT, "date", "date names %lld but time is %lld: send "
@@ -847,7 +847,7 @@ static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *l
                                  &e))
             urls[i] = ids[i].info;
     }
-    stir_prefetch(v->prefetch, urls, n, late);
+    sti_prefetch(v->prefetch, urls, n, late);
     for (size_t i = 0; i < n; i++) stir_identity_clear(&ids[i]);
 }
 
@@ -869,7 +869,7 @@ static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ct
         stir_fail(&out->err, STIR_ERR_BAD_INFO, "x5u",
                   "x5u not fetched within this request's fetch budget of %ld ms (the fetch "
                   "goes on in the background; a retry may find it cached)",
-                  stir_prefetcher_budget_ms(v->prefetch));
+                  sti_prefetcher_budget_ms(v->prefetch));
         return;
     }
     /* The chain arrived meanwhile; only RCD content would block: run the
@@ -919,9 +919,9 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     for (size_t i = 0; i < 2; i++) {
         const char *name = i ? "appId" : "avatarId";
         const json_t *m = json_object_get(req, name);
-        if (m && (!json_is_string(m) || json_string_length(m) > STIR_CLAIM_STRING_MAX)) {
+        if (m && (!json_is_string(m) || json_string_length(m) > STI_CLAIM_STRING_MAX)) {
             stir_fail(err, STIR_ERR_INPUT, name, "must be a string of at most %d bytes",
-                      STIR_CLAIM_STRING_MAX);
+                      STI_CLAIM_STRING_MAX);
             return NULL;
         }
     }

@@ -169,7 +169,7 @@ static const char *special4(const char *ip)
     memset(&s, 0, sizeof s);
     s.sin_family = AF_INET;
     assert_int_equal(inet_pton(AF_INET, ip, &s.sin_addr), 1);
-    return stir_addr_special((struct sockaddr *)&s);
+    return sti_addr_special((struct sockaddr *)&s);
 }
 
 static const char *special6(const char *ip)
@@ -178,7 +178,7 @@ static const char *special6(const char *ip)
     memset(&s, 0, sizeof s);
     s.sin6_family = AF_INET6;
     assert_int_equal(inet_pton(AF_INET6, ip, &s.sin6_addr), 1);
-    return stir_addr_special((struct sockaddr *)&s);
+    return sti_addr_special((struct sockaddr *)&s);
 }
 
 /* Expected classes from the RFC 6890 registries. */

@@ -11,13 +11,13 @@
 #include "stir/cert.h"
 
 /* Read one TLV of buf[0..n); 0 or the code, and the TLV in *t. */
-static int rd(const unsigned char *buf, size_t n, stir_der_tlv *t, stir_error *err,
+static int rd(const unsigned char *buf, size_t n, sti_der_tlv *t, stir_error *err,
               size_t *consumed)
 {
     const unsigned char *p = buf;
     stir_error_clear(err);
     memset(t, 0, sizeof *t);
-    int rc = stir_der_read("TestExt", &p, buf + n, t, "element", err);
+    int rc = sti_der_read("TestExt", &p, buf + n, t, "element", err);
     if (consumed)
         *consumed = (size_t)(p - buf);
     return rc;
@@ -25,7 +25,7 @@ static int rd(const unsigned char *buf, size_t n, stir_der_tlv *t, stir_error *e
 
 static void expect_refused(const unsigned char *buf, size_t n, const char *needle)
 {
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     int rc = rd(buf, n, &t, &err, NULL);
     if (rc != STIR_ERR_UNSUPPORTED_CRED)
@@ -41,7 +41,7 @@ static void test_short_form(void **state)
     (void)state;
     /* OCTET STRING "AB" then a NULL: 04 02 41 42 | 05 00 */
     static const unsigned char b[] = {0x04, 0x02, 0x41, 0x42, 0x05, 0x00};
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);
@@ -62,7 +62,7 @@ static void test_constructed_and_context(void **state)
     (void)state;
     /* SEQUENCE { [0] EXPLICIT IA5String "709J" } = TNAuthList SPC (TV-10) */
     static const unsigned char b[] = {0x30, 0x08, 0xa0, 0x06, 0x16, 0x04, '7', '0', '9', 'J'};
-    stir_der_tlv t, u, v;
+    sti_der_tlv t, u, v;
     stir_error err;
     assert_int_equal(rd(b, sizeof b, &t, &err, NULL), 0);
     assert_int_equal(t.tag, 16);
@@ -86,7 +86,7 @@ static void test_long_form(void **state)
     b[1] = 0x81;
     b[2] = 0x80;
     memset(b + 3, 'x', 128);
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);
@@ -131,14 +131,14 @@ static void test_indefinite(void **state)
 static void test_truncated(void **state)
 {
     (void)state;
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     const unsigned char *p = NULL;
     /* Nothing at all. */
     static const unsigned char one[] = {0x04};
     p = one;
     stir_error_clear(&err);
-    assert_int_equal(stir_der_read("TestExt", &p, one, &t, "element", &err),
+    assert_int_equal(sti_der_read("TestExt", &p, one, &t, "element", &err),
                      STIR_ERR_UNSUPPORTED_CRED);
     assert_non_null(strstr(err.detail, "missing"));
     /* A header without its length octet, a length promising more than
@@ -156,13 +156,13 @@ static void test_nesting(void **state)
     /* A SEQUENCE of 3 bytes whose child claims 5: the child is longer than
      * its container even though the input holds enough bytes after it. */
     static const unsigned char b[] = {0x30, 0x03, 0x04, 0x05, 0x41, 0x42, 0x43, 0x44, 0x45};
-    stir_der_tlv t, u;
+    sti_der_tlv t, u;
     stir_error err;
     assert_int_equal(rd(b, sizeof b, &t, &err, NULL), 0);
     assert_int_equal(t.len, 3);
     const unsigned char *p = t.val;
     stir_error_clear(&err);
-    assert_int_equal(stir_der_read("TestExt", &p, t.val + t.len, &u, "child", &err),
+    assert_int_equal(sti_der_read("TestExt", &p, t.val + t.len, &u, "child", &err),
                      STIR_ERR_UNSUPPORTED_CRED);
     assert_non_null(strstr(err.detail, "child"));
 }
@@ -172,7 +172,7 @@ static void test_high_tag_number(void **state)
     (void)state;
     /* [31] constructed, context: identifier BF 1F (X.690 8.1.2.4), empty. */
     static const unsigned char b[] = {0xbf, 0x1f, 0x00};
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);

@@ -7,7 +7,7 @@ static time_t ok(const char *s)
 {
     time_t t = 0;
     const char *why = NULL;
-    if (stir_httpdate_parse(s, strlen(s), &t, &why)) fail_msg("%s: %s", s, why);
+    if (sti_httpdate_parse(s, strlen(s), &t, &why)) fail_msg("%s: %s", s, why);
     return t;
 }
 
@@ -15,7 +15,7 @@ static void bad(const char *s, const char *words)
 {
     time_t t = 0;
     const char *why = NULL;
-    if (stir_httpdate_parse(s, strlen(s), &t, &why) == 0) fail_msg("accepted %s", s);
+    if (sti_httpdate_parse(s, strlen(s), &t, &why) == 0) fail_msg("accepted %s", s);
     assert_non_null(why);
     if (!strstr(why, words)) fail_msg("%s: reason \"%s\" lacks \"%s\"", s, why, words);
 }
