@@ -64,7 +64,6 @@ void stir_crl_config_default(stir_crl_config *cfg);
 
 /* Parse "fail-open", "fail-closed" or "off"; -1 for anything else. */
 int stir_crl_mode_parse(const char *s);
-const char *stir_crl_mode_name(int mode);
 
 /* A parsed CRL (crl.c); shared, reference-counted. */
 typedef struct stir_crl stir_crl;

@@ -155,16 +155,6 @@ int stir_crl_mode_parse(const char *s)
     return -1;
 }
 
-const char *stir_crl_mode_name(int mode)
-{
-    switch (mode) {
-    case STIR_CRL_FAIL_OPEN: return "fail-open";
-    case STIR_CRL_FAIL_CLOSED: return "fail-closed";
-    case STIR_CRL_OFF: return "off";
-    default: return "?";
-    }
-}
-
 /* ---- parsed CRLs --------------------------------------------------------------- */
 
 stir_crl *sti_crl_parse(const char *body, size_t len, stir_error *err)

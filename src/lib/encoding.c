@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "internal.h"
 #include "stir/encoding.h"
@@ -88,14 +87,6 @@ long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap
      * one byte string has exactly one accepted token. */
     if (bits && (acc & ((1u << bits) - 1))) return -1;
     return (long)o;
-}
-
-char *stir_b64_encode(const void *in, size_t n)
-{
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out) return NULL;
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    return out;
 }
 
 char *stir_json_canonical(const json_t *v, size_t *len)
