@@ -8,7 +8,8 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check
+.PHONY: all deps build run test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check \
+        format format-check
 
 all: build
 
@@ -66,6 +67,17 @@ fuzz: fuzz-build
 # build as fuzz/<target>, without libFuzzer).
 test-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=5
+
+# The library, its headers and its unit and fuzz tests follow .clang-format
+# (clang-format-14); src/server, src/cli and tests/integration not yet.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_FILES = $(wildcard src/lib/*.[ch] include/stir/*.h tests/unit/*.[ch] tests/fuzz/*.[ch])
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
 
 bench: build
 	bench/run.sh

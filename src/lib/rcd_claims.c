@@ -26,7 +26,6 @@
 /* ---- errors ------------------------------------------------------------------ */
 
 /* stir_fail with the RFC 8224 phrase of 438 when verifying. */
-__attribute__((format(printf, 4, 5)))
 int rcd_fail(stir_error *err, int code, const char *field, const char *fmt, ...)
 {
     char buf[STIR_DETAIL_MAX];

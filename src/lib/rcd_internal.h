@@ -24,8 +24,8 @@
 /* ---- claim checks (rcd_claims.c) ---- */
 
 /* stir_fail with the RFC 8224 phrase of 438 when code is STIR_ERR_INVALID. */
-__attribute__((format(printf, 4, 5)))
-int rcd_fail(stir_error *err, int code, const char *field, const char *fmt, ...);
+int rcd_fail(stir_error *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Content we fetch and hash: http(s) URIs. */
 int rcd_is_link_url(const char *s);
 /* sha256, sha384, sha512; NULL for anything else. */

@@ -26,7 +26,9 @@ typedef struct verify_report {
 /* How a verification step ends, besides the failures it reports. */
 enum { STEP_DONE = 0, STEP_STOP = 1, STEP_WOULD_BLOCK = 2, STEP_NOMEM = -1 };
 
-__attribute__((format(printf, 3, 4)))
+static void report_failure(verify_report *report, const char *ptr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void report_failure(verify_report *report, const char *ptr, const char *fmt, ...)
 {
     if (report->nfail++ == 0) {

@@ -126,7 +126,8 @@ static stir_rcd *new_rcd(void)
     return new_rcd_cfg(&cfg);
 }
 
-__attribute__((format(printf, 1, 2)))
+static json_t *jfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static json_t *jfmt(const char *fmt, ...)
 {
     char buf[8192];
