@@ -36,18 +36,18 @@
 #include "internal.h"
 
 #define NAME_TXT 160
-#define CLOCK_SKEW_S 300    /* thisUpdate this far ahead is still accepted */
+#define CLOCK_SKEW_S 300 /* thisUpdate this far ahead is still accepted */
 
 struct stir_crl {
     atomic_int refs;
     X509_CRL *x;
-    time_t this_update, next_update;    /* next_update 0: absent */
+    time_t this_update, next_update; /* next_update 0: absent */
 };
 
 struct stir_crl_checker {
-    stir_crl_config cfg;                /* fetch unused (the source fetches) */
+    stir_crl_config cfg; /* fetch unused (the source fetches) */
     stir_crl_source src;
-    pthread_mutex_t mu;                 /* guards st */
+    pthread_mutex_t mu; /* guards st */
     stir_crl_stats st;
 };
 
@@ -60,8 +60,7 @@ struct stir_crl_cache {
 /* ---- helpers ---------------------------------------------------------------- */
 
 /* snprintf for details, where cutting a long DN or URL short is fine. */
-static void say(char *out, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void say(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *out, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -118,9 +117,9 @@ static void serial_text(const ASN1_INTEGER *s, char *out, size_t outlen)
 static const char *reason_name(long r)
 {
     static const char *const names[] = {
-        "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-        "superseded", "cessationOfOperation", "certificateHold", "(7)",
-        "removeFromCRL", "privilegeWithdrawn", "aACompromise"};
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", "(7)",
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
     return r >= 0 && r < (long)(sizeof names / sizeof names[0]) ? names[r] : "(unknown)";
 }
 
@@ -237,7 +236,7 @@ long sti_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_
     long ttl = max_ttl_s;
     if (c->next_update) {
         if (c->next_update <= now)
-            ttl = retry_s;      /* stale: look for its successor soon */
+            ttl = retry_s; /* stale: look for its successor soon */
         else if ((double)(c->next_update - now) < (double)ttl)
             ttl = (long)(c->next_update - now);
     }
@@ -254,8 +253,7 @@ static int check_times(const stir_crl_config *cfg, stir_error *err)
 }
 
 stir_crl_checker *stir_crl_checker_new_with_source(const stir_crl_config *cfg,
-                                                   const stir_crl_source *src,
-                                                   stir_error *err)
+                                                   const stir_crl_source *src, stir_error *err)
 {
     stir_crl_config def;
     if (!cfg) {
@@ -267,7 +265,8 @@ stir_crl_checker *stir_crl_checker_new_with_source(const stir_crl_config *cfg,
         return NULL;
     }
     if (cfg->mode < STIR_CRL_FAIL_OPEN || cfg->mode > STIR_CRL_OFF) {
-        stir_fail(err, STIR_ERR_INPUT, "crl_mode", "crl_mode must be fail-open, fail-closed or off");
+        stir_fail(err, STIR_ERR_INPUT, "crl_mode",
+                  "crl_mode must be fail-open, fail-closed or off");
         return NULL;
     }
     if (check_times(cfg, err))
@@ -305,11 +304,11 @@ void stir_crl_stats_get(stir_crl_checker *ck, stir_crl_stats *out)
     pthread_mutex_unlock(&ck->mu);
 }
 
-#define COUNT(ck, field)                \
-    do {                                \
-        pthread_mutex_lock(&(ck)->mu);  \
-        (ck)->st.field++;               \
-        pthread_mutex_unlock(&(ck)->mu);\
+#define COUNT(ck, field)                 \
+    do {                                 \
+        pthread_mutex_lock(&(ck)->mu);   \
+        (ck)->st.field++;                \
+        pthread_mutex_unlock(&(ck)->mu); \
     } while (0)
 
 /*
@@ -323,7 +322,7 @@ static int crl_url_of(X509 *x, char *out, size_t outlen)
     CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
     if (!dps) {
         ERR_clear_error();
-        return crit == -1 ? 0 : -1;     /* crit -1: absent; else unreadable/repeated */
+        return crit == -1 ? 0 : -1; /* crit -1: absent; else unreadable/repeated */
     }
     int found = -1;
     for (int i = 0; i < sk_DIST_POINT_num(dps) && found < 0; i++) {
@@ -360,8 +359,7 @@ enum { CRL_GOOD = 0, CRL_REVOKED = 1, CRL_UNUSABLE = 2 };
  * CRL_REVOKED the revocation. A stale CRL that otherwise checks out still
  * revokes what it lists.
  */
-static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *why,
-                 size_t whylen)
+static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *why, size_t whylen)
 {
     char a[NAME_TXT], b[NAME_TXT], ts[32];
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl->x), X509_get_issuer_name(x)) != 0) {
@@ -400,8 +398,8 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
             ASN1_ENUMERATED_free(re);
         }
         ERR_clear_error();
-        say(why, whylen, "serial %s revoked %s%s%s", serial, when,
-                 reason >= 0 ? ", reason " : "", reason >= 0 ? reason_name(reason) : "");
+        say(why, whylen, "serial %s revoked %s%s%s", serial, when, reason >= 0 ? ", reason " : "",
+            reason >= 0 ? reason_name(reason) : "");
         return CRL_REVOKED;
     }
     ERR_clear_error();
@@ -413,16 +411,15 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
     return CRL_GOOD;
 }
 
-int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
-                         time_t *valid_until, stir_error *err)
+int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now, time_t *valid_until,
+                        stir_error *err)
 {
     *valid_until = now + (ck ? ck->cfg.max_ttl_s : 86400);
     if (!ck || ck->cfg.mode == STIR_CRL_OFF)
         return 0;
     STACK_OF(X509) *path = sti_cert_path0(c);
     if (!path)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL,
-                         "revocation check before chain validation");
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "revocation check before chain validation");
     int n = sk_X509_num(path);
     /* The anchor (last) is trusted as configured; nothing above it signs a
      * CRL for it. */
@@ -479,8 +476,8 @@ int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
             if (ck->cfg.warn) {
                 char line[STIR_DETAIL_MAX + 400];
                 say(line, sizeof line,
-                         "crl_mode fail-open: accepting %s without a usable CRL (%s; url %s)",
-                         subj, why, url[0] ? url : "-");
+                    "crl_mode fail-open: accepting %s without a usable CRL (%s; url %s)", subj, why,
+                    url[0] ? url : "-");
                 ck->cfg.warn(ck->cfg.warn_arg, line);
             }
             until = now + ck->cfg.retry_s;
@@ -502,8 +499,8 @@ int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
  * which may only shorten what the HTTP headers allow (min_ttl_s 0).
  */
 
-static void *crl_value_parse(void *user, const char *url, const char *body, size_t len,
-                             long *ttl_s, size_t *cost, stir_error *err)
+static void *crl_value_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                             size_t *cost, stir_error *err)
 {
     (void)url;
     (void)cost;
@@ -560,12 +557,12 @@ stir_crl_cache *stir_crl_cache_new(stir_ctx *ctx, const stir_crl_config *cfg, st
     cc->retry_s = cfg->retry_s;
     fcache_config f;
     fcache_config_default(&f);
-    f.fetch = cfg->fetch;                       /* the x5u rules, the CRL size cap */
+    f.fetch = cfg->fetch; /* the x5u rules, the CRL size cap */
     f.fetch.allow_http = cfg->allow_http;
     f.default_ttl_s = f.max_ttl_s = cfg->max_ttl_s;
-    f.min_ttl_s = 0;                            /* nothing lengthens a CRL's life */
+    f.min_ttl_s = 0; /* nothing lengthens a CRL's life */
     f.neg_ttl_initial_s = f.neg_ttl_max_s = cfg->retry_s;
-    f.refresh_ahead = 0;                        /* fetched when a chain needs it */
+    f.refresh_ahead = 0; /* fetched when a chain needs it */
     f.max_entries = cfg->max_entries;
     f.max_neg_entries = cfg->max_entries;
     f.what = "CRL";

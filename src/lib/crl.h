@@ -32,11 +32,11 @@ long sti_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_
  * must be re-established (earliest nextUpdate; now + retry_s after a
  * fail-open acceptance; now + max_ttl_s when no certificate names a CRL).
  */
-int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
-                         time_t *valid_until, stir_error *err);
+int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now, time_t *valid_until,
+                        stir_error *err);
 
 /* The validated path of c (leaf first, anchor last), NULL before a
  * successful stir_cert_validate. Borrowed. Defined in cert.c. */
-STACK_OF(X509) *sti_cert_path0(const stir_cert *c);
+STACK_OF(X509) * sti_cert_path0(const stir_cert *c);
 
 #endif

@@ -11,10 +11,10 @@
 #define STI_URL_MAX 2048
 
 typedef struct sti_fetch_result {
-    long status;                /* HTTP status (200 on success) */
-    char *body;                 /* NUL-terminated, malloc'd */
+    long status; /* HTTP status (200 on success) */
+    char *body;  /* NUL-terminated, malloc'd */
     size_t body_len;
-    char cache_control[256];    /* response headers, "" when absent */
+    char cache_control[256]; /* response headers, "" when absent */
     char expires[64];
     char date[64];
 } sti_fetch_result;
@@ -25,14 +25,14 @@ typedef struct sti_fetch_result {
  * sti_fetch_result_free), else 436 with a precise detail and `out` empty.
  */
 int sti_fetch(const stir_fetch_policy *pol, const char *url, sti_fetch_result *out,
-               stir_error *err);
+              stir_error *err);
 
 void sti_fetch_result_free(sti_fetch_result *r);
 
 /* stir_url_check that also copies the host (without IPv6 brackets) into
  * host[hostlen]: the key of the per-host download cap. */
 int sti_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
-                  stir_error *err);
+                 stir_error *err);
 
 /* Check a policy's limits (timeouts, size cap, allowed hosts): 0 or 400
  * naming the field ("fetch.max_bytes"). */

@@ -27,13 +27,13 @@ struct fcache_item {
 
 /* One URL in one of the two tables: values or failures. */
 typedef struct fentry {
-    sti_urltab_node node;          /* key and insertion order, for eviction */
-    fcache_item *item;              /* NULL in the failure table */
-    stir_error ferr;                /* failure table: why */
-    unsigned failures;              /* consecutive failures */
+    sti_urltab_node node; /* key and insertion order, for eviction */
+    fcache_item *item;    /* NULL in the failure table */
+    stir_error ferr;      /* failure table: why */
+    unsigned failures;    /* consecutive failures */
     size_t cost;
-    double fetched_at, expires_at;  /* monotonic seconds */
-    int refreshing;                 /* queued or running background refresh */
+    double fetched_at, expires_at; /* monotonic seconds */
+    int refreshing;                /* queued or running background refresh */
 } fentry;
 
 /* One download in progress; callers for the same URL wait for its result. */
@@ -59,23 +59,23 @@ typedef struct refresh_item {
 
 /* What one download produced. */
 typedef struct outcome {
-    fcache_item *item;              /* reference, NULL on failure */
+    fcache_item *item; /* reference, NULL on failure */
     stir_error ferr;
     long ttl;
     size_t cost;
-    int remember;                   /* a failure worth a negative entry */
+    int remember; /* a failure worth a negative entry */
 } outcome;
 
 struct fcache {
-    fcache_config cfg;              /* fetch strings point at owned copies */
+    fcache_config cfg; /* fetch strings point at owned copies */
 
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
-    pthread_cond_t work;            /* refresher: queue not empty or stopping */
+    pthread_cond_t work; /* refresher: queue not empty or stopping */
     sti_urltab vals, fails;
     size_t cost;
     flight *flights;
-    fcache_hosts *hosts;            /* cfg.hosts, or own_hosts */
+    fcache_hosts *hosts; /* cfg.hosts, or own_hosts */
     fcache_hosts *own_hosts;
     refresh_item *rq_head, *rq_tail;
     int stopping, has_refresher;
@@ -236,7 +236,7 @@ static void store(fcache *fc, const char *url, const outcome *o)
     }
     drop_failure(fc, url);
     if (o->ttl <= 0) {
-        drop_value(fc, url);    /* served to the callers of this fetch, kept by nobody */
+        drop_value(fc, url); /* served to the callers of this fetch, kept by nobody */
         return;
     }
     fentry *e = entry_of(sti_urltab_upsert(&fc->vals, url));
@@ -263,8 +263,8 @@ static void store(fcache *fc, const char *url, const outcome *o)
 /* Downloads in progress per host, shared by the caches of one context. */
 struct fcache_hosts {
     pthread_mutex_t mu;
-    pthread_cond_t freed;           /* CLOCK_MONOTONIC */
-    host_slot *list;                /* only hosts with downloads in progress */
+    pthread_cond_t freed; /* CLOCK_MONOTONIC */
+    host_slot *list;      /* only hosts with downloads in progress */
 };
 
 fcache_hosts *fcache_hosts_new(void)
@@ -285,7 +285,7 @@ void fcache_hosts_free(fcache_hosts *hs)
 {
     if (!hs)
         return;
-    assert(!hs->list);      /* no download may be in progress */
+    assert(!hs->list); /* no download may be in progress */
     pthread_cond_destroy(&hs->freed);
     pthread_mutex_destroy(&hs->mu);
     free(hs);
@@ -385,8 +385,8 @@ static void parse_body(fcache *fc, const char *url, const char *body, size_t len
     void *v = fc->cfg.parse(fc->cfg.user, url, body, len, &t, &cost, &o->ferr);
     if (!v) {
         if (!o->ferr.code)
-            stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL, "%s at %.200s is not usable",
-                      fc->cfg.what, url);
+            stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL, "%s at %.200s is not usable", fc->cfg.what,
+                      url);
         o->remember = o->ferr.code == STIR_ERR_BAD_INFO;
         return;
     }
@@ -448,7 +448,8 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
         /* Not remembered: the URL may be fine, its host was only busy. */
         stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL,
                   "%s host %s already has %u downloads in progress (fetch_max_per_host); "
-                  "waited %ld ms", fc->cfg.what, host, cap, pol.total_timeout_ms);
+                  "waited %ld ms",
+                  fc->cfg.what, host, cap, pol.total_timeout_ms);
         return;
     }
     pol.total_timeout_ms = left_ms;
@@ -484,7 +485,7 @@ static void maybe_refresh(fcache *fc, fentry *e, double now)
     refresh_item *it = calloc(1, sizeof *it);
     if (!it || !(it->url = strdup(e->node.url))) {
         free(it);
-        return;     /* no memory: the entry simply expires and is refetched */
+        return; /* no memory: the entry simply expires and is refetched */
     }
     e->refreshing = 1;
     if (fc->rq_tail)
@@ -526,7 +527,7 @@ static void *refresher_main(void *arg)
         if (o.item)
             store(fc, it->url, &o);
         else
-            fc->st.fetch_failures++;    /* keep serving the old value until it expires */
+            fc->st.fetch_failures++; /* keep serving the old value until it expires */
         fentry *e = find_value(fc, it->url);
         if (e)
             e->refreshing = 0;
@@ -551,9 +552,9 @@ fcache *fcache_new(const fcache_config *cfg, stir_error *err)
     if (sti_fetch_policy_dup(&fc->cfg.fetch, &cfg->fetch))
         goto oom;
     if (sti_urltab_init(&fc->vals, cfg->max_entries, sizeof(fentry), offsetof(fentry, node),
-                         release_value, fc) ||
-        sti_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry),
-                         offsetof(fentry, node), NULL, fc))
+                        release_value, fc) ||
+        sti_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry), offsetof(fentry, node),
+                        NULL, fc))
         goto oom;
     fc->hosts = cfg->hosts;
     if (!fc->hosts && !(fc->hosts = fc->own_hosts = fcache_hosts_new()))
@@ -593,7 +594,7 @@ void fcache_free(fcache *fc)
         fc->stopping = 1;
         pthread_cond_broadcast(&fc->work);
         pthread_mutex_unlock(&fc->mu);
-        pthread_join(fc->refresher, NULL);   /* waits for a refresh in progress */
+        pthread_join(fc->refresher, NULL); /* waits for a refresh in progress */
     }
     while (fc->rq_head) {
         refresh_item *it = fc->rq_head;
@@ -651,7 +652,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
         return 0;
     }
     if (e && !e->refreshing)
-        sti_urltab_remove(&fc->vals, &e->node);    /* expired: free it now */
+        sti_urltab_remove(&fc->vals, &e->node); /* expired: free it now */
     fentry *fe = find_failure(fc, url);
     if (fe && now < fe->expires_at) {
         fc->st.neg_hits++;
@@ -687,7 +688,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
         if (!f->item)
             rc = f->ferr.code;
         if (--f->waiters == 0)
-            flight_free(f);     /* the fetcher already unlinked it */
+            flight_free(f); /* the fetcher already unlinked it */
         pthread_mutex_unlock(&fc->mu);
         return rc;
     }

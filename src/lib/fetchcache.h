@@ -71,7 +71,7 @@ typedef struct fcache_item fcache_item;
  * CRLs from one repository host count together. */
 typedef struct fcache_hosts fcache_hosts;
 fcache_hosts *fcache_hosts_new(void);
-void fcache_hosts_free(fcache_hosts *hs);     /* after every cache using it */
+void fcache_hosts_free(fcache_hosts *hs); /* after every cache using it */
 
 /*
  * Body -> value. *ttl_s holds the lifetime the cache will use (HTTP
@@ -85,27 +85,27 @@ typedef void *fcache_parse_fn(void *user, const char *url, const char *body, siz
 typedef void fcache_free_fn(void *user, void *value);
 
 typedef struct fcache_config {
-    stir_fetch_policy fetch;    /* copied with its strings */
-    long default_ttl_s;         /* the response says nothing about freshness */
-    long min_ttl_s, max_ttl_s;  /* clamp of the HTTP lifetime */
-    long neg_ttl_initial_s;     /* 0: failures are not remembered */
+    stir_fetch_policy fetch;   /* copied with its strings */
+    long default_ttl_s;        /* the response says nothing about freshness */
+    long min_ttl_s, max_ttl_s; /* clamp of the HTTP lifetime */
+    long neg_ttl_initial_s;    /* 0: failures are not remembered */
     long neg_ttl_max_s;
-    double refresh_ahead;       /* 0: no background refresh (no thread) */
-    size_t max_entries;         /* values; oldest evicted first */
-    size_t max_neg_entries;     /* failures, bounded apart */
-    size_t max_cost;            /* sum of value costs; 0: no bound */
-    const char *what;           /* the resource in messages: "x5u", "rcd content" */
-    fcache_hosts *hosts;        /* shared host counts (the context's); NULL:
-                                   the cache's own */
+    double refresh_ahead;   /* 0: no background refresh (no thread) */
+    size_t max_entries;     /* values; oldest evicted first */
+    size_t max_neg_entries; /* failures, bounded apart */
+    size_t max_cost;        /* sum of value costs; 0: no bound */
+    const char *what;       /* the resource in messages: "x5u", "rcd content" */
+    /* shared host counts (the context's); NULL: the cache's own */
+    fcache_hosts *hosts;
     fcache_parse_fn *parse;
     fcache_free_fn *free_value;
-    void *user;                 /* passed to both callbacks */
+    void *user; /* passed to both callbacks */
 } fcache_config;
 
 typedef struct fcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
-    unsigned long host_waits;       /* downloads that waited for a host slot */
-    unsigned long host_timeouts;    /* ... and gave up */
+    unsigned long host_waits;    /* downloads that waited for a host slot */
+    unsigned long host_timeouts; /* ... and gave up */
     size_t entries, neg_entries, cost;
     /* Network downloads by duration, non-cumulative: fetch_latency[i]
      * counts those that took at most bound i of STIR_CERTCACHE_FETCH_BOUNDS_MS

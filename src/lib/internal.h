@@ -25,7 +25,7 @@ typedef struct ppt_registry {
     pthread_mutex_t lock;
     stir_ppt_type types[STI_PPT_MAX_TYPES];
     size_t n;
-    char names[STI_PPT_MAX_TYPES * 34];    /* "shaken, div, ..." */
+    char names[STI_PPT_MAX_TYPES * 34]; /* "shaken, div, ..." */
 } ppt_registry;
 
 int ppt_registry_init(ppt_registry *r);
@@ -35,7 +35,7 @@ struct fcache_hosts;
 
 struct stir_ctx {
     ppt_registry ppt;
-    struct fcache_hosts *hosts;     /* downloads per host, all caches */
+    struct fcache_hosts *hosts; /* downloads per host, all caches */
 };
 
 /* The registered types, for start-up work over all of them. */
@@ -55,7 +55,7 @@ int sti_pkcs11_is_uri(const char *s);
  * with `pin` (may be NULL for a token without login). NULL with a 500 whose
  * detail never holds the PIN. */
 EVP_PKEY *sti_pkcs11_load_key(const char *uri, const char *module, const char *pin,
-                               stir_error *err);
+                              stir_error *err);
 /* Unload every module; after the last token key is freed. */
 void sti_pkcs11_cleanup(void);
 

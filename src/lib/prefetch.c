@@ -14,7 +14,7 @@
 #include "prefetch.h"
 
 #define MAX_URLS 32
-#define FETCH_STACK (512u * 1024u)   /* curl + OpenSSL need far less */
+#define FETCH_STACK (512u * 1024u) /* curl + OpenSSL need far less */
 
 /* One request's wait: shared by the request and its fetch threads, freed
  * by whoever leaves last. */
@@ -29,7 +29,7 @@ struct sti_prefetcher {
     long budget_ms;
     size_t max_threads;
     pthread_mutex_t mu;
-    pthread_cond_t idle;            /* active reached 0 */
+    pthread_cond_t idle; /* active reached 0 */
     size_t active;
 };
 
@@ -181,7 +181,7 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
 
     batch *b = calloc(1, sizeof *b);
     if (!b)
-        return;     /* the request then fetches inline, one by one */
+        return; /* the request then fetches inline, one by one */
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -195,7 +195,7 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
             started[i] = start(p, b, i, urls[i]) == 0;
     while (b->pending > 0)
         if (pthread_cond_timedwait(&b->cond, &p->mu, &deadline) != 0)
-            break;      /* budget spent (ETIMEDOUT) */
+            break; /* budget spent (ETIMEDOUT) */
     for (size_t i = 0; i < n; i++)
         if (need[i] && (!started[i] || !b->done[i]))
             late[i] = 1;

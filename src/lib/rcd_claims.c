@@ -98,8 +98,8 @@ static int count_bytes(const char *buf, size_t size, void *data)
 static size_t json_size_capped(const json_t *v, size_t cap)
 {
     sizer s = {0, cap};
-    if (json_dump_callback(v, count_bytes, &s, JSON_COMPACT | JSON_SORT_KEYS |
-                                                   JSON_ENCODE_ANY) != 0)
+    if (json_dump_callback(v, count_bytes, &s, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) !=
+        0)
         return cap + 1;
     return s.n;
 }
@@ -158,8 +158,7 @@ static int data_url_syntax(const char *s, char *why, size_t n)
     size_t ml = (size_t)(comma - (s + 5));
     if (ml >= 7 && strncasecmp(comma - 7, ";base64", 7) == 0) {
         for (const char *p = comma + 1; *p; p++)
-            if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
-                        *p)) {
+            if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", *p)) {
                 snprintf(why, n, "is a ;base64 data: URL with '%c' in its data", *p);
                 return -1;
             }
@@ -196,15 +195,18 @@ int rcd_jcard_syntax(const json_t *j, char *why, size_t n)
         return -1;
     }
     if (!json_is_array(props)) {
-        snprintf(why, n, "is not a jCard: element 1 must be the array of properties "
-                         "(RFC 7095 3.2)");
+        snprintf(why, n,
+                 "is not a jCard: element 1 must be the array of properties "
+                 "(RFC 7095 3.2)");
         return -1;
     }
     for (size_t i = 0; i < json_array_size(props); i++) {
         const json_t *p = json_array_get(props, i);
         if (!json_is_array(p) || json_array_size(p) < 4) {
-            snprintf(why, n, "property %zu is not [name, {parameters}, type, value, ...] "
-                             "(RFC 7095 3.3)", i);
+            snprintf(why, n,
+                     "property %zu is not [name, {parameters}, type, value, ...] "
+                     "(RFC 7095 3.3)",
+                     i);
             return -1;
         }
         const json_t *name = json_array_get(p, 0);
@@ -214,20 +216,26 @@ int rcd_jcard_syntax(const json_t *j, char *why, size_t n)
         }
         const char *nm = json_string_value(name);
         if (!json_is_object(json_array_get(p, 1))) {
-            snprintf(why, n, "property %zu (%.32s) parameters must be an object "
-                             "(RFC 7095 3.4)", i, nm);
+            snprintf(why, n,
+                     "property %zu (%.32s) parameters must be an object "
+                     "(RFC 7095 3.4)",
+                     i, nm);
             return -1;
         }
         const json_t *type = json_array_get(p, 2);
         if (!json_is_string(type) || !json_string_length(type)) {
-            snprintf(why, n, "property %zu (%.32s) value type must be a string "
-                             "(RFC 7095 3.5)", i, nm);
+            snprintf(why, n,
+                     "property %zu (%.32s) value type must be a string "
+                     "(RFC 7095 3.5)",
+                     i, nm);
             return -1;
         }
         for (size_t k = 3; k < json_array_size(p); k++)
             if (!jcard_value_ok(json_array_get(p, k), 0)) {
-                snprintf(why, n, "property %zu (%.32s) value %zu is an object or nested "
-                                 "too deeply (RFC 7095 3.3.1.3)", i, nm, k);
+                snprintf(why, n,
+                         "property %zu (%.32s) value %zu is an object or nested "
+                         "too deeply (RFC 7095 3.3.1.3)",
+                         i, nm, k);
                 return -1;
             }
     }
@@ -248,8 +256,10 @@ static int digest_syntax(const char *s, char *why, size_t n)
     snprintf(alg, sizeof alg, "%.*s", (int)(al < sizeof alg ? al : sizeof alg - 1), s);
     const EVP_MD *md = al < sizeof alg ? rcd_digest_md(alg) : NULL;
     if (!md) {
-        snprintf(why, n, "unsupported digest algorithm \"%.*s\" (RFC 9795 6: sha256, sha384 "
-                         "or sha512, lowercase)", (int)(al > 16 ? 16 : al), s);
+        snprintf(why, n,
+                 "unsupported digest algorithm \"%.*s\" (RFC 9795 6: sha256, sha384 "
+                 "or sha512, lowercase)",
+                 (int)(al > 16 ? 16 : al), s);
         return -1;
     }
     size_t want = (size_t)EVP_MD_get_size(md);
@@ -264,8 +274,8 @@ static int digest_syntax(const char *s, char *why, size_t n)
             !b[i])
             ok = 0;
     if (!ok) {
-        snprintf(why, n, "\"%.100s\" is not the base64 (RFC 4648 4) of a %zu-byte %s digest",
-                 b, want, alg);
+        snprintf(why, n, "\"%.100s\" is not the base64 (RFC 4648 4) of a %zu-byte %s digest", b,
+                 want, alg);
         return -1;
     }
     return 0;
@@ -285,22 +295,24 @@ int rcd_digest_equal(const char *a, const char *b)
 /* ---- claim checks ---------------------------------------------------------------- */
 
 int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_max,
-                     stir_error *err)
+                    stir_error *err)
 {
     char f[STIR_FIELD_MAX], why[200];
     if (!json_is_object(rcd))
         return rcd_fail(err, code, name,
-                     "%s must be a JSON object with nam and optional apn, icn, jcd or jcl "
-                     "(RFC 9795 5.1)", name);
+                        "%s must be a JSON object with nam and optional apn, icn, jcd or jcl "
+                        "(RFC 9795 5.1)",
+                        name);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)rcd, key, v) {
-        if (strcmp(key, "nam") && strcmp(key, "apn") && strcmp(key, "icn") &&
-            strcmp(key, "jcd") && strcmp(key, "jcl")) {
+    json_object_foreach ((json_t *)rcd, key, v) {
+        if (strcmp(key, "nam") && strcmp(key, "apn") && strcmp(key, "icn") && strcmp(key, "jcd") &&
+            strcmp(key, "jcl")) {
             field_of(f, name, key);
             return rcd_fail(err, code, f,
-                         "%s has an unknown key \"%.40s\" (RFC 9795 5.1 defines nam, apn, "
-                         "icn, jcd and jcl)", name, key);
+                            "%s has an unknown key \"%.40s\" (RFC 9795 5.1 defines nam, apn, "
+                            "icn, jcd and jcl)",
+                            name, key);
         }
     }
 
@@ -308,26 +320,34 @@ int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_
     field_of(f, name, "nam");
     if (!nam) {
         if (code == STIR_ERR_INPUT)
-            return stir_fail_missing(err, f, "missing %s: the display name is required, "
-                                             "\"\" when there is none (RFC 9795 5.1.1)", f);
-        return rcd_fail(err, code, f, "missing %s: the display name is required, \"\" when "
-                                   "there is none (RFC 9795 5.1.1)", f);
+            return stir_fail_missing(err, f,
+                                     "missing %s: the display name is required, "
+                                     "\"\" when there is none (RFC 9795 5.1.1)",
+                                     f);
+        return rcd_fail(err, code, f,
+                        "missing %s: the display name is required, \"\" when "
+                        "there is none (RFC 9795 5.1.1)",
+                        f);
     }
     if (!json_is_string(nam))
         return rcd_fail(err, code, f, "%s must be a string (RFC 9795 5.1.1)", f);
     if (json_string_length(nam) > NAM_MAX)
         return rcd_fail(err, code, f, "%s is %zu bytes long; at most %d", f,
-                     json_string_length(nam), NAM_MAX);
+                        json_string_length(nam), NAM_MAX);
     if (strlen(json_string_value(nam)) != json_string_length(nam) ||
         has_control(json_string_value(nam)))
-        return rcd_fail(err, code, f, "%s has a control character: it must be a display "
-                                   "name (RFC 9795 5.1.1, RFC 3261 25.1)", f);
+        return rcd_fail(err, code, f,
+                        "%s has a control character: it must be a display "
+                        "name (RFC 9795 5.1.1, RFC 3261 25.1)",
+                        f);
 
     const json_t *jcd = json_object_get(rcd, "jcd"), *jcl = json_object_get(rcd, "jcl");
     if (jcd && jcl) {
         field_of(f, name, "jcl");
-        return rcd_fail(err, code, f, "%s.jcd and %s.jcl are mutually exclusive (RFC 9795 "
-                                   "5.1.4, 5.1.5)", name, name);
+        return rcd_fail(err, code, f,
+                        "%s.jcd and %s.jcl are mutually exclusive (RFC 9795 "
+                        "5.1.4, 5.1.5)",
+                        name, name);
     }
 
     const json_t *apn = json_object_get(rcd, "apn");
@@ -340,10 +360,12 @@ int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_
         const char *s = json_string_value(apn);
         if (strlen(s) != json_string_length(apn) || stir_tn_canon(s, tn, f, &te))
             return rcd_fail(err, code, f, "%s is not a telephone number (RFC 9795 5.1.2): %s", f,
-                         strlen(s) != json_string_length(apn) ? "NUL byte" : te.detail);
+                            strlen(s) != json_string_length(apn) ? "NUL byte" : te.detail);
         if (strcmp(tn, s) != 0)
-            return rcd_fail(err, code, f, "%s \"%.40s\" is not canonical: digits, '*' and '#' "
-                                       "only (\"%s\"; RFC 9795 5.1.2, RFC 8224 8.3)", f, s, tn);
+            return rcd_fail(err, code, f,
+                            "%s \"%.40s\" is not canonical: digits, '*' and '#' "
+                            "only (\"%s\"; RFC 9795 5.1.2, RFC 8224 8.3)",
+                            f, s, tn);
     }
 
     const json_t *icn = json_object_get(rcd, "icn");
@@ -355,8 +377,10 @@ int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_
         int bad = has_prefix_ci(s, "data:") ? data_url_syntax(s, why, sizeof why)
                                             : https_url_syntax(s, why, sizeof why);
         if (bad)
-            return rcd_fail(err, code, f, "%s %s (RFC 9795 5.1.3: an https: URL, or inline "
-                                       "data:)", f, why);
+            return rcd_fail(err, code, f,
+                            "%s %s (RFC 9795 5.1.3: an https: URL, or inline "
+                            "data:)",
+                            f, why);
     }
 
     if (jcd) {
@@ -373,8 +397,10 @@ int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_
         if (!json_is_string(jcl))
             return rcd_fail(err, code, f, "%s must be a URL string (RFC 9795 5.1.5)", f);
         if (https_url_syntax(json_string_value(jcl), why, sizeof why))
-            return rcd_fail(err, code, f, "%s %s (RFC 9795 5.1.5: an https: URL; inline jCards "
-                                       "go in jcd)", f, why);
+            return rcd_fail(err, code, f,
+                            "%s %s (RFC 9795 5.1.5: an https: URL; inline jCards "
+                            "go in jcd)",
+                            f, why);
     }
     return 0;
 }
@@ -391,7 +417,8 @@ json_t *stir_rcd_build(const json_t *v, const char *name, stir_error *err)
     if (!json_is_object(v)) {
         stir_fail(err, STIR_ERR_INPUT, name,
                   "%s must be a JSON object with nam and optional apn, icn, jcd or jcl "
-                  "(RFC 9795 5.1)", name);
+                  "(RFC 9795 5.1)",
+                  name);
         return NULL;
     }
     json_t *c = json_deep_copy(v);
@@ -406,10 +433,12 @@ json_t *stir_rcd_build(const json_t *v, const char *name, stir_error *err)
         field_of(f, name, "apn");
         if (strlen(json_string_value(apn)) != json_string_length(apn) ||
             stir_tn_canon(json_string_value(apn), tn, f, &te)) {
-            stir_fail(err, STIR_ERR_INPUT, f, "%s is not a telephone number (RFC 9795 "
-                                              "5.1.2): %s", f,
+            stir_fail(err, STIR_ERR_INPUT, f,
+                      "%s is not a telephone number (RFC 9795 "
+                      "5.1.2): %s",
+                      f,
                       strlen(json_string_value(apn)) != json_string_length(apn) ? "NUL byte"
-                                                                               : te.detail);
+                                                                                : te.detail);
             json_decref(c);
             return NULL;
         }
@@ -442,8 +471,9 @@ static int rcdi_pointer_syntax(const char *k, char *why, size_t n)
         if (tl == 3 && strncmp(k + 1, tops[i], 3) == 0)
             top = i;
     if (top < 0) {
-        snprintf(why, n, "does not point into the rcd claim (first token nam, apn, icn, "
-                         "jcd or jcl)");
+        snprintf(why, n,
+                 "does not point into the rcd claim (first token nam, apn, icn, "
+                 "jcd or jcl)");
         return -1;
     }
     if (top <= 2 && k[1 + tl]) {
@@ -464,22 +494,25 @@ int stir_rcdi_check(const json_t *rcdi, const char *name, int code, stir_error *
     if (!name)
         name = "rcdi";
     if (!json_is_object(rcdi))
-        return rcd_fail(err, code, name, "%s must be a JSON object of JSON pointers to digests "
-                                      "(RFC 9795 6)", name);
+        return rcd_fail(err, code, name,
+                        "%s must be a JSON object of JSON pointers to digests "
+                        "(RFC 9795 6)",
+                        name);
     size_t n = json_object_size(rcdi);
     if (n == 0)
         return rcd_fail(err, code, name, "%s has no digests (RFC 9795 6)", name);
     if (n > RCDI_MAX_KEYS)
-        return rcd_fail(err, code, name, "%s has %zu digests; at most %d", name, n,
-                     RCDI_MAX_KEYS);
+        return rcd_fail(err, code, name, "%s has %zu digests; at most %d", name, n, RCDI_MAX_KEYS);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)rcdi, key, v) {
+    json_object_foreach ((json_t *)rcdi, key, v) {
         if (rcdi_pointer_syntax(key, why, sizeof why))
             return rcd_fail(err, code, name, "%s key \"%.60s\" %s (RFC 9795 6)", name, key, why);
         if (!json_is_string(v))
-            return rcd_fail(err, code, name, "%s %.60s must be a string \"<alg>-<base64>\" "
-                                          "(RFC 9795 6)", name, key);
+            return rcd_fail(err, code, name,
+                            "%s %.60s must be a string \"<alg>-<base64>\" "
+                            "(RFC 9795 6)",
+                            name, key);
         if (digest_syntax(json_string_value(v), why, sizeof why))
             return rcd_fail(err, code, name, "%s %.60s: %s", name, key, why);
     }
@@ -494,11 +527,14 @@ int stir_crn_check(const json_t *crn, const char *name, int code, stir_error *er
         return rcd_fail(err, code, name, "%s must be a string (RFC 9795 7)", name);
     size_t len = json_string_length(crn);
     if (len > CRN_MAX)
-        return rcd_fail(err, code, name, "%s is %zu bytes long; at most %d (RFC 9796 6 "
-                                      "recommends at most 64 characters)", name, len, CRN_MAX);
+        return rcd_fail(err, code, name,
+                        "%s is %zu bytes long; at most %d (RFC 9796 6 "
+                        "recommends at most 64 characters)",
+                        name, len, CRN_MAX);
     if (strlen(json_string_value(crn)) != len || has_control(json_string_value(crn)))
-        return rcd_fail(err, code, name, "%s has a control character: it is display text "
-                                      "(RFC 9795 7, RFC 9796 6)", name);
+        return rcd_fail(err, code, name,
+                        "%s has a control character: it is display text "
+                        "(RFC 9795 7, RFC 9796 6)",
+                        name);
     return 0;
 }
-

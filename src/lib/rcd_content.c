@@ -18,22 +18,19 @@
 #include "internal.h"
 #include "rcd_internal.h"
 
-#define LINKS_MAX 256           /* largest max_links accepted */
-#define CACHE_MAX_BYTES ((size_t)64 << 20)   /* whatever cache_max_entries says */
+#define LINKS_MAX 256                      /* largest max_links accepted */
+#define CACHE_MAX_BYTES ((size_t)64 << 20) /* whatever cache_max_entries says */
 
 /* The defaults, a constant: no process-wide state to initialize. */
-#define RCD_CONFIG_DEFAULT {                                                    \
-    .fetch = {.connect_timeout_ms = 500, .total_timeout_ms = 1000,             \
-              .max_bytes = 262144, .max_per_host = 4},                         \
-    .digest_alg = "sha256",                                                    \
-    .max_jcard_bytes = 16384,                                                  \
-    .max_links = 8,                                                            \
-    .fetch_budget_ms = 2000,                                                   \
-    .cache_ttl_s = 300,                                                        \
-    .neg_ttl_s = 30,                                                           \
-    .cache_max_entries = 1000,                                                 \
-    .verify_fetch = 1,                                                         \
-}
+#define RCD_CONFIG_DEFAULT                                                                         \
+    {                                                                                              \
+        .fetch = {.connect_timeout_ms = 500,                                                       \
+                  .total_timeout_ms = 1000,                                                        \
+                  .max_bytes = 262144,                                                             \
+                  .max_per_host = 4},                                                              \
+        .digest_alg = "sha256", .max_jcard_bytes = 16384, .max_links = 8, .fetch_budget_ms = 2000, \
+        .cache_ttl_s = 300, .neg_ttl_s = 30, .cache_max_entries = 1000, .verify_fetch = 1,         \
+    }
 
 /* The static spelling of a supported alg (config copies point at it). */
 static const char *alg_name(const char *alg)
@@ -44,7 +41,6 @@ static const char *alg_name(const char *alg)
             return names[i];
     return NULL;
 }
-
 
 /* ---- content cache ----------------------------------------------------------------- */
 
@@ -75,8 +71,8 @@ void rcd_body_unref(rcd_body *b)
 }
 
 /* fcache parse callback: the content is the bytes themselves. */
-static void *body_parse(void *user, const char *url, const char *body, size_t len,
-                        long *ttl_s, size_t *cost, stir_error *err)
+static void *body_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                        size_t *cost, stir_error *err)
 {
     (void)user;
     (void)url;
@@ -177,7 +173,7 @@ void stir_rcd_free(stir_rcd *r)
 }
 
 int rcd_content_get(stir_rcd *r, const char *url, int flags, double deadline, rcd_body **out,
-                     stir_error *ferr)
+                    stir_error *ferr)
 {
     *out = NULL;
     /* A request with many links must not hold a fetch thread for the sum
@@ -187,7 +183,8 @@ int rcd_content_get(stir_rcd *r, const char *url, int flags, double deadline, rc
     fcache_item *it;
     int rc = fcache_get(r->fc, url, flags | (past ? FCACHE_NOWAIT : 0), &it, ferr);
     if (rc == STIR_WOULD_BLOCK && past && !(flags & STIR_CACHE_NOWAIT))
-        return stir_fail(ferr, STIR_ERR_BAD_INFO, NULL, "%.200s was not fetched: the RCD fetches "
+        return stir_fail(ferr, STIR_ERR_BAD_INFO, NULL,
+                         "%.200s was not fetched: the RCD fetches "
                          "of this request used up their budget of %ld ms (rcd fetch_budget_ms)",
                          url, r->cfg.fetch_budget_ms);
     if (rc)

@@ -36,7 +36,6 @@ const char *rcd_fetch_reason(const stir_error *e)
     return strncmp(d, "x5u ", 4) == 0 ? d + 4 : d;
 }
 
-
 /* ---- JSON pointer and digest ---------------------------------------------------- */
 
 const json_t *stir_json_pointer(const json_t *root, const char *ptr)
@@ -62,7 +61,7 @@ const json_t *stir_json_pointer(const json_t *root, const char *ptr)
                 tok[m++] = p[i + 1] == '0' ? '~' : '/';
                 i++;
             } else {
-                cur = NULL;     /* RFC 6901 3: "~" only as ~0 or ~1 */
+                cur = NULL; /* RFC 6901 3: "~" only as ~0 or ~1 */
                 break;
             }
         }
@@ -105,14 +104,14 @@ int stir_rcd_digest(const char *alg, const void *data, size_t len, char out[100]
         return -1;
     }
     int n = snprintf(out, 100, "%s-", alg);
-    EVP_EncodeBlock((unsigned char *)out + n, h, (int)hl);   /* padded, NUL-terminated */
+    EVP_EncodeBlock((unsigned char *)out + n, h, (int)hl); /* padded, NUL-terminated */
     return 0;
 }
 
 /* ---- links and digests ------------------------------------------------------------- */
 
 int rcd_call_init(rcd_call *call, stir_rcd *r, const json_t *rcd, int flags, int verifying,
-                    stir_error *err)
+                  stir_error *err)
 {
     memset(call, 0, sizeof *call);
     call->r = r;
@@ -229,21 +228,21 @@ static int content_digest(rcd_call *call, const char *url, const char *alg, char
  * (the fetched bytes), else the JSON value's RFC 8225 9 serialization.
  * "/jcl/..." resolves into the fetched jCard, which must be loaded.
  */
-int rcd_digest_at(rcd_call *call, const char *ptr, const char *alg, char out[100],
-                     stir_error *ferr)
+int rcd_digest_at(rcd_call *call, const char *ptr, const char *alg, char out[100], stir_error *ferr)
 {
     const rcd_link *l = rcd_link_find(call, ptr);
     if (l) {
         if (strcmp(ptr, "/jcl") == 0 && call->jcl_body)
-            return stir_rcd_digest(alg, call->jcl_body->data, call->jcl_body->len, out) ? DIGEST_NOMEM
-                                                                                  : DIGEST_OK;
+            return stir_rcd_digest(alg, call->jcl_body->data, call->jcl_body->len, out)
+                       ? DIGEST_NOMEM
+                       : DIGEST_OK;
         return content_digest(call, l->url, alg, out, ferr);
     }
     const json_t *v;
     if (strncmp(ptr, "/jcl/", 5) == 0)
         v = call->card ? stir_json_pointer(call->card, ptr + 4) : NULL;
     else if (strcmp(ptr, "/jcl") == 0)
-        v = NULL;   /* always a link when the rcd has a jcl */
+        v = NULL; /* always a link when the rcd has a jcl */
     else
         v = stir_json_pointer(call->rcd, ptr);
     if (!v)
@@ -312,7 +311,7 @@ size_t rcd_sorted_keys(const json_t *obj, const char **keys, size_t cap)
     size_t n = 0;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach ((json_t *)obj, k, v) {
         (void)v;
         if (n < cap)
             keys[n++] = k;
@@ -333,23 +332,24 @@ static int compute_fail(const rcd_call *call, int d, const char *ptr, const stir
     case STIR_WOULD_BLOCK:
         return stir_fail(err, STIR_WOULD_BLOCK, rcd_member_of(ptr), "%s: %s", ptr, ferr->detail);
     case DIGEST_UNRESOLVED:
-        return stir_fail(err, STIR_ERR_INPUT, "rcdi", "rcdi %.60s does not resolve in the rcd "
-                                                      "claim (RFC 9795 6, RFC 6901)", ptr);
+        return stir_fail(err, STIR_ERR_INPUT, "rcdi",
+                         "rcdi %.60s does not resolve in the rcd "
+                         "claim (RFC 9795 6, RFC 6901)",
+                         ptr);
     case DIGEST_NOT_FETCHED:
         return stir_fail(err, STIR_ERR_INPUT, rcd_member_of(ptr),
-                         "%s %.120s: linked content cannot be hashed: %s", ptr, url,
-                         call->nofetch);
+                         "%s %.120s: linked content cannot be hashed: %s", ptr, url, call->nofetch);
     case DIGEST_FETCH_FAILED:
         return stir_fail(err, STIR_ERR_INPUT, rcd_member_of(ptr),
-                         "%s %.120s: fetching it to compute its rcdi digest failed: %s", ptr,
-                         url, rcd_fetch_reason(ferr));
+                         "%s %.120s: fetching it to compute its rcdi digest failed: %s", ptr, url,
+                         rcd_fetch_reason(ferr));
     default:
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     }
 }
 
-int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int flags,
-                      json_t **out, stir_error *err)
+int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int flags, json_t **out,
+                      stir_error *err)
 {
     if (!out)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_rcdi_compute: NULL out");
@@ -370,8 +370,9 @@ int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int f
 
     rcd_claim_links(&call);
     if (call.total > call.cap) {
-        rc = stir_fail(err, STIR_ERR_INPUT, "rcd", "rcd links %zu URIs (icn, jcl and jCard "
-                                                   "URIs); at most %zu (max_links)",
+        rc = stir_fail(err, STIR_ERR_INPUT, "rcd",
+                       "rcd links %zu URIs (icn, jcl and jCard "
+                       "URIs); at most %zu (max_links)",
                        call.total, call.cap);
         goto done;
     }
@@ -391,13 +392,14 @@ int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int f
         if (call.total > call.cap) {
             rc = stir_fail(err, STIR_ERR_INPUT, "rcd.jcl",
                            "rcd links %zu URIs with those of the jCard at %.100s; at most "
-                           "%zu (max_links)", call.total, url, call.cap);
+                           "%zu (max_links)",
+                           call.total, url, call.cap);
             goto done;
         }
     }
     const json_t *jcd = json_object_get(rcd, "jcd");
     if (!jcd && call.nlinks == 0 && !given)
-        goto done;      /* mode 1 (RFC 9795 4): nothing for rcdi to protect */
+        goto done; /* mode 1 (RFC 9795 4): nothing for rcdi to protect */
 
     if (!(res = json_object())) {
         rc = stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
@@ -420,7 +422,8 @@ int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int f
                 const rcd_link *l = rcd_link_find(&call, keys[i]);
                 rc = stir_fail(err, STIR_ERR_INPUT, "rcdi",
                                "rcdi %.60s: the given digest %.100s does not match %s%.100s "
-                               "(%s)", keys[i], gv, l ? "the content of " : "the rcd value",
+                               "(%s)",
+                               keys[i], gv, l ? "the content of " : "the rcd value",
                                l ? l->url : "", dig);
                 goto done;
             }
@@ -464,4 +467,3 @@ done:
     rcd_call_free(&call);
     return rc;
 }
-

@@ -15,10 +15,10 @@
 #include "stir/error.h"
 #include "stir/rcd.h"
 
-#define JCARD_CAP 16384         /* inline jcd bound of the claim check, which
-                                   has no configuration at hand */
+/* inline jcd bound of the claim check, which has no configuration at hand */
+#define JCARD_CAP 16384
 #define RCDI_MAX_KEYS 64
-#define PTR_BUF 48              /* "/jcl/1/123456/123456/123456" fits */
+#define PTR_BUF 48 /* "/jcl/1/123456/123456/123456" fits */
 #define INVALID_TEXT "Invalid PASSporT"
 
 /* ---- claim checks (rcd_claims.c) ---- */
@@ -44,12 +44,12 @@ int rcd_claim_check(const json_t *rcd, const char *name, int code, size_t jcard_
 typedef struct rcd_body {
     atomic_long refs;
     size_t len;
-    char data[];                    /* len bytes, then a NUL */
+    char data[]; /* len bytes, then a NUL */
 } rcd_body;
 
 struct stir_rcd {
-    stir_rcd_config cfg;            /* fetch strings are the cache's (unset here) */
-    struct fcache *fc;              /* URL -> rcd_body */
+    stir_rcd_config cfg; /* fetch strings are the cache's (unset here) */
+    struct fcache *fc;   /* URL -> rcd_body */
 };
 
 rcd_body *rcd_body_ref(rcd_body *b);
@@ -66,7 +66,7 @@ const stir_rcd_config *rcd_builtin_config(void);
 
 typedef struct rcd_link {
     char ptr[PTR_BUF];
-    const char *url;                /* borrowed from the rcd or the fetched jCard */
+    const char *url; /* borrowed from the rcd or the fetched jCard */
 } rcd_link;
 
 /* The state of one compute or verify call. */
@@ -74,21 +74,21 @@ typedef struct rcd_call {
     stir_rcd *r;
     const stir_rcd_config *cfg;
     int flags;
-    const char *nofetch;            /* why content is not fetched, NULL if it is */
+    const char *nofetch; /* why content is not fetched, NULL if it is */
     const json_t *rcd;
-    json_t *card;                   /* the jCard fetched from jcl (owned) */
-    rcd_body *jcl_body;             /* its bytes (a reference) */
+    json_t *card;       /* the jCard fetched from jcl (owned) */
+    rcd_body *jcl_body; /* its bytes (a reference) */
     rcd_link *links;
     size_t nlinks, total, cap;
-    double deadline;                /* fcache_now() after which nothing is fetched */
+    double deadline; /* fcache_now() after which nothing is fetched */
 } rcd_call;
 
 /* What rcd_digest_at and rcd_load_jcl return besides STIR_WOULD_BLOCK. */
 enum {
     DIGEST_OK = 0,
-    DIGEST_UNRESOLVED = -1,         /* the pointer designates nothing */
-    DIGEST_FETCH_FAILED = -2,       /* ferr says why */
-    DIGEST_NOT_FETCHED = -3,        /* call->nofetch says why */
+    DIGEST_UNRESOLVED = -1,   /* the pointer designates nothing */
+    DIGEST_FETCH_FAILED = -2, /* ferr says why */
+    DIGEST_NOT_FETCHED = -3,  /* call->nofetch says why */
     DIGEST_NOMEM = -4,
 };
 

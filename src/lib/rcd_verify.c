@@ -18,7 +18,7 @@
 
 /* The failures of one verify call. */
 typedef struct verify_report {
-    json_t *failed;                 /* pointers, each once */
+    json_t *failed; /* pointers, each once */
     size_t nfail;
     char first[STIR_DETAIL_MAX];
 } verify_report;
@@ -85,8 +85,7 @@ static int check_claims(rcd_call *call, const json_t *rcdi, const json_t *crn,
                            "rcdi without rcd (RFC 9795 6: rcdi requires an rcd claim)");
         return STEP_STOP;
     }
-    size_t jmax = call->cfg->max_jcard_bytes < JCARD_CAP ? call->cfg->max_jcard_bytes
-                                                          : JCARD_CAP;
+    size_t jmax = call->cfg->max_jcard_bytes < JCARD_CAP ? call->cfg->max_jcard_bytes : JCARD_CAP;
     if (rcd_claim_check(call->rcd, "rcd", STIR_ERR_INVALID, jmax, &e)) {
         report_claim_failure(report, &e);
         return STEP_STOP;
@@ -97,15 +96,18 @@ static int check_claims(rcd_call *call, const json_t *rcdi, const json_t *crn,
     }
     rcd_claim_links(call);
     if (call->total > call->cap) {
-        report_failure(report, NULL, "rcd links %zu URIs (icn, jcl and jCard URIs); at most "
-                                     "%zu (max_links)", call->total, call->cap);
+        report_failure(report, NULL,
+                       "rcd links %zu URIs (icn, jcl and jCard URIs); at most "
+                       "%zu (max_links)",
+                       call->total, call->cap);
         return STEP_STOP;
     }
     if (!rcdi) {
         /* Mode 1 needs nothing more; with links, rcdi was required (RFC 9795 4). */
         for (size_t i = 0; i < call->nlinks; i++)
-            report_failure(report, call->links[i].ptr, "%s has no rcdi digest (RFC 9795 %s; "
-                                                       "the PASSporT has no rcdi)",
+            report_failure(report, call->links[i].ptr,
+                           "%s has no rcdi digest (RFC 9795 %s; "
+                           "the PASSporT has no rcdi)",
                            call->links[i].ptr, link_section(call->links[i].ptr));
         return STEP_STOP;
     }
@@ -119,8 +121,7 @@ static int check_claims(rcd_call *call, const json_t *rcdi, const json_t *crn,
 /* A fetched jCard whose digest matched: parsed, and its own links counted
  * and required in rcdi. On failure the jCard is dropped (call->card NULL),
  * so that the "/jcl/..." digests are skipped. */
-static void use_jcl_card(rcd_call *call, const json_t *rcdi, const char *url,
-                         verify_report *report)
+static void use_jcl_card(rcd_call *call, const json_t *rcdi, const char *url, verify_report *report)
 {
     char why[240];
     if (rcd_parse_card(call, why, sizeof why)) {
@@ -132,8 +133,10 @@ static void use_jcl_card(rcd_call *call, const json_t *rcdi, const char *url,
     size_t before = call->nlinks;
     rcd_card_links(call, call->card, "/jcl");
     if (call->total > call->cap) {
-        report_failure(report, "/jcl", "rcd links %zu URIs with those of the jCard at %.100s; "
-                                       "at most %zu (max_links)", call->total, url, call->cap);
+        report_failure(report, "/jcl",
+                       "rcd links %zu URIs with those of the jCard at %.100s; "
+                       "at most %zu (max_links)",
+                       call->total, url, call->cap);
         json_decref(call->card);
         call->card = NULL;
         return;
@@ -145,8 +148,7 @@ static void use_jcl_card(rcd_call *call, const json_t *rcdi, const char *url,
 }
 
 /* Step 2: the jCard at jcl, fetched, its digest compared, then parsed. */
-static int verify_jcl(rcd_call *call, const json_t *rcdi, verify_report *report,
-                      stir_error *err)
+static int verify_jcl(rcd_call *call, const json_t *rcdi, verify_report *report, stir_error *err)
 {
     const json_t *jcl = json_object_get(call->rcd, "jcl"), *jdig = json_object_get(rcdi, "/jcl");
     if (!jcl || !jdig)
@@ -165,12 +167,12 @@ static int verify_jcl(rcd_call *call, const json_t *rcdi, verify_report *report,
     else if (d)
         report_failure(report, "/jcl", "/jcl %.100s not verified: %s", url,
                        rcd_fetch_reason(&ferr));
-    else if (stir_rcd_digest(rcd_alg_of(want, alg), call->jcl_body->data, call->jcl_body->len,
-                             dig))
+    else if (stir_rcd_digest(rcd_alg_of(want, alg), call->jcl_body->data, call->jcl_body->len, dig))
         return STEP_NOMEM;
     else if (!rcd_digest_equal(dig, want))
-        report_failure(report, "/jcl", "rcdi /jcl: digest mismatch: the jCard at %.100s hashes "
-                                       "to %s, the PASSporT says %.100s (RFC 9795 8.2)",
+        report_failure(report, "/jcl",
+                       "rcdi /jcl: digest mismatch: the jCard at %.100s hashes "
+                       "to %s, the PASSporT says %.100s (RFC 9795 8.2)",
                        url, dig, want);
     else
         use_jcl_card(call, rcdi, url, report);
@@ -189,26 +191,29 @@ static int verify_digests(rcd_call *call, const json_t *rcdi, verify_report *rep
     for (size_t i = 0; i < nk; i++) {
         const char *k = keys[i], *want = json_string_value(json_object_get(rcdi, k));
         if (strcmp(k, "/jcl") == 0 && jcl)
-            continue;   /* verify_jcl checked it */
+            continue; /* verify_jcl checked it */
         if (strncmp(k, "/jcl/", 5) == 0 && jcl && !call->card)
-            continue;   /* the jCard could not be used: /jcl already failed */
+            continue; /* the jCard could not be used: /jcl already failed */
         char dig[100], alg[16];
         int d = rcd_digest_at(call, k, rcd_alg_of(want, alg), dig, &ferr);
         const rcd_link *l = rcd_link_find(call, k);
         switch (d) {
         case DIGEST_OK:
             if (!rcd_digest_equal(dig, want))
-                report_failure(report, k, "rcdi %.60s: digest mismatch: %s%.100s hashes to "
-                                          "%s, the PASSporT says %.100s (RFC 9795 8.2)",
-                               k, l ? "the content of " : "the rcd value", l ? l->url : "",
-                               dig, want);
+                report_failure(report, k,
+                               "rcdi %.60s: digest mismatch: %s%.100s hashes to "
+                               "%s, the PASSporT says %.100s (RFC 9795 8.2)",
+                               k, l ? "the content of " : "the rcd value", l ? l->url : "", dig,
+                               want);
             break;
         case STIR_WOULD_BLOCK:
             stir_fail(err, STIR_WOULD_BLOCK, rcd_member_of(k), "%s", ferr.detail);
             return STEP_WOULD_BLOCK;
         case DIGEST_UNRESOLVED:
-            report_failure(report, k, "rcdi %.60s does not resolve in the rcd claim "
-                                      "(RFC 9795 6, RFC 6901)", k);
+            report_failure(report, k,
+                           "rcdi %.60s does not resolve in the rcd claim "
+                           "(RFC 9795 6, RFC 6901)",
+                           k);
             break;
         case DIGEST_NOT_FETCHED:
             report_failure(report, k, "%.60s %.100s not verified (%s)", k, l ? l->url : "",
@@ -274,8 +279,7 @@ static json_t *display_of(const json_t *rcd, const json_t *card, const json_t *c
 }
 
 /* Step 4: the result object, "fail" with the report or "pass" with "display". */
-static json_t *verify_result(const rcd_call *call, const json_t *crn,
-                             const verify_report *report)
+static json_t *verify_result(const rcd_call *call, const json_t *crn, const verify_report *report)
 {
     json_t *result = json_object();
     if (!result)

@@ -6,7 +6,7 @@
 
 static uint64_t hash_url(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ULL;
@@ -19,8 +19,8 @@ static sti_urltab_node **bucket_of(const sti_urltab *t, uint64_t h)
     return &t->buckets[h & (t->nbuckets - 1)];
 }
 
-int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size,
-                     size_t node_offset, sti_urltab_release_fn *release, void *owner)
+int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size, size_t node_offset,
+                    sti_urltab_release_fn *release, void *owner)
 {
     memset(t, 0, sizeof *t);
     /* A power of two >= max_entries: chains stay short without growing. */

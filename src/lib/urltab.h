@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 typedef struct sti_urltab_node {
-    char *url;                              /* the key, owned by the table */
+    char *url; /* the key, owned by the table */
     uint64_t hash;
     struct sti_urltab_node *hnext;         /* bucket chain */
     struct sti_urltab_node *older, *newer; /* insertion order, for eviction */
@@ -30,22 +30,21 @@ typedef struct sti_urltab {
     sti_urltab_node **buckets;
     size_t nbuckets, count, max_entries;
     sti_urltab_node *oldest, *newest;
-    size_t entry_size, node_offset;         /* the caller's entry type */
+    size_t entry_size, node_offset; /* the caller's entry type */
     sti_urltab_release_fn *release;
     void *owner;
 } sti_urltab;
 
 /* The entry of type `type` whose member `member` is node `n` (not NULL). */
-#define STI_URLTAB_ENTRY(n, type, member) \
-    ((type *)(void *)((char *)(n) - offsetof(type, member)))
+#define STI_URLTAB_ENTRY(n, type, member) ((type *)(void *)((char *)(n)-offsetof(type, member)))
 
 /*
  * An empty table whose entries are entry_size bytes with the node at
  * node_offset (sizeof and offsetof of the caller's type), holding at most
  * max_entries (>= 1); -1 when out of memory. release may be NULL.
  */
-int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size,
-                     size_t node_offset, sti_urltab_release_fn *release, void *owner);
+int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size, size_t node_offset,
+                    sti_urltab_release_fn *release, void *owner);
 
 /* Removes every entry, then frees the buckets. Safe on a zeroed table. */
 void sti_urltab_destroy(sti_urltab *t);

@@ -168,7 +168,7 @@ static void test_parse(void **state)
     c = sti_crl_parse(pem, len, &err);
     if (!c)
         fail_msg("PEM CRL: %s", err.detail);
-    assert_int_equal(sti_crl_lifetime(c, now, 3600, 60), 60);   /* stale: retry */
+    assert_int_equal(sti_crl_lifetime(c, now, 3600, 60), 60); /* stale: retry */
     sti_crl_unref(c);
     free(pem);
 
@@ -326,12 +326,9 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_fail_closed),
-        cmocka_unit_test(test_fail_open),
-        cmocka_unit_test(test_off),
-        cmocka_unit_test(test_http_scheme),
-        cmocka_unit_test(test_verdict_expires_with_crl),
+        cmocka_unit_test(test_parse),       cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_fail_open),   cmocka_unit_test(test_off),
+        cmocka_unit_test(test_http_scheme), cmocka_unit_test(test_verdict_expires_with_crl),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

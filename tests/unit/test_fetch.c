@@ -38,8 +38,7 @@ static void policy(stir_fetch_policy *p)
     p->tls_ca_file = g_cs.tls;
 }
 
-static int get(const stir_fetch_policy *p, const char *path, sti_fetch_result *r,
-               stir_error *err)
+static int get(const stir_fetch_policy *p, const char *path, sti_fetch_result *r, stir_error *err)
 {
     char u[512];
     certserver_url(&g_cs, u, sizeof u, path);
@@ -55,7 +54,7 @@ static void expect_fail(const stir_fetch_policy *p, const char *path, const char
     int rc = get(p, path, &r, &err);
     if (rc != STIR_ERR_BAD_INFO || !strstr(err.detail, needle))
         fail_msg("%s: rc %d \"%s\", expected 436 \"%s\"", path, rc, err.detail, needle);
-    assert_null(r.body);        /* `out` stays empty on failure */
+    assert_null(r.body); /* `out` stays empty on failure */
 }
 
 static char *slurp(const char *name, size_t *n)
@@ -146,8 +145,8 @@ static void test_url_edges(void **state)
     stir_certcache_config cfg;
     stir_certcache_config_default(&cfg);
     stir_fetch_policy *p = &cfg.fetch;
-    url(p, "HTTPS://cert.example.org/sp.pem", NULL);       /* RFC 3986 3.1 */
-    url(p, "https://[2001:db8::1]/c.pem", NULL);            /* addresses: at connect */
+    url(p, "HTTPS://cert.example.org/sp.pem", NULL); /* RFC 3986 3.1 */
+    url(p, "https://[2001:db8::1]/c.pem", NULL);     /* addresses: at connect */
     url(p, "https://[2001:db8::1]:8443/c.pem", NULL);
     url(p, "https://cert.example.org:0/x.pem", "port 0");
     url(p, "https://cert.example.org:444/x.pem", "port 444");
@@ -161,7 +160,7 @@ static void test_url_edges(void **state)
     url(p, "https://cert.example.org/\x01.pem", "control");
     url(p, "https://cert.example.org/\x7f.pem", "control");
     url(p, "https://cert.example.org/\xc3\xa9.pem", "non-ASCII");
-    url(p, "https://cert.example.org/%C3%A9.pem", NULL);    /* percent-encoded is fine */
+    url(p, "https://cert.example.org/%C3%A9.pem", NULL); /* percent-encoded is fine */
     url(p, "https://user@cert.example.org:8443/x.pem", "userinfo");
     /* allow_http permits http on its own port 80 only. */
     cfg.fetch.allow_http = 1;
@@ -208,31 +207,68 @@ static void is_special(const char *got, const char *needle, const char *ip)
 static void test_special_address_edges(void **state)
 {
     (void)state;
-    static const struct { const char *ip, *class; } c4[] = {
-        {"9.255.255.255", NULL}, {"10.0.0.0", "private"}, {"10.255.255.255", "private"},
-        {"11.0.0.0", NULL}, {"100.63.255.255", NULL}, {"100.64.0.0", "CGNAT"},
-        {"126.255.255.255", NULL}, {"127.0.0.0", "loopback"}, {"128.0.0.0", NULL},
-        {"169.253.255.255", NULL}, {"169.254.0.0", "link-local"}, {"169.255.0.0", NULL},
-        {"172.15.255.255", NULL}, {"172.16.0.0", "private"}, {"192.0.0.1", "IETF"},
-        {"192.0.1.0", NULL}, {"192.0.2.255", "documentation"}, {"192.0.3.0", NULL},
-        {"192.88.99.1", "6to4"}, {"192.167.255.255", NULL}, {"192.168.0.0", "private"},
-        {"192.169.0.0", NULL}, {"198.17.255.255", NULL}, {"198.19.255.255", "benchmarking"},
-        {"198.20.0.0", NULL}, {"198.51.100.7", "documentation"},
-        {"203.0.113.9", "documentation"}, {"223.255.255.255", NULL},
-        {"239.255.255.255", "multicast"}, {"255.255.255.254", "reserved"},
+    static const struct {
+        const char *ip, *class;
+    } c4[] = {
+        {"9.255.255.255", NULL},
+        {"10.0.0.0", "private"},
+        {"10.255.255.255", "private"},
+        {"11.0.0.0", NULL},
+        {"100.63.255.255", NULL},
+        {"100.64.0.0", "CGNAT"},
+        {"126.255.255.255", NULL},
+        {"127.0.0.0", "loopback"},
+        {"128.0.0.0", NULL},
+        {"169.253.255.255", NULL},
+        {"169.254.0.0", "link-local"},
+        {"169.255.0.0", NULL},
+        {"172.15.255.255", NULL},
+        {"172.16.0.0", "private"},
+        {"192.0.0.1", "IETF"},
+        {"192.0.1.0", NULL},
+        {"192.0.2.255", "documentation"},
+        {"192.0.3.0", NULL},
+        {"192.88.99.1", "6to4"},
+        {"192.167.255.255", NULL},
+        {"192.168.0.0", "private"},
+        {"192.169.0.0", NULL},
+        {"198.17.255.255", NULL},
+        {"198.19.255.255", "benchmarking"},
+        {"198.20.0.0", NULL},
+        {"198.51.100.7", "documentation"},
+        {"203.0.113.9", "documentation"},
+        {"223.255.255.255", NULL},
+        {"239.255.255.255", "multicast"},
+        {"255.255.255.254", "reserved"},
     };
     for (size_t i = 0; i < sizeof c4 / sizeof c4[0]; i++)
         is_special(v4(c4[i].ip), c4[i].class, c4[i].ip);
-    static const struct { const char *ip, *class; } c6[] = {
-        {"::2", "IPv4-compatible"}, {"::a00:1", "IPv4-compatible"},
-        {"::ffff:169.254.1.1", "link-local"}, {"64:ff9b::808:808", NULL},
-        {"64:ff9b:1::1", "NAT64"}, {"100::1", "discard"}, {"100:0:0:1::1", NULL},
-        {"2001::1", "IETF"}, {"2001:1ff:ffff::1", "IETF"}, {"2001:200::1", NULL},
-        {"2001:db7:ffff::1", NULL}, {"2001:db8:ffff::1", "documentation"},
-        {"2001:db9::1", NULL}, {"2002:a00:1::1", "private"}, {"2002:808:808::1", NULL},
-        {"fbff:ffff::1", NULL}, {"fc00::", "unique-local"}, {"fdff:ffff::1", "unique-local"},
-        {"fe00::1", NULL}, {"fe80::", "link-local"}, {"febf:ffff::1", "link-local"},
-        {"fec0::1", "site-local"}, {"ff00::", "multicast"},
+    static const struct {
+        const char *ip, *class;
+    } c6[] = {
+        {"::2", "IPv4-compatible"},
+        {"::a00:1", "IPv4-compatible"},
+        {"::ffff:169.254.1.1", "link-local"},
+        {"64:ff9b::808:808", NULL},
+        {"64:ff9b:1::1", "NAT64"},
+        {"100::1", "discard"},
+        {"100:0:0:1::1", NULL},
+        {"2001::1", "IETF"},
+        {"2001:1ff:ffff::1", "IETF"},
+        {"2001:200::1", NULL},
+        {"2001:db7:ffff::1", NULL},
+        {"2001:db8:ffff::1", "documentation"},
+        {"2001:db9::1", NULL},
+        {"2002:a00:1::1", "private"},
+        {"2002:808:808::1", NULL},
+        {"fbff:ffff::1", NULL},
+        {"fc00::", "unique-local"},
+        {"fdff:ffff::1", "unique-local"},
+        {"fe00::1", NULL},
+        {"fe80::", "link-local"},
+        {"febf:ffff::1", "link-local"},
+        {"fec0::1", "site-local"},
+        {"ff00::", "multicast"},
     };
     for (size_t i = 0; i < sizeof c6 / sizeof c6[0]; i++)
         is_special(v6(c6[i].ip), c6[i].class, c6[i].ip);
@@ -272,14 +308,15 @@ static void test_lifetime(void **state)
     assert_int_equal(lifetime("max-age=abc", "", "", &ns), -1);
     lifetime("no-store", "", "", &ns);
     assert_int_equal(ns, 1);
-    assert_int_equal(lifetime("", "Wed, 21 Oct 2015 07:38:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT",
-                              &ns), 600);
+    assert_int_equal(
+        lifetime("", "Wed, 21 Oct 2015 07:38:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", &ns), 600);
     /* max-age wins over Expires (5.3). */
     assert_int_equal(lifetime("max-age=5", "Wed, 21 Oct 2015 07:38:00 GMT",
-                              "Wed, 21 Oct 2015 07:28:00 GMT", &ns), 5);
+                              "Wed, 21 Oct 2015 07:28:00 GMT", &ns),
+                     5);
     assert_int_equal(lifetime("", "0", "Wed, 21 Oct 2015 07:28:00 GMT", &ns), 0);
-    assert_int_equal(lifetime("", "Wed, 21 Oct 2015 07:18:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT",
-                              &ns), 0);
+    assert_int_equal(
+        lifetime("", "Wed, 21 Oct 2015 07:18:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", &ns), 0);
 }
 
 static void test_fetch_body_and_headers(void **state)
@@ -360,8 +397,7 @@ static void test_fetch_refusals(void **state)
     certserver_url(&g_cs, u, sizeof u, "/port.pem");
     assert_int_equal(sti_fetch(&p, u, &r, &err), STIR_ERR_BAD_INFO);
     assert_non_null(strstr(err.detail, "not allowed"));
-    assert_int_equal(sti_fetch(&p, "https://[fe80::1%25eth0]/x.pem", &r, &err),
-                     STIR_ERR_BAD_INFO);
+    assert_int_equal(sti_fetch(&p, "https://[fe80::1%25eth0]/x.pem", &r, &err), STIR_ERR_BAD_INFO);
     assert_non_null(strstr(err.detail, "zone"));
     /* [::1] is loopback too (IPv6), refused at connect without an allow. */
     p.n_allow_hosts = 0;
@@ -375,14 +411,10 @@ static void test_fetch_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_check),
-        cmocka_unit_test(test_policy_dup),
-        cmocka_unit_test(test_url_edges),
-        cmocka_unit_test(test_special_address_edges),
-        cmocka_unit_test(test_lifetime),
-        cmocka_unit_test(test_fetch_body_and_headers),
-        cmocka_unit_test(test_fetch_size_cap),
-        cmocka_unit_test(test_fetch_refusals),
+        cmocka_unit_test(test_policy_check),   cmocka_unit_test(test_policy_dup),
+        cmocka_unit_test(test_url_edges),      cmocka_unit_test(test_special_address_edges),
+        cmocka_unit_test(test_lifetime),       cmocka_unit_test(test_fetch_body_and_headers),
+        cmocka_unit_test(test_fetch_size_cap), cmocka_unit_test(test_fetch_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,8 +8,8 @@
 
 typedef struct entry {
     int value;
-    sti_urltab_node node;      /* not first: exercises the offset */
-    char *held;                 /* what the release hook frees */
+    sti_urltab_node node; /* not first: exercises the offset */
+    char *held;           /* what the release hook frees */
 } entry;
 
 typedef struct owner {
@@ -97,7 +97,7 @@ static void test_find_and_evict_oldest(void **state)
     assert_null(STI_URLTAB_ENTRY(n, entry, node)->held);
 
     sti_urltab_destroy(&t);
-    assert_int_equal(w.released, 6);        /* e and f released by destroy */
+    assert_int_equal(w.released, 6); /* e and f released by destroy */
 }
 
 /* More keys than buckets could hold one each: chains, evictions in order. */
