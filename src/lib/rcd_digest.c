@@ -29,7 +29,7 @@
 #include "internal.h"
 #include "rcd_internal.h"
 
-/* fetch.call words its reasons for x5u; the rest of the sentence fits us. */
+/* fetch.c words its reasons for x5u; the rest of the sentence fits us. */
 const char *rcd_fetch_reason(const stir_error *e)
 {
     const char *d = e->detail;
