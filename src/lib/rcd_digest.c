@@ -114,7 +114,7 @@ int rcd_call_init(rcd_call *call, stir_rcd *r, const json_t *rcd, int flags, int
                   stir_error *err)
 {
     memset(call, 0, sizeof *call);
-    call->r = r;
+    call->fetcher = r;
     call->cfg = r ? &r->cfg : rcd_builtin_config();
     call->flags = flags;
     call->rcd = rcd;
@@ -213,7 +213,7 @@ static int content_digest(rcd_call *call, const char *url, const char *alg, char
     if (call->nofetch)
         return DIGEST_NOT_FETCHED;
     rcd_body *b;
-    int rc = rcd_content_get(call->r, url, call->flags, call->deadline, &b, ferr);
+    int rc = rcd_content_get(call->fetcher, url, call->flags, call->deadline, &b, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return STIR_WOULD_BLOCK;
     if (rc)
@@ -262,7 +262,8 @@ int rcd_load_jcl(rcd_call *call, const char *url, stir_error *ferr)
 {
     if (call->nofetch)
         return DIGEST_NOT_FETCHED;
-    int rc = rcd_content_get(call->r, url, call->flags, call->deadline, &call->jcl_body, ferr);
+    int rc =
+        rcd_content_get(call->fetcher, url, call->flags, call->deadline, &call->jcl_body, ferr);
     if (rc == STIR_WOULD_BLOCK)
         return rc;
     return rc ? DIGEST_FETCH_FAILED : DIGEST_OK;

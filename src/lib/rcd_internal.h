@@ -71,7 +71,7 @@ typedef struct rcd_link {
 
 /* The state of one compute or verify call. */
 typedef struct rcd_call {
-    stir_rcd *r;
+    stir_rcd *fetcher; /* NULL: nothing is fetched */
     const stir_rcd_config *cfg;
     int flags;
     const char *nofetch; /* why content is not fetched, NULL if it is */
