@@ -8,7 +8,8 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run run-secure test test-plain test-asan test-fuzz fuzz fuzz-build bench clean deb deb-check
+.PHONY: all deps build run run-secure test test-plain test-asan test-fuzz fuzz fuzz-build bench clean \
+        deb deb-check format format-check
 
 all: build
 
@@ -72,6 +73,20 @@ fuzz: fuzz-build
 # build as fuzz/<target>, without libFuzzer).
 test-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=5
+
+# The library, its headers and its unit and fuzz tests follow .clang-format
+# (clang-format-14); src/server, src/cli, tests/integration and the tests of
+# server files (test_audit, test_policy, fuzz_config) not yet.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_SKIP  = tests/unit/test_audit.c tests/unit/test_policy.c tests/fuzz/fuzz_config.c
+FORMAT_FILES = $(filter-out $(FORMAT_SKIP),\
+  $(wildcard src/lib/*.[ch] include/stir/*.h tests/unit/*.[ch] tests/fuzz/*.[ch]))
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
 
 bench: build
 	bench/run.sh

@@ -41,8 +41,8 @@ enum stir_tnauth_kind { STIR_TNAUTH_SPC, STIR_TNAUTH_RANGE, STIR_TNAUTH_ONE };
 
 typedef struct stir_tnauth_entry {
     enum stir_tnauth_kind kind;
-    char value[16];         /* SPC (<=15 chars here), TN, or range start */
-    unsigned long count;    /* range only */
+    char value[16];      /* SPC (<=15 chars here), TN, or range start */
+    unsigned long count; /* range only */
 } stir_tnauth_entry;
 
 typedef struct stir_tnauth {
@@ -54,8 +54,7 @@ typedef struct stir_tnauth {
  * Parse the DER value of a TNAuthList extension (the OCTET STRING
  * contents). Returns 0, or 437 with a detail on malformed content.
  */
-int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out,
-                      stir_error *err);
+int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out, stir_error *err);
 
 /* Does the list authorize this canonical TN (by TN, range; an SPC
  * authorizes every TN, since SPC-to-TN ownership is not checkable here)? */
@@ -64,22 +63,22 @@ int stir_tnauth_covers(const stir_tnauth *ta, const char *tn);
 /* ---- JWT Claim Constraints (RFC 8226 8: 1.3.6.1.5.5.7.1.27;
  *      RFC 9118 3, Enhanced: 1.3.6.1.5.5.7.1.33) ----------------------------- */
 
-#define STIR_JCC_MAX_ENTRIES 16   /* names per list, permittedValues claims, values per claim */
-#define STIR_JCC_NAME_MAX 63      /* bytes of a claim name: fits stir_error.field */
-#define STIR_JCC_VALUE_MAX 1024   /* bytes of one permitted value */
+#define STIR_JCC_MAX_ENTRIES 16 /* names per list, permittedValues claims, values per claim */
+#define STIR_JCC_NAME_MAX 63    /* bytes of a claim name: fits stir_error.field */
+#define STIR_JCC_VALUE_MAX 1024 /* bytes of one permitted value */
 
 typedef struct stir_jcc_permitted {
     char claim[STIR_JCC_NAME_MAX + 1];
     size_t n;
-    char *value[STIR_JCC_MAX_ENTRIES];  /* UTF-8, NUL-terminated, malloc'd */
-    size_t len[STIR_JCC_MAX_ENTRIES];   /* bytes, without the NUL */
+    char *value[STIR_JCC_MAX_ENTRIES]; /* UTF-8, NUL-terminated, malloc'd */
+    size_t len[STIR_JCC_MAX_ENTRIES];  /* bytes, without the NUL */
 } stir_jcc_permitted;
 
 typedef struct stir_jcc {
     size_t n_include, n_permitted, n_exclude;
-    char include[STIR_JCC_MAX_ENTRIES][STIR_JCC_NAME_MAX + 1];   /* mustInclude */
-    stir_jcc_permitted permitted[STIR_JCC_MAX_ENTRIES];          /* permittedValues */
-    char exclude[STIR_JCC_MAX_ENTRIES][STIR_JCC_NAME_MAX + 1];   /* mustExclude */
+    char include[STIR_JCC_MAX_ENTRIES][STIR_JCC_NAME_MAX + 1]; /* mustInclude */
+    stir_jcc_permitted permitted[STIR_JCC_MAX_ENTRIES];        /* permittedValues */
+    char exclude[STIR_JCC_MAX_ENTRIES][STIR_JCC_NAME_MAX + 1]; /* mustExclude */
     /* An EnhancedJWTClaimConstraints listed iat, orig or dest in mustExclude
      * and was ignored, as RFC 9118 3 requires. */
     int ignored_enhanced;

@@ -28,16 +28,15 @@ extern "C" {
 #define STIR_MAX_ALLOW_HOSTS 8
 
 typedef struct stir_fetch_policy {
-    long connect_timeout_ms;    /* default 500 */
-    long total_timeout_ms;      /* default 1000 */
-    size_t max_bytes;           /* default 16384 */
-    unsigned max_per_host;      /* concurrent downloads per host, default 4;
-                                   beyond it a download waits for a slot
-                                   within total_timeout_ms, then fails (436,
-                                   not cached); 0: no cap */
+    long connect_timeout_ms; /* default 500 */
+    long total_timeout_ms;   /* default 1000 */
+    size_t max_bytes;        /* default 16384 */
+    /* concurrent downloads per host, default 4; beyond it a download waits for a slot within
+     * total_timeout_ms, then fails (436, not cached); 0: no cap */
+    unsigned max_per_host;
     /* Relaxations, all off by default: */
-    int allow_http;             /* permit http:// */
-    int allow_any_port;         /* permit ports other than 443/8443 */
+    int allow_http;     /* permit http:// */
+    int allow_any_port; /* permit ports other than 443/8443 */
     /* Hosts (exact names or IP literals) that may resolve to loopback,
      * private or special-purpose addresses. */
     const char *allow_hosts[STIR_MAX_ALLOW_HOSTS];
@@ -49,17 +48,17 @@ typedef struct stir_fetch_policy {
 
 typedef struct stir_certcache_config {
     stir_fetch_policy fetch;
-    long default_ttl_s;         /* default 86400 (ATIS-1000074) */
-    long min_ttl_s;             /* default 60 */
-    long max_ttl_s;             /* default 7 * 86400 */
-    long neg_ttl_initial_s;     /* default 5, doubled per failure */
-    long neg_ttl_max_s;         /* default 300 */
-    double refresh_ahead;       /* refresh when this fraction of the TTL is
-                                   left; default 0.1 */
-    size_t max_entries;         /* chains; default 10000; oldest evicted first */
-    size_t max_neg_entries;     /* failed fetches, bounded apart so that they
-                                   never evict chains; default 10000; oldest
-                                   failure evicted first */
+    long default_ttl_s;     /* default 86400 (ATIS-1000074) */
+    long min_ttl_s;         /* default 60 */
+    long max_ttl_s;         /* default 7 * 86400 */
+    long neg_ttl_initial_s; /* default 5, doubled per failure */
+    long neg_ttl_max_s;     /* default 300 */
+    /* refresh when this fraction of the TTL is left; default 0.1 */
+    double refresh_ahead;
+    size_t max_entries; /* chains; default 10000; oldest evicted first */
+    /* failed fetches, bounded apart so that they never evict chains; default 10000; oldest
+     * failure evicted first */
+    size_t max_neg_entries;
     /* Revocation (crl.h): borrowed, must outlive the cache; NULL: chains
      * are not checked against CRLs. Checked once per fetch, with the
      * chain's validation; the entry then lives no longer than the earliest
@@ -96,12 +95,11 @@ int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *er
  * timeout, HTTP status, size, not PEM certificates), 437 when it was
  * obtained but does not validate (or `at` is outside its validity).
  */
-stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
-                              stir_error *err);
+stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at, stir_error *err);
 
 /* Flags of stir_certcache_get_ex. */
-#define STIR_CACHE_NOWAIT 1   /* never fetch or wait for a fetch: fail with
-                                 STIR_WOULD_BLOCK instead */
+/* never fetch or wait for a fetch: fail with STIR_WOULD_BLOCK instead */
+#define STIR_CACHE_NOWAIT 1
 
 /*
  * stir_certcache_get with flags. With STIR_CACHE_NOWAIT a URL that is
@@ -117,8 +115,8 @@ stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at,
  * does not validate is stored with its 437 verdict (so gets report it) and
  * that 437 is returned.
  */
-int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
-                       size_t len, long ttl_s, stir_error *err);
+int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem, size_t len, long ttl_s,
+                       stir_error *err);
 
 /* Upper bounds (milliseconds) of the fetch latency buckets; one more
  * bucket past the last bound counts slower fetches (+Inf). */
@@ -127,14 +125,14 @@ int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem,
 
 typedef struct stir_certcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
-    unsigned long host_waits;       /* downloads that waited for a host slot */
-    unsigned long host_timeouts;    /* ... and gave up (436) */
-    size_t entries;                 /* chains (good or with their 437) */
-    size_t neg_entries;             /* remembered failures, bounded apart */
+    unsigned long host_waits;    /* downloads that waited for a host slot */
+    unsigned long host_timeouts; /* ... and gave up (436) */
+    size_t entries;              /* chains (good or with their 437) */
+    size_t neg_entries;          /* remembered failures, bounded apart */
     /* Network downloads by duration, non-cumulative: fetch_latency[i]
      * counts those that took at most bound i (the last: longer than any). */
     unsigned long fetch_latency[STIR_CERTCACHE_FETCH_BUCKETS];
-    double fetch_seconds_sum;       /* total time spent in downloads */
+    double fetch_seconds_sum; /* total time spent in downloads */
 } stir_certcache_stats;
 
 void stir_certcache_stats_get(stir_certcache *cc, stir_certcache_stats *out);

@@ -34,9 +34,9 @@ extern "C" {
 /* What to do when a CRL cannot be fetched, does not parse, is not signed
  * by the certificate's issuer, or is stale (nextUpdate passed). */
 enum stir_crl_mode {
-    STIR_CRL_FAIL_OPEN = 0,     /* accept the certificate, warn (default) */
-    STIR_CRL_FAIL_CLOSED = 1,   /* 437: revocation status unknown */
-    STIR_CRL_OFF = 2,           /* no revocation checks at all */
+    STIR_CRL_FAIL_OPEN = 0,   /* accept the certificate, warn (default) */
+    STIR_CRL_FAIL_CLOSED = 1, /* 437: revocation status unknown */
+    STIR_CRL_OFF = 2,         /* no revocation checks at all */
 };
 
 typedef struct stir_crl_config {
@@ -47,13 +47,13 @@ typedef struct stir_crl_config {
      * Points are HTTP URLs (ATIS-1000080 6.4.1), and a CRL is signed, so
      * the transport adds no integrity. The address checks still apply. */
     int allow_http;
-    int mode;                   /* enum stir_crl_mode */
-    long max_ttl_s;             /* a CRL is reused until its nextUpdate, at
-                                   most this long; default 86400 */
-    long retry_s;               /* a failed or stale CRL is retried after
-                                   this; default 60 */
-    size_t max_entries;         /* CRLs kept (and failures, apart); default
-                                   256 */
+    int mode; /* enum stir_crl_mode */
+    /* a CRL is reused until its nextUpdate, at most this long; default 86400 */
+    long max_ttl_s;
+    /* a failed or stale CRL is retried after this; default 60 */
+    long retry_s;
+    /* CRLs kept (and failures, apart); default 256 */
+    size_t max_entries;
     /* Called (from any thread) for each fail-open acceptance, with a line
      * naming the certificate, the URL and the reason. NULL: silent. */
     void (*warn)(void *arg, const char *line);
@@ -64,7 +64,6 @@ void stir_crl_config_default(stir_crl_config *cfg);
 
 /* Parse "fail-open", "fail-closed" or "off"; -1 for anything else. */
 int stir_crl_mode_parse(const char *s);
-const char *stir_crl_mode_name(int mode);
 
 /* A parsed CRL (crl.c); shared, reference-counted. */
 typedef struct stir_crl stir_crl;
@@ -104,13 +103,12 @@ typedef struct stir_crl_checker stir_crl_checker;
  * must outlive the checker). Uses cfg's mode, max_ttl_s, retry_s and warn;
  * 400 naming the setting when they are bad. */
 stir_crl_checker *stir_crl_checker_new_with_source(const stir_crl_config *cfg,
-                                                   const stir_crl_source *src,
-                                                   stir_error *err);
+                                                   const stir_crl_source *src, stir_error *err);
 void stir_crl_checker_free(stir_crl_checker *ck);
 
 typedef struct stir_crl_stats {
-    unsigned long revoked;      /* chains refused as revoked */
-    unsigned long fail_open;    /* certificates accepted without a usable CRL */
+    unsigned long revoked;   /* chains refused as revoked */
+    unsigned long fail_open; /* certificates accepted without a usable CRL */
 } stir_crl_stats;
 
 void stir_crl_stats_get(stir_crl_checker *ck, stir_crl_stats *out);

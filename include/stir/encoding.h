@@ -27,9 +27,6 @@ size_t stir_b64url_encode(const void *in, size_t n, char *out);
  */
 long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
-/* Standard base64 with padding (RFC 4648 4). Returns a malloc'd string. */
-char *stir_b64_encode(const void *in, size_t n);
-
 /*
  * RFC 8225 9 serialization: no whitespace, object keys in code-point order
  * (recursively), integers as integers, UTF-8 emitted raw. Returns a malloc'd

@@ -12,14 +12,14 @@
 extern "C" {
 #endif
 
-#define STIR_IDENTITY_MAX 12288   /* longest header value accepted */
+#define STIR_IDENTITY_MAX 12288 /* longest header value accepted */
 
 typedef struct stir_identity {
-    char *token;    /* signed-identity-digest as received: "h.p.s" or "..s" */
-    char *info;     /* URI inside the angle brackets */
-    char *alg;      /* NULL when absent (then ES256 applies) */
-    char *ppt;      /* unquoted; NULL when absent */
-    int compact;    /* token is "..s" */
+    char *token; /* signed-identity-digest as received: "h.p.s" or "..s" */
+    char *info;  /* URI inside the angle brackets */
+    char *alg;   /* NULL when absent (then ES256 applies) */
+    char *ppt;   /* unquoted; NULL when absent */
+    int compact; /* token is "..s" */
 } stir_identity;
 
 /*
@@ -29,8 +29,7 @@ typedef struct stir_identity {
  * missing info, a token with characters outside base64url and '.', or an
  * over-long value are 438 errors with a precise detail.
  */
-int stir_identity_parse(const char *value, size_t len, stir_identity *out,
-                        stir_error *err);
+int stir_identity_parse(const char *value, size_t len, stir_identity *out, stir_error *err);
 
 void stir_identity_clear(stir_identity *id);
 

@@ -29,8 +29,7 @@ int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
  * canonical serializations of header and payload. Returns a malloc'd
  * string or NULL (err set, code 500).
  */
-char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
-                    stir_error *err);
+char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload, stir_error *err);
 
 /*
  * The same with the header given already encoded (base64url of its

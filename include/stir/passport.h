@@ -33,9 +33,8 @@ stir_passport *stir_passport_parse(const char *token, size_t len, stir_error *er
  * header and claims (RFC 8224 5.4): they are serialized canonically and
  * become the signed bytes. Takes references to neither json argument.
  */
-stir_passport *stir_passport_from_compact(const char *token, size_t len,
-                                          const json_t *header, const json_t *claims,
-                                          stir_error *err);
+stir_passport *stir_passport_from_compact(const char *token, size_t len, const json_t *header,
+                                          const json_t *claims, stir_error *err);
 
 void stir_passport_free(stir_passport *p);
 

@@ -14,11 +14,11 @@ extern "C" {
 #endif
 
 typedef struct stir_pki_options {
-    const char *dir;          /* output directory (created if missing) */
-    const char *spc;          /* SPC for the SP certificate; default "709J" */
-    const char *tls_hosts;    /* comma-separated DNS names / IPs for the TLS
-                                 certificate; default "localhost,127.0.0.1" */
-    int days;                 /* validity; default 365 */
+    const char *dir; /* output directory (created if missing) */
+    const char *spc; /* SPC for the SP certificate; default "709J" */
+    /* comma-separated DNS names / IPs for the TLS certificate; default "localhost,127.0.0.1" */
+    const char *tls_hosts;
+    int days; /* validity; default 365 */
 } stir_pki_options;
 
 /*
@@ -59,10 +59,10 @@ typedef struct stir_tls_pair_options {
     const char *dir;
     const char *ca_file, *ca_cn;
     const char *cert_file, *key_file;
-    const char *hosts;        /* NULL: no SAN */
-    const char *cn;           /* subject CN; default the first host */
+    const char *hosts; /* NULL: no SAN */
+    const char *cn;    /* subject CN; default the first host */
     int client;
-    int days;                 /* default 365 */
+    int days; /* default 365 */
 } stir_tls_pair_options;
 
 int stir_pki_tls_pair(const stir_tls_pair_options *o, stir_error *err);

@@ -27,7 +27,7 @@ enum stir_claim_type {
     STIR_CLAIM_OBJECT,
     STIR_CLAIM_ARRAY,
     STIR_CLAIM_BOOLEAN,
-    STIR_CLAIM_ANY,             /* any JSON value */
+    STIR_CLAIM_ANY, /* any JSON value */
 };
 
 typedef struct stir_claim_spec {
@@ -49,35 +49,34 @@ typedef struct stir_claim_spec {
 /* The identity a type's signing certificate must be authoritative for
  * (its TNAuthList must cover it when that identity is a TN). */
 enum stir_ppt_scope {
-    STIR_SCOPE_ORIG,            /* orig: shaken, rph, rcd (RFC 8224 6.2 step 3) */
-    STIR_SCOPE_DIV,             /* div: the diverting identity (RFC 8946 3) */
+    STIR_SCOPE_ORIG, /* orig: shaken, rph, rcd (RFC 8224 6.2 step 3) */
+    STIR_SCOPE_DIV,  /* div: the diverting identity (RFC 8946 3) */
 };
 
 /* How a verifier matches the PASSporT's dest to the SIP request. */
 enum stir_ppt_dest {
-    STIR_DEST_TO,               /* dest holds To (or the Request-URI) */
-    STIR_DEST_CHAIN,            /* div: matched by the chain check of the request */
+    STIR_DEST_TO,    /* dest holds To (or the Request-URI) */
+    STIR_DEST_CHAIN, /* div: matched by the chain check of the request */
 };
 
 #define STIR_PPT_MAX_CLAIMS 16
 
 typedef struct stir_ppt_type {
-    char name[32];                  /* the ppt value; "" for baseline */
-    size_t n_claims;                /* claims beyond orig, dest, iat */
+    char name[32];   /* the ppt value; "" for baseline */
+    size_t n_claims; /* claims beyond orig, dest, iat */
     stir_claim_spec claims[STIR_PPT_MAX_CLAIMS];
     enum stir_ppt_scope scope;
     enum stir_ppt_dest dest;
-    int attests_orig;               /* its result is the caller's verstat */
-    int reports_priority;           /* its result is the verstatPriority */
-    int full_form_only;             /* never compact (default for any type
-                                       with claims of its own) */
+    int attests_orig;     /* its result is the caller's verstat */
+    int reports_priority; /* its result is the verstatPriority */
+    /* never compact (default for any type with claims of its own) */
+    int full_form_only;
     /* Checks across claims (e.g. sph needs an esnet r-value); `code` as for
      * stir_claim_spec.check. NULL when none. */
     int (*check_claims)(const json_t *claims, int code, stir_error *err);
     /* Checks of verified claims against the rest of the SIP request (e.g.
      * rph against Resource-Priority); 438 on mismatch. NULL when none. */
-    int (*check_request)(const json_t *claims, const struct stir_verify_ctx *ctx,
-                         stir_error *err);
+    int (*check_request)(const json_t *claims, const struct stir_verify_ctx *ctx, stir_error *err);
 } stir_ppt_type;
 
 /* The type named `name` ("" or NULL: baseline RFC 8225) in ctx, or NULL. */

@@ -19,29 +19,28 @@ extern "C" {
 #endif
 
 typedef struct stir_rcd_config {
-    stir_fetch_policy fetch;    /* max_bytes default 262144 (a logo) */
-    const char *digest_alg;     /* rcdi digests made when signing: "sha256"
-                                   (default), "sha384" or "sha512" */
-    size_t max_jcard_bytes;     /* inline jcd (serialized) or fetched jcl;
-                                   default 16384 */
-    size_t max_links;           /* URIs in rcd plus its jCard; default 8 */
-    long fetch_budget_ms;       /* all the fetches of one signing or
-                                   verification together; default 2000
-                                   (fetch.total_timeout_ms bounds each) */
-    long cache_ttl_s;           /* fetched content kept this long unless the
-                                   server says less; default 300 */
-    long neg_ttl_s;             /* a failed fetch is remembered this long;
-                                   default 30 */
-    size_t cache_max_entries;   /* default 1000; oldest evicted first */
-    int verify_fetch;           /* verifier fetches linked content to check
-                                   its digest; default 1 (RFC 9795 8.2 says
-                                   NOT RECOMMENDED unless displayed: off
-                                   reports such content as unverified) */
+    stir_fetch_policy fetch; /* max_bytes default 262144 (a logo) */
+    /* rcdi digests made when signing: "sha256" (default), "sha384" or "sha512" */
+    const char *digest_alg;
+    /* inline jcd (serialized) or fetched jcl; default 16384 */
+    size_t max_jcard_bytes;
+    size_t max_links; /* URIs in rcd plus its jCard; default 8 */
+    /* all the fetches of one signing or verification together; default 2000
+     * (fetch.total_timeout_ms bounds each) */
+    long fetch_budget_ms;
+    /* fetched content kept this long unless the server says less; default 300 */
+    long cache_ttl_s;
+    /* a failed fetch is remembered this long; default 30 */
+    long neg_ttl_s;
+    size_t cache_max_entries; /* default 1000; oldest evicted first */
+    /* verifier fetches linked content to check its digest; default 1 (RFC 9795 8.2 says NOT
+     * RECOMMENDED unless displayed: off reports such content as unverified) */
+    int verify_fetch;
 } stir_rcd_config;
 
 void stir_rcd_config_default(stir_rcd_config *cfg);
 
-typedef struct stir_rcd stir_rcd;     /* configuration plus content cache */
+typedef struct stir_rcd stir_rcd; /* configuration plus content cache */
 
 /* Created from `ctx`, which must outlive it. */
 stir_rcd *stir_rcd_new(stir_ctx *ctx, const stir_rcd_config *cfg, stir_error *err);
@@ -49,11 +48,11 @@ void stir_rcd_free(stir_rcd *r);
 
 /* Counters of the content cache, for the server's metrics. */
 typedef struct stir_rcd_stats {
-    unsigned long hits;             /* answered from the cache */
-    unsigned long fetches;          /* network fetches, successful or not */
+    unsigned long hits;    /* answered from the cache */
+    unsigned long fetches; /* network fetches, successful or not */
     unsigned long fetch_failures;
-    size_t entries;                 /* cached URLs (content or failure) */
-    size_t bytes;                   /* cached content */
+    size_t entries; /* cached URLs (content or failure) */
+    size_t bytes;   /* cached content */
 } stir_rcd_stats;
 
 void stir_rcd_stats_get(stir_rcd *r, stir_rcd_stats *out);
@@ -100,8 +99,8 @@ int stir_crn_check(const json_t *crn, const char *name, int code, stir_error *er
  * optional pointers such as /nam); required pointers it lacks are added
  * with cfg->digest_alg.
  */
-int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int flags,
-                      json_t **out, stir_error *err);
+int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int flags, json_t **out,
+                      stir_error *err);
 
 /*
  * Verification, after the PASSporT's signature passed: check the rcd and

@@ -16,29 +16,29 @@ extern "C" {
 #endif
 
 typedef struct stir_signer_config {
-    const char *key_path;     /* P-256 private key: a PEM file, or a PKCS#11
-                                 URI "pkcs11:token=...;object=..." (RFC 7512) */
-    const char *pkcs11_module;/* PKCS#11 module (shared library) of a pkcs11:
+    /* P-256 private key: a PEM file, or a PKCS#11 URI "pkcs11:token=...;object=..." (RFC 7512) */
+    const char *key_path;
+    const char *pkcs11_module; /* PKCS#11 module (shared library) of a pkcs11:
                                  key; no default */
-    const char *pkcs11_pin;   /* user PIN of that token, or NULL; never logged,
-                                 not kept by the signer */
-    const char *cert_path;    /* the chain published at x5u, PEM, signer first */
-    const char *x5u;          /* URL of that chain; becomes x5u and info */
-    const char *name;         /* signer name (a policy may name it); default
-                                 "default" */
-    const char *const *tn_ranges; /* TNs this identity signs for: "1215555*",
-                                 "12155550000-12155559999" or one TN; none:
-                                 every TN its TNAuthList covers */
+    /* user PIN of that token, or NULL; never logged, not kept by the signer */
+    const char *pkcs11_pin;
+    const char *cert_path; /* the chain published at x5u, PEM, signer first */
+    const char *x5u;       /* URL of that chain; becomes x5u and info */
+    /* signer name (a policy may name it); default "default" */
+    const char *name;
+    /* TNs this identity signs for: "1215555*", "12155550000-12155559999" or one TN; none: every
+     * TN its TNAuthList covers */
+    const char *const *tn_ranges;
     size_t n_tn_ranges;
-    long freshness_s;         /* iat must be within this of `now`; default 60 */
-    struct stir_rcd *rcd;     /* borrowed; fetches for rcdi; NULL: an rcd
-                                 that links content cannot be signed */
-    int require_user_phone;   /* as in stir_verifier_config: 1 makes a sip
-                                 URI a TN only with user=phone */
+    long freshness_s; /* iat must be within this of `now`; default 60 */
+    /* borrowed; fetches for rcdi; NULL: an rcd that links content cannot be signed */
+    struct stir_rcd *rcd;
+    /* as in stir_verifier_config: 1 makes a sip URI a TN only with user=phone */
+    int require_user_phone;
 } stir_signer_config;
 
-#define STIR_SIGNER_MAX 16          /* signing identities per signer */
-#define STIR_SIGNER_RANGES_MAX 16   /* TN ranges per identity */
+#define STIR_SIGNER_MAX 16        /* signing identities per signer */
+#define STIR_SIGNER_RANGES_MAX 16 /* TN ranges per identity */
 #define STIR_SIGNER_NAME_MAX 32
 
 typedef struct stir_signer stir_signer;
@@ -81,8 +81,7 @@ int stir_tn_range_check(const char *text, stir_error *err);
  * freshness window from `now`. Returns the Identity header value
  * (malloc'd), or NULL with a 400 error naming the member.
  */
-char *stir_sign_request(stir_signer *s, const json_t *req, time_t now,
-                        stir_error *err);
+char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err);
 
 /*
  * Same, with certificate-cache style flags: with STIR_CACHE_NOWAIT, a

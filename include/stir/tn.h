@@ -13,16 +13,15 @@
 extern "C" {
 #endif
 
-#define STIR_TN_MAX 32      /* longest canonical TN we accept */
-#define STIR_URI_MAX 256    /* longest identity URI we accept */
+#define STIR_TN_MAX 32   /* longest canonical TN we accept */
+#define STIR_URI_MAX 256 /* longest identity URI we accept */
 
 /*
  * Canonicalize a TN: drop '+' and RFC 3966 visual separators ("-", ".",
  * "(", ")", space); keep digits, '*' and '#'. Anything else is a 400
  * error naming `field`. Returns 0 or the error code.
  */
-int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field,
-                  stir_error *err);
+int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field, stir_error *err);
 
 /*
  * Normalize a sip:/sips: URI: keep scheme, user (no password) and host,
@@ -45,8 +44,7 @@ typedef struct stir_ident {
  * (canonicalized); other sip/sips URIs are normalized URIs. Returns 0 or a
  * 400 error naming `field`.
  */
-int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
-                        stir_error *err);
+int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field, stir_error *err);
 
 /* The _ex forms take flags: with STIR_IDENT_REQUIRE_USER_PHONE a sip/sips
  * URI is a TN only with user=phone (the strict reading of RFC 8224 8.1). */
@@ -62,8 +60,7 @@ int stir_ident_from_json_ex(const json_t *obj, stir_ident *out, int flags, const
  * a tel: URI or a sip URI with user=phone yields a TN.
  * Returns 0 or a 400 error naming `field` (e.g. "from.tn").
  */
-int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field,
-                         stir_error *err);
+int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field, stir_error *err);
 
 /* Is this identity anonymous ("anonymous" user, anonymous.invalid host)? */
 int stir_ident_is_anonymous(const stir_ident *id);

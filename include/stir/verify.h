@@ -21,10 +21,10 @@ extern "C" {
 #define STIR_MAX_IDENTITY_HEADERS 16
 
 typedef struct stir_verifier_config {
-    stir_certcache *cache;    /* borrowed; where x5u chains come from */
-    long freshness_s;         /* max |time - iat| and |now - time|; default 60 */
-    struct stir_rcd *rcd;     /* borrowed; rcdi checks; NULL: rcd content
-                                 is reported unverified */
+    stir_certcache *cache; /* borrowed; where x5u chains come from */
+    long freshness_s;      /* max |time - iat| and |now - time|; default 60 */
+    /* borrowed; rcdi checks; NULL: rcd content is reported unverified */
+    struct stir_rcd *rcd;
     /* verstatPriority values (TS 24.229 7.2.21); NULL: the defaults below */
     const char *priority_passed;
     const char *priority_failed;
@@ -39,41 +39,40 @@ typedef struct stir_verifier_config {
 typedef struct stir_verifier stir_verifier;
 
 /* The verifier knows the PASSporT types of `ctx`, which must outlive it. */
-stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
-                                 stir_error *err);
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg, stir_error *err);
 void stir_verifier_free(stir_verifier *v);
 
 /* The SIP context a PASSporT is checked against. */
 typedef struct stir_verify_ctx {
-    stir_ident from;          /* P-Asserted-Identity or From */
-    stir_ident to;            /* To */
-    stir_ident dest;          /* Request-URI, when has_dest */
+    stir_ident from; /* P-Asserted-Identity or From */
+    stir_ident to;   /* To */
+    stir_ident dest; /* Request-URI, when has_dest */
     int has_dest;
-    time_t time;              /* Date of the SIP request */
-    time_t now;               /* verifier clock */
-    int cache_flags;          /* STIR_CACHE_NOWAIT or 0 */
-    int ident_flags;          /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
+    time_t time;     /* Date of the SIP request */
+    time_t now;      /* verifier clock */
+    int cache_flags; /* STIR_CACHE_NOWAIT or 0 */
+    int ident_flags; /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     /* Protected SIP header values the client sent (NULL when absent):
      * Resource-Priority and Priority, for rph and sph (RFC 8443, 9027). */
     const char *resource_priority;
     const char *priority;
-    const json_t *request;    /* the whole verificationRequest, or NULL */
+    const json_t *request; /* the whole verificationRequest, or NULL */
 } stir_verify_ctx;
 
 /* The outcome for one PASSporT. */
 typedef struct stir_verify_result {
-    char ppt[32];             /* type of this PASSporT ("shaken", ...) */
-    int pass;                 /* 1 pass, 0 fail */
-    stir_error err;           /* reason when !pass */
-    char *passport;           /* token as received (malloc'd) or NULL */
-    char *compact;            /* "..sig" (malloc'd) or NULL */
-    json_t *claims;           /* verified claims when pass (owned) */
-    json_t *payload;          /* decoded claims, verified or not (owned),
-                                 NULL when undecodable: names the div of a
-                                 failed div PASSporT in divResult */
-    json_t *rcd;              /* rcdResult (stir_rcd_verify) or NULL */
-    const struct stir_ppt_type *type; /* the registered type named by ppt,
-                                         NULL when unknown */
+    char ppt[32];   /* type of this PASSporT ("shaken", ...) */
+    int pass;       /* 1 pass, 0 fail */
+    stir_error err; /* reason when !pass */
+    char *passport; /* token as received (malloc'd) or NULL */
+    char *compact;  /* "..sig" (malloc'd) or NULL */
+    json_t *claims; /* verified claims when pass (owned) */
+    /* decoded claims, verified or not (owned), NULL when undecodable: names the div of a failed
+     * div PASSporT in divResult */
+    json_t *payload;
+    json_t *rcd; /* rcdResult (stir_rcd_verify) or NULL */
+    /* the registered type named by ppt, NULL when unknown */
+    const struct stir_ppt_type *type;
 } stir_verify_result;
 
 void stir_verify_result_clear(stir_verify_result *r);
@@ -94,8 +93,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
  * and requestId when given. Request-level problems (missing or malformed
  * members) return NULL with a 400 error naming the member.
  */
-json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now,
-                            stir_error *err);
+json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err);
 
 /*
  * Same, with certificate-cache flags. With STIR_CACHE_NOWAIT, a request
@@ -109,7 +107,7 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
 /* verstat values (TS 24.229 7.2A.20). */
 #define STIR_VERSTAT_PASSED "TN-Validation-Passed"
 #define STIR_VERSTAT_FAILED "TN-Validation-Failed"
-#define STIR_VERSTAT_NONE   "No-TN-Validation"
+#define STIR_VERSTAT_NONE "No-TN-Validation"
 
 /* Priority-Verstat values (TS 24.229 7.2.21). Only the first is confirmed
  * by the sources we have; both are configurable. */

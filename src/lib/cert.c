@@ -24,13 +24,13 @@
 #include "crl.h"
 
 #define TNAUTH_OID "1.3.6.1.5.5.7.1.26"
-#define JCC_OID "1.3.6.1.5.5.7.1.27"      /* RFC 8226 8 */
-#define EJCC_OID "1.3.6.1.5.5.7.1.33"     /* RFC 9118 3 */
-#define TRUST_FILE_MAX (4u << 20)   /* a trust bundle larger than this is not one */
+#define JCC_OID "1.3.6.1.5.5.7.1.27"  /* RFC 8226 8 */
+#define EJCC_OID "1.3.6.1.5.5.7.1.33" /* RFC 9118 3 */
+#define TRUST_FILE_MAX (4u << 20)     /* a trust bundle larger than this is not one */
 #define CERT_FILE_MAX (1u << 20)
-#define NAME_MAX_TXT 200            /* DN text kept in details */
-#define PEM_BODY_MAX (16u << 20)    /* matches the largest fetch max_bytes */
-#define PEM_BLOCK_MAX 65536         /* one certificate; real ones are < 4 KiB */
+#define NAME_MAX_TXT 200         /* DN text kept in details */
+#define PEM_BODY_MAX (16u << 20) /* matches the largest fetch max_bytes */
+#define PEM_BLOCK_MAX 65536      /* one certificate; real ones are < 4 KiB */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -81,19 +81,16 @@ static int read_file(const char *path, size_t max, char **buf, size_t *len, stir
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path,
-                         strerror(errno));
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path,
-                         strerror(e));
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: not a regular file",
-                         path);
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: not a regular file", path);
     }
     if ((size_t)st.st_size > max) {
         close(fd);
@@ -114,8 +111,7 @@ static int read_file(const char *path, size_t max, char **buf, size_t *len, stir
             int e = errno;
             free(b);
             close(fd);
-            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path,
-                             strerror(e));
+            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read %s: %s", path, strerror(e));
         }
         if (r == 0)
             break;
@@ -138,7 +134,10 @@ struct stir_trust {
 /* Never prompt for a PEM pass phrase (OpenSSL's default reads the tty). */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-    (void)buf; (void)size; (void)rwflag; (void)u;
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
     return 0;
 }
 
@@ -161,8 +160,8 @@ static int trust_add_pem(stir_trust *t, const char *pem, size_t len, const char 
             X509_free(x);
             BIO_free(b);
             ERR_clear_error();
-            return stir_fail(err, STIR_ERR_INTERNAL, NULL,
-                             "cannot add trust anchor from %s", origin);
+            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot add trust anchor from %s",
+                             origin);
         }
         X509_free(x);
         added++;
@@ -172,8 +171,7 @@ static int trust_add_pem(stir_trust *t, const char *pem, size_t len, const char 
     ERR_clear_error();
     if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
         return stir_fail(err, STIR_ERR_INTERNAL, NULL,
-                         "trust anchors in %s: certificate %zu is malformed", origin,
-                         added + 1);
+                         "trust anchors in %s: certificate %zu is malformed", origin, added + 1);
     t->n += added;
     return 0;
 }
@@ -227,8 +225,8 @@ stir_trust *stir_trust_load(const char *path, stir_error *err)
     if (S_ISDIR(st.st_mode)) {
         DIR *d = opendir(path);
         if (!d) {
-            stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read trust anchors %s: %s",
-                      path, strerror(errno));
+            stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot read trust anchors %s: %s", path,
+                      strerror(errno));
             goto fail;
         }
         struct dirent *de;
@@ -240,8 +238,7 @@ stir_trust *stir_trust_load(const char *path, stir_error *err)
             char full[4096];
             if ((size_t)snprintf(full, sizeof full, "%s/%s", path, de->d_name) >= sizeof full) {
                 closedir(d);
-                stir_fail(err, STIR_ERR_INTERNAL, NULL, "trust anchor path too long in %s",
-                          path);
+                stir_fail(err, STIR_ERR_INTERNAL, NULL, "trust anchor path too long in %s", path);
                 goto fail;
             }
             if (trust_add_file(t, full, err)) {
@@ -261,8 +258,7 @@ stir_trust *stir_trust_load(const char *path, stir_error *err)
         goto fail;
     }
     if (t->n == 0) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no certificate found in trust anchors %s",
-                  path);
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no certificate found in trust anchors %s", path);
         goto fail;
     }
     return t;
@@ -309,20 +305,20 @@ size_t stir_trust_count(const stir_trust *t)
 
 struct stir_cert {
     atomic_int refs;
-    X509 *x[STIR_CHAIN_MAX_CERTS];    /* x[0] = leaf, then its issuers */
+    X509 *x[STIR_CHAIN_MAX_CERTS]; /* x[0] = leaf, then its issuers */
     size_t n;
-    STACK_OF(X509) *untrusted;        /* x[1..n-1], for path building */
-    char *pem;                        /* the body as received */
+    STACK_OF(X509) * untrusted; /* x[1..n-1], for path building */
+    char *pem;                  /* the body as received */
     size_t pem_len;
-    time_t not_before, not_after;     /* intersection over x[] */
-    int has_tnauth;                   /* extension present */
-    int tnauth_rc;                    /* its parse outcome */
+    time_t not_before, not_after; /* intersection over x[] */
+    int has_tnauth;               /* extension present */
+    int tnauth_rc;                /* its parse outcome */
     stir_error tnauth_err;
     stir_tnauth tnauth;
-    stir_jcc *jcc;                    /* NULL: no claim constraints */
-    int jcc_rc;                       /* parse outcome of both extensions */
+    stir_jcc *jcc; /* NULL: no claim constraints */
+    int jcc_rc;    /* parse outcome of both extensions */
     stir_error jcc_err;
-    STACK_OF(X509) *path;             /* validated path, leaf..anchor (crl.c) */
+    STACK_OF(X509) * path; /* validated path, leaf..anchor (crl.c) */
 };
 
 static void cert_destroy(stir_cert *c)
@@ -365,8 +361,7 @@ static X509 *decode_block(const char *blk, size_t blen, size_t idx, stir_error *
     memcpy(copy, blk, blen);
     copy[blen] = '\n';
     copy[blen + 1] = '\0';
-    if (PEM_read_bio_ex(b, &name, &header, &data, &dlen,
-                        PEM_FLAG_ONLY_B64) != 1 ||
+    if (PEM_read_bio_ex(b, &name, &header, &data, &dlen, PEM_FLAG_ONLY_B64) != 1 ||
         strcmp(name, PEM_STRING_X509) != 0) {
         stir_fail(err, STIR_ERR_BAD_INFO, NULL,
                   "x5u body: certificate %zu is not valid PEM (bad base64 or headers)", idx);
@@ -410,8 +405,8 @@ static void load_tnauth(stir_cert *c)
 {
     ASN1_OBJECT *obj = OBJ_txt2obj(TNAUTH_OID, 1);
     if (!obj) {
-        c->tnauth_rc = stir_fail(&c->tnauth_err, STIR_ERR_INTERNAL, NULL,
-                                 "cannot create the TNAuthList OID");
+        c->tnauth_rc =
+            stir_fail(&c->tnauth_err, STIR_ERR_INTERNAL, NULL, "cannot create the TNAuthList OID");
         return;
     }
     int idx = X509_get_ext_by_OBJ(c->x[0], obj, -1);
@@ -423,9 +418,9 @@ static void load_tnauth(stir_cert *c)
         } else {
             X509_EXTENSION *ext = X509_get_ext(c->x[0], idx);
             ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(ext);
-            c->tnauth_rc = stir_tnauth_parse(ASN1_STRING_get0_data(os),
-                                             (size_t)ASN1_STRING_length(os), &c->tnauth,
-                                             &c->tnauth_err);
+            c->tnauth_rc =
+                stir_tnauth_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
+                                  &c->tnauth, &c->tnauth_err);
         }
     }
     ASN1_OBJECT_free(obj);
@@ -447,8 +442,8 @@ static int load_jcc_ext(stir_cert *c, const char *oid, int enhanced)
             rc = stir_fail(&c->jcc_err, STIR_ERR_INTERNAL, NULL, "out of memory");
         } else {
             ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(c->x[0], idx));
-            rc = stir_jcc_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
-                                enhanced, c->jcc, &c->jcc_err);
+            rc = stir_jcc_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), enhanced,
+                                c->jcc, &c->jcc_err);
         }
     }
     ASN1_OBJECT_free(obj);
@@ -527,8 +522,7 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
         const char *eol = memchr(label, '\n', (size_t)(end - label));
         if (!lend || (eol && eol < lend) || lend - label > 64) {
             stir_fail(err, STIR_ERR_BAD_INFO, NULL,
-                      "x5u body has a malformed -----BEGIN line at byte %zu",
-                      (size_t)(p - pem));
+                      "x5u body has a malformed -----BEGIN line at byte %zu", (size_t)(p - pem));
             goto fail;
         }
         size_t llen = (size_t)(lend - label);
@@ -545,20 +539,18 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
         const char *e = find_str(lend, end, end_cert);
         if (!e) {
             stir_fail(err, STIR_ERR_BAD_INFO, NULL,
-                      "x5u body: certificate %zu has no -----END CERTIFICATE----- line",
-                      c->n + 1);
+                      "x5u body: certificate %zu has no -----END CERTIFICATE----- line", c->n + 1);
             goto fail;
         }
         e += sizeof end_cert - 1;
         if ((size_t)(e - p) > PEM_BLOCK_MAX) {
             stir_fail(err, STIR_ERR_BAD_INFO, NULL,
-                      "x5u body: certificate %zu is larger than %u bytes", c->n + 1,
-                      PEM_BLOCK_MAX);
+                      "x5u body: certificate %zu is larger than %u bytes", c->n + 1, PEM_BLOCK_MAX);
             goto fail;
         }
         if (c->n == STIR_CHAIN_MAX_CERTS) {
-            stir_fail(err, STIR_ERR_BAD_INFO, NULL,
-                      "x5u body has more than %d certificates", STIR_CHAIN_MAX_CERTS);
+            stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u body has more than %d certificates",
+                      STIR_CHAIN_MAX_CERTS);
             goto fail;
         }
         X509 *x = decode_block(p, (size_t)(e - p), c->n + 1, err);
@@ -663,8 +655,7 @@ static int is_p256(EVP_PKEY *k)
     if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
         !EVP_PKEY_get_group_name(k, g, sizeof g, &gl))
         return 0;
-    return strcmp(g, "prime256v1") == 0 || strcmp(g, "P-256") == 0 ||
-           strcmp(g, "secp256r1") == 0;
+    return strcmp(g, "prime256v1") == 0 || strcmp(g, "P-256") == 0 || strcmp(g, "secp256r1") == 0;
 }
 
 static int map_verify_error(const stir_cert *c, X509_STORE_CTX *ctx, stir_error *err)
@@ -711,18 +702,16 @@ static int map_verify_error(const stir_cert *c, X509_STORE_CTX *ctx, stir_error 
                          "chain invalid: issuer at depth %d is not a CA (%s)", depth, subj);
     case X509_V_ERR_PATH_LENGTH_EXCEEDED:
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "chain invalid: path length constraint exceeded at depth %d (%s)",
-                         depth, subj);
+                         "chain invalid: path length constraint exceeded at depth %d (%s)", depth,
+                         subj);
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "chain invalid: issuer at depth %d lacks keyCertSign (%s)", depth,
-                         subj);
+                         "chain invalid: issuer at depth %d lacks keyCertSign (%s)", depth, subj);
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "chain invalid: too long");
     default:
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "chain invalid at depth %d (%s): %s", depth, subj,
-                         X509_verify_cert_error_string(e));
+        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "chain invalid at depth %d (%s): %s",
+                         depth, subj, X509_verify_cert_error_string(e));
     }
 }
 
@@ -758,8 +747,8 @@ int stir_cert_validate(stir_cert *c, const stir_trust *t, time_t at, stir_error 
     if (!is_p256(k)) {
         char kt[80];
         key_text(k, kt, sizeof kt);
-        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                       "certificate key is not P-256 (%s)", kt);
+        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate key is not P-256 (%s)",
+                       kt);
         goto out;
     }
     /* Only end-entity certificates sign PASSporTs (RFC 9060 section 4). */
@@ -780,8 +769,8 @@ int stir_cert_validate(stir_cert *c, const stir_trust *t, time_t at, stir_error 
         goto out;
     }
     if (c->tnauth_rc) {
-        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate %s",
-                       c->tnauth_err.detail);
+        rc =
+            stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate %s", c->tnauth_err.detail);
         goto out;
     }
     /* Constraints that cannot be read cannot be enforced. */
@@ -792,7 +781,7 @@ out:
     return rc;
 }
 
-STACK_OF(X509) *stir_cert_path0(const stir_cert *c)
+STACK_OF(X509) * sti_cert_path0(const stir_cert *c)
 {
     return c ? c->path : NULL;
 }
@@ -869,8 +858,8 @@ char *stir_cert_describe(const stir_cert *c)
             snprintf(scope + off, sizeof scope - off, ", ...");
     }
     char *out = NULL;
-    if (asprintf(&out, "subject=%s; issuer=%s; valid %s..%s; %s; %zu certificate%s", subj,
-                 iss, nb, na, scope, c->n, c->n == 1 ? "" : "s") < 0)
+    if (asprintf(&out, "subject=%s; issuer=%s; valid %s..%s; %s; %zu certificate%s", subj, iss, nb,
+                 na, scope, c->n, c->n == 1 ? "" : "s") < 0)
         return NULL;
     return out;
 }

@@ -131,7 +131,7 @@ static int check_revocation(stir_certcache *cc, chain_value *v, time_t now, long
     time_t until;
     stir_error e;
     stir_error_clear(&e);
-    int rc = stir_crl_check_chain(cc->cfg.crl, v->cert, now, &until, &e);
+    int rc = sti_crl_check_chain(cc->cfg.crl, v->cert, now, &until, &e);
     if (rc == STIR_ERR_INTERNAL) {
         if (err)
             *err = e;
@@ -148,8 +148,8 @@ static int check_revocation(stir_certcache *cc, chain_value *v, time_t now, long
 }
 
 /* fcache parse callback: PEM chain -> chain_value (runs without locks). */
-static void *chain_parse(void *user, const char *url, const char *body, size_t len,
-                         long *ttl_s, size_t *cost, stir_error *err)
+static void *chain_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                         size_t *cost, stir_error *err)
 {
     (void)url;
     (void)cost;
@@ -258,8 +258,7 @@ void stir_certcache_free(stir_certcache *cc)
     free(cc);
 }
 
-stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at,
-                              stir_error *err)
+stir_cert *stir_certcache_get(stir_certcache *cc, const char *url, time_t at, stir_error *err)
 {
     return stir_certcache_get_ex(cc, url, at, 0, err);
 }
@@ -287,8 +286,8 @@ stir_cert *stir_certcache_get_ex(stir_certcache *cc, const char *url, time_t at,
  * stored either way, and a validation failure is also returned (437) so a
  * misconfigured preload is noticed at once. ttl_s <= 0 means default_ttl_s.
  */
-int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem, size_t len,
-                       long ttl_s, stir_error *err)
+int stir_certcache_put(stir_certcache *cc, const char *url, const char *pem, size_t len, long ttl_s,
+                       stir_error *err)
 {
     if (!cc || !url || !pem)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_certcache_put: NULL argument");

@@ -36,18 +36,18 @@
 #include "internal.h"
 
 #define NAME_TXT 160
-#define CLOCK_SKEW_S 300    /* thisUpdate this far ahead is still accepted */
+#define CLOCK_SKEW_S 300 /* thisUpdate this far ahead is still accepted */
 
 struct stir_crl {
     atomic_int refs;
     X509_CRL *x;
-    time_t this_update, next_update;    /* next_update 0: absent */
+    time_t this_update, next_update; /* next_update 0: absent */
 };
 
 struct stir_crl_checker {
-    stir_crl_config cfg;                /* fetch unused (the source fetches) */
+    stir_crl_config cfg; /* fetch unused (the source fetches) */
     stir_crl_source src;
-    pthread_mutex_t mu;                 /* guards st */
+    pthread_mutex_t mu; /* guards st */
     stir_crl_stats st;
 };
 
@@ -60,8 +60,7 @@ struct stir_crl_cache {
 /* ---- helpers ---------------------------------------------------------------- */
 
 /* snprintf for details, where cutting a long DN or URL short is fine. */
-static void say(char *out, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void say(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *out, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -118,9 +117,9 @@ static void serial_text(const ASN1_INTEGER *s, char *out, size_t outlen)
 static const char *reason_name(long r)
 {
     static const char *const names[] = {
-        "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-        "superseded", "cessationOfOperation", "certificateHold", "(7)",
-        "removeFromCRL", "privilegeWithdrawn", "aACompromise"};
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", "(7)",
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
     return r >= 0 && r < (long)(sizeof names / sizeof names[0]) ? names[r] : "(unknown)";
 }
 
@@ -155,19 +154,9 @@ int stir_crl_mode_parse(const char *s)
     return -1;
 }
 
-const char *stir_crl_mode_name(int mode)
-{
-    switch (mode) {
-    case STIR_CRL_FAIL_OPEN: return "fail-open";
-    case STIR_CRL_FAIL_CLOSED: return "fail-closed";
-    case STIR_CRL_OFF: return "off";
-    default: return "?";
-    }
-}
-
 /* ---- parsed CRLs --------------------------------------------------------------- */
 
-stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
+stir_crl *sti_crl_parse(const char *body, size_t len, stir_error *err)
 {
     static const char pem_tag[] = "-----BEGIN X509 CRL-----";
     if (!body || len == 0) {
@@ -213,13 +202,13 @@ stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
     atomic_init(&c->refs, 1);
     c->x = x;
     if (to_time_t(X509_CRL_get0_lastUpdate(x), &c->this_update)) {
-        stir_crl_unref(c);
+        sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL thisUpdate is unreadable");
         return NULL;
     }
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(x);
     if (nu && to_time_t(nu, &c->next_update)) {
-        stir_crl_unref(c);
+        sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL nextUpdate is unreadable");
         return NULL;
     }
@@ -227,14 +216,14 @@ stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err)
     return c;
 }
 
-stir_crl *stir_crl_ref(stir_crl *c)
+stir_crl *sti_crl_ref(stir_crl *c)
 {
     if (c)
         atomic_fetch_add(&c->refs, 1);
     return c;
 }
 
-void stir_crl_unref(stir_crl *c)
+void sti_crl_unref(stir_crl *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
         X509_CRL_free(c->x);
@@ -242,12 +231,12 @@ void stir_crl_unref(stir_crl *c)
     }
 }
 
-long stir_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s)
+long sti_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s)
 {
     long ttl = max_ttl_s;
     if (c->next_update) {
         if (c->next_update <= now)
-            ttl = retry_s;      /* stale: look for its successor soon */
+            ttl = retry_s; /* stale: look for its successor soon */
         else if ((double)(c->next_update - now) < (double)ttl)
             ttl = (long)(c->next_update - now);
     }
@@ -264,8 +253,7 @@ static int check_times(const stir_crl_config *cfg, stir_error *err)
 }
 
 stir_crl_checker *stir_crl_checker_new_with_source(const stir_crl_config *cfg,
-                                                   const stir_crl_source *src,
-                                                   stir_error *err)
+                                                   const stir_crl_source *src, stir_error *err)
 {
     stir_crl_config def;
     if (!cfg) {
@@ -277,7 +265,8 @@ stir_crl_checker *stir_crl_checker_new_with_source(const stir_crl_config *cfg,
         return NULL;
     }
     if (cfg->mode < STIR_CRL_FAIL_OPEN || cfg->mode > STIR_CRL_OFF) {
-        stir_fail(err, STIR_ERR_INPUT, "crl_mode", "crl_mode must be fail-open, fail-closed or off");
+        stir_fail(err, STIR_ERR_INPUT, "crl_mode",
+                  "crl_mode must be fail-open, fail-closed or off");
         return NULL;
     }
     if (check_times(cfg, err))
@@ -315,11 +304,11 @@ void stir_crl_stats_get(stir_crl_checker *ck, stir_crl_stats *out)
     pthread_mutex_unlock(&ck->mu);
 }
 
-#define COUNT(ck, field)                \
-    do {                                \
-        pthread_mutex_lock(&(ck)->mu);  \
-        (ck)->st.field++;               \
-        pthread_mutex_unlock(&(ck)->mu);\
+#define COUNT(ck, field)                 \
+    do {                                 \
+        pthread_mutex_lock(&(ck)->mu);   \
+        (ck)->st.field++;                \
+        pthread_mutex_unlock(&(ck)->mu); \
     } while (0)
 
 /*
@@ -333,7 +322,7 @@ static int crl_url_of(X509 *x, char *out, size_t outlen)
     CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
     if (!dps) {
         ERR_clear_error();
-        return crit == -1 ? 0 : -1;     /* crit -1: absent; else unreadable/repeated */
+        return crit == -1 ? 0 : -1; /* crit -1: absent; else unreadable/repeated */
     }
     int found = -1;
     for (int i = 0; i < sk_DIST_POINT_num(dps) && found < 0; i++) {
@@ -370,8 +359,7 @@ enum { CRL_GOOD = 0, CRL_REVOKED = 1, CRL_UNUSABLE = 2 };
  * CRL_REVOKED the revocation. A stale CRL that otherwise checks out still
  * revokes what it lists.
  */
-static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *why,
-                 size_t whylen)
+static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *why, size_t whylen)
 {
     char a[NAME_TXT], b[NAME_TXT], ts[32];
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl->x), X509_get_issuer_name(x)) != 0) {
@@ -410,8 +398,8 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
             ASN1_ENUMERATED_free(re);
         }
         ERR_clear_error();
-        say(why, whylen, "serial %s revoked %s%s%s", serial, when,
-                 reason >= 0 ? ", reason " : "", reason >= 0 ? reason_name(reason) : "");
+        say(why, whylen, "serial %s revoked %s%s%s", serial, when, reason >= 0 ? ", reason " : "",
+            reason >= 0 ? reason_name(reason) : "");
         return CRL_REVOKED;
     }
     ERR_clear_error();
@@ -423,22 +411,21 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
     return CRL_GOOD;
 }
 
-int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
-                         time_t *valid_until, stir_error *err)
+int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now, time_t *valid_until,
+                        stir_error *err)
 {
     *valid_until = now + (ck ? ck->cfg.max_ttl_s : 86400);
     if (!ck || ck->cfg.mode == STIR_CRL_OFF)
         return 0;
-    STACK_OF(X509) *path = stir_cert_path0(c);
+    STACK_OF(X509) *path = sti_cert_path0(c);
     if (!path)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL,
-                         "revocation check before chain validation");
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "revocation check before chain validation");
     int n = sk_X509_num(path);
     /* The anchor (last) is trusted as configured; nothing above it signs a
      * CRL for it. */
     for (int i = 0; i + 1 < n; i++) {
         X509 *x = sk_X509_value(path, i), *issuer = sk_X509_value(path, i + 1);
-        char url[STIR_URL_MAX + 1], why[STIR_DETAIL_MAX], subj[NAME_TXT];
+        char url[STI_URL_MAX + 1], why[STIR_DETAIL_MAX], subj[NAME_TXT];
         int has = crl_url_of(x, url, sizeof url);
         if (has == 0)
             continue;
@@ -471,7 +458,7 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
             } else {
                 verdict = judge(crl, x, issuer, now, why, sizeof why);
                 until = crl->next_update;
-                stir_crl_unref(crl);
+                sti_crl_unref(crl);
             }
         }
         if (verdict == CRL_REVOKED) {
@@ -489,8 +476,8 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
             if (ck->cfg.warn) {
                 char line[STIR_DETAIL_MAX + 400];
                 say(line, sizeof line,
-                         "crl_mode fail-open: accepting %s without a usable CRL (%s; url %s)",
-                         subj, why, url[0] ? url : "-");
+                    "crl_mode fail-open: accepting %s without a usable CRL (%s; url %s)", subj, why,
+                    url[0] ? url : "-");
                 ck->cfg.warn(ck->cfg.warn_arg, line);
             }
             until = now + ck->cfg.retry_s;
@@ -507,21 +494,21 @@ int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
  *
  * fetchcache.c does the URL policy, single flight, the per-host cap shared
  * with the context's other caches, and remembered failures; what is
- * particular to CRLs is the parse (stir_crl_parse) and the lifetime: until
- * nextUpdate, at most max_ttl_s, retry_s when stale (stir_crl_lifetime),
+ * particular to CRLs is the parse (sti_crl_parse) and the lifetime: until
+ * nextUpdate, at most max_ttl_s, retry_s when stale (sti_crl_lifetime),
  * which may only shorten what the HTTP headers allow (min_ttl_s 0).
  */
 
-static void *crl_value_parse(void *user, const char *url, const char *body, size_t len,
-                             long *ttl_s, size_t *cost, stir_error *err)
+static void *crl_value_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                             size_t *cost, stir_error *err)
 {
     (void)url;
     (void)cost;
     const stir_crl_cache *cc = user;
-    stir_crl *c = stir_crl_parse(body, len, err);
+    stir_crl *c = sti_crl_parse(body, len, err);
     if (!c)
         return NULL;
-    long life = stir_crl_lifetime(c, time(NULL), cc->max_ttl_s, cc->retry_s);
+    long life = sti_crl_lifetime(c, time(NULL), cc->max_ttl_s, cc->retry_s);
     if (life < *ttl_s)
         *ttl_s = life;
     return c;
@@ -530,7 +517,7 @@ static void *crl_value_parse(void *user, const char *url, const char *body, size
 static void crl_value_free(void *user, void *value)
 {
     (void)user;
-    stir_crl_unref(value);
+    sti_crl_unref(value);
 }
 
 static stir_crl *crl_cache_get(void *arg, const char *url, stir_error *err)
@@ -539,7 +526,7 @@ static stir_crl *crl_cache_get(void *arg, const char *url, stir_error *err)
     fcache_item *it;
     if (fcache_get(cc->fc, url, 0, &it, err))
         return NULL;
-    stir_crl *c = stir_crl_ref(fcache_item_value(it));
+    stir_crl *c = sti_crl_ref(fcache_item_value(it));
     fcache_item_unref(it);
     return c;
 }
@@ -570,12 +557,12 @@ stir_crl_cache *stir_crl_cache_new(stir_ctx *ctx, const stir_crl_config *cfg, st
     cc->retry_s = cfg->retry_s;
     fcache_config f;
     fcache_config_default(&f);
-    f.fetch = cfg->fetch;                       /* the x5u rules, the CRL size cap */
+    f.fetch = cfg->fetch; /* the x5u rules, the CRL size cap */
     f.fetch.allow_http = cfg->allow_http;
     f.default_ttl_s = f.max_ttl_s = cfg->max_ttl_s;
-    f.min_ttl_s = 0;                            /* nothing lengthens a CRL's life */
+    f.min_ttl_s = 0; /* nothing lengthens a CRL's life */
     f.neg_ttl_initial_s = f.neg_ttl_max_s = cfg->retry_s;
-    f.refresh_ahead = 0;                        /* fetched when a chain needs it */
+    f.refresh_ahead = 0; /* fetched when a chain needs it */
     f.max_entries = cfg->max_entries;
     f.max_neg_entries = cfg->max_entries;
     f.what = "CRL";

@@ -1,8 +1,8 @@
 /*
  * Revocation internals (private to libstir): parsing a CRL, its lifetime,
  * and the chain check certcache.c calls. The CRL cache (stir_crl_cache,
- * end of crl.c) is a fetch cache whose parse callback is stir_crl_parse
- * with the lifetime of stir_crl_lifetime.
+ * end of crl.c) is a fetch cache whose parse callback is sti_crl_parse
+ * with the lifetime of sti_crl_lifetime.
  */
 #ifndef STIR_CRL_PRIV_H
 #define STIR_CRL_PRIV_H
@@ -13,14 +13,14 @@
 
 /* Parse one CRL, DER or PEM ("X509 CRL" block). 436 with a detail when
  * the body is not one. The signature is checked later, per issuer. */
-stir_crl *stir_crl_parse(const char *body, size_t len, stir_error *err);
-stir_crl *stir_crl_ref(stir_crl *c);
-void stir_crl_unref(stir_crl *c);
+stir_crl *sti_crl_parse(const char *body, size_t len, stir_error *err);
+stir_crl *sti_crl_ref(stir_crl *c);
+void sti_crl_unref(stir_crl *c);
 
 /* Seconds the CRL may be reused from `now`: until nextUpdate, at most
  * max_ttl_s, retry_s when already stale or without nextUpdate beyond
  * max_ttl_s. Always >= 1. */
-long stir_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s);
+long sti_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry_s);
 
 /*
  * Check every certificate of c's validated path (stir_cert_validate ran)
@@ -32,11 +32,11 @@ long stir_crl_lifetime(const stir_crl *c, time_t now, long max_ttl_s, long retry
  * must be re-established (earliest nextUpdate; now + retry_s after a
  * fail-open acceptance; now + max_ttl_s when no certificate names a CRL).
  */
-int stir_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now,
-                         time_t *valid_until, stir_error *err);
+int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now, time_t *valid_until,
+                        stir_error *err);
 
 /* The validated path of c (leaf first, anchor last), NULL before a
  * successful stir_cert_validate. Borrowed. Defined in cert.c. */
-STACK_OF(X509) *stir_cert_path0(const stir_cert *c);
+STACK_OF(X509) * sti_cert_path0(const stir_cert *c);
 
 #endif

@@ -15,12 +15,12 @@ static long der_header_len(int tag, long len)
     return n;
 }
 
-int stir_der_read(const char *ext, const unsigned char **p, const unsigned char *end,
-                  stir_der_tlv *t, const char *what, stir_error *err)
+int sti_der_read(const char *ext, const unsigned char **p, const unsigned char *end, sti_der_tlv *t,
+                 const char *what, stir_error *err)
 {
     if (*p >= end)
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "%s: %s missing (truncated)",
-                         ext, what);
+        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "%s: %s missing (truncated)", ext,
+                         what);
     const unsigned char *q = *p;
     long len = 0;
     int tag = 0, cls = 0;
@@ -35,8 +35,8 @@ int stir_der_read(const char *ext, const unsigned char **p, const unsigned char 
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                          "%s: %s has a non-minimal length (not DER)", ext, what);
     if (len > (long)(end - q))
-        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "%s: %s longer than its container", ext, what);
+        return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "%s: %s longer than its container",
+                         ext, what);
     t->hdr = *p;
     t->val = q;
     t->len = len;

@@ -8,19 +8,19 @@
 #include "stir/error.h"
 
 /* One TLV read from [*p, end). */
-typedef struct stir_der_tlv {
-    const unsigned char *hdr;   /* start of the header */
-    const unsigned char *val;   /* start of the contents */
-    long len;                   /* contents length */
+typedef struct sti_der_tlv {
+    const unsigned char *hdr; /* start of the header */
+    const unsigned char *val; /* start of the contents */
+    long len;                 /* contents length */
     int tag, cls, constructed;
-} stir_der_tlv;
+} sti_der_tlv;
 
 /*
  * Read one TLV and advance *p past it. Refuses truncation, indefinite or
  * non-minimal lengths and contents longer than the container: 437 with the
  * detail "<ext>: <what> ..." (a certificate we cannot read is unsupported).
  */
-int stir_der_read(const char *ext, const unsigned char **p, const unsigned char *end,
-                  stir_der_tlv *t, const char *what, stir_error *err);
+int sti_der_read(const char *ext, const unsigned char **p, const unsigned char *end, sti_der_tlv *t,
+                 const char *what, stir_error *err);
 
 #endif

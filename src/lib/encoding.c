@@ -10,13 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "internal.h"
 #include "stir/encoding.h"
 
-static const char B64URL[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Decoding table: value 0..63, or 0xff for a character outside the alphabet. */
 static unsigned char B64URL_VAL[256];
@@ -24,7 +21,8 @@ static unsigned char B64URL_VAL[256];
 static void b64url_table_init(void)
 {
     memset(B64URL_VAL, 0xff, sizeof B64URL_VAL);
-    for (int i = 0; i < 64; i++) B64URL_VAL[(unsigned char)B64URL[i]] = (unsigned char)i;
+    for (int i = 0; i < 64; i++)
+        B64URL_VAL[(unsigned char)B64URL[i]] = (unsigned char)i;
 }
 
 static void b64url_table_once(void)
@@ -38,7 +36,10 @@ static void b64url_table_once(void)
     }
 }
 
-void stir_encoding_init(void) { b64url_table_once(); }
+void sti_encoding_init(void)
+{
+    b64url_table_once();
+}
 
 size_t stir_b64url_encode(const void *in_, size_t n, char *out)
 {
@@ -68,15 +69,18 @@ size_t stir_b64url_encode(const void *in_, size_t n, char *out)
 long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 {
     b64url_table_once();
-    if (n % 4 == 1) return -1;
+    if (n % 4 == 1)
+        return -1;
     size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-    if (need > cap) return -1;
+    if (need > cap)
+        return -1;
     size_t o = 0;
     unsigned acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned v = B64URL_VAL[(unsigned char)in[i]];
-        if (v == 0xff) return -1;
+        if (v == 0xff)
+            return -1;
         acc = (acc << 6 | v) & 0xffffff;
         bits += 6;
         if (bits >= 8) {
@@ -86,16 +90,9 @@ long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap
     }
     /* Non-canonical encodings (non-zero leftover bits) are refused so that
      * one byte string has exactly one accepted token. */
-    if (bits && (acc & ((1u << bits) - 1))) return -1;
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -1;
     return (long)o;
-}
-
-char *stir_b64_encode(const void *in, size_t n)
-{
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out) return NULL;
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    return out;
 }
 
 char *stir_json_canonical(const json_t *v, size_t *len)
@@ -104,7 +101,8 @@ char *stir_json_canonical(const json_t *v, size_t *len)
      * bytes, which is code-point order; JSON_COMPACT drops all whitespace;
      * without JSON_ENSURE_ASCII non-ASCII text stays raw UTF-8. */
     char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    if (s && len) *len = strlen(s);
+    if (s && len)
+        *len = strlen(s);
     return s;
 }
 
@@ -112,27 +110,39 @@ size_t stir_utf8_seq(const unsigned char *s, size_t n)
 {
     size_t k;
     unsigned cp;
-    if (n == 0) return 0;
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) { k = 2; cp = s[0] & 0x1f; }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) { k = 3; cp = s[0] & 0x0f; }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { k = 4; cp = s[0] & 0x07; }
-    else return 0;
-    if (n < k) return 0;                    /* truncated */
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        k = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        k = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        k = 4;
+        cp = s[0] & 0x07;
+    } else
+        return 0;
+    if (n < k)
+        return 0; /* truncated */
     for (size_t j = 1; j < k; j++) {
-        if ((s[j] & 0xc0) != 0x80) return 0;
+        if ((s[j] & 0xc0) != 0x80)
+            return 0;
         cp = cp << 6 | (s[j] & 0x3f);
     }
     if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
         (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;                           /* overlong, surrogate, too large */
+        return 0; /* overlong, surrogate, too large */
     return k;
 }
 
 int stir_utf8_valid(const char *s, size_t n)
 {
     for (size_t i = 0, k; i < n; i += k)
-        if (!(k = stir_utf8_seq((const unsigned char *)s + i, n - i))) return 0;
+        if (!(k = stir_utf8_seq((const unsigned char *)s + i, n - i)))
+            return 0;
     return 1;
 }
 

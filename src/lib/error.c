@@ -9,24 +9,36 @@
 const char *stir_code_text(int code)
 {
     switch (code) {
-    case STIR_OK: return "OK";
-    case STIR_WOULD_BLOCK: return "Would Block";
-    case STIR_ERR_INPUT: return "Bad Request";
-    case STIR_ERR_STALE: return "Stale Date";
-    case STIR_ERR_USE_IDENTITY: return "Use Identity Header";
-    case STIR_ERR_ANONYMITY: return "Anonymity Disallowed";
-    case STIR_ERR_BAD_INFO: return "Bad Identity Info";
-    case STIR_ERR_UNSUPPORTED_CRED: return "Unsupported Credential";
-    case STIR_ERR_INVALID: return "Invalid Identity Header";
-    case STIR_ERR_INTERNAL: return "Internal Server Error";
-    default: return "Error";
+    case STIR_OK:
+        return "OK";
+    case STIR_WOULD_BLOCK:
+        return "Would Block";
+    case STIR_ERR_INPUT:
+        return "Bad Request";
+    case STIR_ERR_STALE:
+        return "Stale Date";
+    case STIR_ERR_USE_IDENTITY:
+        return "Use Identity Header";
+    case STIR_ERR_ANONYMITY:
+        return "Anonymity Disallowed";
+    case STIR_ERR_BAD_INFO:
+        return "Bad Identity Info";
+    case STIR_ERR_UNSUPPORTED_CRED:
+        return "Unsupported Credential";
+    case STIR_ERR_INVALID:
+        return "Invalid Identity Header";
+    case STIR_ERR_INTERNAL:
+        return "Internal Server Error";
+    default:
+        return "Error";
     }
 }
 
-static int vfail(stir_error *err, int code, const char *text, const char *field,
-                 const char *fmt, va_list ap)
+static int vfail(stir_error *err, int code, const char *text, const char *field, const char *fmt,
+                 va_list ap)
 {
-    if (!err) return code;
+    if (!err)
+        return code;
     err->code = code;
     err->text = text ? text : stir_code_text(code);
     err->missing = 0;
@@ -48,8 +60,8 @@ int stir_fail(stir_error *err, int code, const char *field, const char *fmt, ...
     return code;
 }
 
-int stir_fail_text(stir_error *err, int code, const char *text, const char *field,
-                   const char *fmt, ...)
+int stir_fail_text(stir_error *err, int code, const char *text, const char *field, const char *fmt,
+                   ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -64,13 +76,15 @@ int stir_fail_missing(stir_error *err, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vfail(err, STIR_ERR_INPUT, NULL, field, fmt, ap);
     va_end(ap);
-    if (err) err->missing = 1;
+    if (err)
+        err->missing = 1;
     return STIR_ERR_INPUT;
 }
 
 void stir_error_clear(stir_error *err)
 {
-    if (!err) return;
+    if (!err)
+        return;
     memset(err, 0, sizeof *err);
     err->text = stir_code_text(STIR_OK);
 }

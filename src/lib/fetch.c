@@ -34,8 +34,8 @@ static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
 
 /* Check `url` against `pol`; on success copy the host (without IPv6
  * brackets) into host[hostlen]. */
-static int url_check_host(const stir_fetch_policy *pol, const char *url, char *host,
-                          size_t hostlen, stir_error *err)
+static int url_check_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                          stir_error *err)
 {
     static const stir_fetch_policy none;
     if (!pol)
@@ -43,8 +43,8 @@ static int url_check_host(const stir_fetch_policy *pol, const char *url, char *h
     if (!url || !*url)
         return BAD("x5u is empty");
     size_t len = strlen(url);
-    if (len > STIR_URL_MAX)
-        return BAD("x5u is longer than %d characters", STIR_URL_MAX);
+    if (len > STI_URL_MAX)
+        return BAD("x5u is longer than %d characters", STI_URL_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)url[i];
         if (ch <= 0x20 || ch >= 0x7f)
@@ -54,16 +54,16 @@ static int url_check_host(const stir_fetch_policy *pol, const char *url, char *h
     if (!u)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     int rc = 0;
-    char *scheme = NULL, *user = NULL, *pass = NULL, *hst = NULL, *port = NULL,
-         *query = NULL, *frag = NULL, *zone = NULL, *opts = NULL;
+    char *scheme = NULL, *user = NULL, *pass = NULL, *hst = NULL, *port = NULL, *query = NULL,
+         *frag = NULL, *zone = NULL, *opts = NULL;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
     if (uc != CURLUE_OK) {
         rc = BAD("x5u is not a valid absolute URL: %s", curl_url_strerror(uc));
         goto out;
     }
     scheme = url_part(u, CURLUPART_SCHEME, 0);
-    if (!scheme || !(strcmp(scheme, "https") == 0 ||
-                     (pol->allow_http && strcmp(scheme, "http") == 0))) {
+    if (!scheme ||
+        !(strcmp(scheme, "https") == 0 || (pol->allow_http && strcmp(scheme, "http") == 0))) {
         rc = BAD("x5u must use https (scheme is %s)", scheme ? scheme : "missing");
         goto out;
     }
@@ -144,8 +144,8 @@ int stir_url_check(const stir_fetch_policy *pol, const char *url, stir_error *er
     return url_check_host(pol, url, NULL, 0, err);
 }
 
-int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
-                  stir_error *err)
+int sti_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                 stir_error *err)
 {
     return url_check_host(pol, url, host, hostlen, err);
 }
@@ -225,7 +225,7 @@ static const char *v6_special(const unsigned char *b)
     return NULL;
 }
 
-const char *stir_addr_special(const struct sockaddr *sa)
+const char *sti_addr_special(const struct sockaddr *sa)
 {
     if (!sa)
         return "unknown";
@@ -245,10 +245,10 @@ const char *stir_addr_special(const struct sockaddr *sa)
 typedef struct fetch_ctx {
     const stir_fetch_policy *pol;
     int host_allowed;
-    stir_fetch_result *res;
+    sti_fetch_result *res;
     size_t cap, max;
     int too_big;
-    const char *blocked_kind;       /* first refused address, for the detail */
+    const char *blocked_kind; /* first refused address, for the detail */
     char blocked_addr[INET6_ADDRSTRLEN];
 } fetch_ctx;
 
@@ -256,7 +256,7 @@ static curl_socket_t open_socket(void *cp, curlsocktype purpose, struct curl_soc
 {
     fetch_ctx *f = cp;
     if (purpose == CURLSOCKTYPE_IPCXN && !f->host_allowed) {
-        const char *kind = stir_addr_special(&a->addr);
+        const char *kind = sti_addr_special(&a->addr);
         if (kind) {
             if (!f->blocked_kind) {
                 f->blocked_kind = kind;
@@ -278,10 +278,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *cp)
 {
     fetch_ctx *f = cp;
     size_t len = size * n;
-    stir_fetch_result *r = f->res;
+    sti_fetch_result *r = f->res;
     if (len > f->max - r->body_len) {
         f->too_big = 1;
-        return 0;   /* abort the transfer: CURLE_WRITE_ERROR */
+        return 0; /* abort the transfer: CURLE_WRITE_ERROR */
     }
     if (r->body_len + len + 1 > f->cap) {
         size_t cap = f->cap ? f->cap : 4096;
@@ -318,7 +318,7 @@ static void header_value(char *dst, size_t dstlen, const char *v, size_t vlen, i
         off += 2;
     }
     if (off + vlen >= dstlen)
-        vlen = dstlen - 1 - off;   /* truncated: these are hints, not data */
+        vlen = dstlen - 1 - off; /* truncated: these are hints, not data */
     memcpy(dst + off, v, vlen);
     dst[off + vlen] = '\0';
 }
@@ -327,12 +327,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *cp)
 {
     fetch_ctx *f = cp;
     size_t len = size * n;
-    stir_fetch_result *r = f->res;
-    static const struct { const char *name; size_t off, size; int append; } hs[] = {
-        {"cache-control:", offsetof(stir_fetch_result, cache_control),
-         sizeof r->cache_control, 1},
-        {"expires:", offsetof(stir_fetch_result, expires), sizeof r->expires, 0},
-        {"date:", offsetof(stir_fetch_result, date), sizeof r->date, 0},
+    sti_fetch_result *r = f->res;
+    static const struct {
+        const char *name;
+        size_t off, size;
+        int append;
+    } hs[] = {
+        {"cache-control:", offsetof(sti_fetch_result, cache_control), sizeof r->cache_control, 1},
+        {"expires:", offsetof(sti_fetch_result, expires), sizeof r->expires, 0},
+        {"date:", offsetof(sti_fetch_result, date), sizeof r->date, 0},
     };
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* a new response (status line): forget headers of any earlier one */
@@ -342,15 +345,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *cp)
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
         size_t nl = strlen(hs[i].name);
         if (len >= nl && strncasecmp(data, hs[i].name, nl) == 0) {
-            header_value((char *)r + hs[i].off, hs[i].size, data + nl, len - nl,
-                         hs[i].append);
+            header_value((char *)r + hs[i].off, hs[i].size, data + nl, len - nl, hs[i].append);
             break;
         }
     }
     return len;
 }
 
-void stir_fetch_result_free(stir_fetch_result *r)
+void sti_fetch_result_free(sti_fetch_result *r)
 {
     if (!r)
         return;
@@ -380,12 +382,11 @@ static const char *article(const char *word)
     return strchr("aeiouAEIOU", word[0]) ? "an" : "a";
 }
 
-int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result *out,
-               stir_error *err)
+int sti_fetch(const stir_fetch_policy *pol, const char *url, sti_fetch_result *out, stir_error *err)
 {
     char host[256];
     if (!pol || !out)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_fetch: NULL argument");
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "sti_fetch: NULL argument");
     memset(out, 0, sizeof *out);
     int rc = url_check_host(pol, url, host, sizeof host, err);
     if (rc)
@@ -414,8 +415,7 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, pol->connect_timeout_ms) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, pol->total_timeout_ms) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)pol->max_bytes) ==
-            CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)pol->max_bytes) == CURLE_OK &&
         /* Environment proxies would move the connection (and the address
          * check) to another host: x5u fetches always go direct. */
         curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
@@ -430,8 +430,7 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &f) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &f) == CURLE_OK &&
-        (!pol->tls_ca_file ||
-         curl_easy_setopt(h, CURLOPT_CAINFO, pol->tls_ca_file) == CURLE_OK);
+        (!pol->tls_ca_file || curl_easy_setopt(h, CURLOPT_CAINFO, pol->tls_ca_file) == CURLE_OK);
     if (!setup_ok) {
         curl_easy_cleanup(h);
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot configure the curl handle");
@@ -452,16 +451,15 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
             long ms = pol->connect_timeout_ms < pol->total_timeout_ms && pol->connect_timeout_ms > 0
                           ? pol->connect_timeout_ms
                           : pol->total_timeout_ms;
-            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL,
-                           "x5u connect to %s timed out after %ld ms", host, ms);
+            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u connect to %s timed out after %ld ms",
+                           host, ms);
         } else {
             rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u fetch timed out after %ld ms",
                            pol->total_timeout_ms);
         }
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
-        rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u host %s does not resolve: %s",
-                       host, why);
+        rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u host %s does not resolve: %s", host, why);
         break;
     case CURLE_COULDNT_CONNECT:
         if (f.blocked_kind)
@@ -470,8 +468,7 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
                            "host",
                            article(f.blocked_kind), f.blocked_kind, f.blocked_addr);
         else
-            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u connect to %s failed: %s",
-                           host, why);
+            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u connect to %s failed: %s", host, why);
         break;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
@@ -497,8 +494,7 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
         rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u scheme not allowed: %s", why);
         break;
     default:
-        rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u fetch from %s failed: %s", host,
-                       why);
+        rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u fetch from %s failed: %s", host, why);
         break;
     }
     curl_easy_cleanup(h);
@@ -506,11 +502,10 @@ int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result 
         if (status >= 300 && status < 400)
             rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "redirect refused (HTTP %ld)", status);
         else if (status != 200)
-            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u server answered HTTP %ld",
-                           status);
+            rc = stir_fail(err, STIR_ERR_BAD_INFO, NULL, "x5u server answered HTTP %ld", status);
     }
     if (rc) {
-        stir_fetch_result_free(out);
+        sti_fetch_result_free(out);
         return rc;
     }
     /* Content-Type is not enforced: the body is parsed as strict PEM
@@ -540,13 +535,13 @@ static long delta_seconds(const char *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i] < '0' || v[i] > '9')
             return -1;
-        if (r < 100000000L)     /* saturate: anything this long is "forever" */
+        if (r < 100000000L) /* saturate: anything this long is "forever" */
             r = r * 10 + (v[i] - '0');
     }
     return r;
 }
 
-long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
+long sti_fetch_lifetime(const sti_fetch_result *r, int *no_store)
 {
     long smax = -1, maxage = -1;
     int no_cache = 0;
@@ -583,14 +578,14 @@ long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
      * raised to min_ttl (the operator's floor). */
     if (no_cache)
         return 0;
-    if (smax >= 0)          /* we are a shared cache */
+    if (smax >= 0) /* we are a shared cache */
         return smax;
     if (maxage >= 0)
         return maxage;
     if (r->expires[0]) {
         time_t exp = curl_getdate(r->expires, NULL);
         if (exp == -1)
-            return 0;       /* invalid Expires means already expired (RFC 9111 5.3) */
+            return 0; /* invalid Expires means already expired (RFC 9111 5.3) */
         time_t date = r->date[0] ? curl_getdate(r->date, NULL) : -1;
         if (date == -1)
             date = time(NULL);
@@ -601,7 +596,7 @@ long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store)
 
 /* ---- policy ------------------------------------------------------------------ */
 
-int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
+int sti_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
 {
     if (p->connect_timeout_ms <= 0 || p->connect_timeout_ms > 60000)
         return stir_fail(err, STIR_ERR_INPUT, "fetch.connect_timeout_ms",
@@ -624,20 +619,23 @@ int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err)
     return 0;
 }
 
-int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
+int sti_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src)
 {
     *dst = *src;
-    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) dst->allow_hosts[i] = NULL;
+    for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++)
+        dst->allow_hosts[i] = NULL;
     dst->tls_ca_file = NULL;
     for (size_t i = 0; i < src->n_allow_hosts; i++)
-        if (!(dst->allow_hosts[i] = strdup(src->allow_hosts[i]))) return -1;
-    if (src->tls_ca_file && !(dst->tls_ca_file = strdup(src->tls_ca_file))) return -1;
+        if (!(dst->allow_hosts[i] = strdup(src->allow_hosts[i])))
+            return -1;
+    if (src->tls_ca_file && !(dst->tls_ca_file = strdup(src->tls_ca_file)))
+        return -1;
     return 0;
 }
 
-/* The strings are the copies stir_fetch_policy_dup made (const only in the
+/* The strings are the copies sti_fetch_policy_dup made (const only in the
  * public struct, which usually points at the caller's). */
-void stir_fetch_policy_free(stir_fetch_policy *p)
+void sti_fetch_policy_free(stir_fetch_policy *p)
 {
     for (size_t i = 0; i < STIR_MAX_ALLOW_HOSTS; i++) {
         free((char *)p->allow_hosts[i]);

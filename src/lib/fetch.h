@@ -8,43 +8,43 @@
 #include <stddef.h>
 #include "stir/certcache.h"
 
-#define STIR_URL_MAX 2048
+#define STI_URL_MAX 2048
 
-typedef struct stir_fetch_result {
-    long status;                /* HTTP status (200 on success) */
-    char *body;                 /* NUL-terminated, malloc'd */
+typedef struct sti_fetch_result {
+    long status; /* HTTP status (200 on success) */
+    char *body;  /* NUL-terminated, malloc'd */
     size_t body_len;
-    char cache_control[256];    /* response headers, "" when absent */
+    char cache_control[256]; /* response headers, "" when absent */
     char expires[64];
     char date[64];
-} stir_fetch_result;
+} sti_fetch_result;
 
 /*
  * GET `url` under `pol` (stir_url_check first, then the address policy at
  * connect time). 0 with a 200 response in `out` (free with
- * stir_fetch_result_free), else 436 with a precise detail and `out` empty.
+ * sti_fetch_result_free), else 436 with a precise detail and `out` empty.
  */
-int stir_fetch(const stir_fetch_policy *pol, const char *url, stir_fetch_result *out,
-               stir_error *err);
+int sti_fetch(const stir_fetch_policy *pol, const char *url, sti_fetch_result *out,
+              stir_error *err);
 
-void stir_fetch_result_free(stir_fetch_result *r);
+void sti_fetch_result_free(sti_fetch_result *r);
 
 /* stir_url_check that also copies the host (without IPv6 brackets) into
  * host[hostlen]: the key of the per-host download cap. */
-int stir_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
-                  stir_error *err);
+int sti_url_host(const stir_fetch_policy *pol, const char *url, char *host, size_t hostlen,
+                 stir_error *err);
 
 /* Check a policy's limits (timeouts, size cap, allowed hosts): 0 or 400
  * naming the field ("fetch.max_bytes"). */
-int stir_fetch_policy_check(const stir_fetch_policy *p, stir_error *err);
+int sti_fetch_policy_check(const stir_fetch_policy *p, stir_error *err);
 
 /*
  * Copy `src` into `dst` with its strings (allowed hosts, CA file) owned by
  * `dst`, so a cache does not depend on its caller's configuration living
- * on. -1 when out of memory; free with stir_fetch_policy_free either way.
+ * on. -1 when out of memory; free with sti_fetch_policy_free either way.
  */
-int stir_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src);
-void stir_fetch_policy_free(stir_fetch_policy *p);
+int sti_fetch_policy_dup(stir_fetch_policy *dst, const stir_fetch_policy *src);
+void sti_fetch_policy_free(stir_fetch_policy *p);
 
 /*
  * Freshness lifetime of a response in seconds (RFC 9111 4.2.1: s-maxage,
@@ -52,7 +52,7 @@ void stir_fetch_policy_free(stir_fetch_policy *p);
  * (we do not revalidate) or an invalid Expires; -1 when the response says
  * nothing. Sets *no_store for no-store.
  */
-long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store);
+long sti_fetch_lifetime(const sti_fetch_result *r, int *no_store);
 
 /*
  * Classify an IPv4/IPv6 socket address against the RFC 6890 special-purpose
@@ -60,6 +60,6 @@ long stir_fetch_lifetime(const stir_fetch_result *r, int *no_store);
  * name ("loopback", "private", ...). Exposed for tests.
  */
 struct sockaddr;
-const char *stir_addr_special(const struct sockaddr *sa);
+const char *sti_addr_special(const struct sockaddr *sa);
 
 #endif

@@ -27,13 +27,13 @@ struct fcache_item {
 
 /* One URL in one of the two tables: values or failures. */
 typedef struct fentry {
-    stir_urltab_node node;          /* key and insertion order, for eviction */
-    fcache_item *item;              /* NULL in the failure table */
-    stir_error ferr;                /* failure table: why */
-    unsigned failures;              /* consecutive failures */
+    sti_urltab_node node; /* key and insertion order, for eviction */
+    fcache_item *item;    /* NULL in the failure table */
+    stir_error ferr;      /* failure table: why */
+    unsigned failures;    /* consecutive failures */
     size_t cost;
-    double fetched_at, expires_at;  /* monotonic seconds */
-    int refreshing;                 /* queued or running background refresh */
+    double fetched_at, expires_at; /* monotonic seconds */
+    int refreshing;                /* queued or running background refresh */
 } fentry;
 
 /* One download in progress; callers for the same URL wait for its result. */
@@ -59,23 +59,23 @@ typedef struct refresh_item {
 
 /* What one download produced. */
 typedef struct outcome {
-    fcache_item *item;              /* reference, NULL on failure */
+    fcache_item *item; /* reference, NULL on failure */
     stir_error ferr;
     long ttl;
     size_t cost;
-    int remember;                   /* a failure worth a negative entry */
+    int remember; /* a failure worth a negative entry */
 } outcome;
 
 struct fcache {
-    fcache_config cfg;              /* fetch strings point at owned copies */
+    fcache_config cfg; /* fetch strings point at owned copies */
 
     pthread_mutex_t mu;
     pthread_cond_t flight_done;
-    pthread_cond_t work;            /* refresher: queue not empty or stopping */
-    stir_urltab vals, fails;
+    pthread_cond_t work; /* refresher: queue not empty or stopping */
+    sti_urltab vals, fails;
     size_t cost;
     flight *flights;
-    fcache_hosts *hosts;            /* cfg.hosts, or own_hosts */
+    fcache_hosts *hosts; /* cfg.hosts, or own_hosts */
     fcache_hosts *own_hosts;
     refresh_item *rq_head, *rq_tail;
     int stopping, has_refresher;
@@ -147,7 +147,7 @@ void fcache_config_default(fcache_config *cfg)
 static int check_config(const fcache_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    int rc = stir_fetch_policy_check(&c->fetch, err);
+    int rc = sti_fetch_policy_check(&c->fetch, err);
     if (rc)
         return rc;
     if (!c->parse)
@@ -170,12 +170,12 @@ static int check_config(const fcache_config *c, stir_error *err)
 
 /* ---- tables -------------------------------------------------------------------- */
 
-static fentry *entry_of(stir_urltab_node *n)
+static fentry *entry_of(sti_urltab_node *n)
 {
-    return n ? STIR_URLTAB_ENTRY(n, fentry, node) : NULL;
+    return n ? STI_URLTAB_ENTRY(n, fentry, node) : NULL;
 }
 
-static void release_value(void *owner, stir_urltab_node *n)
+static void release_value(void *owner, sti_urltab_node *n)
 {
     fcache *fc = owner;
     fentry *e = entry_of(n);
@@ -185,26 +185,26 @@ static void release_value(void *owner, stir_urltab_node *n)
 
 static fentry *find_value(fcache *fc, const char *url)
 {
-    return entry_of(stir_urltab_find(&fc->vals, url));
+    return entry_of(sti_urltab_find(&fc->vals, url));
 }
 
 static fentry *find_failure(fcache *fc, const char *url)
 {
-    return entry_of(stir_urltab_find(&fc->fails, url));
+    return entry_of(sti_urltab_find(&fc->fails, url));
 }
 
 static void drop_value(fcache *fc, const char *url)
 {
     fentry *e = find_value(fc, url);
     if (e)
-        stir_urltab_remove(&fc->vals, &e->node);
+        sti_urltab_remove(&fc->vals, &e->node);
 }
 
 static void drop_failure(fcache *fc, const char *url)
 {
     fentry *e = find_failure(fc, url);
     if (e)
-        stir_urltab_remove(&fc->fails, &e->node);
+        sti_urltab_remove(&fc->fails, &e->node);
 }
 
 static long neg_ttl(const fcache *fc, unsigned failures)
@@ -225,7 +225,7 @@ static void store(fcache *fc, const char *url, const outcome *o)
         fentry *old = find_failure(fc, url);
         unsigned failures = (old ? old->failures : 0) + 1;
         drop_value(fc, url);
-        fentry *e = entry_of(stir_urltab_upsert(&fc->fails, url));
+        fentry *e = entry_of(sti_urltab_upsert(&fc->fails, url));
         if (!e)
             return;
         e->ferr = o->ferr;
@@ -236,10 +236,10 @@ static void store(fcache *fc, const char *url, const outcome *o)
     }
     drop_failure(fc, url);
     if (o->ttl <= 0) {
-        drop_value(fc, url);    /* served to the callers of this fetch, kept by nobody */
+        drop_value(fc, url); /* served to the callers of this fetch, kept by nobody */
         return;
     }
-    fentry *e = entry_of(stir_urltab_upsert(&fc->vals, url));
+    fentry *e = entry_of(sti_urltab_upsert(&fc->vals, url));
     if (!e)
         return;
     fc->cost -= e->cost;
@@ -247,9 +247,9 @@ static void store(fcache *fc, const char *url, const outcome *o)
     e->item = NULL;
     e->cost = 0;
     if (fc->cfg.max_cost) {
-        while (fc->cost + o->cost > fc->cfg.max_cost && stir_urltab_oldest(&fc->vals) &&
-               stir_urltab_oldest(&fc->vals) != &e->node)
-            stir_urltab_remove(&fc->vals, stir_urltab_oldest(&fc->vals));
+        while (fc->cost + o->cost > fc->cfg.max_cost && sti_urltab_oldest(&fc->vals) &&
+               sti_urltab_oldest(&fc->vals) != &e->node)
+            sti_urltab_remove(&fc->vals, sti_urltab_oldest(&fc->vals));
     }
     e->item = fcache_item_ref(o->item);
     e->cost = o->cost;
@@ -263,8 +263,8 @@ static void store(fcache *fc, const char *url, const outcome *o)
 /* Downloads in progress per host, shared by the caches of one context. */
 struct fcache_hosts {
     pthread_mutex_t mu;
-    pthread_cond_t freed;           /* CLOCK_MONOTONIC */
-    host_slot *list;                /* only hosts with downloads in progress */
+    pthread_cond_t freed; /* CLOCK_MONOTONIC */
+    host_slot *list;      /* only hosts with downloads in progress */
 };
 
 fcache_hosts *fcache_hosts_new(void)
@@ -285,7 +285,7 @@ void fcache_hosts_free(fcache_hosts *hs)
 {
     if (!hs)
         return;
-    assert(!hs->list);      /* no download may be in progress */
+    assert(!hs->list); /* no download may be in progress */
     pthread_cond_destroy(&hs->freed);
     pthread_mutex_destroy(&hs->mu);
     free(hs);
@@ -385,8 +385,8 @@ static void parse_body(fcache *fc, const char *url, const char *body, size_t len
     void *v = fc->cfg.parse(fc->cfg.user, url, body, len, &t, &cost, &o->ferr);
     if (!v) {
         if (!o->ferr.code)
-            stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL, "%s at %.200s is not usable",
-                      fc->cfg.what, url);
+            stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL, "%s at %.200s is not usable", fc->cfg.what,
+                      url);
         o->remember = o->ferr.code == STIR_ERR_BAD_INFO;
         return;
     }
@@ -448,16 +448,17 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
         /* Not remembered: the URL may be fine, its host was only busy. */
         stir_fail(&o->ferr, STIR_ERR_BAD_INFO, NULL,
                   "%s host %s already has %u downloads in progress (fetch_max_per_host); "
-                  "waited %ld ms", fc->cfg.what, host, cap, pol.total_timeout_ms);
+                  "waited %ld ms",
+                  fc->cfg.what, host, cap, pol.total_timeout_ms);
         return;
     }
     pol.total_timeout_ms = left_ms;
     if (pol.connect_timeout_ms > left_ms)
         pol.connect_timeout_ms = left_ms;
 
-    stir_fetch_result r;
+    sti_fetch_result r;
     double t0 = fcache_now();
-    int frc = stir_fetch(&pol, url, &r, &o->ferr);
+    int frc = sti_fetch(&pol, url, &r, &o->ferr);
     count_latency(fc, fcache_now() - t0);
     if (cap)
         host_release(fc->hosts, host);
@@ -467,9 +468,9 @@ static void do_fetch(fcache *fc, const char *url, const char *host, outcome *o)
         return;
     }
     int no_store = 0;
-    long life = stir_fetch_lifetime(&r, &no_store);
+    long life = sti_fetch_lifetime(&r, &no_store);
     parse_body(fc, url, r.body, r.body_len, http_ttl(fc, life, no_store), o);
-    stir_fetch_result_free(&r);
+    sti_fetch_result_free(&r);
 }
 
 /* ---- background refresh -------------------------------------------------------------- */
@@ -484,7 +485,7 @@ static void maybe_refresh(fcache *fc, fentry *e, double now)
     refresh_item *it = calloc(1, sizeof *it);
     if (!it || !(it->url = strdup(e->node.url))) {
         free(it);
-        return;     /* no memory: the entry simply expires and is refetched */
+        return; /* no memory: the entry simply expires and is refetched */
     }
     e->refreshing = 1;
     if (fc->rq_tail)
@@ -513,7 +514,7 @@ static void *refresher_main(void *arg)
         char host[HOST_MAX];
         outcome o;
         stir_error uerr;
-        if (stir_url_host(&fc->cfg.fetch, it->url, host, sizeof host, &uerr) == 0) {
+        if (sti_url_host(&fc->cfg.fetch, it->url, host, sizeof host, &uerr) == 0) {
             do_fetch(fc, it->url, host, &o);
         } else {
             memset(&o, 0, sizeof o);
@@ -526,7 +527,7 @@ static void *refresher_main(void *arg)
         if (o.item)
             store(fc, it->url, &o);
         else
-            fc->st.fetch_failures++;    /* keep serving the old value until it expires */
+            fc->st.fetch_failures++; /* keep serving the old value until it expires */
         fentry *e = find_value(fc, it->url);
         if (e)
             e->refreshing = 0;
@@ -548,12 +549,12 @@ fcache *fcache_new(const fcache_config *cfg, stir_error *err)
     if (!fc)
         goto oom;
     fc->cfg = *cfg;
-    if (stir_fetch_policy_dup(&fc->cfg.fetch, &cfg->fetch))
+    if (sti_fetch_policy_dup(&fc->cfg.fetch, &cfg->fetch))
         goto oom;
-    if (stir_urltab_init(&fc->vals, cfg->max_entries, sizeof(fentry), offsetof(fentry, node),
-                         release_value, fc) ||
-        stir_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry),
-                         offsetof(fentry, node), NULL, fc))
+    if (sti_urltab_init(&fc->vals, cfg->max_entries, sizeof(fentry), offsetof(fentry, node),
+                        release_value, fc) ||
+        sti_urltab_init(&fc->fails, cfg->max_neg_entries, sizeof(fentry), offsetof(fentry, node),
+                        NULL, fc))
         goto oom;
     fc->hosts = cfg->hosts;
     if (!fc->hosts && !(fc->hosts = fc->own_hosts = fcache_hosts_new()))
@@ -576,9 +577,9 @@ oom:
     stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     if (fc) {
         fcache_hosts_free(fc->own_hosts);
-        stir_fetch_policy_free(&fc->cfg.fetch);
-        stir_urltab_destroy(&fc->vals);
-        stir_urltab_destroy(&fc->fails);
+        sti_fetch_policy_free(&fc->cfg.fetch);
+        sti_urltab_destroy(&fc->vals);
+        sti_urltab_destroy(&fc->fails);
         free(fc);
     }
     return NULL;
@@ -593,7 +594,7 @@ void fcache_free(fcache *fc)
         fc->stopping = 1;
         pthread_cond_broadcast(&fc->work);
         pthread_mutex_unlock(&fc->mu);
-        pthread_join(fc->refresher, NULL);   /* waits for a refresh in progress */
+        pthread_join(fc->refresher, NULL); /* waits for a refresh in progress */
     }
     while (fc->rq_head) {
         refresh_item *it = fc->rq_head;
@@ -608,9 +609,9 @@ void fcache_free(fcache *fc)
     pthread_cond_destroy(&fc->work);
     pthread_cond_destroy(&fc->flight_done);
     pthread_mutex_destroy(&fc->mu);
-    stir_fetch_policy_free(&fc->cfg.fetch);
-    stir_urltab_destroy(&fc->vals);
-    stir_urltab_destroy(&fc->fails);
+    sti_fetch_policy_free(&fc->cfg.fetch);
+    sti_urltab_destroy(&fc->vals);
+    sti_urltab_destroy(&fc->fails);
     free(fc);
 }
 
@@ -651,7 +652,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
         return 0;
     }
     if (e && !e->refreshing)
-        stir_urltab_remove(&fc->vals, &e->node);    /* expired: free it now */
+        sti_urltab_remove(&fc->vals, &e->node); /* expired: free it now */
     fentry *fe = find_failure(fc, url);
     if (fe && now < fe->expires_at) {
         fc->st.neg_hits++;
@@ -662,7 +663,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
     /* Only URLs that passed the policy are ever stored, so the check (a
      * full URL parse) is needed on misses only. */
     char host[HOST_MAX];
-    int rc = stir_url_host(&fc->cfg.fetch, url, host, sizeof host, err);
+    int rc = sti_url_host(&fc->cfg.fetch, url, host, sizeof host, err);
     if (rc) {
         pthread_mutex_unlock(&fc->mu);
         return rc;
@@ -687,7 +688,7 @@ int fcache_get(fcache *fc, const char *url, int flags, fcache_item **out, stir_e
         if (!f->item)
             rc = f->ferr.code;
         if (--f->waiters == 0)
-            flight_free(f);     /* the fetcher already unlinked it */
+            flight_free(f); /* the fetcher already unlinked it */
         pthread_mutex_unlock(&fc->mu);
         return rc;
     }
@@ -737,9 +738,9 @@ int fcache_put(fcache *fc, const char *url, const char *body, size_t len, long l
 {
     if (out)
         *out = NULL;
-    if (!*url || strlen(url) > STIR_URL_MAX)
+    if (!*url || strlen(url) > STI_URL_MAX)
         return stir_fail(err, STIR_ERR_BAD_INFO, NULL, "%s URL is empty or longer than %d",
-                         fc->cfg.what, STIR_URL_MAX);
+                         fc->cfg.what, STI_URL_MAX);
     outcome o;
     memset(&o, 0, sizeof o);
     parse_body(fc, url, body, len, http_ttl(fc, lifetime_s, 0), &o);
@@ -765,8 +766,8 @@ void fcache_stats_get(fcache *fc, fcache_stats *out)
         return;
     pthread_mutex_lock(&fc->mu);
     *out = fc->st;
-    out->entries = stir_urltab_count(&fc->vals);
-    out->neg_entries = stir_urltab_count(&fc->fails);
+    out->entries = sti_urltab_count(&fc->vals);
+    out->neg_entries = sti_urltab_count(&fc->fails);
     out->cost = fc->cost;
     pthread_mutex_unlock(&fc->mu);
 }

@@ -25,7 +25,7 @@
  *     have to download fails with STIR_WOULD_BLOCK instead, so event-driven
  *     callers can move the request to a thread that may block.
  *
- * How a user plugs in (certcache.c, rcd.c, crl.c):
+ * How a user plugs in (certcache.c, rcd_content.c, crl.c):
  *   1. Write a parse callback: body bytes -> your value (a struct you
  *      malloc), or NULL with a 436 in err for a body that is not what you
  *      expect (it is then a negative entry). It may lower *ttl_s (a chain's
@@ -41,10 +41,10 @@
  * A CRL user (crl.c's stir_crl_source): fetch = the x5u policy with the
  * CRL's own max_bytes and allow_http; default_ttl_s = max_ttl_s = the CRL
  * bound, min_ttl_s = 0 (so nothing lengthens a CRL's life); parse =
- * stir_crl_parse, then *ttl_s = stir_crl_lifetime(crl, now, max, retry)
- * (nextUpdate, or retry_s when stale); free = stir_crl_unref;
+ * sti_crl_parse, then *ttl_s = sti_crl_lifetime(crl, now, max, retry)
+ * (nextUpdate, or retry_s when stale); free = sti_crl_unref;
  * neg_ttl_initial_s = neg_ttl_max_s = retry_s; hosts = ctx->hosts. The
- * source's get is fcache_get, stir_crl_ref(fcache_item_value(it)),
+ * source's get is fcache_get, sti_crl_ref(fcache_item_value(it)),
  * fcache_item_unref(it). Certificates: parse = PEM chain + validation
  * verdict, ttl bounded by notAfter. RCD content: parse = the bytes, cost =
  * their length.
@@ -71,7 +71,7 @@ typedef struct fcache_item fcache_item;
  * CRLs from one repository host count together. */
 typedef struct fcache_hosts fcache_hosts;
 fcache_hosts *fcache_hosts_new(void);
-void fcache_hosts_free(fcache_hosts *hs);     /* after every cache using it */
+void fcache_hosts_free(fcache_hosts *hs); /* after every cache using it */
 
 /*
  * Body -> value. *ttl_s holds the lifetime the cache will use (HTTP
@@ -85,27 +85,27 @@ typedef void *fcache_parse_fn(void *user, const char *url, const char *body, siz
 typedef void fcache_free_fn(void *user, void *value);
 
 typedef struct fcache_config {
-    stir_fetch_policy fetch;    /* copied with its strings */
-    long default_ttl_s;         /* the response says nothing about freshness */
-    long min_ttl_s, max_ttl_s;  /* clamp of the HTTP lifetime */
-    long neg_ttl_initial_s;     /* 0: failures are not remembered */
+    stir_fetch_policy fetch;   /* copied with its strings */
+    long default_ttl_s;        /* the response says nothing about freshness */
+    long min_ttl_s, max_ttl_s; /* clamp of the HTTP lifetime */
+    long neg_ttl_initial_s;    /* 0: failures are not remembered */
     long neg_ttl_max_s;
-    double refresh_ahead;       /* 0: no background refresh (no thread) */
-    size_t max_entries;         /* values; oldest evicted first */
-    size_t max_neg_entries;     /* failures, bounded apart */
-    size_t max_cost;            /* sum of value costs; 0: no bound */
-    const char *what;           /* the resource in messages: "x5u", "rcd content" */
-    fcache_hosts *hosts;        /* shared host counts (the context's); NULL:
-                                   the cache's own */
+    double refresh_ahead;   /* 0: no background refresh (no thread) */
+    size_t max_entries;     /* values; oldest evicted first */
+    size_t max_neg_entries; /* failures, bounded apart */
+    size_t max_cost;        /* sum of value costs; 0: no bound */
+    const char *what;       /* the resource in messages: "x5u", "rcd content" */
+    /* shared host counts (the context's); NULL: the cache's own */
+    fcache_hosts *hosts;
     fcache_parse_fn *parse;
     fcache_free_fn *free_value;
-    void *user;                 /* passed to both callbacks */
+    void *user; /* passed to both callbacks */
 } fcache_config;
 
 typedef struct fcache_stats {
     unsigned long hits, misses, fetches, fetch_failures, neg_hits, refreshes;
-    unsigned long host_waits;       /* downloads that waited for a host slot */
-    unsigned long host_timeouts;    /* ... and gave up */
+    unsigned long host_waits;    /* downloads that waited for a host slot */
+    unsigned long host_timeouts; /* ... and gave up */
     size_t entries, neg_entries, cost;
     /* Network downloads by duration, non-cumulative: fetch_latency[i]
      * counts those that took at most bound i of STIR_CERTCACHE_FETCH_BOUNDS_MS

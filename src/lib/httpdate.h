@@ -13,6 +13,6 @@
  * real calendar date whose weekday is right, seconds 00-60 (60: a leap
  * second, read as :59 + 1). Returns 0, or -1 with a reason in `why`.
  */
-int stir_httpdate_parse(const char *s, size_t len, time_t *out, const char **why);
+int sti_httpdate_parse(const char *s, size_t len, time_t *out, const char **why);
 
 #endif

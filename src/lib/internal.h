@@ -9,23 +9,23 @@
 #include "stir/error.h"
 #include "stir/ppt.h"
 
-void stir_encoding_init(void);
-int stir_jws_init(void);
-void stir_jws_cleanup(void);
-void stir_jws_thread_cleanup(void);
+void sti_encoding_init(void);
+int sti_jws_init(void);
+void sti_jws_cleanup(void);
+void sti_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
 
 /* ---- the library context (include/stir/ctx.h) ---- */
 
-#define STIR_PPT_MAX_TYPES 32
+#define STI_PPT_MAX_TYPES 32
 
 /* A context's PASSporT types: the built-ins, then registered ones. Written
  * only by stir_ppt_register (under the lock, at start-up); read without. */
 typedef struct ppt_registry {
     pthread_mutex_t lock;
-    stir_ppt_type types[STIR_PPT_MAX_TYPES];
+    stir_ppt_type types[STI_PPT_MAX_TYPES];
     size_t n;
-    char names[STIR_PPT_MAX_TYPES * 34];    /* "shaken, div, ..." */
+    char names[STI_PPT_MAX_TYPES * 34]; /* "shaken, div, ..." */
 } ppt_registry;
 
 int ppt_registry_init(ppt_registry *r);
@@ -35,37 +35,37 @@ struct fcache_hosts;
 
 struct stir_ctx {
     ppt_registry ppt;
-    struct fcache_hosts *hosts;     /* downloads per host, all caches */
+    struct fcache_hosts *hosts; /* downloads per host, all caches */
 };
 
 /* The registered types, for start-up work over all of them. */
-size_t stir_ppt_count(const stir_ctx *ctx);
-const stir_ppt_type *stir_ppt_at(const stir_ctx *ctx, size_t i);
+size_t sti_ppt_count(const stir_ctx *ctx);
+const stir_ppt_type *sti_ppt_at(const stir_ctx *ctx, size_t i);
 
 /* Does type `t` list a claim named `name` (e.g. "rcd")? */
-int stir_ppt_has_claim(const stir_ppt_type *t, const char *name);
+int sti_ppt_has_claim(const stir_ppt_type *t, const char *name);
 
 /* The claim naming the identity a type's certificate must cover: "orig",
  * or "div" for div (RFC 8946 3). */
-const char *stir_ppt_scope_claim(const stir_ppt_type *t);
+const char *sti_ppt_scope_claim(const stir_ppt_type *t);
 
 /* PKCS#11 keys (pkcs11.c). Is `s` a "pkcs11:" URI (RFC 7512)? */
-int stir_pkcs11_is_uri(const char *s);
+int sti_pkcs11_is_uri(const char *s);
 /* The private key a PKCS#11 URI names in the token of `module`, logging in
  * with `pin` (may be NULL for a token without login). NULL with a 500 whose
  * detail never holds the PIN. */
-EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *pin,
-                               stir_error *err);
+EVP_PKEY *sti_pkcs11_load_key(const char *uri, const char *module, const char *pin,
+                              stir_error *err);
 /* Unload every module; after the last token key is freed. */
-void stir_pkcs11_cleanup(void);
+void sti_pkcs11_cleanup(void);
 
 /* Longest string claim value accepted from a signing request. */
-#define STIR_CLAIM_STRING_MAX 256
+#define STI_CLAIM_STRING_MAX 256
 
 /*
  * Check a claim value's JSON type and run its value check. `code` is the
  * error code to report (400 for signing requests, 438 for PASSporTs).
  */
-int stir_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err);
+int sti_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err);
 
 #endif

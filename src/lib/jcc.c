@@ -49,9 +49,9 @@
 
 #include "der.h"
 
-#define DER_MAX 65536   /* a real extension is well under 1 KiB */
+#define DER_MAX 65536 /* a real extension is well under 1 KiB */
 
-typedef stir_der_tlv tlv;
+typedef sti_der_tlv tlv;
 
 /* Where a parse is, for details: "EnhancedJWTClaimConstraints: mustInclude". */
 typedef struct ctx {
@@ -76,7 +76,7 @@ static int jcc_fail(const ctx *c, const char *fmt, ...)
 static int read_tlv(const ctx *c, const unsigned char **p, const unsigned char *end, tlv *t,
                     const char *what)
 {
-    return stir_der_read(c->ext, p, end, t, what, c->err);
+    return sti_der_read(c->ext, p, end, t, what, c->err);
 }
 
 /* A universal constructed SEQUENCE, at least one element (SIZE (1..MAX)). */
@@ -207,8 +207,7 @@ static int is_baseline(const char *name)
     return !strcmp(name, "iat") || !strcmp(name, "orig") || !strcmp(name, "dest");
 }
 
-static int parse_one(const ctx *c, const unsigned char *der, size_t len, int enhanced,
-                     stir_jcc *j)
+static int parse_one(const ctx *c, const unsigned char *der, size_t len, int enhanced, stir_jcc *j)
 {
     const unsigned char *p = der, *end = der + len;
     tlv seq;
@@ -229,9 +228,9 @@ static int parse_one(const ctx *c, const unsigned char *der, size_t len, int enh
          * components); the modules have no extension marker, so an unknown
          * component is refused rather than silently not enforced. */
         if (f.cls != V_ASN1_CONTEXT_SPECIFIC || !f.constructed || f.tag > max_tag)
-            return BAD(c, "unexpected component (class %d, tag %d); only %s", f.cls >> 6,
-                       f.tag, enhanced ? "[0] mustInclude, [1] permittedValues, [2] mustExclude"
-                                       : "[0] mustInclude, [1] permittedValues");
+            return BAD(c, "unexpected component (class %d, tag %d); only %s", f.cls >> 6, f.tag,
+                       enhanced ? "[0] mustInclude, [1] permittedValues, [2] mustExclude"
+                                : "[0] mustInclude, [1] permittedValues");
         if (f.tag <= last)
             return BAD(c, "component [%d] repeated or out of order", f.tag);
         last = f.tag;
@@ -266,8 +265,10 @@ static int merge(const ctx *c, stir_jcc *dst, stir_jcc *src)
     if (dst->n_include + src->n_include > STIR_JCC_MAX_ENTRIES ||
         dst->n_permitted + src->n_permitted > STIR_JCC_MAX_ENTRIES ||
         dst->n_exclude + src->n_exclude > STIR_JCC_MAX_ENTRIES)
-        return BAD(c, "with the certificate's other claim constraints extension, more than "
-                   "%d entries in a list", STIR_JCC_MAX_ENTRIES);
+        return BAD(c,
+                   "with the certificate's other claim constraints extension, more than "
+                   "%d entries in a list",
+                   STIR_JCC_MAX_ENTRIES);
     memcpy(dst->include[dst->n_include], src->include, src->n_include * sizeof src->include[0]);
     memcpy(dst->exclude[dst->n_exclude], src->exclude, src->n_exclude * sizeof src->exclude[0]);
     memcpy(&dst->permitted[dst->n_permitted], src->permitted,
@@ -275,14 +276,14 @@ static int merge(const ctx *c, stir_jcc *dst, stir_jcc *src)
     dst->n_include += src->n_include;
     dst->n_exclude += src->n_exclude;
     dst->n_permitted += src->n_permitted;
-    memset(src, 0, sizeof *src);   /* the values now belong to dst */
+    memset(src, 0, sizeof *src); /* the values now belong to dst */
     return 0;
 }
 
 int stir_jcc_parse(const unsigned char *der, size_t len, int enhanced, stir_jcc *out,
                    stir_error *err)
 {
-    ctx c = { enhanced ? "EnhancedJWTClaimConstraints" : "JWTClaimConstraints", err };
+    ctx c = {enhanced ? "EnhancedJWTClaimConstraints" : "JWTClaimConstraints", err};
     if (!der || !out)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_jcc_parse: NULL argument");
     if (len == 0)
@@ -314,7 +315,7 @@ int stir_jcc_parse(const unsigned char *der, size_t len, int enhanced, stir_jcc 
 
 /* ---- enforcement ------------------------------------------------------------- */
 
-#define QUOTE_MAX 96    /* bytes of a claim value quoted in a detail */
+#define QUOTE_MAX 96 /* bytes of a claim value quoted in a detail */
 
 static int matches(const stir_jcc_permitted *pv, const char *s, size_t n)
 {
@@ -324,8 +325,7 @@ static int matches(const stir_jcc_permitted *pv, const char *s, size_t n)
     return 0;
 }
 
-static int check_permitted(const stir_jcc_permitted *pv, const json_t *v, int code,
-                           stir_error *err)
+static int check_permitted(const stir_jcc_permitted *pv, const json_t *v, int code, stir_error *err)
 {
     /* RFC 8226 8: the claim "MUST exactly match one of the listed values".
      * The values are UTF8Strings: a JSON string claim is compared as the
@@ -349,9 +349,9 @@ static int check_permitted(const stir_jcc_permitted *pv, const json_t *v, int co
     if (!matches(pv, s, n))
         rc = stir_fail(err, code, pv->claim,
                        "claim %s %s%.*s%s%s is not among the certificate's permittedValues "
-                       "(RFC 8226 8)", pv->claim, is_str ? "\"" : "",
-                       (int)(n > QUOTE_MAX ? QUOTE_MAX : n), s, n > QUOTE_MAX ? "..." : "",
-                       is_str ? "\"" : "");
+                       "(RFC 8226 8)",
+                       pv->claim, is_str ? "\"" : "", (int)(n > QUOTE_MAX ? QUOTE_MAX : n), s,
+                       n > QUOTE_MAX ? "..." : "", is_str ? "\"" : "");
     free(ser);
     return rc;
 }
@@ -366,7 +366,8 @@ int stir_jcc_check(const stir_jcc *j, const json_t *claims, int code, stir_error
         if (!json_object_get(claims, j->include[i])) {
             int rc = stir_fail(err, code, j->include[i],
                                "claim %s is missing: the certificate's mustInclude requires "
-                               "it (RFC 8226 8)", j->include[i]);
+                               "it (RFC 8226 8)",
+                               j->include[i]);
             /* For a signer, a member the request lacks. */
             if (err && code == STIR_ERR_INPUT)
                 err->missing = 1;
@@ -376,7 +377,8 @@ int stir_jcc_check(const stir_jcc *j, const json_t *claims, int code, stir_error
         if (json_object_get(claims, j->exclude[i]))
             return stir_fail(err, code, j->exclude[i],
                              "claim %s is present: the certificate's mustExclude forbids it "
-                             "(RFC 9118 3)", j->exclude[i]);
+                             "(RFC 9118 3)",
+                             j->exclude[i]);
     /* A claim listed twice (in both extensions) must satisfy both lists. */
     for (size_t i = 0; i < j->n_permitted; i++) {
         const json_t *v = json_object_get(claims, j->permitted[i].claim);

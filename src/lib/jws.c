@@ -20,13 +20,14 @@
  * algorithm up again in the provider store. */
 static EVP_MD *sha256_md;
 
-int stir_jws_init(void)
+int sti_jws_init(void)
 {
-    if (!sha256_md) sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256_md)
+        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     return sha256_md ? 0 : -1;
 }
 
-void stir_jws_cleanup(void)
+void sti_jws_cleanup(void)
 {
     EVP_MD_free(sha256_md);
     sha256_md = NULL;
@@ -41,9 +42,10 @@ int stir_key_is_p256(EVP_PKEY *key)
 {
     char group[32];
     size_t glen = 0;
-    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return 0;
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                       sizeof group, &glen) != 1)
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+        return 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       &glen) != 1)
         return 0;
     return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
@@ -74,11 +76,15 @@ static pthread_once_t ctxs_once = PTHREAD_ONCE_INIT;
 static void thread_ctxs_free(void *p)
 {
     struct thread_ctxs *t = p;
-    for (int i = 0; i < CTX_SLOTS; i++) EVP_PKEY_CTX_free(t->slot[i].ctx);
+    for (int i = 0; i < CTX_SLOTS; i++)
+        EVP_PKEY_CTX_free(t->slot[i].ctx);
     free(t);
 }
 
-static void ctxs_key_make(void) { pthread_key_create(&ctxs_key, thread_ctxs_free); }
+static void ctxs_key_make(void)
+{
+    pthread_key_create(&ctxs_key, thread_ctxs_free);
+}
 
 /* The calling thread's initialized context for (key, operation), or NULL. */
 static EVP_PKEY_CTX *thread_ctx(EVP_PKEY *key, int verify)
@@ -86,11 +92,13 @@ static EVP_PKEY_CTX *thread_ctx(EVP_PKEY *key, int verify)
     pthread_once(&ctxs_once, ctxs_key_make);
     struct thread_ctxs *t = pthread_getspecific(ctxs_key);
     if (!t) {
-        if (!(t = calloc(1, sizeof *t))) return NULL;
+        if (!(t = calloc(1, sizeof *t)))
+            return NULL;
         pthread_setspecific(ctxs_key, t);
     }
     for (int i = 0; i < CTX_SLOTS; i++)
-        if (t->slot[i].key == key && t->slot[i].verify == verify) return t->slot[i].ctx;
+        if (t->slot[i].key == key && t->slot[i].verify == verify)
+            return t->slot[i].ctx;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     if (!ctx || (verify ? EVP_PKEY_verify_init(ctx) : EVP_PKEY_sign_init(ctx)) != 1) {
         EVP_PKEY_CTX_free(ctx);
@@ -105,7 +113,7 @@ static EVP_PKEY_CTX *thread_ctx(EVP_PKEY *key, int verify)
 }
 
 /* Free the calling thread's contexts (threads that exit do it themselves). */
-void stir_jws_thread_cleanup(void)
+void sti_jws_thread_cleanup(void)
 {
     pthread_once(&ctxs_once, ctxs_key_make);
     struct thread_ctxs *t = pthread_getspecific(ctxs_key);
@@ -131,7 +139,8 @@ int stir_es256_sign(EVP_PKEY *key, const void *msg, size_t len,
         return -1;
     const unsigned char *p = der;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    if (!es) return -1;
+    if (!es)
+        return -1;
     const BIGNUM *r, *s;
     ECDSA_SIG_get0(es, &r, &s);
     int rc = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32 ? 0 : -1;
@@ -144,12 +153,14 @@ int stir_es256_sign(EVP_PKEY *key, const void *msg, size_t len,
 static size_t der_int(const unsigned char *v, unsigned char *out)
 {
     size_t i = 0;
-    while (i < 31 && v[i] == 0) i++;
+    while (i < 31 && v[i] == 0)
+        i++;
     size_t n = 32 - i, o = 0;
     int pad = v[i] & 0x80;
     out[o++] = 0x02;
     out[o++] = (unsigned char)(n + (pad ? 1 : 0));
-    if (pad) out[o++] = 0;
+    if (pad)
+        out[o++] = 0;
     memcpy(out + o, v + i, n);
     return o + n;
 }
@@ -164,9 +175,11 @@ int stir_es256_verify(EVP_PKEY *key, const void *msg, size_t len,
     der[1] = (unsigned char)bl;
     memcpy(der + 2, body, bl);
     EVP_PKEY_CTX *ctx = thread_ctx(key, 1);
-    if (!ctx || sha256_digest(msg, len, dg)) return -1;
+    if (!ctx || sha256_digest(msg, len, dg))
+        return -1;
     int rc = EVP_PKEY_verify(ctx, der, bl + 2, dg, 32);
-    if (rc != 1) ERR_clear_error();
+    if (rc != 1)
+        ERR_clear_error();
     return rc == 1 ? 1 : 0;
 }
 
@@ -174,7 +187,8 @@ char *stir_jws_encode_part(const json_t *v)
 {
     size_t n;
     char *json = stir_json_canonical(v, &n), *out = NULL;
-    if (json && (out = malloc(STIR_B64URL_LEN(n)))) stir_b64url_encode(json, n, out);
+    if (json && (out = malloc(STIR_B64URL_LEN(n))))
+        stir_b64url_encode(json, n, out);
     free(json);
     return out;
 }
@@ -206,8 +220,7 @@ char *stir_jws_sign_encoded(EVP_PKEY *key, const char *header_b64, const json_t 
     return out;
 }
 
-char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload,
-                    stir_error *err)
+char *stir_jws_sign(EVP_PKEY *key, const json_t *header, const json_t *payload, stir_error *err)
 {
     char *h = stir_jws_encode_part(header);
     if (!h) {

@@ -13,10 +13,10 @@
 struct stir_passport {
     json_t *header;
     json_t *claims;
-    char *token;            /* as received */
-    char *input;            /* signing input "h.p" */
+    char *token; /* as received */
+    char *input; /* signing input "h.p" */
     size_t input_len;
-    char *compact;          /* "..s" */
+    char *compact; /* "..s" */
     unsigned char sig[STIR_ES256_SIG_LEN];
 };
 
@@ -76,7 +76,8 @@ static int set_signature(stir_passport *p, const char *s, size_t n, stir_error *
 {
     unsigned char buf[STIR_ES256_SIG_LEN + 3];
     long len = stir_b64url_decode(s, n, buf, sizeof buf);
-    if (len < 0) return BAD("PASSporT signature is not valid base64url");
+    if (len < 0)
+        return BAD("PASSporT signature is not valid base64url");
     if (len != STIR_ES256_SIG_LEN)
         return BAD("PASSporT signature is %ld bytes; ES256 needs 64 (raw r||s)", len);
     memcpy(p->sig, buf, STIR_ES256_SIG_LEN);
@@ -91,7 +92,8 @@ static int set_signature(stir_passport *p, const char *s, size_t n, stir_error *
 stir_passport *stir_passport_parse(const char *token, size_t len, stir_error *err)
 {
     stir_passport *p = passport_new(token, len, err);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     const char *t = p->token;
     const char *d1 = memchr(t, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - t)) : NULL;
@@ -103,15 +105,18 @@ stir_passport *stir_passport_parse(const char *token, size_t len, stir_error *er
         BAD("PASSporT in compact form has no header/payload to check");
         goto fail;
     }
-    if (!(p->header = decode_part(t, (size_t)(d1 - t), "header", err))) goto fail;
-    if (!(p->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", err))) goto fail;
+    if (!(p->header = decode_part(t, (size_t)(d1 - t), "header", err)))
+        goto fail;
+    if (!(p->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", err)))
+        goto fail;
     const json_t *typ = json_object_get(p->header, "typ");
     if (!json_is_string(typ) || strcmp(json_string_value(typ), "passport") != 0) {
         BAD("PASSporT header typ must be \"passport\" (RFC 8225 4.1)");
         goto fail;
     }
-    if (set_signature(p, d2 + 1, len - (size_t)(d2 + 1 - t), err)) goto fail;
-    p->input = p->token;         /* the signing input is the token's prefix */
+    if (set_signature(p, d2 + 1, len - (size_t)(d2 + 1 - t), err))
+        goto fail;
+    p->input = p->token; /* the signing input is the token's prefix */
     p->input_len = (size_t)(d2 - t);
     return p;
 fail:
@@ -119,17 +124,18 @@ fail:
     return NULL;
 }
 
-stir_passport *stir_passport_from_compact(const char *token, size_t len,
-                                          const json_t *header, const json_t *claims,
-                                          stir_error *err)
+stir_passport *stir_passport_from_compact(const char *token, size_t len, const json_t *header,
+                                          const json_t *claims, stir_error *err)
 {
     stir_passport *p = passport_new(token, len, err);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     if (len < 3 || token[0] != '.' || token[1] != '.') {
         BAD("compact PASSporT must be \"..\" followed by the signature");
         goto fail;
     }
-    if (set_signature(p, token + 2, len - 2, err)) goto fail;
+    if (set_signature(p, token + 2, len - 2, err))
+        goto fail;
     p->header = json_deep_copy(header);
     p->claims = json_deep_copy(claims);
     size_t hl, cl;
@@ -155,28 +161,51 @@ fail:
 
 void stir_passport_free(stir_passport *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     json_decref(p->header);
     json_decref(p->claims);
-    if (p->input != p->token) free(p->input);
+    if (p->input != p->token)
+        free(p->input);
     free(p->token);
     free(p->compact);
     free(p);
 }
 
-const json_t *stir_passport_header(const stir_passport *p) { return p->header; }
-const json_t *stir_passport_claims(const stir_passport *p) { return p->claims; }
+const json_t *stir_passport_header(const stir_passport *p)
+{
+    return p->header;
+}
+const json_t *stir_passport_claims(const stir_passport *p)
+{
+    return p->claims;
+}
 
 static const char *header_str(const stir_passport *p, const char *k)
 {
     return json_string_value(json_object_get(p->header, k));
 }
 
-const char *stir_passport_alg(const stir_passport *p) { return header_str(p, "alg"); }
-const char *stir_passport_ppt(const stir_passport *p) { return header_str(p, "ppt"); }
-const char *stir_passport_x5u(const stir_passport *p) { return header_str(p, "x5u"); }
-const char *stir_passport_token(const stir_passport *p) { return p->token; }
-const char *stir_passport_compact(const stir_passport *p) { return p->compact; }
+const char *stir_passport_alg(const stir_passport *p)
+{
+    return header_str(p, "alg");
+}
+const char *stir_passport_ppt(const stir_passport *p)
+{
+    return header_str(p, "ppt");
+}
+const char *stir_passport_x5u(const stir_passport *p)
+{
+    return header_str(p, "x5u");
+}
+const char *stir_passport_token(const stir_passport *p)
+{
+    return p->token;
+}
+const char *stir_passport_compact(const stir_passport *p)
+{
+    return p->compact;
+}
 
 int stir_passport_verify_sig(const stir_passport *p, EVP_PKEY *key)
 {

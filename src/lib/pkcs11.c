@@ -25,7 +25,7 @@
 
 #include "internal.h"
 
-#define URI_ATTR_MAX 256     /* bytes of one decoded attribute value */
+#define URI_ATTR_MAX 256 /* bytes of one decoded attribute value */
 #define MODULES_MAX 4
 
 struct p11_module {
@@ -48,16 +48,19 @@ struct p11_uri {
     size_t id_len;
 };
 
-int stir_pkcs11_is_uri(const char *s)
+int sti_pkcs11_is_uri(const char *s)
 {
     return s && strncmp(s, "pkcs11:", 7) == 0;
 }
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -69,11 +72,13 @@ static long pct_decode(const char *s, size_t n, unsigned char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) return -1;
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                return -1;
             c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
             i += 2;
         }
-        if (o >= cap) return -1;
+        if (o >= cap)
+            return -1;
         out[o++] = (unsigned char)c;
     }
     return (long)o;
@@ -84,54 +89,74 @@ static int uri_attr(struct p11_uri *u, const char *a, size_t n, int query, stir_
 {
     const char *eq = memchr(a, '=', n);
     if (!eq)
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "PKCS#11 URI attribute \"%.*s\" has no "
-                         "'=' (RFC 7512)", (int)(n > 40 ? 40 : n), a);
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "PKCS#11 URI attribute \"%.*s\" has no "
+                         "'=' (RFC 7512)",
+                         (int)(n > 40 ? 40 : n), a);
     size_t kl = (size_t)(eq - a), vl = n - kl - 1;
     const char *v = eq + 1;
     unsigned char buf[URI_ATTR_MAX + 1];
     long dl = pct_decode(v, vl, buf, URI_ATTR_MAX);
     if (dl < 0)
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "PKCS#11 URI attribute \"%.*s\": bad "
-                         "percent-encoding or longer than %d bytes", (int)kl, a, URI_ATTR_MAX);
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "PKCS#11 URI attribute \"%.*s\": bad "
+                         "percent-encoding or longer than %d bytes",
+                         (int)kl, a, URI_ATTR_MAX);
     buf[dl] = '\0';
 #define IS(name) (kl == sizeof(name) - 1 && memcmp(a, name, kl) == 0)
     if (query) {
         if (IS("pin-value") || IS("pin-source"))
-            return stir_fail(err, STIR_ERR_INTERNAL, "key", "the PKCS#11 URI must not carry "
+            return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                             "the PKCS#11 URI must not carry "
                              "the PIN (%.*s): give it in key_pin_file or STIRD_PKCS11_PIN",
                              (int)kl, a);
         if (IS("module-name") || IS("module-path"))
-            return stir_fail(err, STIR_ERR_INTERNAL, "key", "the PKCS#11 module is the "
-                             "pkcs11_module setting, not the URI's %.*s", (int)kl, a);
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "unsupported PKCS#11 URI query "
-                         "attribute \"%.*s\"", (int)kl, a);
+            return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                             "the PKCS#11 module is the "
+                             "pkcs11_module setting, not the URI's %.*s",
+                             (int)kl, a);
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "unsupported PKCS#11 URI query "
+                         "attribute \"%.*s\"",
+                         (int)kl, a);
     }
     char *dst = NULL;
-    if (IS("token")) dst = u->token;
-    else if (IS("manufacturer")) dst = u->manufacturer;
-    else if (IS("model")) dst = u->model;
-    else if (IS("serial")) dst = u->serial;
-    else if (IS("object")) dst = u->object;
+    if (IS("token"))
+        dst = u->token;
+    else if (IS("manufacturer"))
+        dst = u->manufacturer;
+    else if (IS("model"))
+        dst = u->model;
+    else if (IS("serial"))
+        dst = u->serial;
+    else if (IS("object"))
+        dst = u->object;
     else if (IS("id")) {
         memcpy(u->id, buf, (size_t)dl);
         u->id_len = (size_t)dl;
         return 0;
     } else if (IS("type")) {
         if (strcmp((char *)buf, "private") != 0)
-            return stir_fail(err, STIR_ERR_INTERNAL, "key", "PKCS#11 URI type=%s: a signing "
-                             "key is type=private", (char *)buf);
+            return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                             "PKCS#11 URI type=%s: a signing "
+                             "key is type=private",
+                             (char *)buf);
         return 0;
-    } else if ((kl > 8 && memcmp(a, "library-", 8) == 0) || (kl > 5 && memcmp(a, "slot-", 5) == 0)) {
-        return 0;   /* describe the module or slot: any token found is checked anyway */
+    } else if ((kl > 8 && memcmp(a, "library-", 8) == 0) ||
+               (kl > 5 && memcmp(a, "slot-", 5) == 0)) {
+        return 0; /* describe the module or slot: any token found is checked anyway */
     } else {
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "unsupported PKCS#11 URI attribute "
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "unsupported PKCS#11 URI attribute "
                          "\"%.*s\" (token, manufacturer, model, serial, object, id, type)",
                          (int)(kl > 40 ? 40 : kl), a);
     }
 #undef IS
     if (memchr(buf, '\0', (size_t)dl))
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "PKCS#11 URI attribute \"%.*s\" "
-                         "contains a NUL byte", (int)kl, a);
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "PKCS#11 URI attribute \"%.*s\" "
+                         "contains a NUL byte",
+                         (int)kl, a);
     memcpy(dst, buf, (size_t)dl + 1);
     return 0;
 }
@@ -148,16 +173,19 @@ static int uri_parse(const char *uri, struct p11_uri *u, stir_error *err)
         char sep = query ? '&' : ';';
         while (s < end) {
             const char *e = memchr(s, sep, (size_t)(end - s));
-            if (!e) e = end;
+            if (!e)
+                e = end;
             if (e > s) {
                 int rc = uri_attr(u, s, (size_t)(e - s), query, err);
-                if (rc) return rc;
+                if (rc)
+                    return rc;
             }
             s = e + 1;
         }
     }
     if (!u->object[0] && !u->id_len)
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "the PKCS#11 URI names no key: give "
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "the PKCS#11 URI names no key: give "
                          "object=LABEL or id=%%XX... (RFC 7512)");
     return 0;
 }
@@ -176,8 +204,10 @@ static int token_matches(const struct p11_uri *u, const PKCS11_TOKEN *t)
 
 static int key_matches(const struct p11_uri *u, const PKCS11_KEY *k)
 {
-    if (u->object[0] && (!k->label || strcmp(u->object, k->label) != 0)) return 0;
-    if (u->id_len && (k->id_len != u->id_len || memcmp(k->id, u->id, u->id_len) != 0)) return 0;
+    if (u->object[0] && (!k->label || strcmp(u->object, k->label) != 0))
+        return 0;
+    if (u->id_len && (k->id_len != u->id_len || memcmp(k->id, u->id, u->id_len) != 0))
+        return 0;
     return 1;
 }
 
@@ -187,7 +217,8 @@ static int p11_fail(stir_error *err, const char *fmt, ...)
 {
     char ossl[160] = "", what[300];
     unsigned long e = ERR_peek_last_error();
-    if (e) ERR_error_string_n(e, ossl, sizeof ossl);
+    if (e)
+        ERR_error_string_n(e, ossl, sizeof ossl);
     ERR_clear_error();
     va_list ap;
     va_start(ap, fmt);
@@ -200,7 +231,8 @@ static int p11_fail(stir_error *err, const char *fmt, ...)
 static struct p11_module *module_get(const char *path, stir_error *err)
 {
     for (size_t i = 0; i < n_modules; i++)
-        if (strcmp(modules[i].path, path) == 0) return &modules[i];
+        if (strcmp(modules[i].path, path) == 0)
+            return &modules[i];
     if (n_modules == MODULES_MAX) {
         stir_fail(err, STIR_ERR_INTERNAL, "pkcs11_module", "at most %d PKCS#11 modules",
                   MODULES_MAX);
@@ -238,20 +270,23 @@ static EVP_PKEY *find_key(struct p11_module *m, const struct p11_uri *u, const c
     size_t n_tokens = 0, n_found = 0;
     for (unsigned i = 0; i < m->n_slots; i++) {
         PKCS11_SLOT *slot = &m->slots[i];
-        if (!token_matches(u, slot->token)) continue;
+        if (!token_matches(u, slot->token))
+            continue;
         n_tokens++;
         int logged = 0;
-        if (PKCS11_is_logged_in(slot, 0, &logged) != 0) logged = 0;
+        if (PKCS11_is_logged_in(slot, 0, &logged) != 0)
+            logged = 0;
         if (!logged && slot->token->loginRequired) {
             if (!pin) {
-                stir_fail(err, STIR_ERR_INTERNAL, "key", "token \"%s\" needs a PIN: set "
-                          "key_pin_file or STIRD_PKCS11_PIN", slot->token->label);
+                stir_fail(err, STIR_ERR_INTERNAL, "key",
+                          "token \"%s\" needs a PIN: set "
+                          "key_pin_file or STIRD_PKCS11_PIN",
+                          slot->token->label);
                 return NULL;
             }
             if (PKCS11_login(slot, 0, pin) != 0) {
                 /* Never the PIN itself in a message. */
-                p11_fail(err, "login to token \"%s\" refused (wrong PIN?)",
-                         slot->token->label);
+                p11_fail(err, "login to token \"%s\" refused (wrong PIN?)", slot->token->label);
                 return NULL;
             }
         }
@@ -268,8 +303,10 @@ static EVP_PKEY *find_key(struct p11_module *m, const struct p11_uri *u, const c
             }
     }
     if (n_tokens == 0) {
-        stir_fail(err, STIR_ERR_INTERNAL, "key", "no initialized token matches %s in the "
-                  "PKCS#11 module %s", uri, m->path);
+        stir_fail(err, STIR_ERR_INTERNAL, "key",
+                  "no initialized token matches %s in the "
+                  "PKCS#11 module %s",
+                  uri, m->path);
         return NULL;
     }
     if (n_found == 0) {
@@ -277,25 +314,30 @@ static EVP_PKEY *find_key(struct p11_module *m, const struct p11_uri *u, const c
         return NULL;
     }
     if (n_found > 1) {
-        stir_fail(err, STIR_ERR_INTERNAL, "key", "%s names %zu private keys; add id= or "
-                  "token= so that it names one", uri, n_found);
+        stir_fail(err, STIR_ERR_INTERNAL, "key",
+                  "%s names %zu private keys; add id= or "
+                  "token= so that it names one",
+                  uri, n_found);
         return NULL;
     }
     EVP_PKEY *k = PKCS11_get_private_key(found);
-    if (!k) p11_fail(err, "cannot use the private key %s", uri);
+    if (!k)
+        p11_fail(err, "cannot use the private key %s", uri);
     return k;
 }
 
-EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *pin,
-                               stir_error *err)
+EVP_PKEY *sti_pkcs11_load_key(const char *uri, const char *module, const char *pin, stir_error *err)
 {
     struct p11_uri u;
     if (!module || !*module) {
-        stir_fail(err, STIR_ERR_INTERNAL, "pkcs11_module", "the key %s is in a PKCS#11 token: "
-                  "set pkcs11_module to the module (shared library) of that token", uri);
+        stir_fail(err, STIR_ERR_INTERNAL, "pkcs11_module",
+                  "the key %s is in a PKCS#11 token: "
+                  "set pkcs11_module to the module (shared library) of that token",
+                  uri);
         return NULL;
     }
-    if (uri_parse(uri, &u, err)) return NULL;
+    if (uri_parse(uri, &u, err))
+        return NULL;
     pthread_mutex_lock(&modules_lock);
     struct p11_module *m = module_get(module, err);
     EVP_PKEY *k = m ? find_key(m, &u, uri, pin, err) : NULL;
@@ -304,7 +346,7 @@ EVP_PKEY *stir_pkcs11_load_key(const char *uri, const char *module, const char *
     return k;
 }
 
-void stir_pkcs11_cleanup(void)
+void sti_pkcs11_cleanup(void)
 {
     pthread_mutex_lock(&modules_lock);
     for (size_t i = 0; i < n_modules; i++) {

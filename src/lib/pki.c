@@ -27,13 +27,13 @@
 
 #include "stir/pki.h"
 
-#define SHAKEN_CP_OID "2.16.840.1.114569.1.1.3"   /* US SHAKEN CP v1.3 */
+#define SHAKEN_CP_OID "2.16.840.1.114569.1.1.3" /* US SHAKEN CP v1.3 */
 #define TNAUTH_OID "1.3.6.1.5.5.7.1.26"
 #define SPC_MAX 15
 
 static const char *const pki_files[] = {
-    "root.pem", "root.key", "ca.pem", "ca.key", "sp.pem",
-    "sp.key", "chain.pem", "tls.pem", "tls.key",
+    "root.pem", "root.key",  "ca.pem",  "ca.key",  "sp.pem",
+    "sp.key",   "chain.pem", "tls.pem", "tls.key",
 };
 #define N_PKI_FILES (sizeof pki_files / sizeof pki_files[0])
 
@@ -44,8 +44,7 @@ static int ossl_fail(stir_error *err, const char *what)
     if (e)
         ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
-    return stir_fail(err, STIR_ERR_INTERNAL, NULL, "%s failed%s%s", what, buf[0] ? ": " : "",
-                     buf);
+    return stir_fail(err, STIR_ERR_INTERNAL, NULL, "%s failed%s%s", what, buf[0] ? ": " : "", buf);
 }
 
 static EVP_PKEY *gen_p256(stir_error *err)
@@ -88,8 +87,7 @@ static int finish_file(FILE *f, int ok, const char *path, stir_error *err)
         unlink(path);
         if (!ok)
             return ossl_fail(err, path);
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot write %s: %s", path,
-                         strerror(e));
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot write %s: %s", path, strerror(e));
     }
     return 0;
 }
@@ -169,7 +167,7 @@ static int set_random_serial(X509 *x)
     unsigned char b[16];
     if (RAND_bytes(b, sizeof b) != 1)
         return 0;
-    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);   /* positive, no leading zero */
+    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40); /* positive, no leading zero */
     BIGNUM *bn = BN_bin2bn(b, sizeof b, NULL);
     ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
     int ok = ai && X509_set_serialNumber(x, ai);
@@ -210,9 +208,8 @@ static X509 *make_cert(EVP_PKEY *key, X509_NAME *subject, X509 *issuer, EVP_PKEY
     if (!x || !X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) ||
         !X509_set_subject_name(x, subject) ||
         !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subject) ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||   /* tolerate clock skew */
-        !X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400L) ||
-        !X509_set_pubkey(x, key)) {
+        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || /* tolerate clock skew */
+        !X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400L) || !X509_set_pubkey(x, key)) {
         ossl_fail(err, "certificate setup");
         X509_free(x);
         return NULL;
@@ -226,15 +223,14 @@ static X509 *make_cert(EVP_PKEY *key, X509_NAME *subject, X509 *issuer, EVP_PKEY
         return NULL;
     }
     X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);   /* resets ctx */
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0); /* resets ctx */
     X509V3_set_nconf(&ctx, conf);
     for (size_t i = 0; i < n_exts; i++) {
         X509_EXTENSION *e = X509V3_EXT_nconf_nid(conf, &ctx, exts[i].nid, exts[i].value);
         if (!e || !X509_add_ext(x, e, -1)) {
             X509_EXTENSION_free(e);
             char what[96];
-            snprintf(what, sizeof what, "extension %s=%s", OBJ_nid2sn(exts[i].nid),
-                     exts[i].value);
+            snprintf(what, sizeof what, "extension %s=%s", OBJ_nid2sn(exts[i].nid), exts[i].value);
             ossl_fail(err, what);
             NCONF_free(conf);
             X509_free(x);
@@ -292,8 +288,8 @@ static int san_from_hosts(const char *hosts, char *san, size_t sanlen, char *cn,
         }
         unsigned char ip[16];
         int is_ip = inet_pton(AF_INET, h, ip) == 1 || inet_pton(AF_INET6, h, ip) == 1;
-        int w = snprintf(san + off, sanlen - off, "%s%s:%s", count ? "," : "",
-                         is_ip ? "IP" : "DNS", h);
+        int w =
+            snprintf(san + off, sanlen - off, "%s%s:%s", count ? "," : "", is_ip ? "IP" : "DNS", h);
         if (w < 0 || (size_t)w >= sanlen - off)
             return stir_fail(err, STIR_ERR_INPUT, "tls_hosts", "too many TLS hosts");
         off += (size_t)w;
@@ -334,15 +330,17 @@ static int split_dir(const char *dir, char *parent, size_t plen, char *base, siz
     size_t bn = n - b;
     if (bn == 0 || bn >= blen || (bn == 1 && dir[b] == '.') ||
         (bn == 2 && dir[b] == '.' && dir[b + 1] == '.'))
-        return stir_fail(err, STIR_ERR_INPUT, "dir", "PKI directory \"%s\" must end with a "
-                         "name (not /, . or ..)", dir);
+        return stir_fail(err, STIR_ERR_INPUT, "dir",
+                         "PKI directory \"%s\" must end with a "
+                         "name (not /, . or ..)",
+                         dir);
     memcpy(base, dir + b, bn);
     base[bn] = '\0';
     if (b == 0) {
         snprintf(parent, plen, ".");
         return 0;
     }
-    size_t pn = b > 1 ? b - 1 : 1;   /* keep the "/" of "/state" */
+    size_t pn = b > 1 ? b - 1 : 1; /* keep the "/" of "/state" */
     if (pn >= plen)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "path too long: %s", dir);
     memcpy(parent, dir, pn);
@@ -403,7 +401,7 @@ static void clean_leftovers(const char *parent, const char *base)
         if (end == de->d_name + pl || *end != '.' || pid <= 0)
             continue;
         if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
-            continue;   /* its creator may still be writing it */
+            continue; /* its creator may still be writing it */
         char p[PATH_MAX];
         if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
             remove_flat_dir(p);
@@ -431,8 +429,8 @@ static int publish(const char *tmp, const char *dir, const char *parent, stir_er
     if (!dir_has_entries(dir)) {
         /* rename() replaces an empty directory atomically. */
         if (rename(tmp, dir) != 0)
-            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot rename %s to %s: %s", tmp,
-                             dir, strerror(errno));
+            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot rename %s to %s: %s", tmp, dir,
+                             strerror(errno));
         return fsync_dir(parent, err);
     }
     for (size_t i = 0; i < N_PKI_FILES; i++) {
@@ -445,7 +443,7 @@ static int publish(const char *tmp, const char *dir, const char *parent, stir_er
         if (link(from, to) != 0) {
             rc = stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot create %s: %s", to,
                            strerror(errno));
-            while (i-- > 0)     /* all or nothing, so a retry can succeed */
+            while (i-- > 0) /* all or nothing, so a retry can succeed */
                 if (join(to, sizeof to, dir, pki_files[i], NULL) == 0)
                     unlink(to);
             return rc;
@@ -475,8 +473,7 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
     if (!opt || !opt->dir || !*opt->dir)
         return stir_fail(err, STIR_ERR_INPUT, "dir", "PKI directory not given");
     const char *spc = opt->spc && *opt->spc ? opt->spc : "709J";
-    const char *hosts = opt->tls_hosts && *opt->tls_hosts ? opt->tls_hosts
-                                                          : "localhost,127.0.0.1";
+    const char *hosts = opt->tls_hosts && *opt->tls_hosts ? opt->tls_hosts : "localhost,127.0.0.1";
     int days = opt->days > 0 ? opt->days : 365;
     if (days > 36500)
         return stir_fail(err, STIR_ERR_INPUT, "days", "validity of %d days is too long", days);
@@ -504,8 +501,8 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
         if (rc)
             return rc;
         if (access(paths[i], F_OK) == 0)
-            return stir_fail(err, STIR_ERR_INTERNAL, NULL,
-                             "refusing to overwrite the existing %s", paths[i]);
+            return stir_fail(err, STIR_ERR_INTERNAL, NULL, "refusing to overwrite the existing %s",
+                             paths[i]);
     }
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s" TMP_MARK "%ld.XXXXXX", parent, base,
                          (long)getpid()) >= sizeof tmp)
@@ -568,14 +565,19 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
 #undef N
 
     /* Same order as pki_files[]. */
-    const struct { X509 *a, *b; EVP_PKEY *k; } outs[N_PKI_FILES] = {
+    const struct {
+        X509 *a, *b;
+        EVP_PKEY *k;
+    } outs[N_PKI_FILES] = {
         {root, NULL, NULL}, {NULL, NULL, kroot}, {ca, NULL, NULL},
         {NULL, NULL, kca},  {sp, NULL, NULL},    {NULL, NULL, ksp},
         {sp, ca, NULL},     {tls, NULL, NULL},   {NULL, NULL, ktls},
     };
     if (!mkdtemp(tmp)) {
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "cannot create a temporary directory beside "
-                  "%s: %s", opt->dir, strerror(errno));
+        stir_fail(err, STIR_ERR_INTERNAL, NULL,
+                  "cannot create a temporary directory beside "
+                  "%s: %s",
+                  opt->dir, strerror(errno));
         goto out;
     }
     have_tmp = 1;
@@ -592,7 +594,7 @@ int stir_pki_create(const stir_pki_options *opt, stir_error *err)
     rc = 0;
 out:
     if (have_tmp)
-        remove_flat_dir(tmp);   /* all or nothing, so a retry can succeed */
+        remove_flat_dir(tmp); /* all or nothing, so a retry can succeed */
     X509_free(root);
     X509_free(ca);
     X509_free(sp);

@@ -14,7 +14,7 @@
 #include "prefetch.h"
 
 #define MAX_URLS 32
-#define FETCH_STACK (512u * 1024u)   /* curl + OpenSSL need far less */
+#define FETCH_STACK (512u * 1024u) /* curl + OpenSSL need far less */
 
 /* One request's wait: shared by the request and its fetch threads, freed
  * by whoever leaves last. */
@@ -24,25 +24,25 @@ typedef struct batch {
     int done[MAX_URLS];
 } batch;
 
-struct stir_prefetcher {
+struct sti_prefetcher {
     stir_certcache *cc;
     long budget_ms;
     size_t max_threads;
     pthread_mutex_t mu;
-    pthread_cond_t idle;            /* active reached 0 */
+    pthread_cond_t idle; /* active reached 0 */
     size_t active;
 };
 
 typedef struct job {
-    stir_prefetcher *p;
+    sti_prefetcher *p;
     batch *b;
     size_t i;
     char *url;
 } job;
 
-stir_prefetcher *stir_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads)
+sti_prefetcher *sti_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads)
 {
-    stir_prefetcher *p = calloc(1, sizeof *p);
+    sti_prefetcher *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->cc = cc;
@@ -53,7 +53,7 @@ stir_prefetcher *stir_prefetcher_new(stir_certcache *cc, long budget_ms, size_t 
     return p;
 }
 
-void stir_prefetcher_free(stir_prefetcher *p)
+void sti_prefetcher_free(sti_prefetcher *p)
 {
     if (!p)
         return;
@@ -66,7 +66,7 @@ void stir_prefetcher_free(stir_prefetcher *p)
     free(p);
 }
 
-long stir_prefetcher_budget_ms(const stir_prefetcher *p)
+long sti_prefetcher_budget_ms(const sti_prefetcher *p)
 {
     return p ? p->budget_ms : 0;
 }
@@ -83,7 +83,7 @@ static void batch_put(batch *b)
 static void *fetch_main(void *arg)
 {
     job *j = arg;
-    stir_prefetcher *p = j->p;
+    sti_prefetcher *p = j->p;
     stir_error e;
     memset(&e, 0, sizeof e);
     /* The outcome, good or bad, is in the cache now; the request reads it
@@ -103,7 +103,7 @@ static void *fetch_main(void *arg)
 }
 
 /* Is url neither cached nor remembered as failing? */
-static int needs_fetch(stir_prefetcher *p, const char *url)
+static int needs_fetch(sti_prefetcher *p, const char *url)
 {
     stir_error e;
     memset(&e, 0, sizeof e);
@@ -113,7 +113,7 @@ static int needs_fetch(stir_prefetcher *p, const char *url)
 }
 
 /* Start the fetch of urls[i] in a detached thread (lock held). 0 or -1. */
-static int start(stir_prefetcher *p, batch *b, size_t i, const char *url)
+static int start(sti_prefetcher *p, batch *b, size_t i, const char *url)
 {
     if (p->active >= p->max_threads)
         return -1;
@@ -146,7 +146,7 @@ static int start(stir_prefetcher *p, batch *b, size_t i, const char *url)
     return 0;
 }
 
-void stir_prefetch(stir_prefetcher *p, const char *const *urls, size_t n, int *late)
+void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *late)
 {
     int need[MAX_URLS], started[MAX_URLS];
     memset(late, 0, n * sizeof *late);
@@ -181,7 +181,7 @@ void stir_prefetch(stir_prefetcher *p, const char *const *urls, size_t n, int *l
 
     batch *b = calloc(1, sizeof *b);
     if (!b)
-        return;     /* the request then fetches inline, one by one */
+        return; /* the request then fetches inline, one by one */
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -195,7 +195,7 @@ void stir_prefetch(stir_prefetcher *p, const char *const *urls, size_t n, int *l
             started[i] = start(p, b, i, urls[i]) == 0;
     while (b->pending > 0)
         if (pthread_cond_timedwait(&b->cond, &p->mu, &deadline) != 0)
-            break;      /* budget spent (ETIMEDOUT) */
+            break; /* budget spent (ETIMEDOUT) */
     for (size_t i = 0; i < n; i++)
         if (need[i] && (!started[i] || !b->done[i]))
             late[i] = 1;

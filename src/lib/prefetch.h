@@ -15,23 +15,23 @@
 #include <stddef.h>
 #include "stir/certcache.h"
 
-typedef struct stir_prefetcher stir_prefetcher;
+typedef struct sti_prefetcher sti_prefetcher;
 
 /* budget_ms > 0; max_threads: fetch threads alive at once over all
  * requests (beyond, a URL is reported late at once instead of fetched). */
-stir_prefetcher *stir_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads);
+sti_prefetcher *sti_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads);
 
 /* Waits for every fetch thread to finish (each is bounded by the fetch
  * timeouts), then frees. */
-void stir_prefetcher_free(stir_prefetcher *p);
+void sti_prefetcher_free(sti_prefetcher *p);
 
-long stir_prefetcher_budget_ms(const stir_prefetcher *p);
+long sti_prefetcher_budget_ms(const sti_prefetcher *p);
 
 /*
  * Make urls[0..n) cached, in parallel, waiting at most the budget.
  * Duplicates are fetched once. late[i] = 1 for each URL whose fetch was
  * still running when the budget ran out, or got no thread; else 0.
  */
-void stir_prefetch(stir_prefetcher *p, const char *const *urls, size_t n, int *late);
+void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *late);
 
 #endif

@@ -11,7 +11,8 @@ static size_t put_quoted(char *o, const char *s)
     size_t n = 0;
     o[n++] = '"';
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') o[n++] = '\\';
+        if (*s == '"' || *s == '\\')
+            o[n++] = '\\';
         o[n++] = *s;
     }
     o[n++] = '"';
@@ -20,10 +21,12 @@ static size_t put_quoted(char *o, const char *s)
 
 char *stir_reason_format(int cause, const char *text, const char *ppi)
 {
-    if (!text) text = "";
+    if (!text)
+        text = "";
     size_t cap = 64 + 2 * strlen(text) + (ppi ? 2 * strlen(ppi) + 16 : 0);
     char *out = malloc(cap);
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     size_t n = (size_t)snprintf(out, cap, "STIR ;cause=%d ;text=", cause);
     n += put_quoted(out + n, text);
     if (ppi) {

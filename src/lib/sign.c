@@ -39,17 +39,17 @@ struct identity {
     char *x5u;
     size_t n_headers;
     struct type_header *headers;
-    size_t n_ranges;                  /* 0: every TN its TNAuthList covers */
+    size_t n_ranges; /* 0: every TN its TNAuthList covers */
     struct tn_range ranges[STIR_SIGNER_RANGES_MAX];
 };
 
 struct stir_signer {
     const stir_ctx *ctx;
     long freshness_s;
-    int ident_flags;            /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
+    int ident_flags; /* STIR_IDENT_REQUIRE_USER_PHONE or 0 */
     stir_rcd *rcd;
     size_t n_ids;
-    struct identity ids[STIR_SIGNER_MAX];   /* tried in this order */
+    struct identity ids[STIR_SIGNER_MAX]; /* tried in this order */
 };
 
 static json_t *header_json(const struct identity *id, const stir_ppt_type *t)
@@ -61,16 +61,19 @@ static json_t *header_json(const struct identity *id, const stir_ppt_type *t)
 /* Encode the header of every type registered now (at start-up). */
 static int encode_headers(struct identity *id, const stir_ctx *ctx)
 {
-    size_t n = stir_ppt_count(ctx);
-    if (!(id->headers = calloc(n, sizeof *id->headers))) return -1;
+    size_t n = sti_ppt_count(ctx);
+    if (!(id->headers = calloc(n, sizeof *id->headers)))
+        return -1;
     for (size_t i = 0; i < n; i++) {
-        const stir_ppt_type *t = stir_ppt_at(ctx, i);
-        if (!t->name[0]) continue;          /* baseline: not signed through the API */
+        const stir_ppt_type *t = sti_ppt_at(ctx, i);
+        if (!t->name[0])
+            continue; /* baseline: not signed through the API */
         json_t *h = header_json(id, t);
         char *b64 = h ? stir_jws_encode_part(h) : NULL;
         json_decref(h);
-        if (!b64) return -1;
-        id->headers[id->n_headers++] = (struct type_header){ t, b64 };
+        if (!b64)
+            return -1;
+        id->headers[id->n_headers++] = (struct type_header){t, b64};
     }
     return 0;
 }
@@ -79,15 +82,16 @@ static int encode_headers(struct identity *id, const stir_ctx *ctx)
 static const char *encoded_header(const struct identity *id, const stir_ppt_type *t)
 {
     for (size_t i = 0; i < id->n_headers; i++)
-        if (id->headers[i].type == t) return id->headers[i].b64;
+        if (id->headers[i].type == t)
+            return id->headers[i].b64;
     return NULL;
 }
 
 static EVP_PKEY *load_key(const stir_signer_config *cfg, stir_error *err)
 {
     const char *path = cfg->key_path;
-    if (stir_pkcs11_is_uri(path))
-        return stir_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
+    if (sti_pkcs11_is_uri(path))
+        return sti_pkcs11_load_key(path, cfg->pkcs11_module, cfg->pkcs11_pin, err);
     FILE *f = fopen(path, "r");
     if (!f) {
         stir_fail(err, STIR_ERR_INTERNAL, "key", "cannot open signing key %s: %m", path);
@@ -95,15 +99,18 @@ static EVP_PKEY *load_key(const stir_signer_config *cfg, stir_error *err)
     }
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
-    if (!k) stir_fail(err, STIR_ERR_INTERNAL, "key", "%s holds no PEM private key", path);
+    if (!k)
+        stir_fail(err, STIR_ERR_INTERNAL, "key", "%s holds no PEM private key", path);
     return k;
 }
 
 static int all_digits(const char *p, size_t n)
 {
-    if (n == 0 || n > 15) return 0;
+    if (n == 0 || n > 15)
+        return 0;
     for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9') return 0;
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
     return 1;
 }
 
@@ -130,9 +137,11 @@ static int parse_range(const char *text, struct tn_range *r, stir_error *err)
         memcpy(r->last, text, n);
         return 0;
     }
-    return stir_fail(err, STIR_ERR_INTERNAL, "tn", "TN range \"%.40s\" is not PREFIX* "
+    return stir_fail(err, STIR_ERR_INTERNAL, "tn",
+                     "TN range \"%.40s\" is not PREFIX* "
                      "(1215555*), FIRST-LAST of equal length (12155550000-12155559999) or one "
-                     "TN, all canonical digits (at most 15)", text);
+                     "TN, all canonical digits (at most 15)",
+                     text);
 }
 
 int stir_tn_range_check(const char *text, stir_error *err)
@@ -144,7 +153,8 @@ int stir_tn_range_check(const char *text, stir_error *err)
 static int range_covers(const struct tn_range *r, const char *tn)
 {
     size_t fl = strlen(r->first);
-    if (r->prefix) return strncmp(tn, r->first, fl) == 0;
+    if (r->prefix)
+        return strncmp(tn, r->first, fl) == 0;
     return strlen(tn) == fl && strcmp(tn, r->first) >= 0 && strcmp(tn, r->last) <= 0;
 }
 
@@ -154,34 +164,46 @@ static int identity_init(struct identity *id, const stir_ctx *ctx, const stir_si
 {
     const char *name = cfg->name && cfg->name[0] ? cfg->name : "default";
     if (!cfg->key_path || !cfg->cert_path || !cfg->x5u || !cfg->x5u[0])
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer \"%.32s\" needs a key, a "
-                         "certificate and an x5u URL", name);
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL,
+                         "signer \"%.32s\" needs a key, a "
+                         "certificate and an x5u URL",
+                         name);
     if (strlen(name) > STIR_SIGNER_NAME_MAX)
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "signer name \"%.40s\" is longer than "
-                         "%d characters", name, STIR_SIGNER_NAME_MAX);
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL,
+                         "signer name \"%.40s\" is longer than "
+                         "%d characters",
+                         name, STIR_SIGNER_NAME_MAX);
     snprintf(id->name, sizeof id->name, "%s", name);
     if (cfg->n_tn_ranges > STIR_SIGNER_RANGES_MAX)
-        return stir_fail(err, STIR_ERR_INTERNAL, "tn", "signer \"%s\": at most %d TN ranges",
-                         name, STIR_SIGNER_RANGES_MAX);
+        return stir_fail(err, STIR_ERR_INTERNAL, "tn", "signer \"%s\": at most %d TN ranges", name,
+                         STIR_SIGNER_RANGES_MAX);
     for (size_t i = 0; i < cfg->n_tn_ranges; i++) {
         int rc = parse_range(cfg->tn_ranges[i], &id->ranges[i], err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     id->n_ranges = cfg->n_tn_ranges;
-    if (!(id->key = load_key(cfg, err))) return STIR_ERR_INTERNAL;
+    if (!(id->key = load_key(cfg, err)))
+        return STIR_ERR_INTERNAL;
     if (!stir_key_is_p256(id->key))
-        return stir_fail(err, STIR_ERR_INTERNAL, "key", "signing key %s is not an EC P-256 "
-                         "key (ES256 needs P-256)", cfg->key_path);
-    if (!(id->cert = stir_cert_load(cfg->cert_path, err))) return STIR_ERR_INTERNAL;
+        return stir_fail(err, STIR_ERR_INTERNAL, "key",
+                         "signing key %s is not an EC P-256 "
+                         "key (ES256 needs P-256)",
+                         cfg->key_path);
+    if (!(id->cert = stir_cert_load(cfg->cert_path, err)))
+        return STIR_ERR_INTERNAL;
     if (!stir_cert_matches_key(id->cert, id->key))
-        return stir_fail(err, STIR_ERR_INTERNAL, "cert", "the certificate %s does not belong "
+        return stir_fail(err, STIR_ERR_INTERNAL, "cert",
+                         "the certificate %s does not belong "
                          "to the signing key %s: verifiers would reject every signature",
                          cfg->cert_path, cfg->key_path);
     stir_error jerr;
     if (stir_cert_jcc_status(id->cert, &jerr))
         /* Its constraints cannot be honoured, and verifiers refuse it (437). */
-        return stir_fail(err, STIR_ERR_INTERNAL, "cert", "%s: %s; verifiers would refuse "
-                         "every PASSporT it signs (437)", cfg->cert_path, jerr.detail);
+        return stir_fail(err, STIR_ERR_INTERNAL, "cert",
+                         "%s: %s; verifiers would refuse "
+                         "every PASSporT it signs (437)",
+                         cfg->cert_path, jerr.detail);
     if (!(id->x5u = strdup(cfg->x5u)) || encode_headers(id, ctx) != 0)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     return 0;
@@ -190,9 +212,11 @@ static int identity_init(struct identity *id, const stir_ctx *ctx, const stir_si
 static void identity_clear(struct identity *id)
 {
     EVP_PKEY_free(id->key);
-    if (id->cert) stir_cert_unref(id->cert);
+    if (id->cert)
+        stir_cert_unref(id->cert);
     free(id->x5u);
-    for (size_t i = 0; i < id->n_headers; i++) free(id->headers[i].b64);
+    for (size_t i = 0; i < id->n_headers; i++)
+        free(id->headers[i].b64);
     free(id->headers);
     memset(id, 0, sizeof *id);
 }
@@ -225,8 +249,7 @@ int stir_signer_add(stir_signer *s, const stir_signer_config *cfg, stir_error *e
     if (s->n_ids == STIR_SIGNER_MAX)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "at most %d signers", STIR_SIGNER_MAX);
     if (stir_signer_has(s, name))
-        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "two signers are named \"%.32s\"",
-                         name);
+        return stir_fail(err, STIR_ERR_INTERNAL, NULL, "two signers are named \"%.32s\"", name);
     struct identity *id = &s->ids[s->n_ids];
     int rc = identity_init(id, s->ctx, cfg, err);
     if (rc) {
@@ -240,21 +263,25 @@ int stir_signer_add(stir_signer *s, const stir_signer_config *cfg, stir_error *e
 int stir_signer_has(const stir_signer *s, const char *name)
 {
     for (size_t i = 0; i < s->n_ids; i++)
-        if (strcmp(s->ids[i].name, name) == 0) return 1;
+        if (strcmp(s->ids[i].name, name) == 0)
+            return 1;
     return 0;
 }
 
 void stir_signer_free(stir_signer *s)
 {
-    if (!s) return;
-    for (size_t i = 0; i < s->n_ids; i++) identity_clear(&s->ids[i]);
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_ids; i++)
+        identity_clear(&s->ids[i]);
     free(s);
 }
 
 const char *stir_signer_x5u(const stir_signer *s)
 {
     for (size_t i = 0; i < s->n_ids; i++)
-        if (strcmp(s->ids[i].name, "default") == 0) return s->ids[i].x5u;
+        if (strcmp(s->ids[i].name, "default") == 0)
+            return s->ids[i].x5u;
     return s->ids[0].x5u;
 }
 
@@ -268,7 +295,8 @@ static json_t *sorted_unique(json_t *arr)
 {
     size_t n = json_array_size(arr);
     json_t *v[DEST_MAX];
-    for (size_t i = 0; i < n; i++) v[i] = json_array_get(arr, i);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(arr, i);
     qsort(v, n, sizeof v[0], cmp_str);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
@@ -298,11 +326,13 @@ static int dest_members(const json_t *v, int is_tn, int flags, json_t *tns, json
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
         snprintf(f, sizeof f, json_is_array(v) ? "%s[%zu]" : "%s", field, i);
-        if (!json_is_string(e)) return stir_fail(err, STIR_ERR_INPUT, f, "must be a string");
-        stir_ident id = { 0 };
+        if (!json_is_string(e))
+            return stir_fail(err, STIR_ERR_INPUT, f, "must be a string");
+        stir_ident id = {0};
         int rc = is_tn ? (id.is_tn = 1, stir_tn_canon(json_string_value(e), id.value, f, err))
                        : stir_ident_from_uri_ex(json_string_value(e), &id, flags, f, err);
-        if (rc || (rc = dest_add(tns, uris, &id, field, err))) return rc;
+        if (rc || (rc = dest_add(tns, uris, &id, field, err)))
+            return rc;
     }
     return 0;
 }
@@ -318,16 +348,20 @@ static json_t *build_dest(const json_t *v, int flags, stir_error *err)
     int rc = 0;
     if (json_is_object(v)) {
         const json_t *tn = json_object_get(v, "tn"), *uri = json_object_get(v, "uri");
-        if (!tn && !uri) rc = stir_fail(err, STIR_ERR_INPUT, "dest", "has neither tn nor uri");
-        if (!rc && tn) rc = dest_members(tn, 1, flags, tns, uris, "dest.tn", err);
-        if (!rc && uri) rc = dest_members(uri, 0, flags, tns, uris, "dest.uri", err);
+        if (!tn && !uri)
+            rc = stir_fail(err, STIR_ERR_INPUT, "dest", "has neither tn nor uri");
+        if (!rc && tn)
+            rc = dest_members(tn, 1, flags, tns, uris, "dest.tn", err);
+        if (!rc && uri)
+            rc = dest_members(uri, 0, flags, tns, uris, "dest.uri", err);
     } else if (json_is_array(v) && json_array_size(v) > 0) {
         char f[STIR_FIELD_MAX];
         for (size_t i = 0; !rc && i < json_array_size(v); i++) {
             stir_ident id;
             snprintf(f, sizeof f, "dest[%zu]", i);
             rc = stir_ident_from_json_ex(json_array_get(v, i), &id, flags, f, err);
-            if (!rc) rc = dest_add(tns, uris, &id, "dest", err);
+            if (!rc)
+                rc = dest_add(tns, uris, &id, "dest", err);
         }
     } else {
         rc = stir_fail(err, STIR_ERR_INPUT, "dest",
@@ -335,8 +369,10 @@ static json_t *build_dest(const json_t *v, int flags, stir_error *err)
     }
     if (!rc) {
         out = json_object();
-        if (json_array_size(tns)) json_object_set_new(out, "tn", sorted_unique(tns));
-        if (json_array_size(uris)) json_object_set_new(out, "uri", sorted_unique(uris));
+        if (json_array_size(tns))
+            json_object_set_new(out, "tn", sorted_unique(tns));
+        if (json_array_size(uris))
+            json_object_set_new(out, "uri", sorted_unique(uris));
     }
     json_decref(tns);
     json_decref(uris);
@@ -346,7 +382,8 @@ static json_t *build_dest(const json_t *v, int flags, stir_error *err)
 static json_t *build_orig(const json_t *v, int flags, stir_error *err)
 {
     stir_ident id;
-    if (stir_ident_from_json_ex(v, &id, flags, "orig", err)) return NULL;
+    if (stir_ident_from_json_ex(v, &id, flags, "orig", err))
+        return NULL;
     return json_pack("{ss}", id.is_tn ? "tn" : "uri", id.value);
 }
 
@@ -355,7 +392,8 @@ static int check_iat(const json_t *v, time_t now, long window, stir_error *err)
     if (!json_is_integer(v))
         return stir_fail(err, STIR_ERR_INPUT, "iat", "must be an integer NumericDate");
     json_int_t iat = json_integer_value(v);
-    if (iat <= 0) return stir_fail(err, STIR_ERR_INPUT, "iat", "must be positive");
+    if (iat <= 0)
+        return stir_fail(err, STIR_ERR_INPUT, "iat", "must be positive");
     long long d = (long long)iat - (long long)now;
     if (d > window || -d > window)
         return stir_fail(err, STIR_ERR_INPUT, "iat",
@@ -375,8 +413,9 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
         json_t *v = json_object_get(req, c->name);
         if (v) {
             json_t *built = c->build ? c->build(v, c->name, err) : json_incref(v);
-            if (!built) return err && err->code ? err->code : STIR_ERR_INPUT;
-            int rc = stir_claim_check(c, built, STIR_ERR_INPUT, err);
+            if (!built)
+                return err && err->code ? err->code : STIR_ERR_INPUT;
+            int rc = sti_claim_check(c, built, STIR_ERR_INPUT, err);
             if (rc) {
                 json_decref(built);
                 return rc;
@@ -385,8 +424,8 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
         } else if (c->make_default) {
             json_object_set_new(claims, c->name, c->make_default());
         } else if (c->required) {
-            return stir_fail_missing(err, c->name, "missing %s, required for ppt \"%s\"",
-                                     c->name, t->name);
+            return stir_fail_missing(err, c->name, "missing %s, required for ppt \"%s\"", c->name,
+                                     t->name);
         }
     }
     return t->check_claims ? t->check_claims(claims, STIR_ERR_INPUT, err) : 0;
@@ -404,43 +443,46 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
 static size_t candidates(const stir_signer *s, const char *only, const stir_ppt_type *t,
                          const json_t *claims, size_t cand[STIR_SIGNER_MAX], stir_error *err)
 {
-    const char *who = stir_ppt_scope_claim(t);
+    const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     char why[600] = "";
     size_t n = 0, wl = 0;
     for (size_t i = 0; i < s->n_ids; i++) {
         const struct identity *id = &s->ids[i];
-        if (only && strcmp(only, id->name) != 0) continue;
+        if (only && strcmp(only, id->name) != 0)
+            continue;
         int in_range = id->n_ranges == 0;
         for (size_t r = 0; tn && r < id->n_ranges && !in_range; r++)
             in_range = range_covers(&id->ranges[r], tn);
         const stir_tnauth *ta = stir_cert_tnauth(id->cert);
-        const char *miss = !in_range ? "not in its tn ranges"
+        const char *miss = !in_range                                 ? "not in its tn ranges"
                            : tn && ta && !stir_tnauth_covers(ta, tn) ? "not in its TNAuthList"
-                           : NULL;
+                                                                     : NULL;
         if (!miss) {
             cand[n++] = i;
             continue;
         }
         if (wl < sizeof why) {
-            int w = snprintf(why + wl, sizeof why - wl, "%s%s: %s", wl ? "; " : "", id->name,
-                             miss);
+            int w = snprintf(why + wl, sizeof why - wl, "%s%s: %s", wl ? "; " : "", id->name, miss);
             wl += w > 0 ? (size_t)w : 0;
         }
     }
-    if (n) return n;
+    if (n)
+        return n;
     char field[16];
     snprintf(field, sizeof field, "%s.%s", who, tn ? "tn" : "uri");
     if (only && !stir_signer_has(s, only))
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"", only);
     else if (s->n_ids == 1 && tn)
-        stir_fail(err, STIR_ERR_INPUT, field, "the signing certificate's TNAuthList does not "
-                  "cover %s tn %s, so this server may not sign for it (RFC 8224 6.1%s)", who,
-                  tn, t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "");
+        stir_fail(err, STIR_ERR_INPUT, field,
+                  "the signing certificate's TNAuthList does not "
+                  "cover %s tn %s, so this server may not sign for it (RFC 8224 6.1%s)",
+                  who, tn, t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "");
     else
-        stir_fail(err, STIR_ERR_INPUT, field, "no signing identity of this server may sign for "
-                  "%s %s (RFC 8224 6.1%s): %s", who, tn ? tn : "uri",
-                  t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "", why);
+        stir_fail(err, STIR_ERR_INPUT, field,
+                  "no signing identity of this server may sign for "
+                  "%s %s (RFC 8224 6.1%s): %s",
+                  who, tn ? tn : "uri", t->scope == STIR_SCOPE_DIV ? ", RFC 8946 3" : "", why);
     return 0;
 }
 
@@ -449,20 +491,29 @@ static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error 
 {
     const json_t *rcd = json_object_get(claims, "rcd");
     json_t *rcdi = NULL;
-    if (!rcd) return 0;
+    if (!rcd)
+        return 0;
     if (!s->rcd)
-        return stir_fail(err, STIR_ERR_INTERNAL, "rcd", "signer has no RCD fetcher "
+        return stir_fail(err, STIR_ERR_INTERNAL, "rcd",
+                         "signer has no RCD fetcher "
                          "(stir_signer_config.rcd)");
     int rc = stir_rcdi_compute(s->rcd, rcd, json_object_get(claims, "rcdi"), flags, &rcdi, err);
-    if (rc) return rc;
-    if (rcdi) json_object_set_new(claims, "rcdi", rcdi);
-    else json_object_del(claims, "rcdi");
+    if (rc)
+        return rc;
+    if (rcdi)
+        json_object_set_new(claims, "rcdi", rcdi);
+    else
+        json_object_del(claims, "rcdi");
     return 0;
 }
 
 /* Request members that are the claims of one type only. */
-static const struct { const char *member, *ppt; } owned[] = {
-    { "div", "div" }, { "rph", "rph" }, { "sph", "rph" },
+static const struct {
+    const char *member, *ppt;
+} owned[] = {
+    {"div", "div"},
+    {"rph", "rph"},
+    {"sph", "rph"},
 };
 #define N_OWNED (sizeof owned / sizeof owned[0])
 
@@ -476,26 +527,29 @@ static int infer_ppt(const json_t *req, const char **ppt, stir_error *err)
     const char *first = NULL, *type = NULL;
     *ppt = "shaken";
     for (size_t i = 0; i < N_OWNED; i++) {
-        if (!json_object_get(req, owned[i].member)) continue;
+        if (!json_object_get(req, owned[i].member))
+            continue;
         if (type && strcmp(type, owned[i].ppt))
             return stir_fail(err, STIR_ERR_INPUT, owned[i].member,
                              "%s is a claim of ppt \"%s\" and %s one of ppt \"%s\": one "
                              "PASSporT cannot hold both; send one request per type, each "
-                             "with its ppt", first, type, owned[i].member, owned[i].ppt);
+                             "with its ppt",
+                             first, type, owned[i].member, owned[i].ppt);
         if (!type) {
             first = owned[i].member;
             type = owned[i].ppt;
         }
     }
-    if (!type) return 0;
-    static const char *const shaken_only[] = { "attest", "origid" };
+    if (!type)
+        return 0;
+    static const char *const shaken_only[] = {"attest", "origid"};
     for (size_t i = 0; i < 2; i++)
         if (json_object_get(req, shaken_only[i]))
             return stir_fail(err, STIR_ERR_INPUT, first,
                              "%s is a claim of ppt \"%s\" but %s is one of ppt \"shaken\", "
                              "and the request has no ppt: send \"ppt\": \"%s\" (without %s), "
-                             "or leave %s out for a shaken PASSporT", first, type,
-                             shaken_only[i], type, shaken_only[i], first);
+                             "or leave %s out for a shaken PASSporT",
+                             first, type, shaken_only[i], type, shaken_only[i], first);
     *ppt = type;
     return 0;
 }
@@ -524,27 +578,31 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
         stir_fail(err, STIR_ERR_INPUT, "ppt", "must be a string");
         return NULL;
     }
-    if (jppt && json_string_length(jppt) > 0) ppt = json_string_value(jppt);
-    else if (infer_ppt(req, &ppt, err)) return NULL;
+    if (jppt && json_string_length(jppt) > 0)
+        ppt = json_string_value(jppt);
+    else if (infer_ppt(req, &ppt, err))
+        return NULL;
     const stir_ppt_type *t = stir_ppt_find(s->ctx, ppt);
     if (!t || !t->name[0]) {
         stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
                   stir_ppt_names(s->ctx));
         return NULL;
     }
-    static const char *const base[] = { "orig", "dest", "iat" };
+    static const char *const base[] = {"orig", "dest", "iat"};
     for (size_t i = 0; i < 3; i++)
         if (!json_object_get(req, base[i])) {
             stir_fail_missing(err, base[i], "missing %s", base[i]);
             return NULL;
         }
-    if (check_iat(json_object_get(req, "iat"), now, s->freshness_s, err)) return NULL;
+    if (check_iat(json_object_get(req, "iat"), now, s->freshness_s, err))
+        return NULL;
 
     char *token = NULL, *out = NULL;
     json_t *claims = json_object(), *header = NULL;
     json_t *orig = build_orig(json_object_get(req, "orig"), s->ident_flags, err);
     json_t *dest = orig ? build_dest(json_object_get(req, "dest"), s->ident_flags, err) : NULL;
-    if (!orig || !dest) goto done;
+    if (!orig || !dest)
+        goto done;
     json_object_set_new(claims, "orig", orig);
     json_object_set_new(claims, "dest", dest);
     orig = dest = NULL;
@@ -553,7 +611,8 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
     if (add_type_claims(t, req, claims, err) ||
         !(n_cand = candidates(s, signer, t, claims, cand, err)))
         goto done;
-    if (stir_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err)) goto done;
+    if (sti_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err))
+        goto done;
     /* Never sign what our own certificate forbids: every verifier would
      * refuse it (RFC 8226 8, RFC 9118 3, RFC 9795 8.1). The first
      * candidate whose constraints allow the claims signs; if none does,
@@ -565,8 +624,10 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
                             i == 0 ? err : &jerr))
             id = &s->ids[cand[i]];
     }
-    if (!id) goto done;
-    if (err) memset(err, 0, sizeof *err);   /* a refusal by an earlier candidate */
+    if (!id)
+        goto done;
+    if (err)
+        memset(err, 0, sizeof *err); /* a refusal by an earlier candidate */
 
     const char *encoded = encoded_header(id, t);
     if (encoded) {
@@ -576,7 +637,8 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
     } else {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     }
-    if (!token) goto done;
+    if (!token)
+        goto done;
     if (!(out = stir_identity_format(token, id->x5u, t->name)))
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
 done:

@@ -16,19 +16,18 @@ static int is_visual_separator(int c)
     return c == '-' || c == '.' || c == '(' || c == ')' || c == ' ';
 }
 
-int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field,
-                  stir_error *err)
+int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field, stir_error *err)
 {
     size_t n = strlen(in), o = 0;
     if (n > TN_INPUT_MAX)
-        return stir_fail(err, STIR_ERR_INPUT, field, "tn is %zu characters long; at most %d",
-                         n, TN_INPUT_MAX);
+        return stir_fail(err, STIR_ERR_INPUT, field, "tn is %zu characters long; at most %d", n,
+                         TN_INPUT_MAX);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)in[i];
         if (isdigit(c) || c == '*' || c == '#') {
             if (o == STIR_TN_MAX)
-                return stir_fail(err, STIR_ERR_INPUT, field,
-                                 "tn has more than %d digits", STIR_TN_MAX);
+                return stir_fail(err, STIR_ERR_INPUT, field, "tn has more than %d digits",
+                                 STIR_TN_MAX);
             out[o++] = (char)c;
         } else if (c == '+' && i == 0) {
             continue;
@@ -37,7 +36,8 @@ int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field,
         } else if (c >= 0x20 && c < 0x7f) {
             return stir_fail(err, STIR_ERR_INPUT, field,
                              "tn \"%s\" contains '%c': only digits, '*', '#', a leading "
-                             "'+' and visual separators are allowed", in, c);
+                             "'+' and visual separators are allowed",
+                             in, c);
         } else {
             return stir_fail(err, STIR_ERR_INPUT, field,
                              "tn contains a non-printable or non-ASCII byte 0x%02x", c);
@@ -51,9 +51,11 @@ int stir_tn_canon(const char *in, char out[STIR_TN_MAX + 1], const char *field,
 
 static int hexval(int c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= '0' && c <= '9')
+        return c - '0';
     c = tolower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1;
 }
 
@@ -74,7 +76,8 @@ static int put_lower_decoded(char *out, size_t *o, size_t cap, const char *s, si
                 c = v;
                 i += 2;
             } else {
-                if (*o + 3 >= cap) return -1;
+                if (*o + 3 >= cap)
+                    return -1;
                 out[(*o)++] = '%';
                 out[(*o)++] = (char)toupper((unsigned char)s[i + 1]);
                 out[(*o)++] = (char)toupper((unsigned char)s[i + 2]);
@@ -82,8 +85,10 @@ static int put_lower_decoded(char *out, size_t *o, size_t cap, const char *s, si
                 continue;
             }
         }
-        if (c < 0x21 || c > 0x7e) return -1;
-        if (*o + 1 >= cap) return -1;
+        if (c < 0x21 || c > 0x7e)
+            return -1;
+        if (*o + 1 >= cap)
+            return -1;
         out[(*o)++] = (char)tolower(c);
     }
     return 0;
@@ -92,38 +97,48 @@ static int put_lower_decoded(char *out, size_t *o, size_t cap, const char *s, si
 /* Split a sip/sips URI into its pieces. Returns 0, or -1 if it is not one. */
 struct sip_parts {
     int sips;
-    const char *user; size_t user_len;      /* without password; may be 0 */
-    const char *host; size_t host_len;      /* without port */
-    const char *params; size_t params_len;  /* after the host, ";..." */
+    const char *user;
+    size_t user_len; /* without password; may be 0 */
+    const char *host;
+    size_t host_len; /* without port */
+    const char *params;
+    size_t params_len; /* after the host, ";..." */
 };
 
 static int sip_split(const char *uri, struct sip_parts *p)
 {
     memset(p, 0, sizeof *p);
     const char *s;
-    if (strncasecmp(uri, "sip:", 4) == 0) s = uri + 4;
-    else if (strncasecmp(uri, "sips:", 5) == 0) { s = uri + 5; p->sips = 1; }
-    else return -1;
-    size_t n = strcspn(s, "?");             /* headers are dropped */
+    if (strncasecmp(uri, "sip:", 4) == 0)
+        s = uri + 4;
+    else if (strncasecmp(uri, "sips:", 5) == 0) {
+        s = uri + 5;
+        p->sips = 1;
+    } else
+        return -1;
+    size_t n = strcspn(s, "?"); /* headers are dropped */
     const char *at = NULL;
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '@') at = s + i;
+        if (s[i] == '@')
+            at = s + i;
     const char *hp = s;
     if (at) {
         size_t ul = (size_t)(at - s);
         size_t colon = strcspn(s, ":");
         p->user = s;
-        p->user_len = colon < ul ? colon : ul;   /* drop the password */
+        p->user_len = colon < ul ? colon : ul; /* drop the password */
         hp = at + 1;
     }
     size_t hl = (size_t)(s + n - hp);
     size_t hostport = strcspn(hp, ";?");
-    if (hostport > hl) hostport = hl;
+    if (hostport > hl)
+        hostport = hl;
     p->params = hp + hostport;
     p->params_len = hl - hostport;
     if (hostport && hp[0] == '[') {
         const char *rb = memchr(hp, ']', hostport);
-        if (!rb) return -1;
+        if (!rb)
+            return -1;
         p->host = hp;
         p->host_len = (size_t)(rb - hp) + 1;
     } else {
@@ -131,7 +146,8 @@ static int sip_split(const char *uri, struct sip_parts *p)
         p->host = hp;
         p->host_len = c < hostport ? c : hostport;
     }
-    if (p->host_len == 0) return -1;
+    if (p->host_len == 0)
+        return -1;
     return 0;
 }
 
@@ -144,11 +160,14 @@ static int service_urn(const char *in, char out[STIR_URI_MAX + 1])
 {
     static const char prefix[] = "urn:service:";
     size_t n = strlen(in), plen = sizeof prefix - 1;
-    if (n < plen || strncasecmp(in, prefix, plen)) return 0;
-    if (n == plen || n > STIR_URI_MAX || in[plen] == '.' || in[n - 1] == '.') return -1;
+    if (n < plen || strncasecmp(in, prefix, plen))
+        return 0;
+    if (n == plen || n > STIR_URI_MAX || in[plen] == '.' || in[n - 1] == '.')
+        return -1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)in[i];
-        if (i >= plen && !isalnum(c) && c != '-' && !(c == '.' && in[i + 1] != '.')) return -1;
+        if (i >= plen && !isalnum(c) && c != '-' && !(c == '.' && in[i + 1] != '.'))
+            return -1;
         out[i] = (char)tolower(c);
     }
     out[n] = '\0';
@@ -164,9 +183,12 @@ int stir_uri_normalize(const char *in, char out[STIR_URI_MAX + 1], const char *f
                          2 * STIR_URI_MAX);
     int urn = service_urn(in, out);
     if (urn < 0)
-        return stir_fail(err, STIR_ERR_INPUT, field, "\"%.80s\" is not a service URN "
-                         "urn:service:name[.sub] (RFC 5031)", in);
-    if (urn) return 0;
+        return stir_fail(err, STIR_ERR_INPUT, field,
+                         "\"%.80s\" is not a service URN "
+                         "urn:service:name[.sub] (RFC 5031)",
+                         in);
+    if (urn)
+        return 0;
     if (sip_split(in, &p) != 0)
         return stir_fail(err, STIR_ERR_INPUT, field,
                          "uri \"%.80s\" is not a sip: or sips: URI with a host", in);
@@ -177,10 +199,12 @@ int stir_uri_normalize(const char *in, char out[STIR_URI_MAX + 1], const char *f
     if (p.user_len) {
         if (put_lower_decoded(out, &o, STIR_URI_MAX + 1, p.user, p.user_len) != 0)
             goto bad;
-        if (o + 1 >= STIR_URI_MAX + 1) goto bad;
+        if (o + 1 >= STIR_URI_MAX + 1)
+            goto bad;
         out[o++] = '@';
     }
-    if (put_lower_decoded(out, &o, STIR_URI_MAX + 1, p.host, p.host_len) != 0) goto bad;
+    if (put_lower_decoded(out, &o, STIR_URI_MAX + 1, p.host, p.host_len) != 0)
+        goto bad;
     out[o] = '\0';
     return 0;
 bad:
@@ -193,18 +217,19 @@ static int has_user_phone(const char *params, size_t n)
 {
     const char *end = params + n;
     for (const char *s = params; s < end;) {
-        if (*s == ';') s++;
+        if (*s == ';')
+            s++;
         size_t len = (size_t)(end - s);
         const char *semi = memchr(s, ';', len);
         size_t plen = semi ? (size_t)(semi - s) : len;
-        if (plen == 10 && strncasecmp(s, "user=phone", 10) == 0) return 1;
+        if (plen == 10 && strncasecmp(s, "user=phone", 10) == 0)
+            return 1;
         s += plen;
     }
     return 0;
 }
 
-static int tn_from(const char *s, size_t n, stir_ident *out, const char *field,
-                   stir_error *err)
+static int tn_from(const char *s, size_t n, stir_ident *out, const char *field, stir_error *err)
 {
     char buf[TN_INPUT_MAX + 1];
     if (n > TN_INPUT_MAX)
@@ -220,16 +245,18 @@ static int tn_from(const char *s, size_t n, stir_ident *out, const char *field,
 static int is_global_number(const char *s, size_t n)
 {
     int digit = 0;
-    if (n < 2 || s[0] != '+') return 0;
+    if (n < 2 || s[0] != '+')
+        return 0;
     for (size_t i = 1; i < n; i++) {
-        if (s[i] >= '0' && s[i] <= '9') digit = 1;
-        else if (s[i] != '-' && s[i] != '.' && s[i] != '(' && s[i] != ')') return 0;
+        if (s[i] >= '0' && s[i] <= '9')
+            digit = 1;
+        else if (s[i] != '-' && s[i] != '.' && s[i] != '(' && s[i] != ')')
+            return 0;
     }
     return digit;
 }
 
-int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field,
-                        stir_error *err)
+int stir_ident_from_uri(const char *uri, stir_ident *out, const char *field, stir_error *err)
 {
     return stir_ident_from_uri_ex(uri, out, 0, field, err);
 }
@@ -252,7 +279,8 @@ int stir_ident_from_uri_ex(const char *uri, stir_ident *out, int flags, const ch
                          "\"%.80s\" is not a tel:, sip:, sips: or urn:service: URI", uri);
     /* The telephone-subscriber may carry its own ;params (npdi, rn). */
     size_t n = p.user_len ? strcspn(p.user, ";") : 0;
-    if (n > p.user_len) n = p.user_len;
+    if (n > p.user_len)
+        n = p.user_len;
     stir_error e2;
     if (n && has_user_phone(p.params, p.params_len) && tn_from(p.user, n, out, field, &e2) == 0)
         return 0;
@@ -266,8 +294,7 @@ int stir_ident_from_uri_ex(const char *uri, stir_ident *out, int flags, const ch
     return stir_uri_normalize(uri, out->value, field, err);
 }
 
-int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field,
-                         stir_error *err)
+int stir_ident_from_json(const json_t *obj, stir_ident *out, const char *field, stir_error *err)
 {
     return stir_ident_from_json_ex(obj, out, 0, field, err);
 }
@@ -305,12 +332,14 @@ int stir_ident_from_json_ex(const json_t *obj, stir_ident *out, int flags, const
 
 int stir_ident_is_anonymous(const stir_ident *id)
 {
-    if (id->is_tn) return 0;
+    if (id->is_tn)
+        return 0;
     const char *v = id->value;
     const char *colon = strchr(v, ':');
     const char *user = colon ? colon + 1 : v;
     const char *at = strchr(user, '@');
-    if (at && (size_t)(at - user) == 9 && strncmp(user, "anonymous", 9) == 0) return 1;
+    if (at && (size_t)(at - user) == 9 && strncmp(user, "anonymous", 9) == 0)
+        return 1;
     const char *host = at ? at + 1 : user;
     return strcmp(host, "anonymous.invalid") == 0;
 }

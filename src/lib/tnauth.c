@@ -24,17 +24,17 @@
 
 #define TN_MAX_DIGITS 15
 
-typedef stir_der_tlv tlv;
+typedef sti_der_tlv tlv;
 
-static int read_tlv(const unsigned char **p, const unsigned char *end, tlv *t,
-                    const char *what, stir_error *err)
+static int read_tlv(const unsigned char **p, const unsigned char *end, tlv *t, const char *what,
+                    stir_error *err)
 {
-    return stir_der_read("TNAuthList", p, end, t, what, err);
+    return sti_der_read("TNAuthList", p, end, t, what, err);
 }
 
 /* Read an IA5String into out (NUL-terminated), at most `max` characters. */
-static int read_ia5(const unsigned char **p, const unsigned char *end, char *out,
-                    size_t max, const char *what, stir_error *err)
+static int read_ia5(const unsigned char **p, const unsigned char *end, char *out, size_t max,
+                    const char *what, stir_error *err)
 {
     tlv t;
     int rc = read_tlv(p, end, &t, what, err);
@@ -45,8 +45,7 @@ static int read_ia5(const unsigned char **p, const unsigned char *end, char *out
                          "TNAuthList: %s is not an IA5String (tag %d)", what, t.tag);
     if (t.len < 1 || (size_t)t.len > max)
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: %s has %ld characters (1..%zu allowed)", what,
-                         t.len, max);
+                         "TNAuthList: %s has %ld characters (1..%zu allowed)", what, t.len, max);
     for (long i = 0; i < t.len; i++)
         if (t.val[i] < 0x21 || t.val[i] > 0x7e)
             return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
@@ -61,8 +60,7 @@ static int check_tn(const char *tn, const char *what, stir_error *err)
     for (const char *c = tn; *c; c++)
         if (!((*c >= '0' && *c <= '9') || *c == '*' || *c == '#'))
             return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                             "TNAuthList: %s \"%s\" has a character other than 0-9 * #",
-                             what, tn);
+                             "TNAuthList: %s \"%s\" has a character other than 0-9 * #", what, tn);
     return 0;
 }
 
@@ -82,8 +80,8 @@ static uint64_t pow10u(size_t d)
     return v;
 }
 
-static int parse_range(const unsigned char *p, const unsigned char *end,
-                       stir_tnauth_entry *e, stir_error *err)
+static int parse_range(const unsigned char *p, const unsigned char *end, stir_tnauth_entry *e,
+                       stir_error *err)
 {
     tlv seq;
     int rc = read_tlv(&p, end, &seq, "TN range", err);
@@ -130,8 +128,7 @@ static int parse_range(const unsigned char *p, const unsigned char *end,
                          "TNAuthList: TN range count is negative or too large");
     if (count < 2)
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                         "TNAuthList: TN range count %llu is below 2",
-                         (unsigned long long)count);
+                         "TNAuthList: TN range count %llu is below 2", (unsigned long long)count);
     /* Extension additions ("...") are not defined by any RFC; refusing them
      * keeps us from granting a range whose meaning we cannot know. */
     if (q != qend)
@@ -154,8 +151,7 @@ static int parse_range(const unsigned char *p, const unsigned char *end,
     return 0;
 }
 
-int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out,
-                      stir_error *err)
+int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out, stir_error *err)
 {
     if (!der || !out)
         return stir_fail(err, STIR_ERR_INTERNAL, NULL, "stir_tnauth_parse: NULL argument");
@@ -171,8 +167,8 @@ int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out,
     if (rc)
         goto fail;
     if (seq.cls != V_ASN1_UNIVERSAL || seq.tag != V_ASN1_SEQUENCE || !seq.constructed) {
-        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                       "TNAuthList: not a SEQUENCE (tag %d)", seq.tag);
+        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "TNAuthList: not a SEQUENCE (tag %d)",
+                       seq.tag);
         goto fail;
     }
     if (p != end) {
@@ -182,14 +178,14 @@ int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out,
     }
     const unsigned char *q = seq.val, *qend = seq.val + seq.len;
     if (q == qend) {
-        rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                       "TNAuthList: empty list (SIZE 1..MAX)");
+        rc =
+            stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "TNAuthList: empty list (SIZE 1..MAX)");
         goto fail;
     }
     while (q < qend) {
         if (out->n == STIR_TNAUTH_MAX_ENTRIES) {
-            rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
-                           "TNAuthList: more than %d entries", STIR_TNAUTH_MAX_ENTRIES);
+            rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "TNAuthList: more than %d entries",
+                           STIR_TNAUTH_MAX_ENTRIES);
             goto fail;
         }
         char what[32];
@@ -201,7 +197,8 @@ int stir_tnauth_parse(const unsigned char *der, size_t len, stir_tnauth *out,
         if (ent.cls != V_ASN1_CONTEXT_SPECIFIC || !ent.constructed || ent.tag > 2) {
             rc = stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                            "TNAuthList: %s is not [0] SPC, [1] range or [2] TN "
-                           "(EXPLICIT)", what);
+                           "(EXPLICIT)",
+                           what);
             goto fail;
         }
         stir_tnauth_entry *e = &out->e[out->n];

@@ -6,7 +6,7 @@
 
 static uint64_t hash_url(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ULL;
@@ -14,13 +14,13 @@ static uint64_t hash_url(const char *s)
     return h;
 }
 
-static stir_urltab_node **bucket_of(const stir_urltab *t, uint64_t h)
+static sti_urltab_node **bucket_of(const sti_urltab *t, uint64_t h)
 {
     return &t->buckets[h & (t->nbuckets - 1)];
 }
 
-int stir_urltab_init(stir_urltab *t, size_t max_entries, size_t entry_size,
-                     size_t node_offset, stir_urltab_release_fn *release, void *owner)
+int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size, size_t node_offset,
+                    sti_urltab_release_fn *release, void *owner)
 {
     memset(t, 0, sizeof *t);
     /* A power of two >= max_entries: chains stay short without growing. */
@@ -40,28 +40,28 @@ int stir_urltab_init(stir_urltab *t, size_t max_entries, size_t entry_size,
     return 0;
 }
 
-void stir_urltab_destroy(stir_urltab *t)
+void sti_urltab_destroy(sti_urltab *t)
 {
     while (t->oldest)
-        stir_urltab_remove(t, t->oldest);
+        sti_urltab_remove(t, t->oldest);
     free(t->buckets);
     memset(t, 0, sizeof *t);
 }
 
-static stir_urltab_node *find_hashed(const stir_urltab *t, const char *url, uint64_t h)
+static sti_urltab_node *find_hashed(const sti_urltab *t, const char *url, uint64_t h)
 {
-    for (stir_urltab_node *n = *bucket_of(t, h); n; n = n->hnext)
+    for (sti_urltab_node *n = *bucket_of(t, h); n; n = n->hnext)
         if (n->hash == h && strcmp(n->url, url) == 0)
             return n;
     return NULL;
 }
 
-stir_urltab_node *stir_urltab_find(const stir_urltab *t, const char *url)
+sti_urltab_node *sti_urltab_find(const sti_urltab *t, const char *url)
 {
     return find_hashed(t, url, hash_url(url));
 }
 
-static void order_unlink(stir_urltab *t, stir_urltab_node *n)
+static void order_unlink(sti_urltab *t, sti_urltab_node *n)
 {
     if (n->older)
         n->older->newer = n->newer;
@@ -74,7 +74,7 @@ static void order_unlink(stir_urltab *t, stir_urltab_node *n)
     n->older = n->newer = NULL;
 }
 
-static void order_append(stir_urltab *t, stir_urltab_node *n)
+static void order_append(sti_urltab *t, sti_urltab_node *n)
 {
     n->older = t->newest;
     n->newer = NULL;
@@ -85,27 +85,27 @@ static void order_append(stir_urltab *t, stir_urltab_node *n)
     t->newest = n;
 }
 
-stir_urltab_node *stir_urltab_upsert(stir_urltab *t, const char *url)
+sti_urltab_node *sti_urltab_upsert(sti_urltab *t, const char *url)
 {
     uint64_t h = hash_url(url);
-    stir_urltab_node *n = find_hashed(t, url, h);
+    sti_urltab_node *n = find_hashed(t, url, h);
     if (n) {
         order_unlink(t, n);
         order_append(t, n);
         return n;
     }
     while (t->count >= t->max_entries && t->oldest)
-        stir_urltab_remove(t, t->oldest);
+        sti_urltab_remove(t, t->oldest);
     char *e = calloc(1, t->entry_size);
     char *key = e ? strdup(url) : NULL;
     if (!key) {
         free(e);
         return NULL;
     }
-    n = (stir_urltab_node *)(void *)(e + t->node_offset);
+    n = (sti_urltab_node *)(void *)(e + t->node_offset);
     n->url = key;
     n->hash = h;
-    stir_urltab_node **b = bucket_of(t, h);
+    sti_urltab_node **b = bucket_of(t, h);
     n->hnext = *b;
     *b = n;
     order_append(t, n);
@@ -113,9 +113,9 @@ stir_urltab_node *stir_urltab_upsert(stir_urltab *t, const char *url)
     return n;
 }
 
-void stir_urltab_remove(stir_urltab *t, stir_urltab_node *n)
+void sti_urltab_remove(sti_urltab *t, sti_urltab_node *n)
 {
-    stir_urltab_node **pp = bucket_of(t, n->hash);
+    sti_urltab_node **pp = bucket_of(t, n->hash);
     while (*pp != n)
         pp = &(*pp)->hnext;
     *pp = n->hnext;

@@ -1,7 +1,7 @@
 /*
  * URL-keyed hash table with an oldest-first order list (private to
  * libstir): the table mechanics shared by the certificate cache and the
- * rcd content cache. Each cache's entry type embeds a stir_urltab_node;
+ * rcd content cache. Each cache's entry type embeds a sti_urltab_node;
  * the table allocates entries (zeroed), evicts the oldest when full and
  * frees them, calling the cache's release hook for what an entry holds.
  * Expiry, negative entries and fetching stay with the caches. Not locked:
@@ -15,60 +15,59 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct stir_urltab_node {
-    char *url;                              /* the key, owned by the table */
+typedef struct sti_urltab_node {
+    char *url; /* the key, owned by the table */
     uint64_t hash;
-    struct stir_urltab_node *hnext;         /* bucket chain */
-    struct stir_urltab_node *older, *newer; /* insertion order, for eviction */
-} stir_urltab_node;
+    struct sti_urltab_node *hnext;         /* bucket chain */
+    struct sti_urltab_node *older, *newer; /* insertion order, for eviction */
+} sti_urltab_node;
 
 /* Releases what the entry of n holds (not the entry itself), just before
  * the table frees it. */
-typedef void stir_urltab_release_fn(void *owner, stir_urltab_node *n);
+typedef void sti_urltab_release_fn(void *owner, sti_urltab_node *n);
 
-typedef struct stir_urltab {
-    stir_urltab_node **buckets;
+typedef struct sti_urltab {
+    sti_urltab_node **buckets;
     size_t nbuckets, count, max_entries;
-    stir_urltab_node *oldest, *newest;
-    size_t entry_size, node_offset;         /* the caller's entry type */
-    stir_urltab_release_fn *release;
+    sti_urltab_node *oldest, *newest;
+    size_t entry_size, node_offset; /* the caller's entry type */
+    sti_urltab_release_fn *release;
     void *owner;
-} stir_urltab;
+} sti_urltab;
 
 /* The entry of type `type` whose member `member` is node `n` (not NULL). */
-#define STIR_URLTAB_ENTRY(n, type, member) \
-    ((type *)(void *)((char *)(n) - offsetof(type, member)))
+#define STI_URLTAB_ENTRY(n, type, member) ((type *)(void *)((char *)(n)-offsetof(type, member)))
 
 /*
  * An empty table whose entries are entry_size bytes with the node at
  * node_offset (sizeof and offsetof of the caller's type), holding at most
  * max_entries (>= 1); -1 when out of memory. release may be NULL.
  */
-int stir_urltab_init(stir_urltab *t, size_t max_entries, size_t entry_size,
-                     size_t node_offset, stir_urltab_release_fn *release, void *owner);
+int sti_urltab_init(sti_urltab *t, size_t max_entries, size_t entry_size, size_t node_offset,
+                    sti_urltab_release_fn *release, void *owner);
 
 /* Removes every entry, then frees the buckets. Safe on a zeroed table. */
-void stir_urltab_destroy(stir_urltab *t);
+void sti_urltab_destroy(sti_urltab *t);
 
-stir_urltab_node *stir_urltab_find(const stir_urltab *t, const char *url);
+sti_urltab_node *sti_urltab_find(const sti_urltab *t, const char *url);
 
 /*
  * The node of url, moved to the newest position; when absent, a zeroed
  * entry is added as the newest, after evicting the oldest while the table
  * is full. NULL only when out of memory (evictions may have happened).
  */
-stir_urltab_node *stir_urltab_upsert(stir_urltab *t, const char *url);
+sti_urltab_node *sti_urltab_upsert(sti_urltab *t, const char *url);
 
 /* Takes n out of the table, releases and frees its entry. */
-void stir_urltab_remove(stir_urltab *t, stir_urltab_node *n);
+void sti_urltab_remove(sti_urltab *t, sti_urltab_node *n);
 
 /* The next entry to evict, NULL when empty. */
-static inline stir_urltab_node *stir_urltab_oldest(const stir_urltab *t)
+static inline sti_urltab_node *sti_urltab_oldest(const sti_urltab *t)
 {
     return t->oldest;
 }
 
-static inline size_t stir_urltab_count(const stir_urltab *t)
+static inline size_t sti_urltab_count(const sti_urltab *t)
 {
     return t->count;
 }

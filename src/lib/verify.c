@@ -34,12 +34,11 @@ struct stir_verifier {
     stir_rcd *rcd;
     long freshness_s;
     const char *priority_passed, *priority_failed;
-    stir_prefetcher *prefetch;      /* parallel x5u fetches, one budget */
+    sti_prefetcher *prefetch; /* parallel x5u fetches, one budget */
     int require_user_phone;
 };
 
-stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
-                                 stir_error *err)
+stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg, stir_error *err)
 {
     if (!ctx || !cfg->cache) {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "verifier needs a context and a certificate cache");
@@ -57,7 +56,7 @@ stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
     v->require_user_phone = cfg->require_user_phone;
     v->priority_passed = cfg->priority_passed ? cfg->priority_passed : STIR_PRIORITY_PASSED;
     v->priority_failed = cfg->priority_failed ? cfg->priority_failed : STIR_PRIORITY_FAILED;
-    v->prefetch = stir_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
+    v->prefetch = sti_prefetcher_new(v->cache, cfg->fetch_budget_ms, 0);
     if (!v->prefetch) {
         free(v);
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
@@ -68,8 +67,9 @@ stir_verifier *stir_verifier_new(stir_ctx *ctx, const stir_verifier_config *cfg,
 
 void stir_verifier_free(stir_verifier *v)
 {
-    if (!v) return;
-    stir_prefetcher_free(v->prefetch);
+    if (!v)
+        return;
+    sti_prefetcher_free(v->prefetch);
     free(v);
 }
 
@@ -107,7 +107,7 @@ static int check_dest(const json_t *d, stir_error *err)
     if (!json_is_object(d))
         return stir_fail_text(err, STIR_ERR_INVALID, TEXT_INVALID_PASSPORT, "dest",
                               "PASSporT has no dest object");
-    json_object_foreach((json_t *)d, k, arr) {
+    json_object_foreach ((json_t *)d, k, arr) {
         if (strcmp(k, "tn") && strcmp(k, "uri"))
             return stir_fail_text(err, STIR_ERR_INVALID, TEXT_INVALID_PASSPORT, "dest",
                                   "PASSporT dest has an unknown member \"%.20s\"", k);
@@ -134,8 +134,10 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
         return stir_fail_text(err, STIR_ERR_INVALID, TEXT_INVALID_PASSPORT, "iat",
                               iat ? "PASSporT iat must be a positive integer NumericDate"
                                   : "PASSporT has no iat claim");
-    if ((rc = check_orig(json_object_get(claims, "orig"), err))) return rc;
-    if ((rc = check_dest(json_object_get(claims, "dest"), err))) return rc;
+    if ((rc = check_orig(json_object_get(claims, "orig"), err)))
+        return rc;
+    if ((rc = check_dest(json_object_get(claims, "dest"), err)))
+        return rc;
     for (size_t i = 0; i < t->n_claims; i++) {
         const stir_claim_spec *c = &t->claims[i];
         const json_t *v = json_object_get(claims, c->name);
@@ -145,7 +147,7 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
                                       "PASSporT of type %s has no %s claim", t->name, c->name);
             continue;
         }
-        if ((rc = stir_claim_check(c, v, STIR_ERR_INVALID, err))) {
+        if ((rc = sti_claim_check(c, v, STIR_ERR_INVALID, err))) {
             err->text = TEXT_INVALID_PASSPORT;
             return rc;
         }
@@ -157,7 +159,10 @@ static int check_claims(const stir_ppt_type *t, const json_t *claims, stir_error
 
 /* ---- identities --------------------------------------------------------- */
 
-static const char *ident_kind(const stir_ident *id) { return id->is_tn ? "tn" : "uri"; }
+static const char *ident_kind(const stir_ident *id)
+{
+    return id->is_tn ? "tn" : "uri";
+}
 
 /*
  * A claim value in canonical form: a tn canonicalized, a uri by the rules
@@ -168,7 +173,8 @@ static int canon_value(const char *v, int is_tn, int flags, stir_ident *id)
 {
     stir_error ignore;
     memset(id, 0, sizeof *id);
-    if (!v) return -1;
+    if (!v)
+        return -1;
     if (is_tn) {
         id->is_tn = 1;
         return stir_tn_canon(v, id->value, "claim", &ignore) ? -1 : 0;
@@ -191,8 +197,8 @@ static int match_orig(const json_t *orig, const stir_ident *from, int flags, sti
     /* Compare canonical forms: a signer may have left separators in. */
     if (canon_value(val, tn != NULL, flags, &canon) == 0 && same_ident(&canon, from))
         return 0;
-    return stir_fail(err, STIR_ERR_INVALID, "orig", "orig %s %.64s does not match from %s %s",
-                     kind, val, ident_kind(from), from->value);
+    return stir_fail(err, STIR_ERR_INVALID, "orig", "orig %s %.64s does not match from %s %s", kind,
+                     val, ident_kind(from), from->value);
 }
 
 /* Does a dest claim name `id`? A uri entry may be a TN (RFC 8224 8.3). */
@@ -200,11 +206,12 @@ static int dest_contains(const json_t *dest, const stir_ident *id, int flags)
 {
     for (int is_tn = 0; is_tn < 2; is_tn++) {
         const json_t *arr = json_object_get(dest, is_tn ? "tn" : "uri");
-        if (is_tn && !id->is_tn) break;     /* a tn entry never names a URI */
+        if (is_tn && !id->is_tn)
+            break; /* a tn entry never names a URI */
         for (size_t i = 0; i < json_array_size(arr); i++) {
             stir_ident canon;
-            if (canon_value(json_string_value(json_array_get(arr, i)), is_tn, flags,
-                            &canon) == 0 && same_ident(&canon, id))
+            if (canon_value(json_string_value(json_array_get(arr, i)), is_tn, flags, &canon) == 0 &&
+                same_ident(&canon, id))
                 return 1;
         }
     }
@@ -214,12 +221,14 @@ static int dest_contains(const json_t *dest, const stir_ident *id, int flags)
 /* dest must name the To identity, or the Request-URI when the client gave it. */
 static int match_dest(const json_t *dest, const stir_verify_ctx *ctx, stir_error *err)
 {
-    if (dest_contains(dest, &ctx->to, ctx->ident_flags)) return 0;
-    if (ctx->has_dest && dest_contains(dest, &ctx->dest, ctx->ident_flags)) return 0;
+    if (dest_contains(dest, &ctx->to, ctx->ident_flags))
+        return 0;
+    if (ctx->has_dest && dest_contains(dest, &ctx->dest, ctx->ident_flags))
+        return 0;
     char *d = json_dumps(dest, JSON_COMPACT | JSON_SORT_KEYS);
     stir_fail(err, STIR_ERR_INVALID, "dest", "dest %.120s does not contain to %s %s%s%s",
-              d ? d : "?", ident_kind(&ctx->to), ctx->to.value,
-              ctx->has_dest ? " nor dest " : "", ctx->has_dest ? ctx->dest.value : "");
+              d ? d : "?", ident_kind(&ctx->to), ctx->to.value, ctx->has_dest ? " nor dest " : "",
+              ctx->has_dest ? ctx->dest.value : "");
     free(d);
     return STIR_ERR_INVALID;
 }
@@ -232,19 +241,22 @@ static int check_fresh(long long iat, const stir_verify_ctx *ctx, long w, stir_e
     if (now - t > w)
         return stir_fail(err, STIR_ERR_STALE, "time",
                          "request time %lld is %lld s older than the verifier clock; "
-                         "window %ld s", t, now - t, w);
+                         "window %ld s",
+                         t, now - t, w);
     if (t - now > w)
         return stir_fail(err, STIR_ERR_STALE, "time",
                          "request time %lld is %lld s ahead of the verifier clock; "
-                         "window %ld s", t, t - now, w);
+                         "window %ld s",
+                         t, t - now, w);
     if (t - iat > w)
         return stir_fail(err, STIR_ERR_STALE, "iat",
-                         "iat %lld is %lld s older than the request time %lld; window %ld s",
-                         iat, t - iat, t, w);
+                         "iat %lld is %lld s older than the request time %lld; window %ld s", iat,
+                         t - iat, t, w);
     if (iat - t > w)
         return stir_fail(err, STIR_ERR_STALE, "iat",
                          "iat %lld is %lld s in the future of the request time %lld; "
-                         "window %ld s", iat, iat - t, t, w);
+                         "window %ld s",
+                         iat, iat - t, t, w);
     return 0;
 }
 
@@ -256,13 +268,15 @@ static stir_passport *compact_passport(const stir_identity *id, const stir_verif
 {
     json_t *h = json_pack("{ss ss ss}", "alg", id->alg ? id->alg : "ES256", "typ", "passport",
                           "x5u", id->info);
-    if (id->ppt) json_object_set_new(h, "ppt", json_string(id->ppt));
-    json_t *c = json_pack("{s{s[s]} sI s{ss}}", "dest", ident_kind(&ctx->to), ctx->to.value,
-                          "iat", (json_int_t)ctx->time, "orig", ident_kind(&ctx->from),
-                          ctx->from.value);
+    if (id->ppt)
+        json_object_set_new(h, "ppt", json_string(id->ppt));
+    json_t *c = json_pack("{s{s[s]} sI s{ss}}", "dest", ident_kind(&ctx->to), ctx->to.value, "iat",
+                          (json_int_t)ctx->time, "orig", ident_kind(&ctx->from), ctx->from.value);
     stir_passport *p = NULL;
-    if (h && c) p = stir_passport_from_compact(id->token, strlen(id->token), h, c, err);
-    else stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+    if (h && c)
+        p = stir_passport_from_compact(id->token, strlen(id->token), h, c, err);
+    else
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
     json_decref(h);
     json_decref(c);
     return p;
@@ -277,11 +291,13 @@ static stir_passport *compact_passport(const stir_identity *id, const stir_verif
 static int check_scope(const stir_ppt_type *t, const json_t *claims, const stir_cert *cert,
                        stir_error *err)
 {
-    const char *who = stir_ppt_scope_claim(t);
+    const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     const stir_tnauth *ta = stir_cert_tnauth(cert);
-    if (stir_ppt_has_claim(t, "iss") && json_object_get(claims, "iss")) return 0;
-    if (!tn || !ta || stir_tnauth_covers(ta, tn)) return 0;
+    if (sti_ppt_has_claim(t, "iss") && json_object_get(claims, "iss"))
+        return 0;
+    if (!tn || !ta || stir_tnauth_covers(ta, tn))
+        return 0;
     return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, "x5u",
                      "certificate TNAuthList does not cover %s tn %.32s", who, tn);
 }
@@ -299,7 +315,8 @@ static int check_rcd(stir_verifier *v, const stir_ppt_type *t, const json_t *cla
                      const stir_verify_ctx *ctx, stir_verify_result *out, int *strip)
 {
     *strip = 0;
-    if (!json_object_get(claims, "rcd") && !json_object_get(claims, "crn")) return 0;
+    if (!json_object_get(claims, "rcd") && !json_object_get(claims, "crn"))
+        return 0;
     if (!v->rcd) {
         out->rcd = json_pack("{ss ss}", "status", "fail", "reasonDescription",
                              "RCD is not verified by this server (no RCD fetcher configured)");
@@ -313,11 +330,14 @@ static int check_rcd(stir_verifier *v, const stir_ppt_type *t, const json_t *cla
         }
     }
     const char *status = json_string_value(json_object_get(out->rcd, "status"));
-    if (status && !strcmp(status, "pass")) return 0;
+    if (status && !strcmp(status, "pass"))
+        return 0;
     const char *why = json_string_value(json_object_get(out->rcd, "reasonDescription"));
     if (!strcmp(t->name, "rcd"))
-        return stir_fail(&out->err, STIR_ERR_INVALID, "rcdi", "the Rich Call Data does not "
-                         "verify: %s", why ? why : "not verified");
+        return stir_fail(&out->err, STIR_ERR_INVALID, "rcdi",
+                         "the Rich Call Data does not "
+                         "verify: %s",
+                         why ? why : "not verified");
     *strip = 1;
     if (out->rcd && why) {
         char *d = NULL;
@@ -349,7 +369,8 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     if (id->ppt && (!hppt || strcmp(id->ppt, hppt)))
         return stir_fail(err, STIR_ERR_INVALID, "ppt",
                          "Identity ppt parameter \"%.32s\" does not match PASSporT header "
-                         "ppt \"%.32s\"", id->ppt, hppt ? hppt : "(none)");
+                         "ppt \"%.32s\"",
+                         id->ppt, hppt ? hppt : "(none)");
     if (json_object_get(stir_passport_header(p), "ppt") && !hppt)
         return stir_fail(err, STIR_ERR_INVALID, "ppt", "PASSporT header ppt is not a string");
     snprintf(out->ppt, sizeof out->ppt, "%s", hppt ? hppt : "");
@@ -373,39 +394,46 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     if (strcmp(x5u, id->info))
         return stir_fail(err, STIR_ERR_INVALID, "x5u",
                          "PASSporT x5u %.200s differs from Identity info %.200s "
-                         "(RFC 8224 4.1)", x5u, id->info);
+                         "(RFC 8224 4.1)",
+                         x5u, id->info);
     const json_t *claims = stir_passport_claims(p);
-    if ((rc = check_claims(t, claims, err))) return rc;
+    if ((rc = check_claims(t, claims, err)))
+        return rc;
     if (!ctx->from.value[0])
-        return stir_fail(err, STIR_ERR_ANONYMITY, "from",
-                         "no calling identity (from) was given");
+        return stir_fail(err, STIR_ERR_ANONYMITY, "from", "no calling identity (from) was given");
     if (stir_ident_is_anonymous(&ctx->from))
-        return stir_fail(err, STIR_ERR_ANONYMITY, "from",
-                         "calling identity %s is anonymous", ctx->from.value);
+        return stir_fail(err, STIR_ERR_ANONYMITY, "from", "calling identity %s is anonymous",
+                         ctx->from.value);
 
     long long iat = json_integer_value(json_object_get(claims, "iat"));
     stir_cert *cert = stir_certcache_get_ex(v->cache, x5u, (time_t)iat, ctx->cache_flags, err);
-    if (!cert) return err->code;
+    if (!cert)
+        return err->code;
     if ((rc = check_scope(t, claims, cert, err))) {
         stir_cert_unref(cert);
         return rc;
     }
     if (!(rc = check_fresh(iat, ctx, v->freshness_s, err)) &&
         !(rc = match_orig(json_object_get(claims, "orig"), &ctx->from, ctx->ident_flags, err)) &&
-        !(t->dest == STIR_DEST_TO && (rc = match_dest(json_object_get(claims, "dest"), ctx, err)))) {
+        !(t->dest == STIR_DEST_TO &&
+          (rc = match_dest(json_object_get(claims, "dest"), ctx, err)))) {
         int ok = stir_passport_verify_sig(p, stir_cert_pubkey(cert));
         if (ok != 1)
             rc = stir_fail(err, STIR_ERR_INVALID, "signature",
                            "signature does not verify with the key of the x5u certificate");
     }
     /* The credential is fine but the PASSporT oversteps it: 438. */
-    if (!rc) rc = stir_jcc_check(stir_cert_jcc(cert), claims, STIR_ERR_INVALID, err);
+    if (!rc)
+        rc = stir_jcc_check(stir_cert_jcc(cert), claims, STIR_ERR_INVALID, err);
     stir_cert_unref(cert);
     /* The claims are now the signer's: check them against the request. */
-    if (!rc && t->check_request) rc = t->check_request(claims, ctx, err);
+    if (!rc && t->check_request)
+        rc = t->check_request(claims, ctx, err);
     int strip = 0;
-    if (!rc && stir_ppt_has_claim(t, "rcd")) rc = check_rcd(v, t, claims, ctx, out, &strip);
-    if (!rc) out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
+    if (!rc && sti_ppt_has_claim(t, "rcd"))
+        rc = check_rcd(v, t, claims, ctx, out, &strip);
+    if (!rc)
+        out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
     return rc;
 }
 
@@ -418,13 +446,16 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
 static char *raw_compact(const char *identity, size_t len)
 {
     size_t n = strcspn(identity, ";");
-    if (n > len) n = len;
+    if (n > len)
+        n = len;
     const char *d1 = memchr(identity, '.', n);
     const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(identity + n - d1 - 1)) : NULL;
-    if (!d2) return NULL;
+    if (!d2)
+        return NULL;
     const char *sig = d2 + 1;
     size_t slen = (size_t)(identity + n - sig);
-    if (!slen) return NULL;
+    if (!slen)
+        return NULL;
     for (size_t i = 0; i < slen; i++) {
         unsigned char c = (unsigned char)sig[i];
         if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
@@ -448,7 +479,7 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     int rc;
     memset(out, 0, sizeof *out);
     stir_error_clear(&out->err);
-    out->type = stir_ppt_find(v->ctx, "");     /* ppt "" until parsed */
+    out->type = stir_ppt_find(v->ctx, ""); /* ppt "" until parsed */
     if ((rc = stir_identity_parse(identity, len, &id, &out->err))) {
         /* Still report what was received, up to the first ';'. */
         size_t n = strcspn(identity, ";");
@@ -469,14 +500,16 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     } else {
         p = stir_passport_parse(id.token, strlen(id.token), &out->err);
     }
-    if (!rc && !p) rc = out->err.code;
+    if (!rc && !p)
+        rc = out->err.code;
     if (p) {
         out->compact = strdup(stir_passport_compact(p));
         out->payload = json_incref((json_t *)stir_passport_claims(p));
         rc = verify_passport(v, &id, p, ctx, out);
     }
     out->pass = rc == 0;
-    if (!out->pass && !out->compact) out->compact = raw_compact(identity, len);
+    if (!out->pass && !out->compact)
+        out->compact = raw_compact(identity, len);
     stir_passport_free(p);
     stir_identity_clear(&id);
     return rc;
@@ -491,13 +524,15 @@ static json_t *result_json(const stir_verify_result *r)
     json_t *o = json_pack("{ss ss}", "ppt", r->ppt, "status", r->pass ? "pass" : "fail");
     if (r->pass) {
         json_object_set(o, "validClaims", r->claims);
-        if (r->rcd) json_object_set(o, "rcdResult", r->rcd);
+        if (r->rcd)
+            json_object_set(o, "rcdResult", r->rcd);
     } else {
         char *reason = stir_reason_format(r->err.code, r->err.text, r->compact);
         json_object_set_new(o, "reasonCode", json_integer(r->err.code));
         json_object_set_new(o, "reasonText", json_string(r->err.text));
         json_object_set_new(o, "reasonDescription", json_string(r->err.detail));
-        if (reason) json_object_set_new(o, "reasonHeader", json_string(reason));
+        if (reason)
+            json_object_set_new(o, "reasonHeader", json_string(reason));
         free(reason);
         if (r->passport && stir_utf8_valid(r->passport, strlen(r->passport)))
             json_object_set_new(o, "passport", json_string(r->passport));
@@ -508,7 +543,8 @@ static json_t *result_json(const stir_verify_result *r)
 /* verstat for the originating identity (TS 24.229 7.2A.20). */
 static const char *verstat_of(const stir_verify_result *r)
 {
-    if (r->pass) return STIR_VERSTAT_PASSED;
+    if (r->pass)
+        return STIR_VERSTAT_PASSED;
     /* Nothing was validated: an unsupported type, or no identity to check. */
     if (r->err.code == STIR_ERR_USE_IDENTITY || r->err.code == STIR_ERR_ANONYMITY)
         return STIR_VERSTAT_NONE;
@@ -530,10 +566,12 @@ typedef struct protected_headers {
 static const char *header_value(const char *line, const char *name)
 {
     size_t n = strlen(name);
-    if (strncasecmp(line, name, n)) return NULL;
+    if (strncasecmp(line, name, n))
+        return NULL;
     line += n;
     line += strspn(line, " \t");
-    if (*line != ':') return NULL;
+    if (*line != ':')
+        return NULL;
     line++;
     return line + strspn(line, " \t");
 }
@@ -548,7 +586,8 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
 {
     const json_t *arr = json_object_get(req, "protectedHeaders");
     memset(ph, 0, sizeof *ph);
-    if (!arr) return 0;
+    if (!arr)
+        return 0;
     if (!json_is_array(arr) || json_array_size(arr) > PROTECTED_MAX)
         return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
                          "must be an array of at most %d header lines \"Name: value\"",
@@ -559,7 +598,8 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
             !strchr(line, ':'))
             return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
                              "element %zu must be a header line \"Name: value\" shorter "
-                             "than %d bytes", i, PROTECTED_LINE_MAX);
+                             "than %d bytes",
+                             i, PROTECTED_LINE_MAX);
         if ((val = header_value(line, "Resource-Priority"))) {
             size_t used = strlen(ph->resource_priority);
             if (used + strlen(val) + 2 > sizeof ph->resource_priority)
@@ -584,30 +624,35 @@ static int parse_protected(const json_t *req, protected_headers *ph, stir_error 
 static int request_time(const json_t *req, time_t *out, stir_error *err)
 {
     const json_t *t = json_object_get(req, "time"), *d = json_object_get(req, "date");
-    if (!t && !d) return stir_fail_missing(err, "time", "missing time (or date)");
+    if (!t && !d)
+        return stir_fail_missing(err, "time", "missing time (or date)");
     if (t && (!json_is_integer(t) || json_integer_value(t) <= 0))
         return stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
-    if (t) *out = (time_t)json_integer_value(t);
-    if (!d) return 0;
+    if (t)
+        *out = (time_t)json_integer_value(t);
+    if (!d)
+        return 0;
     const char *why = "must be a string";
     time_t dt;
     if (!json_is_string(d) ||
-        stir_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
+        sti_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
         return stir_fail(err, STIR_ERR_INPUT, "date", "%s", why);
     if (t && dt != *out)
-        return stir_fail(err, STIR_ERR_INPUT, "date", "date names %lld but time is %lld: send "
-                         "one of them, or both for the same second", (long long)dt,
-                         (long long)*out);
+        return stir_fail(err, STIR_ERR_INPUT, "date",
+                         "date names %lld but time is %lld: send "
+                         "one of them, or both for the same second",
+                         (long long)dt, (long long)*out);
     *out = dt;
     return 0;
 }
 
-static int get_ident(const json_t *req, const char *name, stir_ident *out, int required,
-                     int flags, stir_error *err)
+static int get_ident(const json_t *req, const char *name, stir_ident *out, int required, int flags,
+                     stir_error *err)
 {
     const json_t *v = json_object_get(req, name);
     if (!v) {
-        if (required) return stir_fail_missing(err, name, "missing %s", name);
+        if (required)
+            return stir_fail_missing(err, name, "missing %s", name);
         return 1;
     }
     return stir_ident_from_json_ex(v, out, flags, name, err);
@@ -620,13 +665,13 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
     const json_t *one = json_object_get(req, "identityHeader");
     const json_t *many = json_object_get(req, "identityHeaders");
     const char *many_name = "identityHeaders";
-    if (!many && (many = json_object_get(req, "IdentityHeaders"))) many_name = "IdentityHeaders";
+    if (!many && (many = json_object_get(req, "IdentityHeaders")))
+        many_name = "IdentityHeaders";
     *n = 0;
     *has_orig = 0;
     if (one) {
         if (!json_is_string(one) || json_string_length(one) == 0)
-            return stir_fail(err, STIR_ERR_INPUT, "identityHeader",
-                             "must be a non-empty string");
+            return stir_fail(err, STIR_ERR_INPUT, "identityHeader", "must be a non-empty string");
         vals[(*n)++] = one;
         *has_orig = 1;
     }
@@ -634,8 +679,8 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
         if (!json_is_array(many))
             return stir_fail(err, STIR_ERR_INPUT, many_name, "must be an array of strings");
         if (json_array_size(many) + *n > STIR_MAX_IDENTITY_HEADERS)
-            return stir_fail(err, STIR_ERR_INPUT, many_name,
-                             "more than %d Identity header values", STIR_MAX_IDENTITY_HEADERS);
+            return stir_fail(err, STIR_ERR_INPUT, many_name, "more than %d Identity header values",
+                             STIR_MAX_IDENTITY_HEADERS);
         for (size_t i = 0; i < json_array_size(many); i++) {
             const json_t *e = json_array_get(many, i);
             if (!json_is_string(e) || json_string_length(e) == 0)
@@ -656,8 +701,8 @@ static int collect_headers(const json_t *req, const json_t **vals, size_t *n, in
 static int claim_ident(const json_t *o, stir_ident *id, int flags)
 {
     const json_t *tn = json_object_get(o, "tn");
-    return canon_value(json_string_value(tn ? tn : json_object_get(o, "uri")), tn != NULL,
-                       flags, id);
+    return canon_value(json_string_value(tn ? tn : json_object_get(o, "uri")), tn != NULL, flags,
+                       id);
 }
 
 static int same_orig(const json_t *a, const json_t *b, int flags)
@@ -678,7 +723,8 @@ static int is_chain(const stir_verify_result *r)
 static int predecessor(const stir_verify_result *rs, size_t n, size_t self, int flags)
 {
     stir_ident div;
-    if (claim_ident(json_object_get(rs[self].claims, "div"), &div, flags)) return -1;
+    if (claim_ident(json_object_get(rs[self].claims, "div"), &div, flags))
+        return -1;
     for (size_t j = 0; j < n; j++)
         if (j != self && rs[j].pass &&
             dest_contains(json_object_get(rs[j].claims, "dest"), &div, flags) &&
@@ -716,7 +762,8 @@ static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!rs[i].pass || !is_chain(&rs[i])) continue;
+            if (!rs[i].pass || !is_chain(&rs[i]))
+                continue;
             char who[STIR_URI_MAX + 8];
             stir_ident div;
             claim_ident(json_object_get(rs[i].claims, "div"), &div, fl);
@@ -729,21 +776,25 @@ static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx
             const char *field = "div";
             why[0] = '\0';
             if (j < 0)
-                snprintf(why, sizeof why, "no verified PASSporT with the same orig has %.100s in "
+                snprintf(why, sizeof why,
+                         "no verified PASSporT with the same orig has %.100s in "
                          "its dest: the diversion chain is broken (RFC 8946 4.2)",
                          cur == i ? who : "the diverted identity");
             else if (steps > n)
                 snprintf(why, sizeof why, "%.100s: the diversion chain loops (RFC 8946 4.2)", who);
             else if (is_outermost(rs, n, i, fl) && !ctx->has_dest)
-                snprintf(why, sizeof why, "the request has no dest (Request-URI) to check the "
+                snprintf(why, sizeof why,
+                         "the request has no dest (Request-URI) to check the "
                          "outermost div PASSporT against (RFC 8946 4.2 step 1)");
             else if (is_outermost(rs, n, i, fl) &&
                      !dest_contains(json_object_get(rs[i].claims, "dest"), &ctx->dest, fl))
-                snprintf(why, sizeof why, "the outermost div PASSporT's dest does not hold the "
+                snprintf(why, sizeof why,
+                         "the outermost div PASSporT's dest does not hold the "
                          "request's dest %.100s, the current target (RFC 8946 4.2 step 1)",
                          ctx->dest.value);
             if (why[0]) {
-                if (j >= 0) field = "dest";
+                if (j >= 0)
+                    field = "dest";
                 chain_fail(&rs[i], field, why);
                 changed = 1;
             }
@@ -757,10 +808,11 @@ static json_t *div_results(const stir_verify_result *rs, size_t n)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const json_t *div = is_chain(&rs[i]) ? json_object_get(rs[i].payload, "div") : NULL;
-        if (!json_is_object(div)) continue;
-        json_array_append_new(arr, json_pack("{sO ss}", "div", div, "verstatValue",
-                                             rs[i].pass ? STIR_VERSTAT_PASSED
-                                                        : STIR_VERSTAT_FAILED));
+        if (!json_is_object(div))
+            continue;
+        json_array_append_new(arr,
+                              json_pack("{sO ss}", "div", div, "verstatValue",
+                                        rs[i].pass ? STIR_VERSTAT_PASSED : STIR_VERSTAT_FAILED));
     }
     return arr;
 }
@@ -785,23 +837,28 @@ static const char *verstat_value(const stir_verify_result *rs, size_t n, int has
         const stir_ppt_type *t = type_of(&rs[i]);
         int caller = (t && t->attests_orig) || (!t && i == 0 && has_orig) ||
                      (i == 0 && has_orig && !rs[i].payload);
-        if (!caller) continue;
-        if (rs[i].pass) return STIR_VERSTAT_PASSED;
-        if (!v || !strcmp(v, STIR_VERSTAT_NONE)) v = verstat_of(&rs[i]);
+        if (!caller)
+            continue;
+        if (rs[i].pass)
+            return STIR_VERSTAT_PASSED;
+        if (!v || !strcmp(v, STIR_VERSTAT_NONE))
+            v = verstat_of(&rs[i]);
     }
-    if (!v && has_orig) v = STIR_VERSTAT_NONE;
+    if (!v && has_orig)
+        v = STIR_VERSTAT_NONE;
     return v;
 }
 
 /* verstatPriority: passed if an rph PASSporT passed, NULL if there was none. */
-static const char *verstat_priority(const stir_verifier *v, const stir_verify_result *rs,
-                                    size_t n)
+static const char *verstat_priority(const stir_verifier *v, const stir_verify_result *rs, size_t n)
 {
     int seen = 0;
     for (size_t i = 0; i < n; i++) {
         const stir_ppt_type *t = type_of(&rs[i]);
-        if (!t || !t->reports_priority) continue;
-        if (rs[i].pass) return v->priority_passed;
+        if (!t || !t->reports_priority)
+            continue;
+        if (rs[i].pass)
+            return v->priority_passed;
         seen = 1;
     }
     return seen ? v->priority_failed : NULL;
@@ -814,17 +871,20 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
     int first_party = 0;
     for (size_t i = 0; i < n; i++) {
         const stir_ppt_type *t = type_of(&rs[i]);
-        if (t && t->attests_orig && rs[i].pass) first_party = 1;
+        if (t && t->attests_orig && rs[i].pass)
+            first_party = 1;
     }
     for (size_t i = 0; i < n && !first_party; i++) {
-        if (!rs[i].pass || !rs[i].rcd || !json_object_get(rs[i].claims, "iss")) continue;
-        if (strcmp(json_string_value(json_object_get(rs[i].rcd, "status")), "pass")) continue;
+        if (!rs[i].pass || !rs[i].rcd || !json_object_get(rs[i].claims, "iss"))
+            continue;
+        if (strcmp(json_string_value(json_object_get(rs[i].rcd, "status")), "pass"))
+            continue;
         json_object_set_new(rs[i].rcd, "status", json_string("fail"));
         json_object_del(rs[i].rcd, "display");
-        json_object_set_new(rs[i].rcd, "reasonDescription",
-                            json_string("third-party RCD (iss) is used only with a verified "
-                                        "first-party PASSporT for the call (RFC 9795 10)"
-                                        RCD_LEFT_OUT));
+        json_object_set_new(
+            rs[i].rcd, "reasonDescription",
+            json_string("third-party RCD (iss) is used only with a verified "
+                        "first-party PASSporT for the call (RFC 9795 10)" RCD_LEFT_OUT));
         json_t *c = without_rcd(rs[i].claims);
         json_decref(rs[i].claims);
         rs[i].claims = c;
@@ -847,8 +907,9 @@ static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *l
                                  &e))
             urls[i] = ids[i].info;
     }
-    stir_prefetch(v->prefetch, urls, n, late);
-    for (size_t i = 0; i < n; i++) stir_identity_clear(&ids[i]);
+    sti_prefetch(v->prefetch, urls, n, late);
+    for (size_t i = 0; i < n; i++)
+        stir_identity_clear(&ids[i]);
 }
 
 /* Verify one header; one whose x5u is late must not wait for it (436). */
@@ -864,12 +925,13 @@ static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ct
     stir_verify_ctx now_only = *ctx;
     now_only.cache_flags |= STIR_CACHE_NOWAIT;
     stir_verify_identity(v, s, len, &now_only, out);
-    if (out->err.code != STIR_WOULD_BLOCK) return;
+    if (out->err.code != STIR_WOULD_BLOCK)
+        return;
     if (strcmp(out->err.field, "x5u") == 0) {
         stir_fail(&out->err, STIR_ERR_BAD_INFO, "x5u",
                   "x5u not fetched within this request's fetch budget of %ld ms (the fetch "
                   "goes on in the background; a retry may find it cached)",
-                  stir_prefetcher_budget_ms(v->prefetch));
+                  sti_prefetcher_budget_ms(v->prefetch));
         return;
     }
     /* The chain arrived meanwhile; only RCD content would block: run the
@@ -900,16 +962,21 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
         stir_fail(err, STIR_ERR_INPUT, "verificationRequest", "must be a JSON object");
         return NULL;
     }
-    if (collect_headers(req, vals, &n, &has_orig, err)) return NULL;
+    if (collect_headers(req, vals, &n, &has_orig, err))
+        return NULL;
     ctx.ident_flags = v->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
-    if (get_ident(req, "to", &ctx.to, 1, ctx.ident_flags, err)) return NULL;
+    if (get_ident(req, "to", &ctx.to, 1, ctx.ident_flags, err))
+        return NULL;
     rc = get_ident(req, "dest", &ctx.dest, 0, ctx.ident_flags, err);
-    if (rc > 1) return NULL;
+    if (rc > 1)
+        return NULL;
     ctx.has_dest = rc == 0;
     /* Table V.2.6.2-1 marks from M: a request without it is malformed. An
      * anonymous one is a request like any other: 433 per PASSporT. */
-    if (get_ident(req, "from", &ctx.from, 1, ctx.ident_flags, err)) return NULL;
-    if (request_time(req, &ctx.time, err)) return NULL;
+    if (get_ident(req, "from", &ctx.from, 1, ctx.ident_flags, err))
+        return NULL;
+    if (request_time(req, &ctx.time, err))
+        return NULL;
     const json_t *rid = json_object_get(req, "requestId");
     if (rid && (!json_is_string(rid) || json_string_length(rid) > REQUEST_ID_MAX)) {
         stir_fail(err, STIR_ERR_INPUT, "requestId", "must be a string of at most %d characters",
@@ -919,23 +986,26 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     for (size_t i = 0; i < 2; i++) {
         const char *name = i ? "appId" : "avatarId";
         const json_t *m = json_object_get(req, name);
-        if (m && (!json_is_string(m) || json_string_length(m) > STIR_CLAIM_STRING_MAX)) {
+        if (m && (!json_is_string(m) || json_string_length(m) > STI_CLAIM_STRING_MAX)) {
             stir_fail(err, STIR_ERR_INPUT, name, "must be a string of at most %d bytes",
-                      STIR_CLAIM_STRING_MAX);
+                      STI_CLAIM_STRING_MAX);
             return NULL;
         }
     }
-    if (parse_protected(req, &ph, err)) return NULL;
+    if (parse_protected(req, &ph, err))
+        return NULL;
     ctx.resource_priority = ph.has_rp ? ph.resource_priority : NULL;
     ctx.priority = ph.has_priority ? ph.priority : NULL;
 
     json_t *resp = NULL;
     int late[STIR_MAX_IDENTITY_HEADERS + 1] = {0};
-    if (!(cache_flags & STIR_CACHE_NOWAIT)) prefetch_x5u(v, vals, n, late);
+    if (!(cache_flags & STIR_CACHE_NOWAIT))
+        prefetch_x5u(v, vals, n, late);
     for (; done < n; done++) {
         verify_one(v, vals[done], &ctx, late[done], &rs[done]);
         if (rs[done].err.code == STIR_WOULD_BLOCK) {
-            if (err) *err = rs[done].err;
+            if (err)
+                *err = rs[done].err;
             done++;
             goto out;
         }
@@ -946,16 +1016,23 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
     resp = json_object();
     const char *verstat = verstat_value(rs, n, has_orig);
     const char *priority = verstat_priority(v, rs, n);
-    if (verstat) json_object_set_new(resp, "verstatValue", json_string(verstat));
-    if (priority) json_object_set_new(resp, "verstatPriority", json_string(priority));
+    if (verstat)
+        json_object_set_new(resp, "verstatValue", json_string(verstat));
+    if (priority)
+        json_object_set_new(resp, "verstatPriority", json_string(priority));
     json_t *divs = div_results(rs, n);
-    if (json_array_size(divs)) json_object_set_new(resp, "divResult", divs);
-    else json_decref(divs);
+    if (json_array_size(divs))
+        json_object_set_new(resp, "divResult", divs);
+    else
+        json_decref(divs);
     json_t *results = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(results, result_json(&rs[i]));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(results, result_json(&rs[i]));
     json_object_set_new(resp, "verifyResults", results);
-    if (rid) json_object_set(resp, "requestId", (json_t *)rid);
+    if (rid)
+        json_object_set(resp, "requestId", (json_t *)rid);
 out:
-    for (size_t i = 0; i < done; i++) stir_verify_result_clear(&rs[i]);
+    for (size_t i = 0; i < done; i++)
+        stir_verify_result_clear(&rs[i]);
     return resp;
 }

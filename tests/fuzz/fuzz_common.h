@@ -61,7 +61,7 @@ static inline json_t *fuzz_json(const uint8_t *data, size_t size)
 /* ---- the objects under test (created here only) ---------------------------- */
 
 typedef struct fuzz_world {
-    stir_ctx *ctx;              /* everything below is created from it */
+    stir_ctx *ctx; /* everything below is created from it */
     stir_trust *trust;
     stir_certcache *cache;
     stir_rcd *rcd;
@@ -104,8 +104,8 @@ static inline void fuzz_world_init(fuzz_world *w)
         fuzz_die("verifier", &err);
     fuzz_path(p, sizeof p, "sp.key");
     fuzz_path(c, sizeof c, "chain.pem");
-    stir_signer_config sc = {.key_path = p, .cert_path = c, .x5u = FUZZ_X5U,
-                             .freshness_s = 60, .rcd = w->rcd};
+    stir_signer_config sc = {
+        .key_path = p, .cert_path = c, .x5u = FUZZ_X5U, .freshness_s = 60, .rcd = w->rcd};
     if (!(w->signer = stir_signer_new(w->ctx, &sc, &err)))
         fuzz_die("signer", &err);
 }

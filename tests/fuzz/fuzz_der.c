@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&j, 0, sizeof j);
     if (stir_jcc_parse(data, size, which == 2, &j, &err) == 0) {
         json_t *claims = json_pack("{s{ss}s{s[s]}sisssi}", "orig", "tn", "12155551212", "dest",
-                                   "tn", "12155551213", "iat", 1443208345, "attest", "A",
-                                   "sub", 1);
+                                   "tn", "12155551213", "iat", 1443208345, "attest", "A", "sub", 1);
         (void)stir_jcc_check(&j, claims, 438, &err);
         json_decref(claims);
     }

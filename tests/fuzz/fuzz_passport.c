@@ -41,8 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     (void)stir_passport_verify_sig(p, g_key);
     /* The compact form rebuilt from the decoded parts (RFC 8224 5.4). */
-    stir_passport *c = stir_passport_from_compact(compact, strlen(compact),
-                                                  stir_passport_header(p),
+    stir_passport *c = stir_passport_from_compact(compact, strlen(compact), stir_passport_header(p),
                                                   stir_passport_claims(p), &err);
     if (c) {
         (void)stir_passport_verify_sig(c, g_key);

@@ -1,5 +1,6 @@
 /*
- * Rich Call Data claims (rcd.c, RFC 9795): the input is a claims object
+ * Rich Call Data claims (rcd_claims.c, rcd_digest.c, rcd_verify.c; RFC 9795):
+ * the input is a claims object
  * with rcd (nam, apn, icn, jcd jCard, jcl), rcdi and crn. Claim checks as
  * a verifier makes them, then stir_rcd_verify under NOWAIT: inline jCards
  * are digested and compared, linked content stops with STIR_WOULD_BLOCK.

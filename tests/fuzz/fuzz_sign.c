@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stir_identity id;
         memset(&id, 0, sizeof id);
         if (stir_identity_parse(v, strlen(v), &id, &err) != 0)
-            abort();        /* we must be able to read what we sign */
+            abort(); /* we must be able to read what we sign */
         stir_passport *p = stir_passport_parse(id.token, strlen(id.token), &err);
         if (!p)
             abort();

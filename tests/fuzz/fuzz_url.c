@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stir_error_clear(&err);
     int strict = stir_url_check(&cfg.fetch, url, &err);
     if (strict && (err.code != STIR_ERR_BAD_INFO || !err.detail[0]))
-        abort();            /* every refusal is a 436 that says why */
+        abort(); /* every refusal is a 436 that says why */
     cfg.fetch.allow_http = 1;
     cfg.fetch.allow_any_port = 1;
     int relaxed = stir_url_check(&cfg.fetch, url, &err);

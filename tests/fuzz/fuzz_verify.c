@@ -35,12 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *s = json_dumps(resp, JSON_COMPACT);
         if (!s)
             abort();
-        if (getenv("FUZZ_DEBUG"))   /* to see where a seed goes */
+        if (getenv("FUZZ_DEBUG")) /* to see where a seed goes */
             fprintf(stderr, "%s\n", s);
         free(s);
         json_decref(resp);
     } else if (err.code == 0) {
-        abort();            /* a failure always carries a code */
+        abort(); /* a failure always carries a code */
     } else if (getenv("FUZZ_DEBUG")) {
         fprintf(stderr, "%d %s: %s\n", err.code, err.field, err.detail);
     }

@@ -22,7 +22,7 @@
 #include "stir/cert.h"
 #include "stir/pki.h"
 
-static char g_dir[256];         /* mkpki.sh output */
+static char g_dir[256]; /* mkpki.sh output */
 static stir_trust *g_trust;
 
 static void path_of(char *out, size_t n, const char *name)
@@ -282,15 +282,15 @@ static void test_bad_bodies(void **state)
     free(buf);
     free(b);
 
-    static const char pub[] =
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1HoLqcFZED99dOCVXTdpeRfLyHH2\n"
-        "gG21UuGxNnUhhVEFqjg5mFV/9e/VrfEuxnop92G7KVJ4Aq4KhJtUaiNgMQ==\n"
-        "-----END PUBLIC KEY-----\n";
+    static const char pub[] = "-----BEGIN PUBLIC KEY-----\n"
+                              "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1HoLqcFZED99dOCVXTdpeRfLyHH2\n"
+                              "gG21UuGxNnUhhVEFqjg5mFV/9e/VrfEuxnop92G7KVJ4Aq4KhJtUaiNgMQ==\n"
+                              "-----END PUBLIC KEY-----\n";
     expect_parse_fail(pub, sizeof pub - 1, "\"PUBLIC KEY\" PEM block");
 
     /* a private key alone, any flavour */
-    static const char eckey[] = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+    static const char eckey[] =
+        "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
     expect_parse_fail(eckey, sizeof eckey - 1, "x5u body contains a private key");
 }
 
@@ -309,7 +309,8 @@ static void test_trust_load(void **state)
     path_of(dir, sizeof dir, "anchors");
     assert_int_equal(sh("mkdir -p '%s' && cp '%s/root.pem' '%s/a.crt' && "
                         "cp '%s/evil_root.pem' '%s/b.pem' && echo junk > '%s/readme.txt'",
-                        dir, g_dir, dir, g_dir, dir, dir), 0);
+                        dir, g_dir, dir, g_dir, dir, dir),
+                     0);
     stir_trust *t = stir_trust_load(dir, &err);
     if (!t)
         fail_msg("trust dir: %s", err.detail);
@@ -378,8 +379,8 @@ static void test_pki_create(void **state)
     char dir[512], p[600];
     path_of(dir, sizeof dir, "made/pki");
     assert_int_equal(stir_pki_exists(dir), 0);
-    stir_pki_options opt = {.dir = dir, .spc = "818H", .tls_hosts = "localhost,127.0.0.1",
-                            .days = 30};
+    stir_pki_options opt = {
+        .dir = dir, .spc = "818H", .tls_hosts = "localhost,127.0.0.1", .days = 30};
     stir_error err;
     memset(&err, 0, sizeof err);
     int rc = stir_pki_create(&opt, &err);
@@ -423,30 +424,51 @@ static void test_pki_create(void **state)
     /* independent checks with the openssl CLI */
     assert_int_equal(sh("cd '%s' && openssl verify -CAfile root.pem -untrusted ca.pem "
                         "-x509_strict -policy 2.16.840.1.114569.1.1.3 -explicit_policy "
-                        "sp.pem >/dev/null 2>&1", dir), 0);
+                        "sp.pem >/dev/null 2>&1",
+                        dir),
+                     0);
     /* TNAuthList value: SEQUENCE { [0] IA5String "818H" } (TV-10) */
     assert_int_equal(sh("cd '%s' && openssl asn1parse -in sp.pem | "
-                        "grep -q '3008A006160438313848'", dir), 0);
+                        "grep -q '3008A006160438313848'",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl x509 -in sp.pem -noout -subject | "
-                        "grep -q 'CN = SHAKEN 818H'", dir), 0);
+                        "grep -q 'CN = SHAKEN 818H'",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl x509 -in root.pem -noout -subject | "
-                        "grep -q 'CN = STI-PA Test Root'", dir), 0);
+                        "grep -q 'CN = STI-PA Test Root'",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl x509 -in sp.pem -noout -ext keyUsage | "
                         "tr -d '\\n' | grep -q 'Key Usage: critical *Digital Signature$'",
-                        dir), 0);
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl x509 -in sp.pem -noout -ext basicConstraints | "
-                        "tr -d '\\n' | grep -q 'critical *CA:FALSE'", dir), 0);
+                        "tr -d '\\n' | grep -q 'critical *CA:FALSE'",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl x509 -in tls.pem -noout -ext subjectAltName | "
-                        "grep -q 'DNS:localhost, IP Address:127.0.0.1'", dir), 0);
+                        "grep -q 'DNS:localhost, IP Address:127.0.0.1'",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && openssl verify -CAfile tls.pem -purpose sslserver tls.pem "
-                        ">/dev/null 2>&1", dir), 0);
+                        ">/dev/null 2>&1",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && cmp -s chain.pem sp.pem && exit 1; "
-                        "cat sp.pem ca.pem | cmp -s - chain.pem", dir), 0);
+                        "cat sp.pem ca.pem | cmp -s - chain.pem",
+                        dir),
+                     0);
     assert_int_equal(sh("cd '%s' && head -1 sp.key | grep -qx -- '-----BEGIN PRIVATE KEY-----' && "
-                        "openssl pkey -in sp.key -noout -text | grep -q 'prime256v1'", dir), 0);
+                        "openssl pkey -in sp.key -noout -text | grep -q 'prime256v1'",
+                        dir),
+                     0);
     /* serial of at least 64 bits */
     assert_int_equal(sh("cd '%s' && s=$(openssl x509 -in sp.pem -noout -serial | cut -d= -f2) && "
-                        "[ ${#s} -ge 16 ]", dir), 0);
+                        "[ ${#s} -ge 16 ]",
+                        dir),
+                     0);
 
     /* bad options */
     stir_pki_options bad = {.dir = dir, .spc = "709j"};
@@ -474,14 +496,10 @@ static void test_keygen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_chain),
-        cmocka_unit_test(test_expired),
-        cmocka_unit_test(test_untrusted),
-        cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_bad_bodies),
-        cmocka_unit_test(test_trust_load),
-        cmocka_unit_test(test_rfc9118_cert),
-        cmocka_unit_test(test_pki_create),
+        cmocka_unit_test(test_good_chain),   cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_untrusted),    cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_bad_bodies),   cmocka_unit_test(test_trust_load),
+        cmocka_unit_test(test_rfc9118_cert), cmocka_unit_test(test_pki_create),
         cmocka_unit_test(test_keygen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

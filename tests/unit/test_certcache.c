@@ -169,7 +169,7 @@ static const char *special4(const char *ip)
     memset(&s, 0, sizeof s);
     s.sin_family = AF_INET;
     assert_int_equal(inet_pton(AF_INET, ip, &s.sin_addr), 1);
-    return stir_addr_special((struct sockaddr *)&s);
+    return sti_addr_special((struct sockaddr *)&s);
 }
 
 static const char *special6(const char *ip)
@@ -178,7 +178,7 @@ static const char *special6(const char *ip)
     memset(&s, 0, sizeof s);
     s.sin6_family = AF_INET6;
     assert_int_equal(inet_pton(AF_INET6, ip, &s.sin6_addr), 1);
-    return stir_addr_special((struct sockaddr *)&s);
+    return sti_addr_special((struct sockaddr *)&s);
 }
 
 /* Expected classes from the RFC 6890 registries. */
@@ -214,7 +214,7 @@ static void test_special_addresses(void **state)
     assert_non_null(strstr(special6("::ffff:10.0.0.1"), "private"));
     assert_null(special6("::ffff:8.8.8.8"));
     assert_non_null(strstr(special6("64:ff9b::192.168.0.1"), "private"));
-    assert_non_null(strstr(special6("2002:7f00:0001::1"), "loopback"));   /* 6to4 of 127.0.0.1 */
+    assert_non_null(strstr(special6("2002:7f00:0001::1"), "loopback")); /* 6to4 of 127.0.0.1 */
     assert_non_null(strstr(special6("2001:db8::1"), "documentation"));
     assert_null(special6("2001:4860:4860::8888"));
     assert_null(special6("2606:4700::1111"));
@@ -269,7 +269,7 @@ static void test_fetch_and_hit(void **state)
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.hits, 0);
     assert_int_equal(st.entries, 1);
-    assert_int_equal(latency_count(&st), 1);     /* one network fetch timed */
+    assert_int_equal(latency_count(&st), 1); /* one network fetch timed */
     assert_true(st.fetch_seconds_sum > 0.0 && st.fetch_seconds_sum < 10.0);
 
     stir_cert *c2 = get_ok(cc, "/chain.pem");
@@ -277,7 +277,7 @@ static void test_fetch_and_hit(void **state)
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.hits, 1);
     assert_int_equal(st.fetches, 1);
-    assert_int_equal(latency_count(&st), 1);     /* a hit is not a fetch */
+    assert_int_equal(latency_count(&st), 1); /* a hit is not a fetch */
     assert_int_equal(certserver_hits(&g_cs, "/chain.pem"), 1);
 
     /* a cached chain still answers for the caller's time */
@@ -301,8 +301,8 @@ static void test_fetch_and_hit(void **state)
     char body[16384];
     len = fread(body, 1, sizeof body, f);
     fclose(f);
-    assert_int_equal(stir_certcache_put(cc, "https://x5u.invalid/preloaded.pem", body, len, 0,
-                                        &err), 0);
+    assert_int_equal(
+        stir_certcache_put(cc, "https://x5u.invalid/preloaded.pem", body, len, 0, &err), 0);
     c = stir_certcache_get(cc, "https://x5u.invalid/preloaded.pem", time(NULL), &err);
     assert_non_null(c);
     stir_cert_unref(c);
@@ -335,7 +335,7 @@ static void test_max_age(void **state)
     stir_cert_unref(get_ok(cc, path));
     assert_int_equal(certserver_hits(&g_cs, path), 1);
     /* Expires - Date is the lifetime */
-    path = "/expires/0/chain.pem";   /* Expires == Date: stale at once */
+    path = "/expires/0/chain.pem"; /* Expires == Date: stale at once */
     stir_cert_unref(get_ok(cc, path));
     stir_cert_unref(get_ok(cc, path));
     assert_int_equal(certserver_hits(&g_cs, path), 2);
@@ -381,7 +381,7 @@ static void test_fetch_failures(void **state)
     stir_certcache *cc = new_cache(&cfg);
     expect_get_fail(cc, "/status/404", 436, "x5u server answered HTTP 404");
     expect_get_fail(cc, "/redirect/sp.pem", 436, "redirect refused (HTTP 302)");
-    assert_int_equal(certserver_hits(&g_cs, "/sp.pem"), 0);       /* not followed */
+    assert_int_equal(certserver_hits(&g_cs, "/sp.pem"), 0); /* not followed */
     expect_get_fail(cc, "/big/20000", 436, "x5u body exceeds 16384 bytes");
     expect_get_fail(cc, "/notpem.txt", 436, "not PEM");
     expect_get_fail(cc, "/chain_key.pem", 436, "x5u body contains a private key");
@@ -405,7 +405,7 @@ static void test_fetch_failures(void **state)
     stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
     assert_int_equal(st.fetch_failures, 7);
-    assert_int_equal(latency_count(&st), st.fetches);  /* every fetch is timed */
+    assert_int_equal(latency_count(&st), st.fetches); /* every fetch is timed */
     stir_certcache_free(cc);
 }
 
@@ -509,10 +509,10 @@ static void test_stale_while_revalidate(void **state)
     const char *path = "/cc/max-age%3D3/chain.pem";
     stir_cert_unref(get_ok(cc, path));
     assert_int_equal(certserver_hits(&g_cs, path), 1);
-    sleep_s(0.5);   /* 2.5 s of 3 left: below 0.9 * 3 */
+    sleep_s(0.5); /* 2.5 s of 3 left: below 0.9 * 3 */
     double t0 = now_s();
     stir_cert_unref(get_ok(cc, path));
-    assert_true(now_s() - t0 < 0.2);    /* served from cache, not fetched inline */
+    assert_true(now_s() - t0 < 0.2); /* served from cache, not fetched inline */
     long hits = 0;
     for (int i = 0; i < 60 && hits < 2; i++) {
         sleep_s(0.05);
@@ -520,7 +520,7 @@ static void test_stale_while_revalidate(void **state)
     }
     assert_int_equal(hits, 2);
     stir_certcache_stats st;
-    for (int i = 0; i < 40; i++) {  /* the refresher records after the body arrives */
+    for (int i = 0; i < 40; i++) { /* the refresher records after the body arrives */
         stir_certcache_stats_get(cc, &st);
         if (st.refreshes)
             break;

@@ -148,35 +148,35 @@ static void test_parse(void **state)
     stir_error err;
     size_t len;
     char *der = slurp("ca1.crl", &len);
-    stir_crl *c = stir_crl_parse(der, len, &err);
+    stir_crl *c = sti_crl_parse(der, len, &err);
     if (!c)
         fail_msg("DER CRL: %s", err.detail);
     /* default_crl_days=7 in mkcrl.sh: nextUpdate about a week ahead. */
     time_t now = time(NULL);
-    long life = stir_crl_lifetime(c, now, 30L * 86400, 60);
+    long life = sti_crl_lifetime(c, now, 30L * 86400, 60);
     assert_true(life > 7 * 86400 - 600 && life <= 7 * 86400);
-    assert_int_equal(stir_crl_lifetime(c, now, 3600, 60), 3600);
-    stir_crl_unref(c);
+    assert_int_equal(sti_crl_lifetime(c, now, 3600, 60), 3600);
+    sti_crl_unref(c);
     /* A trailing byte after the DER is refused. */
     der[len] = 0;
-    assert_null(stir_crl_parse(der, len + 1, &err));
+    assert_null(sti_crl_parse(der, len + 1, &err));
     assert_int_equal(err.code, 436);
     assert_non_null(strstr(err.detail, "trailing"));
     free(der);
 
     char *pem = slurp("stale.crl", &len);
-    c = stir_crl_parse(pem, len, &err);
+    c = sti_crl_parse(pem, len, &err);
     if (!c)
         fail_msg("PEM CRL: %s", err.detail);
-    assert_int_equal(stir_crl_lifetime(c, now, 3600, 60), 60);   /* stale: retry */
-    stir_crl_unref(c);
+    assert_int_equal(sti_crl_lifetime(c, now, 3600, 60), 60); /* stale: retry */
+    sti_crl_unref(c);
     free(pem);
 
     char *crt = slurp("crlca.pem", &len);
-    assert_null(stir_crl_parse(crt, len, &err));
+    assert_null(sti_crl_parse(crt, len, &err));
     assert_int_equal(err.code, 436);
     free(crt);
-    assert_null(stir_crl_parse("", 0, &err));
+    assert_null(sti_crl_parse("", 0, &err));
     assert_int_equal(err.code, 436);
 }
 
@@ -326,12 +326,9 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_fail_closed),
-        cmocka_unit_test(test_fail_open),
-        cmocka_unit_test(test_off),
-        cmocka_unit_test(test_http_scheme),
-        cmocka_unit_test(test_verdict_expires_with_crl),
+        cmocka_unit_test(test_parse),       cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_fail_open),   cmocka_unit_test(test_off),
+        cmocka_unit_test(test_http_scheme), cmocka_unit_test(test_verdict_expires_with_crl),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,13 +11,12 @@
 #include "stir/cert.h"
 
 /* Read one TLV of buf[0..n); 0 or the code, and the TLV in *t. */
-static int rd(const unsigned char *buf, size_t n, stir_der_tlv *t, stir_error *err,
-              size_t *consumed)
+static int rd(const unsigned char *buf, size_t n, sti_der_tlv *t, stir_error *err, size_t *consumed)
 {
     const unsigned char *p = buf;
     stir_error_clear(err);
     memset(t, 0, sizeof *t);
-    int rc = stir_der_read("TestExt", &p, buf + n, t, "element", err);
+    int rc = sti_der_read("TestExt", &p, buf + n, t, "element", err);
     if (consumed)
         *consumed = (size_t)(p - buf);
     return rc;
@@ -25,15 +24,15 @@ static int rd(const unsigned char *buf, size_t n, stir_der_tlv *t, stir_error *e
 
 static void expect_refused(const unsigned char *buf, size_t n, const char *needle)
 {
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     int rc = rd(buf, n, &t, &err, NULL);
     if (rc != STIR_ERR_UNSUPPORTED_CRED)
         fail_msg("rc %d, expected 437 \"%s\"", rc, needle);
     if (!strstr(err.detail, needle) || !strstr(err.detail, "TestExt") ||
         !strstr(err.detail, "element"))
-        fail_msg("detail \"%s\" lacks \"%s\" (and the extension and element names)",
-                 err.detail, needle);
+        fail_msg("detail \"%s\" lacks \"%s\" (and the extension and element names)", err.detail,
+                 needle);
 }
 
 static void test_short_form(void **state)
@@ -41,17 +40,17 @@ static void test_short_form(void **state)
     (void)state;
     /* OCTET STRING "AB" then a NULL: 04 02 41 42 | 05 00 */
     static const unsigned char b[] = {0x04, 0x02, 0x41, 0x42, 0x05, 0x00};
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);
     assert_int_equal(t.tag, 4);
-    assert_int_equal(t.cls, 0);             /* universal */
+    assert_int_equal(t.cls, 0); /* universal */
     assert_int_equal(t.constructed, 0);
     assert_int_equal(t.len, 2);
     assert_ptr_equal(t.hdr, b);
     assert_ptr_equal(t.val, b + 2);
-    assert_int_equal(used, 4);              /* stops after the first TLV */
+    assert_int_equal(used, 4); /* stops after the first TLV */
     assert_int_equal(rd(b + 4, 2, &t, &err, &used), 0);
     assert_int_equal(t.tag, 5);
     assert_int_equal(t.len, 0);
@@ -62,7 +61,7 @@ static void test_constructed_and_context(void **state)
     (void)state;
     /* SEQUENCE { [0] EXPLICIT IA5String "709J" } = TNAuthList SPC (TV-10) */
     static const unsigned char b[] = {0x30, 0x08, 0xa0, 0x06, 0x16, 0x04, '7', '0', '9', 'J'};
-    stir_der_tlv t, u, v;
+    sti_der_tlv t, u, v;
     stir_error err;
     assert_int_equal(rd(b, sizeof b, &t, &err, NULL), 0);
     assert_int_equal(t.tag, 16);
@@ -70,10 +69,10 @@ static void test_constructed_and_context(void **state)
     assert_int_equal(t.len, 8);
     assert_int_equal(rd(t.val, (size_t)t.len, &u, &err, NULL), 0);
     assert_int_equal(u.tag, 0);
-    assert_int_equal(u.cls, 0x80);          /* V_ASN1_CONTEXT_SPECIFIC */
+    assert_int_equal(u.cls, 0x80); /* V_ASN1_CONTEXT_SPECIFIC */
     assert_int_equal(u.constructed, 1);
     assert_int_equal(rd(u.val, (size_t)u.len, &v, &err, NULL), 0);
-    assert_int_equal(v.tag, 22);            /* IA5String */
+    assert_int_equal(v.tag, 22); /* IA5String */
     assert_memory_equal(v.val, "709J", 4);
 }
 
@@ -86,7 +85,7 @@ static void test_long_form(void **state)
     b[1] = 0x81;
     b[2] = 0x80;
     memset(b + 3, 'x', 128);
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);
@@ -131,14 +130,14 @@ static void test_indefinite(void **state)
 static void test_truncated(void **state)
 {
     (void)state;
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     const unsigned char *p = NULL;
     /* Nothing at all. */
     static const unsigned char one[] = {0x04};
     p = one;
     stir_error_clear(&err);
-    assert_int_equal(stir_der_read("TestExt", &p, one, &t, "element", &err),
+    assert_int_equal(sti_der_read("TestExt", &p, one, &t, "element", &err),
                      STIR_ERR_UNSUPPORTED_CRED);
     assert_non_null(strstr(err.detail, "missing"));
     /* A header without its length octet, a length promising more than
@@ -156,13 +155,13 @@ static void test_nesting(void **state)
     /* A SEQUENCE of 3 bytes whose child claims 5: the child is longer than
      * its container even though the input holds enough bytes after it. */
     static const unsigned char b[] = {0x30, 0x03, 0x04, 0x05, 0x41, 0x42, 0x43, 0x44, 0x45};
-    stir_der_tlv t, u;
+    sti_der_tlv t, u;
     stir_error err;
     assert_int_equal(rd(b, sizeof b, &t, &err, NULL), 0);
     assert_int_equal(t.len, 3);
     const unsigned char *p = t.val;
     stir_error_clear(&err);
-    assert_int_equal(stir_der_read("TestExt", &p, t.val + t.len, &u, "child", &err),
+    assert_int_equal(sti_der_read("TestExt", &p, t.val + t.len, &u, "child", &err),
                      STIR_ERR_UNSUPPORTED_CRED);
     assert_non_null(strstr(err.detail, "child"));
 }
@@ -172,7 +171,7 @@ static void test_high_tag_number(void **state)
     (void)state;
     /* [31] constructed, context: identifier BF 1F (X.690 8.1.2.4), empty. */
     static const unsigned char b[] = {0xbf, 0x1f, 0x00};
-    stir_der_tlv t;
+    sti_der_tlv t;
     stir_error err;
     size_t used;
     assert_int_equal(rd(b, sizeof b, &t, &err, &used), 0);
@@ -186,7 +185,8 @@ static void test_high_tag_number(void **state)
 static void test_readers_trailing_bytes(void **state)
 {
     (void)state;
-    static const unsigned char spc[] = {0x30, 0x08, 0xa0, 0x06, 0x16, 0x04, '7', '0', '9', 'J', 0x00};
+    static const unsigned char spc[] = {0x30, 0x08, 0xa0, 0x06, 0x16, 0x04,
+                                        '7',  '0',  '9',  'J',  0x00};
     stir_tnauth ta;
     stir_error err;
     stir_error_clear(&err);
@@ -196,16 +196,17 @@ static void test_readers_trailing_bytes(void **state)
     assert_string_equal(ta.e[0].value, "709J");
     assert_int_equal(stir_tnauth_parse(spc, sizeof spc, &ta, &err), STIR_ERR_UNSUPPORTED_CRED);
     /* Long-form length inside: 30 81 08 ... is BER. */
-    static const unsigned char ber[] = {0x30, 0x81, 0x08, 0xa0, 0x06, 0x16, 0x04, '7', '0', '9', 'J'};
+    static const unsigned char ber[] = {0x30, 0x81, 0x08, 0xa0, 0x06, 0x16,
+                                        0x04, '7',  '0',  '9',  'J'};
     assert_int_equal(stir_tnauth_parse(ber, sizeof ber, &ta, &err), STIR_ERR_UNSUPPORTED_CRED);
     assert_non_null(strstr(err.detail, "non-minimal"));
     /* TV-10b EnhancedJWTClaimConstraints (RFC 9118 5), then one byte more. */
     static const unsigned char ejcc[] = {
-        0x30, 0x40, 0xa0, 0x0e, 0x30, 0x0c, 0x16, 0x0a, 'c', 'o', 'n', 'f', 'i', 'd', 'e', 'n',
-        'c', 'e', 0xa1, 0x20, 0x30, 0x1e, 0x30, 0x1c, 0x16, 0x0a, 'c', 'o', 'n', 'f', 'i', 'd',
-        'e', 'n', 'c', 'e', 0x30, 0x0e, 0x0c, 0x04, 'h', 'i', 'g', 'h', 0x0c, 0x06, 'm', 'e',
-        'd', 'i', 'u', 'm', 0xa2, 0x0c, 0x30, 0x0a, 0x16, 0x08, 'p', 'r', 'i', 'o', 'r', 'i',
-        't', 'y', 0x00};
+        0x30, 0x40, 0xa0, 0x0e, 0x30, 0x0c, 0x16, 0x0a, 'c',  'o',  'n',  'f',  'i',  'd',
+        'e',  'n',  'c',  'e',  0xa1, 0x20, 0x30, 0x1e, 0x30, 0x1c, 0x16, 0x0a, 'c',  'o',
+        'n',  'f',  'i',  'd',  'e',  'n',  'c',  'e',  0x30, 0x0e, 0x0c, 0x04, 'h',  'i',
+        'g',  'h',  0x0c, 0x06, 'm',  'e',  'd',  'i',  'u',  'm',  0xa2, 0x0c, 0x30, 0x0a,
+        0x16, 0x08, 'p',  'r',  'i',  'o',  'r',  'i',  't',  'y',  0x00};
     stir_jcc j;
     memset(&j, 0, sizeof j);
     assert_int_equal(stir_jcc_parse(ejcc, sizeof ejcc - 1, 1, &j, &err), 0);

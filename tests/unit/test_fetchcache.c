@@ -96,8 +96,8 @@ typedef struct tval {
 
 static int g_parsed, g_freed;
 
-static void *ttl_parse(void *user, const char *url, const char *body, size_t len,
-                       long *ttl_s, size_t *cost, stir_error *err)
+static void *ttl_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                       size_t *cost, stir_error *err)
 {
     (void)user;
     (void)url;
@@ -111,7 +111,7 @@ static void *ttl_parse(void *user, const char *url, const char *body, size_t len
     tval *v = malloc(sizeof *v);
     assert_non_null(v);
     v->ttl = t;
-    *ttl_s = t;         /* like a CRL's nextUpdate: may only shorten */
+    *ttl_s = t; /* like a CRL's nextUpdate: may only shorten */
     *cost = 1;
     return v;
 }
@@ -289,7 +289,7 @@ static void test_failures_never_evict_chains(void **state)
     c = stir_certcache_get(cc, good, time(NULL), &err);
     assert_non_null(c);
     stir_cert_unref(c);
-    assert_int_equal(certserver_hits(&g_cs, "/chain.pem"), 1);   /* still cached */
+    assert_int_equal(certserver_hits(&g_cs, "/chain.pem"), 1); /* still cached */
 
     /* the newest failure is remembered; one of the first was evicted */
     char u[128];
@@ -308,7 +308,7 @@ typedef struct cap_arg {
     pthread_barrier_t *bar;
     int rc;
     stir_error err;
-    double took;                /* seconds inside fcache_get */
+    double took; /* seconds inside fcache_get */
 } cap_arg;
 
 static void *cap_thread(void *p)
@@ -328,8 +328,8 @@ static void *cap_thread(void *p)
 }
 
 /* A user whose values are the bytes' length: any body will do. */
-static void *len_parse(void *user, const char *url, const char *body, size_t len,
-                       long *ttl_s, size_t *cost, stir_error *err)
+static void *len_parse(void *user, const char *url, const char *body, size_t len, long *ttl_s,
+                       size_t *cost, stir_error *err)
 {
     (void)user;
     (void)url;
@@ -401,7 +401,7 @@ static void test_per_host_cap(void **state)
     pthread_barrier_destroy(&bar);
     /* the server saw at most CAP at once, and CAP were used */
     assert_int_equal(certserver_hits(&g_cs, "__max_active"), CAP);
-    assert_true(took >= 3 * 0.4);   /* N / CAP waves */
+    assert_true(took >= 3 * 0.4); /* N / CAP waves */
     fcache_stats st;
     fcache_stats_get(fc, &st);
     assert_int_equal(st.fetches, N);
@@ -422,7 +422,7 @@ static void test_per_host_timeout(void **state)
     snprintf(hang.path, sizeof hang.path, "/hang");
     pthread_t th, wt[W];
     assert_int_equal(pthread_create(&th, NULL, cap_thread, &hang), 0);
-    sleep_s(0.2);   /* the hanging download holds the only slot until 1.0 s */
+    sleep_s(0.2); /* the hanging download holds the only slot until 1.0 s */
 
     /* Three more for the same host: one gets the slot when /hang times
      * out, with what is left of its own second (200 ms); the others give
@@ -523,7 +523,7 @@ int main(void)
         cmocka_unit_test(test_failures_never_evict_chains),
         cmocka_unit_test(test_per_host_cap),
         cmocka_unit_test(test_per_host_cap_shared),
-        cmocka_unit_test(test_per_host_timeout),     /* leaves slow requests on the server */
+        cmocka_unit_test(test_per_host_timeout), /* leaves slow requests on the server */
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

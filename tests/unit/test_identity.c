@@ -53,7 +53,8 @@ static void expect_bad(const char *v, const char *part)
     stir_error err;
     stir_error_clear(&err);
     assert_int_equal(stir_identity_parse(v, strlen(v), &id, &err), 438);
-    if (!strstr(err.detail, part)) fail_msg("detail \"%s\" lacks \"%s\"", err.detail, part);
+    if (!strstr(err.detail, part))
+        fail_msg("detail \"%s\" lacks \"%s\"", err.detail, part);
     assert_null(id.token);
 }
 
@@ -97,9 +98,12 @@ static void test_reason(void **state)
 {
     (void)state;
     /* RFC 9410 5, with the corrected compact ppi of test-vectors.md TV-9. */
-    char *r = stir_reason_format(436, "Bad Identity Info",
-                                 "..rq3pjT1hoRwakEGjHCnWSwUnshd0-zJ6F1VOgFWSjHBr8Qjpjlk-cpFYpFYsojNCpTzO3QfPOlckGaS6hEck7w");
-    assert_string_equal(r, "STIR ;cause=436 ;text=\"Bad Identity Info\" ;ppi=\"..rq3pjT1hoRwakEGjHCnWSwUnshd0-zJ6F1VOgFWSjHBr8Qjpjlk-cpFYpFYsojNCpTzO3QfPOlckGaS6hEck7w\"");
+    char *r = stir_reason_format(
+        436, "Bad Identity Info",
+        "..rq3pjT1hoRwakEGjHCnWSwUnshd0-zJ6F1VOgFWSjHBr8Qjpjlk-cpFYpFYsojNCpTzO3QfPOlckGaS6hEck7w");
+    assert_string_equal(r, "STIR ;cause=436 ;text=\"Bad Identity Info\" "
+                           ";ppi=\"..rq3pjT1hoRwakEGjHCnWSwUnshd0-zJ6F1VOgFWSjHBr8Qjpjlk-"
+                           "cpFYpFYsojNCpTzO3QfPOlckGaS6hEck7w\"");
     free(r);
     /* RFC 9410 4: no ppi. */
     r = stir_reason_format(436, "Bad Identity Info", NULL);
@@ -113,12 +117,9 @@ static void test_reason(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc_forms),
-        cmocka_unit_test(test_any_order_case_lws_unknown),
-        cmocka_unit_test(test_compact),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_reason),
+        cmocka_unit_test(test_rfc_forms), cmocka_unit_test(test_any_order_case_lws_unknown),
+        cmocka_unit_test(test_compact),   cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_format),    cmocka_unit_test(test_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@
 /* TV-10b: the extension 1.3.6.1.5.5.7.1.33 of the RFC 9118 section 5
  * certificate = mustInclude ["confidence"], permittedValues confidence in
  * {"high", "medium"}, mustExclude ["priority"]. */
-#define TV10B_HEX                                                                         \
+#define TV10B_HEX                                                                        \
     "3040A00E300C160A636F6E666964656E6365A120301E301C160A636F6E666964656E6365300E0C0468" \
     "6967680C066D656469756DA20C300A16087072696F72697479"
 
@@ -46,7 +46,7 @@
  *   [rcd]  claim=IA5:rcd  values=SEQUENCE:rcdv
  *   [rcdv] v1=UTF8:{\"nam\":\"James Bond\"}
  */
-#define CRN_RCD_HEX                                                                       \
+#define CRN_RCD_HEX                                                                      \
     "305aa0073005160363726ea14f304d302c160363726e30250c1c52656e64657a766f757320666f7220" \
     "4c6974746c65204e656c6c69650c0553616c6573301d160372636430160c147b226e616d223a224a61" \
     "6d657320426f6e64227d"
@@ -111,7 +111,8 @@ static json_t *claims_with(const char *extra)
 {
     json_error_t je;
     json_t *c = json_loads("{\"orig\":{\"tn\":\"12155551212\"},\"dest\":{\"tn\":[\"12155551213\"]},"
-                           "\"iat\":1443208345}", 0, &je);
+                           "\"iat\":1443208345}",
+                           0, &je);
     json_t *x = json_loads(extra, 0, &je);
     assert_non_null(c);
     if (!x)
@@ -139,8 +140,7 @@ static void expect_pass(const stir_jcc *j, const char *extra)
         fail_msg("%s: unexpected %d: %s", extra, rc, err.detail);
 }
 
-static void expect_fail(const stir_jcc *j, const char *extra, const char *field,
-                        const char *needle)
+static void expect_fail(const stir_jcc *j, const char *extra, const char *field, const char *needle)
 {
     stir_error err;
     assert_int_equal(check(j, extra, 438, &err), 438);
@@ -281,7 +281,7 @@ static void test_baseline_excluded(void **state)
     parse_hex(EXCL_ORIG_HEX, 1, &j);
     assert_int_equal(j.ignored_enhanced, 1);
     assert_int_equal(j.n_include + j.n_permitted + j.n_exclude, 0);
-    expect_pass(&j, "{}");              /* its mustInclude confidence is not applied */
+    expect_pass(&j, "{}"); /* its mustInclude confidence is not applied */
     stir_jcc_clear(&j);
 }
 
@@ -319,7 +319,8 @@ static void test_malformed(void **state)
     parse_bad_hex(TV10B_HEX, 0, "unexpected component (class 2, tag 2)");
     /* components out of order: HIGH_ONLY's [1], then [0] crn */
     parse_bad_hex("3023a11830163014160a636f6e666964656e636530060c0468696768"
-                  "a0073005160363726e", 0, "component [0] repeated or out of order");
+                  "a0073005160363726e",
+                  0, "component [0] repeated or out of order");
     /* [0] twice */
     parse_bad_hex("3012a0073005160363726ea0073005160363726e", 0, "repeated");
     /* a claim name as UTF8String (0x0c) instead of IA5String */
@@ -328,8 +329,7 @@ static void test_malformed(void **state)
     parse_bad_hex("301aa11830163014160a636f6e666964656e63653006160468696768", 0,
                   "permittedValues confidence value 1 is not a UTF8String (tag 22)");
     /* HIGH_ONLY with the value bytes c3 28 68 68: not UTF-8 */
-    parse_bad_hex("301aa11830163014160a636f6e666964656e636530060c04c3286868", 0,
-                  "not valid UTF-8");
+    parse_bad_hex("301aa11830163014160a636f6e666964656e636530060c04c3286868", 0, "not valid UTF-8");
     /* HIGH_ONLY with an empty values list */
     parse_bad_hex("3014a1123010300e160a636f6e666964656e63653000", 0,
                   "permittedValues confidence values is empty");
@@ -344,10 +344,12 @@ static void test_malformed(void **state)
     /* truncated TV-10b */
     parse_bad_hex("3040A00E300C160A636F6E666964656E6365", 1, "truncated");
     /* a control character in a name: mustInclude ["a\nb"] */
-    parse_bad_hex("3009a0073005160361" "0a" "62", 0, "not printable ASCII");
+    parse_bad_hex("3009a0073005160361"
+                  "0a"
+                  "62",
+                  0, "not printable ASCII");
     /* SET instead of SEQUENCE */
-    parse_bad_hex("311aa11830163014160a636f6e666964656e636530060c0468696768", 0,
-                  "not a SEQUENCE");
+    parse_bad_hex("311aa11830163014160a636f6e666964656e636530060c0468696768", 0, "not a SEQUENCE");
 
     /* 17 names in mustInclude: "a".."q" (each 16 01 xx) */
     char hex[256] = "3037a0353033";
@@ -366,7 +368,7 @@ static void test_malformed(void **state)
     /* a further extension cannot push a list over the limit, and leaves j as it was */
     parse_hex(HIGH_ONLY_HEX, 1, &j);
     unsigned char der[64];
-    size_t n = unhex("3009a0073005160363726e", der, sizeof der);   /* mustInclude ["crn"] */
+    size_t n = unhex("3009a0073005160363726e", der, sizeof der); /* mustInclude ["crn"] */
     stir_error err;
     memset(&err, 0, sizeof err);
     assert_int_equal(stir_jcc_parse(der, n, 1, &j, &err), 437);
@@ -376,7 +378,8 @@ static void test_malformed(void **state)
     stir_jcc_clear(&j);
 
     /* a 64-byte name (63 allowed) */
-    char big[300] = "3046a0443042" "1640";
+    char big[300] = "3046a0443042"
+                    "1640";
     for (int i = 0; i < 64; i++)
         strcat(big, "78");
     parse_bad_hex(big, 0, "has 64 characters (1..63 allowed)");
@@ -485,7 +488,7 @@ static void test_cert_both(void **state)
     const stir_jcc *j = stir_cert_jcc(c);
     assert_non_null(j);
     assert_int_equal(j->n_include, 1);
-    assert_int_equal(j->n_permitted, 2);     /* confidence {high}, confidence {high, medium} */
+    assert_int_equal(j->n_permitted, 2); /* confidence {high}, confidence {high, medium} */
     assert_int_equal(j->n_exclude, 1);
     expect_pass(j, "{\"confidence\":\"high\"}");
     expect_fail(j, "{\"confidence\":\"medium\"}", "confidence", "permittedValues");

@@ -21,9 +21,14 @@
 static char g_dir[64];
 
 /* TV-12 V1: header and payload as encoded in the published token. */
-#define V1_H "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
-#define V1_P "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
-#define V1_S "BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA"
+#define V1_H                                                                                       \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
+    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
+#define V1_P                                                                                       \
+    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
+    "InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
+#define V1_S \
+    "BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA"
 
 static int setup(void **state)
 {
@@ -77,7 +82,8 @@ static size_t read_file(const char *name, unsigned char *d, size_t cap)
 static size_t raw_to_der(const unsigned char sig[64], unsigned char *der)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
-    assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
+    assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)),
+                     1);
     unsigned char *p = der;
     int n = i2d_ECDSA_SIG(es, &p);
     ECDSA_SIG_free(es);
@@ -136,9 +142,8 @@ static void test_vector_rfc6979(void **state)
         "3059301306072a8648ce3d020106082a8648ce3d03010703420004"
         "60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
         "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299";
-    static const char *rs_hex =
-        "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
-        "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8";
+    static const char *rs_hex = "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
+                                "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8";
     unsigned char spki[91], sig[64];
     long n = 0;
     unsigned char *b = OPENSSL_hexstr2buf(spki_hex, &n);
@@ -185,8 +190,8 @@ static void test_verify_cli_signature(void **state)
     write_file("m2", msg, strlen(msg));
     char cmd[512];
     for (int i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof cmd,
-                 "cd '%s' && openssl dgst -sha256 -sign priv.pem -out s2.der m2", g_dir);
+        snprintf(cmd, sizeof cmd, "cd '%s' && openssl dgst -sha256 -sign priv.pem -out s2.der m2",
+                 g_dir);
         assert_int_equal(system(cmd), 0);
         unsigned char der[100], sig[64];
         size_t n = read_file("s2.der", der, sizeof der);
@@ -249,11 +254,14 @@ static void test_jws_sign_parts(void **state)
     (void)state;
     EVP_PKEY *priv = pem_priv(RFC8946_PRIV);
     json_error_t je;
-    json_t *h = json_loads("{\"x5u\":\"https://cert.example.org/passport.cer\",\"typ\":\"passport\","
-                           "\"ppt\":\"shaken\",\"alg\":\"ES256\"}", 0, &je);
+    json_t *h =
+        json_loads("{\"x5u\":\"https://cert.example.org/passport.cer\",\"typ\":\"passport\","
+                   "\"ppt\":\"shaken\",\"alg\":\"ES256\"}",
+                   0, &je);
     json_t *p = json_loads("{\"origid\":\"123e4567-e89b-12d3-a456-426655440000\","
                            "\"orig\":{\"tn\":\"12155550121\"},\"iat\":1443208345,"
-                           "\"dest\":{\"tn\":[\"12155550131\"]},\"attest\":\"A\"}", 0, &je);
+                           "\"dest\":{\"tn\":[\"12155550131\"]},\"attest\":\"A\"}",
+                           0, &je);
     assert_non_null(h);
     assert_non_null(p);
     char *hb = stir_jws_encode_part(h);
@@ -265,7 +273,7 @@ static void test_jws_sign_parts(void **state)
     const char *prefix = V1_H "." V1_P ".";
     assert_int_equal(strncmp(jws, prefix, strlen(prefix)), 0);
     const char *s = jws + strlen(prefix);
-    assert_int_equal(strlen(s), 86);        /* 64 bytes, base64url, no padding */
+    assert_int_equal(strlen(s), 86); /* 64 bytes, base64url, no padding */
     unsigned char sig[80], der[80];
     assert_int_equal(stir_b64url_decode(s, strlen(s), sig, sizeof sig), 64);
     write_file("msg3", jws, strlen(prefix) - 1);

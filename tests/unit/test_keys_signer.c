@@ -26,12 +26,15 @@ static int setup(void **state)
     (void)state;
     stir_error err;
     char a[100], b[100];
-    if (stir_init() || !mkdtemp(dir)) return -1;
-    if (!(g_ctx = stir_ctx_new(&err))) return -1;
+    if (stir_init() || !mkdtemp(dir))
+        return -1;
+    if (!(g_ctx = stir_ctx_new(&err)))
+        return -1;
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
     stir_pki_options oa = {.dir = a}, ob = {.dir = b, .spc = "123B"};
-    if (stir_pki_create(&oa, &err) || stir_pki_create(&ob, &err)) return -1;
+    if (stir_pki_create(&oa, &err) || stir_pki_create(&ob, &err))
+        return -1;
     snprintf(a_key, sizeof a_key, "%s/sp.key", a);
     snprintf(a_cert, sizeof a_cert, "%s/chain.pem", a);
     snprintf(b_key, sizeof b_key, "%s/sp.key", b);
@@ -53,15 +56,18 @@ static void test_tn_range_syntax(void **state)
 {
     (void)state;
     stir_error err;
-    static const char *const good[] = {"1215555*", "1*", "12155550000-12155559999",
-                                       "12155551212", "123456789012345"};
-    static const char *const bad[] = {"*", "12a*", "1215-12155", "12155559999-12155550000",
-                                      "1234567890123456", "", "+12155551212", "1215555*1"};
+    static const char *const good[] = {"1215555*", "1*", "12155550000-12155559999", "12155551212",
+                                       "123456789012345"};
+    static const char *const bad[] = {
+        "*", "12a*",         "1215-12155", "12155559999-12155550000", "1234567890123456",
+        "",  "+12155551212", "1215555*1"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (stir_tn_range_check(good[i], &err)) fail_msg("refused %s: %s", good[i], err.detail);
+        if (stir_tn_range_check(good[i], &err))
+            fail_msg("refused %s: %s", good[i], err.detail);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
-        if (!stir_tn_range_check(bad[i], &err)) fail_msg("accepted \"%s\"", bad[i]);
+        if (!stir_tn_range_check(bad[i], &err))
+            fail_msg("accepted \"%s\"", bad[i]);
         assert_non_null(strstr(err.detail, "PREFIX*"));
     }
 }
@@ -69,8 +75,8 @@ static void test_tn_range_syntax(void **state)
 static char *sign(stir_signer *s, const char *as, const char *orig, stir_error *err)
 {
     time_t now = time(NULL);
-    json_t *req = json_pack("{ss s{ss} s{s[s]} sI}", "attest", "A", "orig", "tn", orig,
-                            "dest", "tn", "12155551213", "iat", (json_int_t)now);
+    json_t *req = json_pack("{ss s{ss} s{s[s]} sI}", "attest", "A", "orig", "tn", orig, "dest",
+                            "tn", "12155551213", "iat", (json_int_t)now);
     memset(err, 0, sizeof *err);
     char *h = stir_sign_request_as(s, as, req, now, 0, err);
     json_decref(req);
@@ -83,7 +89,8 @@ static void assert_info(char *hdr, const char *x5u)
     char want[200];
     assert_non_null(hdr);
     snprintf(want, sizeof want, ";info=<%s>;", x5u);
-    if (!strstr(hdr, want)) fail_msg("%s lacks %s", hdr, want);
+    if (!strstr(hdr, want))
+        fail_msg("%s lacks %s", hdr, want);
     free(hdr);
 }
 
@@ -92,12 +99,20 @@ static void test_identity_chosen_by_tn_range(void **state)
     (void)state;
     stir_error err;
     const char *const ra[] = {"1215555*"}, *const rb[] = {"12025550000-12025559999", "13035551234"};
-    stir_signer_config a = {.name = "a", .key_path = a_key, .cert_path = a_cert,
-                            .x5u = "https://cr.example/a.pem", .tn_ranges = ra, .n_tn_ranges = 1};
-    stir_signer_config b = {.name = "b", .key_path = b_key, .cert_path = b_cert,
-                            .x5u = "https://cr.example/b.pem", .tn_ranges = rb, .n_tn_ranges = 2};
-    stir_signer_config d = {.key_path = b_key, .cert_path = b_cert,
-                            .x5u = "https://cr.example/default.pem"};
+    stir_signer_config a = {.name = "a",
+                            .key_path = a_key,
+                            .cert_path = a_cert,
+                            .x5u = "https://cr.example/a.pem",
+                            .tn_ranges = ra,
+                            .n_tn_ranges = 1};
+    stir_signer_config b = {.name = "b",
+                            .key_path = b_key,
+                            .cert_path = b_cert,
+                            .x5u = "https://cr.example/b.pem",
+                            .tn_ranges = rb,
+                            .n_tn_ranges = 2};
+    stir_signer_config d = {
+        .key_path = b_key, .cert_path = b_cert, .x5u = "https://cr.example/default.pem"};
     stir_signer *s = stir_signer_new(g_ctx, &a, &err);
     assert_non_null(s);
     assert_int_equal(stir_signer_add(s, &b, &err), 0);
@@ -136,12 +151,16 @@ static void expect_key_error(const char *uri, const char *module, const char *ne
 {
     stir_error err;
     memset(&err, 0, sizeof err);
-    stir_signer_config c = {.key_path = uri, .cert_path = a_cert, .x5u = "https://cr.example/a",
-                            .pkcs11_module = module, .pkcs11_pin = "secret-pin-1"};
+    stir_signer_config c = {.key_path = uri,
+                            .cert_path = a_cert,
+                            .x5u = "https://cr.example/a",
+                            .pkcs11_module = module,
+                            .pkcs11_pin = "secret-pin-1"};
     stir_signer *s = stir_signer_new(g_ctx, &c, &err);
     assert_null(s);
     assert_int_equal(err.code, 500);
-    if (!strstr(err.detail, needle)) fail_msg("detail \"%s\" lacks \"%s\"", err.detail, needle);
+    if (!strstr(err.detail, needle))
+        fail_msg("detail \"%s\" lacks \"%s\"", err.detail, needle);
     assert_null(strstr(err.detail, "secret-pin-1"));
 }
 
@@ -149,7 +168,8 @@ static void test_pkcs11_uri_checks(void **state)
 {
     (void)state;
     expect_key_error("pkcs11:object=sp", NULL, "set pkcs11_module");
-    expect_key_error("pkcs11:object=sp?pin-value=1234", "/nonexistent.so", "must not carry the PIN");
+    expect_key_error("pkcs11:object=sp?pin-value=1234", "/nonexistent.so",
+                     "must not carry the PIN");
     expect_key_error("pkcs11:object=sp?module-path=/x.so", "/nonexistent.so", "pkcs11_module");
     expect_key_error("pkcs11:token=t", "/nonexistent.so", "names no key");
     expect_key_error("pkcs11:object=%zz", "/nonexistent.so", "percent-encoding");

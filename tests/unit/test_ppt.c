@@ -14,19 +14,21 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static stir_ctx *g_ctx;     /* the context of every test but the one on contexts */
+static stir_ctx *g_ctx; /* the context of every test but the one on contexts */
 
 static const stir_ppt_type *find(const char *name)
 {
     const stir_ppt_type *t = stir_ppt_find(g_ctx, name);
-    if (!t) fail_msg("type \"%s\" is not registered", name ? name : "(NULL)");
+    if (!t)
+        fail_msg("type \"%s\" is not registered", name ? name : "(NULL)");
     return t;
 }
 
 static const stir_claim_spec *claim(const stir_ppt_type *t, const char *name)
 {
     for (size_t i = 0; i < t->n_claims; i++)
-        if (t->claims[i].name && !strcmp(t->claims[i].name, name)) return &t->claims[i];
+        if (t->claims[i].name && !strcmp(t->claims[i].name, name))
+            return &t->claims[i];
     return NULL;
 }
 
@@ -34,7 +36,8 @@ static json_t *js(const char *text)
 {
     json_error_t je;
     json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-    if (!j) fail_msg("bad test JSON %s: %s", text, je.text);
+    if (!j)
+        fail_msg("bad test JSON %s: %s", text, je.text);
     return j;
 }
 
@@ -43,8 +46,10 @@ static int run_check(const char *tname, const char *cname, const char *text, int
                      stir_error *err)
 {
     const stir_claim_spec *c = claim(find(tname), cname);
-    if (!c) fail_msg("type %s has no claim %s", tname, cname);
-    if (!c->check) fail_msg("claim %s of %s has no value check", cname, tname);
+    if (!c)
+        fail_msg("type %s has no claim %s", tname, cname);
+    if (!c->check)
+        fail_msg("claim %s of %s has no value check", cname, tname);
     json_t *v = js(text);
     stir_error_clear(err);
     int rc = c->check(v, cname, code, err);
@@ -56,14 +61,15 @@ static void check_ok(const char *tname, const char *cname, const char *text)
 {
     stir_error err;
     int rc = run_check(tname, cname, text, 438, &err);
-    if (rc) fail_msg("%s %s %s: expected valid, got %d: %s", tname, cname, text, rc, err.detail);
+    if (rc)
+        fail_msg("%s %s %s: expected valid, got %d: %s", tname, cname, text, rc, err.detail);
 }
 
 /* Invalid: the given code comes back, for both codes (400 signing, 438
  * verifying), and the error names the claim. */
 static void check_bad(const char *tname, const char *cname, const char *text)
 {
-    static const int codes[] = { 400, 438 };
+    static const int codes[] = {400, 438};
     for (size_t i = 0; i < 2; i++) {
         stir_error err;
         int rc = run_check(tname, cname, text, codes[i], &err);
@@ -71,8 +77,8 @@ static void check_bad(const char *tname, const char *cname, const char *text)
             fail_msg("%s %s %s: expected %d, got %d", tname, cname, text, codes[i], rc);
         assert_int_equal(err.code, codes[i]);
         if (strncmp(err.field, cname, strlen(cname)))
-            fail_msg("%s %s %s: error field \"%s\" does not name %s", tname, cname, text,
-                     err.field, cname);
+            fail_msg("%s %s %s: error field \"%s\" does not name %s", tname, cname, text, err.field,
+                     cname);
         assert_true(err.detail[0] != '\0');
     }
 }
@@ -81,7 +87,8 @@ static void check_bad(const char *tname, const char *cname, const char *text)
 static int cross_check(const char *tname, const char *claims_text, int code, stir_error *err)
 {
     const stir_ppt_type *t = find(tname);
-    if (!t->check_claims) fail_msg("type %s has no cross-claim check", tname);
+    if (!t->check_claims)
+        fail_msg("type %s has no cross-claim check", tname);
     json_t *c = js(claims_text);
     stir_error_clear(err);
     int rc = t->check_claims(c, code, err);
@@ -94,7 +101,8 @@ static int request_check(const char *tname, const char *claims_text, const char 
                          const char *prio, const json_t *request, stir_error *err)
 {
     const stir_ppt_type *t = find(tname);
-    if (!t->check_request) fail_msg("type %s has no request check", tname);
+    if (!t->check_request)
+        fail_msg("type %s has no request check", tname);
     stir_verify_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.resource_priority = rp;
@@ -114,7 +122,8 @@ static int names_contain(const char *name)
     for (const char *p = all; (p = strstr(p, name)) != NULL; p += n) {
         int start = p == all || p[-1] == ' ' || p[-1] == ',';
         int end = p[n] == '\0' || p[n] == ',';
-        if (start && end) return 1;
+        if (start && end)
+            return 1;
     }
     return 0;
 }
@@ -124,13 +133,14 @@ static int names_contain(const char *name)
 static void test_builtin_types(void **state)
 {
     (void)state;
-    static const char *const names[] = { "shaken", "div", "rph", "rcd", "avatar" };
+    static const char *const names[] = {"shaken", "div", "rph", "rcd", "avatar"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const stir_ppt_type *t = find(names[i]);
         assert_string_equal(t->name, names[i]);
         assert_true(t->n_claims <= STIR_PPT_MAX_CLAIMS);
         if (!names_contain(names[i]))
-            fail_msg("stir_ppt_names(g_ctx) \"%s\" does not list %s", stir_ppt_names(g_ctx), names[i]);
+            fail_msg("stir_ppt_names(g_ctx) \"%s\" does not list %s", stir_ppt_names(g_ctx),
+                     names[i]);
         /* RFC 8225 8.3: an extension never redefines the baseline claims. */
         for (size_t k = 0; k < t->n_claims; k++) {
             assert_non_null(t->claims[k].name);
@@ -158,7 +168,7 @@ static void test_builtin_types(void **state)
     assert_true(sh->attests_orig);
     assert_int_equal(sh->scope, STIR_SCOPE_ORIG);
     assert_int_equal(sh->dest, STIR_DEST_TO);
-    assert_true(sh->full_form_only);                /* RFC 8588 3 */
+    assert_true(sh->full_form_only); /* RFC 8588 3 */
     /* RFC 9795 13: rcd, rcdi, crn may ride in a shaken PASSporT. */
     assert_non_null(claim(sh, "rcd"));
     assert_false(claim(sh, "rcd")->required);
@@ -171,13 +181,13 @@ static void test_builtin_types(void **state)
     assert_int_equal(claim(dv, "div")->type, STIR_CLAIM_OBJECT);
     assert_int_equal(dv->scope, STIR_SCOPE_DIV);
     assert_int_equal(dv->dest, STIR_DEST_CHAIN);
-    assert_true(dv->full_form_only);                /* RFC 8946 3: full form MUST */
+    assert_true(dv->full_form_only); /* RFC 8946 3: full form MUST */
     assert_false(dv->attests_orig);
     /* RFC 8946 3: no attest/origid/rph copied into a div PASSporT. */
     assert_null(claim(dv, "attest"));
     assert_null(claim(dv, "origid"));
     assert_null(claim(dv, "rph"));
-    assert_null(claim(dv, "opt"));                  /* div PASSporTs MUST NOT contain opt */
+    assert_null(claim(dv, "opt")); /* div PASSporTs MUST NOT contain opt */
 
     /* rph (RFC 8443 3, RFC 9027 4): rph mandatory, sph optional. */
     const stir_ppt_type *rp = find("rph");
@@ -187,7 +197,7 @@ static void test_builtin_types(void **state)
     assert_false(claim(rp, "sph")->required);
     assert_true(rp->reports_priority);
     assert_false(rp->attests_orig);
-    assert_true(rp->full_form_only);                /* RFC 8443 3 */
+    assert_true(rp->full_form_only); /* RFC 8443 3 */
     assert_int_equal(rp->scope, STIR_SCOPE_ORIG);
 
     /* rcd (RFC 9795 8): rcd and/or crn, neither alone mandatory. */
@@ -229,13 +239,13 @@ static void test_div_claim(void **state)
     check_bad("div", "div", "{\"tn\":\"12155551213\",\"uri\":\"sip:a@example.com\"}");
     check_bad("div", "div", "{\"tn\":12155551213}");
     check_bad("div", "div", "{\"uri\":[\"sip:a@example.com\"]}");
-    check_bad("div", "div", "{\"tn\":[\"12155551213\"]}");   /* a dest shape, not one identity */
-    check_bad("div", "div", "{\"hi\":\"1.2\"}");               /* hi without an identity */
+    check_bad("div", "div", "{\"tn\":[\"12155551213\"]}"); /* a dest shape, not one identity */
+    check_bad("div", "div", "{\"hi\":\"1.2\"}");           /* hi without an identity */
     check_bad("div", "div", "{\"tn\":\"12155551213\",\"x\":\"1\"}");
     /* hi that is not number *("." number) (RFC 7044 5). */
-    static const char *const bad_hi[] = { "\"\"", "\".1\"", "\"1.\"", "\"1..2\"", "\"a.1\"",
-                                          "\"1.2a\"", "\"1 .2\"", "\"-1\"", "1", "[\"1\"]",
-                                          "\"1,2\"" };
+    static const char *const bad_hi[] = {"\"\"",    "\".1\"",   "\"1.\"",   "\"1..2\"",
+                                         "\"a.1\"", "\"1.2a\"", "\"1 .2\"", "\"-1\"",
+                                         "1",       "[\"1\"]",  "\"1,2\""};
     for (size_t i = 0; i < sizeof bad_hi / sizeof bad_hi[0]; i++) {
         char buf[96];
         snprintf(buf, sizeof buf, "{\"tn\":\"12155551213\",\"hi\":%s}", bad_hi[i]);
@@ -253,7 +263,8 @@ static void test_div_build(void **state)
     stir_error err;
     json_t *in = js("{\"tn\":\"+1 (215) 555-1213\",\"hi\":\"1.2.1\"}");
     json_t *out = c->build(in, "div", &err);
-    if (!out) fail_msg("build failed: %s", err.detail);
+    if (!out)
+        fail_msg("build failed: %s", err.detail);
     json_t *want = js("{\"hi\":\"1.2.1\",\"tn\":\"12155551213\"}");
     assert_true(json_equal(out, want));
     assert_int_equal(c->check(out, "div", 400, &err), 0);
@@ -298,22 +309,22 @@ static void test_div_build(void **state)
 static void test_rph_claim(void **state)
 {
     (void)state;
-    check_ok("rph", "rph", "{\"auth\":[\"ets.0\",\"wps.0\"]}");      /* RFC 8443 3 */
-    check_ok("rph", "rph", "{\"auth\":[\"esnet.1\"]}");              /* RFC 9027 3 */
+    check_ok("rph", "rph", "{\"auth\":[\"ets.0\",\"wps.0\"]}"); /* RFC 8443 3 */
+    check_ok("rph", "rph", "{\"auth\":[\"esnet.1\"]}");         /* RFC 9027 3 */
     check_ok("rph", "rph", "{\"auth\":[\"esnet.0\"]}");
-    check_ok("rph", "rph", "{\"auth\":[\"dsn.flash-override\"]}");   /* RFC 4412 r-priority token */
+    check_ok("rph", "rph", "{\"auth\":[\"dsn.flash-override\"]}"); /* RFC 4412 r-priority token */
 
     check_bad("rph", "rph", "{}");
-    check_bad("rph", "rph", "{\"auth\":[]}");                        /* nothing asserted */
-    check_bad("rph", "rph", "{\"auth\":\"ets.0\"}");                 /* auth is an array */
+    check_bad("rph", "rph", "{\"auth\":[]}");        /* nothing asserted */
+    check_bad("rph", "rph", "{\"auth\":\"ets.0\"}"); /* auth is an array */
     check_bad("rph", "rph", "{\"auth\":[1]}");
-    check_bad("rph", "rph", "{\"auth\":[\"ets\"]}");                 /* r-value needs "." */
-    check_bad("rph", "rph", "{\"auth\":[\".0\"]}");                  /* empty namespace */
-    check_bad("rph", "rph", "{\"auth\":[\"ets.\"]}");                /* empty r-priority */
+    check_bad("rph", "rph", "{\"auth\":[\"ets\"]}");  /* r-value needs "." */
+    check_bad("rph", "rph", "{\"auth\":[\".0\"]}");   /* empty namespace */
+    check_bad("rph", "rph", "{\"auth\":[\"ets.\"]}"); /* empty r-priority */
     check_bad("rph", "rph", "{\"auth\":[\"ets 0\"]}");
-    check_bad("rph", "rph", "{\"auth\":[\"ets.0\",\"wps 0\"]}");     /* every value checked */
-    check_bad("rph", "rph", "{\"auth\":[\"et(s.0\"]}");              /* "(" is not a token char */
-    check_bad("rph", "rph", "[\"ets.0\"]");                          /* the claim is an object */
+    check_bad("rph", "rph", "{\"auth\":[\"ets.0\",\"wps 0\"]}"); /* every value checked */
+    check_bad("rph", "rph", "{\"auth\":[\"et(s.0\"]}");          /* "(" is not a token char */
+    check_bad("rph", "rph", "[\"ets.0\"]");                      /* the claim is an object */
 }
 
 static void test_rph_build(void **state)
@@ -343,7 +354,8 @@ static void test_rph_build(void **state)
     stir_error_clear(&err);
     out = c->build(in, "rph", &err);
     if (out) {
-        assert_int_not_equal(stir_ppt_find(g_ctx, "rph")->claims[0].check(out, "rph", 400, &err), 0);
+        assert_int_not_equal(stir_ppt_find(g_ctx, "rph")->claims[0].check(out, "rph", 400, &err),
+                             0);
         json_decref(out);
     } else {
         assert_int_equal(err.code, 400);
@@ -366,28 +378,40 @@ static void test_rph_build(void **state)
 static void test_sph_claim(void **state)
 {
     (void)state;
-    check_ok("rph", "sph", "\"psap-callback\"");                      /* RFC 9027 4 */
-    check_bad("rph", "sph", "\"psap-callbacks\"");                    /* TV-6 negative */
+    check_ok("rph", "sph", "\"psap-callback\"");   /* RFC 9027 4 */
+    check_bad("rph", "sph", "\"psap-callbacks\""); /* TV-6 negative */
     check_bad("rph", "sph", "\"\"");
     check_bad("rph", "sph", "\"urgent\"");
     check_bad("rph", "sph", "\"psap-callback \"");
 
     /* sph only with an esnet.x r-value (RFC 9027 4). */
     stir_error err;
-    assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"esnet.0\"]},\"sph\":\"psap-callback\"}",
-                                 400, &err), 0);
-    assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"ets.0\",\"esnet.1\"]},"
-                                 "\"sph\":\"psap-callback\"}", 438, &err), 0);
+    assert_int_equal(cross_check("rph",
+                                 "{\"rph\":{\"auth\":[\"esnet.0\"]},\"sph\":\"psap-callback\"}",
+                                 400, &err),
+                     0);
+    assert_int_equal(cross_check("rph",
+                                 "{\"rph\":{\"auth\":[\"ets.0\",\"esnet.1\"]},"
+                                 "\"sph\":\"psap-callback\"}",
+                                 438, &err),
+                     0);
     assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"ets.0\"]}}", 400, &err), 0);
-    assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"ets.0\"]},\"sph\":\"psap-callback\"}",
-                                 400, &err), 400);
+    assert_int_equal(
+        cross_check("rph", "{\"rph\":{\"auth\":[\"ets.0\"]},\"sph\":\"psap-callback\"}", 400, &err),
+        400);
     assert_string_equal(err.field, "sph");
-    assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"ets.0\",\"wps.0\"]},"
-                                 "\"sph\":\"psap-callback\"}", 438, &err), 438);
+    assert_int_equal(cross_check("rph",
+                                 "{\"rph\":{\"auth\":[\"ets.0\",\"wps.0\"]},"
+                                 "\"sph\":\"psap-callback\"}",
+                                 438, &err),
+                     438);
     assert_string_equal(err.field, "sph");
     /* "esnet" must be the namespace, not a substring of another one. */
-    assert_int_equal(cross_check("rph", "{\"rph\":{\"auth\":[\"xesnet.0\"]},"
-                                 "\"sph\":\"psap-callback\"}", 400, &err), 400);
+    assert_int_equal(cross_check("rph",
+                                 "{\"rph\":{\"auth\":[\"xesnet.0\"]},"
+                                 "\"sph\":\"psap-callback\"}",
+                                 400, &err),
+                     400);
 }
 
 /* Verification: rph vouches for the request's Resource-Priority (RFC 8443
@@ -415,18 +439,20 @@ static void test_rph_request(void **state)
     assert_int_equal(request_check("rph", esn, "esnet.0", "urgent", NULL, &err), 438);
     assert_int_equal(request_check("rph", esn, "esnet.0", "psap-callbacks", NULL, &err), 438);
     /* without sph, the Priority header does not matter */
-    assert_int_equal(request_check("rph", "{\"rph\":{\"auth\":[\"esnet.0\"]}}", "esnet.0", NULL,
-                                   NULL, &err), 0);
+    assert_int_equal(
+        request_check("rph", "{\"rph\":{\"auth\":[\"esnet.0\"]}}", "esnet.0", NULL, NULL, &err), 0);
 }
 
 /* ---- shaken (RFC 8588 4, 5) and avatar ---------------------------------------------- */
 
 static int is_uuid(const char *s)
 {
-    if (strlen(s) != 36) return 0;
+    if (strlen(s) != 36)
+        return 0;
     for (size_t i = 0; i < 36; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return 0;
+            if (s[i] != '-')
+                return 0;
         } else if (!strchr("0123456789abcdefABCDEF", s[i])) {
             return 0;
         }
@@ -464,15 +490,15 @@ static void test_shaken_claims(void **state)
 static void test_avatar_claims(void **state)
 {
     (void)state;
-    static const char *const names[] = { "avatar", "appid" };
+    static const char *const names[] = {"avatar", "appid"};
     for (size_t i = 0; i < 2; i++) {
         check_ok("avatar", names[i], "\"urn:example:avatar:7f3a\"");
         check_ok("avatar", names[i], "\"com.example.xr\"");
         check_ok("avatar", names[i], "\"~!#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}\"");
         check_bad("avatar", names[i], "\"\"");
-        check_bad("avatar", names[i], "\"a\\u0001b\"");               /* control character */
-        check_bad("avatar", names[i], "\"a\\u007fb\"");               /* DEL is not printable */
-        check_bad("avatar", names[i], "\"caf\\u00e9\"");              /* not ASCII */
+        check_bad("avatar", names[i], "\"a\\u0001b\"");  /* control character */
+        check_bad("avatar", names[i], "\"a\\u007fb\"");  /* DEL is not printable */
+        check_bad("avatar", names[i], "\"caf\\u00e9\""); /* not ASCII */
         check_bad("avatar", names[i], "\"a\\tb\"");
     }
     /* The request's avatarId/appId, when given, must be what was signed. */
@@ -500,10 +526,11 @@ static void test_rcd_type_rules(void **state)
     (void)state;
     stir_error err;
     assert_int_equal(cross_check("rcd", "{\"rcd\":{\"nam\":\"James Bond\"}}", 400, &err), 0);
-    assert_int_equal(cross_check("rcd", "{\"crn\":\"Rendezvous for Little Nellie\"}", 400, &err), 0);
+    assert_int_equal(cross_check("rcd", "{\"crn\":\"Rendezvous for Little Nellie\"}", 400, &err),
+                     0);
     assert_int_equal(cross_check("rcd", "{}", 400, &err), 400);
-    assert_int_equal(cross_check("rcd", "{\"rcdi\":{\"/jcl\":\"sha256-x\"},\"crn\":\"x\"}", 438,
-                                 &err), 438);
+    assert_int_equal(
+        cross_check("rcd", "{\"rcdi\":{\"/jcl\":\"sha256-x\"},\"crn\":\"x\"}", 438, &err), 438);
     /* shaken may carry RCD claims (RFC 9795 13) but need not. */
     assert_int_equal(cross_check("shaken", "{}", 400, &err), 0);
     assert_int_equal(cross_check("shaken", "{\"rcdi\":{\"/jcl\":\"sha256-x\"}}", 400, &err), 400);
@@ -541,7 +568,8 @@ static void test_register_copies_names(void **state)
     t.full_form_only = 1;
     assert_null(stir_ppt_find(g_ctx, "acme"));
     stir_error err;
-    if (reg(&t, &err)) fail_msg("register acme: %d %s", err.code, err.detail);
+    if (reg(&t, &err))
+        fail_msg("register acme: %d %s", err.code, err.detail);
     /* The caller's strings change and go away; the table keeps its own. */
     memset(n1, 'X', strlen(n1));
     memset(n2, 'Y', strlen(n2));
@@ -575,7 +603,7 @@ static void test_register_rejects(void **state)
     stir_ppt_type t;
 
     /* A name that is taken: built-in, or registered before. */
-    static const char *const taken[] = { "shaken", "div", "rph", "rcd", "avatar", "acme" };
+    static const char *const taken[] = {"shaken", "div", "rph", "rcd", "avatar", "acme"};
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
         const stir_ppt_type *before = stir_ppt_find(g_ctx, taken[i]);
         size_t n_before = before ? before->n_claims : 0;
@@ -594,27 +622,30 @@ static void test_register_rejects(void **state)
     }
 
     /* Bad type names: empty, not a token (letters, digits, '-', '_'). */
-    static const char *const bad_names[] = { "", "a b", "x.y", "caf\xc3\xa9", "a/b", "a\"b",
-                                             "a;b", "\"shaken\"" };
+    static const char *const bad_names[] = {"",    "a b",  "x.y", "caf\xc3\xa9",
+                                            "a/b", "a\"b", "a;b", "\"shaken\""};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         memset(&t, 0, sizeof t);
         snprintf(t.name, sizeof t.name, "%s", bad_names[i]);
         t.claims[0] = spec("tier", STIR_CLAIM_STRING, 0);
         t.n_claims = 1;
-        if (reg(&t, &err) != 400) fail_msg("bad type name \"%s\" was accepted", t.name);
+        if (reg(&t, &err) != 400)
+            fail_msg("bad type name \"%s\" was accepted", t.name);
         assert_int_equal(err.code, 400);
-        if (t.name[0]) assert_null(stir_ppt_find(g_ctx, t.name));
+        if (t.name[0])
+            assert_null(stir_ppt_find(g_ctx, t.name));
     }
 
     /* Baseline claims cannot be redefined (RFC 8225 8.3). */
-    static const char *const baseline[] = { "orig", "dest", "iat" };
+    static const char *const baseline[] = {"orig", "dest", "iat"};
     for (size_t i = 0; i < 3; i++) {
         memset(&t, 0, sizeof t);
         snprintf(t.name, sizeof t.name, "base%zu", i);
         t.claims[0] = spec("tier", STIR_CLAIM_STRING, 0);
         t.claims[1] = spec(baseline[i], STIR_CLAIM_OBJECT, 0);
         t.n_claims = 2;
-        if (reg(&t, &err) != 400) fail_msg("claim \"%s\" was accepted", baseline[i]);
+        if (reg(&t, &err) != 400)
+            fail_msg("claim \"%s\" was accepted", baseline[i]);
         assert_null(stir_ppt_find(g_ctx, t.name));
     }
 
@@ -630,8 +661,13 @@ static void test_register_rejects(void **state)
 
     /* Bad claim names: none, empty, not ASCII letters/digits/-/_ (RFC 8225
      * 5: claim names are ASCII), longer than 32. */
-    static const char *const bad_claims[] = { NULL, "", "a.b", "a b", "caf\xc3\xa9", "a\"b",
-                                              "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
+    static const char *const bad_claims[] = {NULL,
+                                             "",
+                                             "a.b",
+                                             "a b",
+                                             "caf\xc3\xa9",
+                                             "a\"b",
+                                             "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */};
     for (size_t i = 0; i < sizeof bad_claims / sizeof bad_claims[0]; i++) {
         memset(&t, 0, sizeof t);
         snprintf(t.name, sizeof t.name, "badclaim%zu", i);
@@ -664,7 +700,8 @@ static void test_register_rejects(void **state)
     /* exactly the maximum is fine */
     t.n_claims = STIR_PPT_MAX_CLAIMS;
     snprintf(t.name, sizeof t.name, "sixteen");
-    if (reg(&t, &err)) fail_msg("16 claims refused: %s", err.detail);
+    if (reg(&t, &err))
+        fail_msg("16 claims refused: %s", err.detail);
     const stir_ppt_type *e = stir_ppt_find(g_ctx, "sixteen");
     assert_non_null(e);
     assert_int_equal(e->n_claims, STIR_PPT_MAX_CLAIMS);
@@ -672,7 +709,8 @@ static void test_register_rejects(void **state)
     /* a type with no claims of its own is a plain baseline-shaped type */
     memset(&t, 0, sizeof t);
     snprintf(t.name, sizeof t.name, "bare");
-    if (reg(&t, &err)) fail_msg("type without claims refused: %s", err.detail);
+    if (reg(&t, &err))
+        fail_msg("type without claims refused: %s", err.detail);
     assert_non_null(stir_ppt_find(g_ctx, "bare"));
 
     /* None of the refused types is listed. */
@@ -698,7 +736,8 @@ static void *reg_thread(void *arg)
         t.claims[0] = spec(cname, STIR_CLAIM_STRING, 1);
         t.n_claims = 1;
         stir_error err;
-        if (stir_ppt_register(g_ctx, &t, &err)) return (void *)1;
+        if (stir_ppt_register(g_ctx, &t, &err))
+            return (void *)1;
         memset(cname, 0, sizeof cname);
     }
     return NULL;
@@ -721,7 +760,8 @@ static void test_register_threads(void **state)
             snprintf(name, sizeof name, "thr%zu-%zu", i, k);
             snprintf(cname, sizeof cname, "c%zu", i);
             const stir_ppt_type *t = stir_ppt_find(g_ctx, name);
-            if (!t) fail_msg("%s missing after concurrent registration", name);
+            if (!t)
+                fail_msg("%s missing after concurrent registration", name);
             assert_int_equal(t->n_claims, 1);
             assert_string_equal(t->claims[0].name, cname);
             assert_true(names_contain(name));
@@ -757,8 +797,8 @@ static void test_register_until_full(void **state)
         snprintf(name, sizeof name, "fill%zu", i);
         assert_non_null(stir_ppt_find(g_ctx, name));
     }
-    static const char *const keep[] = { "", "shaken", "div", "rph", "rcd", "avatar", "acme",
-                                        "sixteen" };
+    static const char *const keep[] = {"",    "shaken", "div",  "rph",
+                                       "rcd", "avatar", "acme", "sixteen"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         assert_non_null(stir_ppt_find(g_ctx, keep[i]));
     assert_string_equal(stir_ppt_find(g_ctx, "acme")->claims[0].name, "tier");
@@ -812,10 +852,13 @@ static void test_contexts_independent(void **state)
 static void test_claim_type_names(void **state)
 {
     (void)state;
-    static const struct { const char *s; enum stir_claim_type t; } map[] = {
-        { "string", STIR_CLAIM_STRING }, { "integer", STIR_CLAIM_INTEGER },
-        { "object", STIR_CLAIM_OBJECT }, { "array", STIR_CLAIM_ARRAY },
-        { "boolean", STIR_CLAIM_BOOLEAN }, { "any", STIR_CLAIM_ANY },
+    static const struct {
+        const char *s;
+        enum stir_claim_type t;
+    } map[] = {
+        {"string", STIR_CLAIM_STRING},   {"integer", STIR_CLAIM_INTEGER},
+        {"object", STIR_CLAIM_OBJECT},   {"array", STIR_CLAIM_ARRAY},
+        {"boolean", STIR_CLAIM_BOOLEAN}, {"any", STIR_CLAIM_ANY},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         assert_int_equal(stir_claim_type_parse(map[i].s), (int)map[i].t);
@@ -828,7 +871,7 @@ static void test_claim_type_names(void **state)
     assert_int_equal(stir_claim_type_parse("strings"), -1);
     assert_int_equal(stir_claim_type_parse("strin"), -1);
     assert_null(stir_claim_type_str((enum stir_claim_type)99));
-    assert_null(stir_claim_type_str((enum stir_claim_type)-1));
+    assert_null(stir_claim_type_str((enum stir_claim_type) - 1));
 }
 
 int main(void)
@@ -838,22 +881,14 @@ int main(void)
     g_ctx = stir_ctx_new(&err);
     assert_non_null(g_ctx);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_types),
-        cmocka_unit_test(test_div_claim),
-        cmocka_unit_test(test_div_build),
-        cmocka_unit_test(test_rph_claim),
-        cmocka_unit_test(test_rph_build),
-        cmocka_unit_test(test_sph_claim),
-        cmocka_unit_test(test_rph_request),
-        cmocka_unit_test(test_shaken_claims),
-        cmocka_unit_test(test_avatar_claims),
-        cmocka_unit_test(test_rcd_type_rules),
-        cmocka_unit_test(test_claim_type_names),
-        cmocka_unit_test(test_register_copies_names),
-        cmocka_unit_test(test_register_rejects),
-        cmocka_unit_test(test_register_threads),
-        cmocka_unit_test(test_register_until_full),
-        cmocka_unit_test(test_contexts_independent),
+        cmocka_unit_test(test_builtin_types),       cmocka_unit_test(test_div_claim),
+        cmocka_unit_test(test_div_build),           cmocka_unit_test(test_rph_claim),
+        cmocka_unit_test(test_rph_build),           cmocka_unit_test(test_sph_claim),
+        cmocka_unit_test(test_rph_request),         cmocka_unit_test(test_shaken_claims),
+        cmocka_unit_test(test_avatar_claims),       cmocka_unit_test(test_rcd_type_rules),
+        cmocka_unit_test(test_claim_type_names),    cmocka_unit_test(test_register_copies_names),
+        cmocka_unit_test(test_register_rejects),    cmocka_unit_test(test_register_threads),
+        cmocka_unit_test(test_register_until_full), cmocka_unit_test(test_contexts_independent),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     stir_ctx_free(g_ctx);

@@ -17,25 +17,25 @@
 static certserver g_cs;
 
 /* RFC 9795 6.1.3 Q Branch jCard, RFC 8225 9 serialization (TV-7 row 1). */
-#define QBRANCH_JCD                                                                      \
-    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"],"   \
-    "[\"org\",{},\"text\",\"MI6;Q Branch Spy Gadgets\"],[\"photo\",{},\"uri\","         \
-    "\"https://example.com/photos/quartermaster-256x256.png\"],[\"logo\",{},\"uri\","   \
-    "\"https://example.com/logos/mi6-256x256.jpg\"],[\"logo\",{},\"uri\","              \
+#define QBRANCH_JCD                                                                    \
+    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"]," \
+    "[\"org\",{},\"text\",\"MI6;Q Branch Spy Gadgets\"],[\"photo\",{},\"uri\","        \
+    "\"https://example.com/photos/quartermaster-256x256.png\"],[\"logo\",{},\"uri\","  \
+    "\"https://example.com/logos/mi6-256x256.jpg\"],[\"logo\",{},\"uri\","             \
     "\"https://example.com/logos/mi6-64x64.jpg\"]]]"
 /* RFC 9795 8.3 / seed 002 jCard (photo q-256x256.png), TV-7 row 3. */
-#define QBRANCH_JCL                                                                      \
-    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"],"   \
-    "[\"org\",{},\"text\",\"MI6;Q Branch Spy Gadgets\"],[\"photo\",{},\"uri\","         \
-    "\"https://example.com/photos/q-256x256.png\"],[\"logo\",{},\"uri\","               \
-    "\"https://example.com/logos/mi6-256x256.jpg\"],[\"logo\",{},\"uri\","              \
+#define QBRANCH_JCL                                                                    \
+    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"]," \
+    "[\"org\",{},\"text\",\"MI6;Q Branch Spy Gadgets\"],[\"photo\",{},\"uri\","        \
+    "\"https://example.com/photos/q-256x256.png\"],[\"logo\",{},\"uri\","              \
+    "\"https://example.com/logos/mi6-256x256.jpg\"],[\"logo\",{},\"uri\","             \
     "\"https://example.com/logos/mi6-64x64.jpg\"]]]"
 /* Seed 002 6.3.1 "SA2 WG" jCard (TV-17). */
-#define SA2_JCARD                                                                        \
-    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"SA2 WG\"],"     \
-    "[\"org\",{},\"text\",\"3GPP;SA2 WG delegate\"],[\"photo\",{},\"uri\","             \
-    "\"https://example.com/photos/sa2-256x256.png\"],[\"logo\",{},\"uri\","             \
-    "\"https://example.com/logos/3gpp-256x256.jpg\"],[\"logo\",{},\"uri\","             \
+#define SA2_JCARD                                                                    \
+    "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"SA2 WG\"]," \
+    "[\"org\",{},\"text\",\"3GPP;SA2 WG delegate\"],[\"photo\",{},\"uri\","          \
+    "\"https://example.com/photos/sa2-256x256.png\"],[\"logo\",{},\"uri\","          \
+    "\"https://example.com/logos/3gpp-256x256.jpg\"],[\"logo\",{},\"uri\","          \
     "\"https://example.com/logos/3gpp-64x64.jpg\"]]]"
 
 /* ---- fixture ------------------------------------------------------------------- */
@@ -71,8 +71,7 @@ static void put_image(const char *name, unsigned seed, size_t len)
 static void cli_digest(const char *alg, const char *name, char out[100])
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "openssl dgst -%s -binary '%s/%s' | base64 -w0", alg, g_cs.dir,
-             name);
+    snprintf(cmd, sizeof cmd, "openssl dgst -%s -binary '%s/%s' | base64 -w0", alg, g_cs.dir, name);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char b[100];
@@ -126,7 +125,8 @@ static stir_rcd *new_rcd(void)
     return new_rcd_cfg(&cfg);
 }
 
-__attribute__((format(printf, 1, 2)))
+static json_t *jfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static json_t *jfmt(const char *fmt, ...)
 {
     char buf[8192];
@@ -230,8 +230,8 @@ static void compute_fail(stir_rcd *r, const json_t *rcd, const json_t *given, in
     json_t *out = NULL;
     int rc = stir_rcdi_compute(r, rcd, given, 0, &out, &err);
     if (rc != code)
-        fail_msg("compute: rc %d (%s: %s), expected %d \"%s\"", rc, err.field, err.detail,
-                 code, needle);
+        fail_msg("compute: rc %d (%s: %s), expected %d \"%s\"", rc, err.field, err.detail, code,
+                 needle);
     assert_null(out);
     assert_int_equal(err.code, code);
     assert_string_equal(err.field, field);
@@ -311,17 +311,20 @@ static void test_json_pointer(void **state)
     assert_ptr_equal(stir_json_pointer(doc, ""), doc);
     assert_ptr_equal(stir_json_pointer(doc, "/foo"), json_object_get(doc, "foo"));
     assert_string_equal(json_string_value(stir_json_pointer(doc, "/foo/0")), "bar");
-    static const struct { const char *p; int v; } ints[] = {
-        {"/", 0}, {"/a~1b", 1}, {"/c%d", 2}, {"/e^f", 3}, {"/g|h", 4},
-        {"/i\\j", 5}, {"/k\"l", 6}, {"/ ", 7}, {"/m~0n", 8},
+    static const struct {
+        const char *p;
+        int v;
+    } ints[] = {
+        {"/", 0},     {"/a~1b", 1}, {"/c%d", 2}, {"/e^f", 3},  {"/g|h", 4},
+        {"/i\\j", 5}, {"/k\"l", 6}, {"/ ", 7},   {"/m~0n", 8},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const json_t *v = stir_json_pointer(doc, ints[i].p);
         if (!v || json_integer_value(v) != ints[i].v)
             fail_msg("%s: expected %d", ints[i].p, ints[i].v);
     }
-    static const char *const bad[] = {"foo", "/foo/2", "/foo/01", "/foo/-", "/foo/+1",
-                                      "/m~2n", "/m~", "/nope", "/foo/0/x", "/a/b"};
+    static const char *const bad[] = {"foo",   "/foo/2", "/foo/01", "/foo/-",   "/foo/+1",
+                                      "/m~2n", "/m~",    "/nope",   "/foo/0/x", "/a/b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (stir_json_pointer(doc, bad[i]))
             fail_msg("%s resolved", bad[i]);
@@ -382,8 +385,8 @@ static void test_rcd_check(void **state)
     check_good("{\"nam\":\"Q\",\"jcd\":[\"vcard\",[[\"adr\",{\"type\":\"work\"},\"text\","
                "[\"\",\"\",\"85 Albert Embankment\",\"London\",\"\",\"SE1 7TP\",[\"UK\"]]]]]}");
 
-    check_bad("{\"nam\":\"Q\",\"jcd\":" QBRANCH_JCD ",\"jcl\":\"https://example.com/q.json\"}",
-              400, "rcd.jcl", "mutually exclusive");
+    check_bad("{\"nam\":\"Q\",\"jcd\":" QBRANCH_JCD ",\"jcl\":\"https://example.com/q.json\"}", 400,
+              "rcd.jcl", "mutually exclusive");
     check_bad("{\"apn\":\"12025559990\"}", 400, "rcd.nam", "missing rcd.nam");
     check_bad("{\"apn\":\"12025559990\"}", 438, "rcd.nam", "RFC 9795 5.1.1");
     check_bad("{\"nam\":42}", 438, "rcd.nam", "must be a string");
@@ -391,26 +394,21 @@ static void test_rcd_check(void **state)
     check_bad("{\"nam\":\"Q\",\"apn\":\"call-me\"}", 400, "rcd.apn", "not a telephone number");
     check_bad("{\"nam\":\"Q\",\"apn\":\"+1 202 555 9990\"}", 438, "rcd.apn", "not canonical");
     check_bad("{\"nam\":\"Q\",\"apn\":12025559990}", 400, "rcd.apn", "must be a string");
-    check_bad("{\"nam\":\"Q\",\"icn\":\"http://example.com/q.png\"}", 400, "rcd.icn",
-              "https");
-    check_bad("{\"nam\":\"Q\",\"icn\":\"ftp://example.com/q.png\"}", 438, "rcd.icn",
-              "not ftp:");
+    check_bad("{\"nam\":\"Q\",\"icn\":\"http://example.com/q.png\"}", 400, "rcd.icn", "https");
+    check_bad("{\"nam\":\"Q\",\"icn\":\"ftp://example.com/q.png\"}", 438, "rcd.icn", "not ftp:");
     check_bad("{\"nam\":\"Q\",\"icn\":\"https:///q.png\"}", 400, "rcd.icn", "no host");
-    check_bad("{\"nam\":\"Q\",\"icn\":\"https://example.com/a b.png\"}", 400, "rcd.icn",
-              "space");
+    check_bad("{\"nam\":\"Q\",\"icn\":\"https://example.com/a b.png\"}", 400, "rcd.icn", "space");
     check_bad("{\"nam\":\"Q\",\"icn\":\"data:image/png;base64\"}", 400, "rcd.icn", "','");
-    check_bad("{\"nam\":\"Q\",\"icn\":\"data:image/png;base64,a*b\"}", 400, "rcd.icn",
-              "base64");
+    check_bad("{\"nam\":\"Q\",\"icn\":\"data:image/png;base64,a*b\"}", 400, "rcd.icn", "base64");
     check_bad("{\"nam\":\"Q\",\"foo\":1}", 400, "rcd.foo", "unknown key \"foo\"");
-    check_bad("{\"nam\":\"Q\",\"jcl\":\"data:application/json,[]\"}", 400, "rcd.jcl",
-              "https");
+    check_bad("{\"nam\":\"Q\",\"jcl\":\"data:application/json,[]\"}", 400, "rcd.jcl", "https");
     check_bad("{\"nam\":\"Q\",\"jcd\":{\"fn\":\"Q\"}}", 400, "rcd.jcd", "not a jCard");
     check_bad("{\"nam\":\"Q\",\"jcd\":[\"vcard\"]}", 400, "rcd.jcd", "not a jCard");
     check_bad("{\"nam\":\"Q\",\"jcd\":[\"vCardX\",[]]}", 400, "rcd.jcd", "\"vcard\"");
     check_bad("{\"nam\":\"Q\",\"jcd\":[\"vcard\",[[\"fn\",{},\"text\"]]]}", 400, "rcd.jcd",
               "property 0");
-    check_bad("{\"nam\":\"Q\",\"jcd\":[\"vcard\",[[\"fn\",[],\"text\",\"Q\"]]]}", 400,
-              "rcd.jcd", "parameters");
+    check_bad("{\"nam\":\"Q\",\"jcd\":[\"vcard\",[[\"fn\",[],\"text\",\"Q\"]]]}", 400, "rcd.jcd",
+              "parameters");
     check_bad("{\"nam\":\"Q\",\"jcd\":[\"vcard\",[[\"fn\",{},\"text\",{\"a\":1}]]]}", 400,
               "rcd.jcd", "object");
     check_bad("[\"nam\"]", 438, "rcd", "JSON object");
@@ -443,7 +441,7 @@ static void test_rcd_build(void **state)
     json_t *c = stir_rcd_build(req, "rcd", &err);
     assert_non_null(c);
     assert_string_equal(rstr(c, "apn"), "12025559990");
-    assert_string_equal(rstr(req, "apn"), "+1 (202) 555-9990");   /* a copy */
+    assert_string_equal(rstr(req, "apn"), "+1 (202) 555-9990"); /* a copy */
     json_decref(c);
     json_decref(req);
 
@@ -500,8 +498,7 @@ static void test_rcdi_crn_check(void **state)
     rcdi_bad("{\"jcl\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}", "'/'");
     rcdi_bad("{\"/foo\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}",
              "does not point into the rcd claim");
-    rcdi_bad("{\"/nam/0\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}",
-             "string");
+    rcdi_bad("{\"/nam/0\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}", "string");
     rcdi_bad("{\"/jcd/~2\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}", "'~'");
     rcdi_bad("{\"/jcl\":\"md5-qCn4pEH6BJu7zXndLFuAP6Dw\"}", "unsupported digest algorithm");
     rcdi_bad("{\"/jcl\":\"SHA256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}",
@@ -539,8 +536,8 @@ static void test_compute_mode1_and_inline(void **state)
     (void)state;
     stir_rcd *r = new_rcd();
     /* mode 1: nothing linked, no jCard -> no rcdi; a data: icon is inline */
-    json_t *rcd = json_pack("{s:s, s:s}", "nam", "James Bond", "icn",
-                            "data:image/png;base64,iVBORw0KGgo=");
+    json_t *rcd =
+        json_pack("{s:s, s:s}", "nam", "James Bond", "icn", "data:image/png;base64,iVBORw0KGgo=");
     json_t *out = compute_ok(r, rcd, NULL);
     assert_null(out);
     json_decref(rcd);
@@ -556,7 +553,7 @@ static void test_compute_mode1_and_inline(void **state)
     rcd = jfmt("{\"nam\":\"Q\",\"jcd\":%s}", text);
     out = compute_ok(r, rcd, NULL);
     assert_non_null(out);
-    assert_int_equal(json_object_size(out), 1);   /* tel: is not content to fetch */
+    assert_int_equal(json_object_size(out), 1); /* tel: is not content to fetch */
     assert_string_equal(rstr(out, "/jcd"), want);
     json_decref(out);
 
@@ -721,8 +718,8 @@ static void test_compute_jcl(void **state)
     json_decref(out);
 
     /* a given pointer into the fetched jCard's JSON (fn is text, hashed as JSON) */
-    json_t *given = json_pack("{s:s}", "/jcl/1/1/3",
-                              "sha256-0000000000000000000000000000000000000000000");
+    json_t *given =
+        json_pack("{s:s}", "/jcl/1/1/3", "sha256-0000000000000000000000000000000000000000000");
     compute_fail(r, rcd, given, 400, "rcdi", "/jcl/1/1/3");
     json_decref(given);
     json_decref(rcd);
@@ -756,7 +753,8 @@ static void test_verify_pass(void **state)
     certserver_url(&g_cs, icn, sizeof icn, "/files/icon4.png");
     card_text(text, sizeof text, "Q Branch", photo, logo);
     json_t *rcd = jfmt("{\"nam\":\"Q Branch Spy Gadgets\",\"apn\":\"12025559990\","
-                       "\"icn\":\"%s\",\"jcd\":%s}", icn, text);
+                       "\"icn\":\"%s\",\"jcd\":%s}",
+                       icn, text);
     json_t *rcdi = compute_ok(r, rcd, NULL);
     assert_int_equal(json_object_size(rcdi), 4);
     json_t *claims = claims_of(rcd, rcdi);
@@ -1178,7 +1176,7 @@ static void test_fetch_disabled(void **state)
     json_t *res = verify(v, claims, 0);
     expect_fail(res, "not verified (fetching disabled)", "/icn");
     json_decref(res);
-    res = verify(v, claims, STIR_CACHE_NOWAIT);     /* nothing to wait for */
+    res = verify(v, claims, STIR_CACHE_NOWAIT); /* nothing to wait for */
     expect_fail(res, "not verified (fetching disabled)", "/icn");
     json_decref(res);
     assert_int_equal(certserver_hits(&g_cs, "/files/icon10.png"), 1);
@@ -1209,11 +1207,12 @@ static void test_tv12_v5(void **state)
     put_text("qbranch.json", QBRANCH_JCL);
     char jcl[256];
     certserver_url(&g_cs, jcl, sizeof jcl, "/files/qbranch.json");
-    json_t *claims = jfmt("{\"crn\":\"Rendezvous for Little Nellie\",\"dest\":{\"tn\":"
-                          "[\"12155551001\"]},\"iat\":1443208345,\"orig\":{\"tn\":\"12025551000\"},"
-                          "\"rcd\":{\"jcl\":\"%s\",\"nam\":\"Q Branch Spy Gadgets\"},"
-                          "\"rcdi\":{\"/jcl\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}}",
-                          jcl);
+    json_t *claims =
+        jfmt("{\"crn\":\"Rendezvous for Little Nellie\",\"dest\":{\"tn\":"
+             "[\"12155551001\"]},\"iat\":1443208345,\"orig\":{\"tn\":\"12025551000\"},"
+             "\"rcd\":{\"jcl\":\"%s\",\"nam\":\"Q Branch Spy Gadgets\"},"
+             "\"rcdi\":{\"/jcl\":\"sha256-qCn4pEH6BJu7zXndLFuAP6DwlTv5fRmJ1AFkqftwnCs\"}}",
+             jcl);
     json_t *res = verify(r, claims, 0);
     expect_fail(res, "/jcl/1/3/3 has no rcdi digest (RFC 9795 6.1.4)", "/jcl/1/3/3");
     assert_false(failed_has(res, "/jcl"));
@@ -1250,7 +1249,8 @@ static void test_tv17_seed(void **state)
 
     /* the same jCard inline, with the Q Branch /jcd digest (TV-7) */
     claims = jfmt("{\"rcd\":{\"nam\":\"Q Branch Spy Gadgets\",\"jcd\":%s},\"rcdi\":{"
-                  "\"/jcd\":\"sha256-7kdCBZqH0nqMSPsmABvsKlHPhZEStgjojhdSJGRr3rk\"}}", SA2_JCARD);
+                  "\"/jcd\":\"sha256-7kdCBZqH0nqMSPsmABvsKlHPhZEStgjojhdSJGRr3rk\"}}",
+                  SA2_JCARD);
     res = verify(r, claims, 0);
     expect_fail(res, "has no rcdi digest", "/jcd");
     json_decref(res);

@@ -15,17 +15,30 @@
 #include "test_world.h"
 
 static world W;
-static stir_signer *g_signer;       /* vector key, SPC chain, x5u W_X5U */
+static stir_signer *g_signer; /* vector key, SPC chain, x5u W_X5U */
 
 #define NOW 1443208345
 
 /* TV-12 encoded parts. */
-#define V1_H "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
-#define V1_P "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
-#define V2_P "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMiJ9fQ"
-#define V2B_P "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsiaGkiOiIxLjIuMSIsInRuIjoiMTIxNTU1NTEyMTMifSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0"
-#define V3_P "eyJkZXN0Ijp7InRuIjpbIjEyMTI1NTUwMTEzIl19LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MDExMiJ9LCJycGgiOnsiYXV0aCI6WyJldHMuMCIsIndwcy4wIl19fQ"
-#define V6_P "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjAyNTU1MTAwMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIwMjU1NTEwMDAifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIiwicmNkIjp7Im5hbSI6IkphbWVzIEJvbmQifX0"
+#define V1_H                                                                                       \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
+    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
+#define V1_P                                                                                       \
+    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
+    "InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
+#define V2_P                                                                                       \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJpYXQiOjE0NDMy" \
+    "MDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMiJ9fQ"
+#define V2B_P                                                                                      \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsiaGkiOiIxLjIuMSIsInRuIjoiMTIxNTU1NTEyMTMi" \
+    "fSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0"
+#define V3_P                                                                                       \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTI1NTUwMTEzIl19LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1" \
+    "MDExMiJ9LCJycGgiOnsiYXV0aCI6WyJldHMuMCIsIndwcy4wIl19fQ"
+#define V6_P                                                                                       \
+    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjAyNTU1MTAwMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
+    "InRuIjoiMTIwMjU1NTEwMDAifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIiwi" \
+    "cmNkIjp7Im5hbSI6IkphbWVzIEJvbmQifX0"
 
 static int setup(void **state)
 {
@@ -77,8 +90,7 @@ static void sign_fails(const char *req, int code, const char *field, const char 
         fail_msg("signed, expected %d %s: %s", code, field, req);
     }
     /* `field` may be named more precisely ("orig.tn" for "orig"). */
-    if (err.code != code || strncmp(err.field, field, strlen(field)) ||
-        !strstr(err.detail, needle))
+    if (err.code != code || strncmp(err.field, field, strlen(field)) || !strstr(err.detail, needle))
         fail_msg("%d %s \"%s\", expected %d %s \"%s\"", err.code, err.field, err.detail, code,
                  field, needle);
 }
@@ -128,8 +140,10 @@ static int cli_verifies(const char *v, const char *cert)
     fprintf(f, "%s.%s", p.h, p.p);
     fclose(f);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "openssl x509 -in %s -pubkey -noout > pub.pem && "
-             "openssl dgst -sha256 -verify pub.pem -signature sig.der input", cert);
+    snprintf(cmd, sizeof cmd,
+             "openssl x509 -in %s -pubkey -noout > pub.pem && "
+             "openssl dgst -sha256 -verify pub.pem -signature sig.der input",
+             cert);
     return world_sh(&W, cmd) == 0;
 }
 
@@ -140,9 +154,10 @@ static void test_shaken_v1(void **state)
     (void)state;
     /* V1's claims, the TNs written as a caller might (RFC 8224 8.3), keys
      * in another order: the signed bytes are still exactly V1's. */
-    char *v = sign_ok("{\"origid\":\"123e4567-e89b-12d3-a456-426655440000\",\"attest\":\"A\","
-                      "\"orig\":{\"tn\":\"+1 (215) 555-0121\"},\"dest\":{\"tn\":[\"1-215-555-0131\"]},"
-                      "\"iat\":1443208345}");
+    char *v =
+        sign_ok("{\"origid\":\"123e4567-e89b-12d3-a456-426655440000\",\"attest\":\"A\","
+                "\"orig\":{\"tn\":\"+1 (215) 555-0121\"},\"dest\":{\"tn\":[\"1-215-555-0131\"]},"
+                "\"iat\":1443208345}");
     parts p;
     split(v, &p);
     assert_string_equal(p.h, V1_H);
@@ -178,8 +193,11 @@ static void test_origid_generated(void **state)
     assert_non_null(origid);
     /* RFC 4122 version 4, variant 10xx. */
     regex_t re;
-    assert_int_equal(regcomp(&re, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
-                                  "[0-9a-f]{12}$", REG_EXTENDED | REG_NOSUB), 0);
+    assert_int_equal(regcomp(&re,
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                             "[0-9a-f]{12}$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
     assert_int_equal(regexec(&re, origid, 0, NULL, 0), 0);
     regfree(&re);
     json_decref(c);
@@ -198,11 +216,12 @@ static void test_div_v2(void **state)
     assert_string_equal(p.ppt, "div");
     assert_true(cli_verifies(v, "sp.pem"));
     free(v);
-    v = sign_ok("{\"ppt\":\"div\",\"orig\":{\"tn\":\"12155551212\"},"
-                "\"dest\":{\"tn\":[\"12155551214\"]},\"div\":{\"tn\":\"12155551213\",\"hi\":\"1.2.1\"},"
-                "\"iat\":1443208345,\"attest\":\"A\"}");
+    v = sign_ok(
+        "{\"ppt\":\"div\",\"orig\":{\"tn\":\"12155551212\"},"
+        "\"dest\":{\"tn\":[\"12155551214\"]},\"div\":{\"tn\":\"12155551213\",\"hi\":\"1.2.1\"},"
+        "\"iat\":1443208345,\"attest\":\"A\"}");
     split(v, &p);
-    assert_string_equal(p.p, V2B_P);        /* attest is not a div claim */
+    assert_string_equal(p.p, V2B_P); /* attest is not a div claim */
     free(v);
 }
 
@@ -227,7 +246,8 @@ static void test_rph_v3(void **state)
     /* sph needs an esnet r-value (RFC 9027 4). */
     sign_fails("{\"ppt\":\"rph\",\"orig\":{\"tn\":\"12155550112\"},"
                "\"dest\":{\"tn\":[\"12125550113\"]},\"rph\":[\"ets.0\"],\"sph\":\"psap-callback\","
-               "\"iat\":1443208345}", 400, "sph", "esnet");
+               "\"iat\":1443208345}",
+               400, "sph", "esnet");
 }
 
 static void test_shaken_rcd_v6(void **state)
@@ -247,7 +267,8 @@ static void test_shaken_rcd_v6(void **state)
 static void test_rcdi_inline_jcard(void **state)
 {
     (void)state;
-    const char *jcard = "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"]]]";
+    const char *jcard =
+        "[\"vcard\",[[\"version\",{},\"text\",\"4.0\"],[\"fn\",{},\"text\",\"Q Branch\"]]]";
     char path[256];
     world_path(&W, path, sizeof path, "jcard");
     FILE *f = fopen(path, "wb");
@@ -258,9 +279,11 @@ static void test_rcdi_inline_jcard(void **state)
     char *b64 = world_slurp(&W, "jcard.b64", &n);
     b64[strcspn(b64, "\n")] = 0;
     char req[1024];
-    snprintf(req, sizeof req,
-             "{\"ppt\":\"rcd\",\"orig\":{\"tn\":\"12025551000\"},\"dest\":{\"tn\":[\"12025551001\"]},"
-             "\"iat\":1443208345,\"rcd\":{\"nam\":\"Q Branch\",\"jcd\":%s}}", jcard);
+    snprintf(
+        req, sizeof req,
+        "{\"ppt\":\"rcd\",\"orig\":{\"tn\":\"12025551000\"},\"dest\":{\"tn\":[\"12025551001\"]},"
+        "\"iat\":1443208345,\"rcd\":{\"nam\":\"Q Branch\",\"jcd\":%s}}",
+        jcard);
     char *v = sign_ok(req);
     parts p;
     split(v, &p);
@@ -280,10 +303,12 @@ static void test_rcdi_inline_jcard(void **state)
     free(v);
     free(b64);
     /* A given rcdi that disagrees is refused, not signed. */
-    snprintf(req, sizeof req,
-             "{\"ppt\":\"rcd\",\"orig\":{\"tn\":\"12025551000\"},\"dest\":{\"tn\":[\"12025551001\"]},"
-             "\"iat\":1443208345,\"rcd\":{\"nam\":\"Q Branch\",\"jcd\":%s},"
-             "\"rcdi\":{\"/jcd\":\"sha256-7kdCBZqH0nqMSPsmABvsKlHPhZEStgjojhdSJGRr3rk\"}}", jcard);
+    snprintf(
+        req, sizeof req,
+        "{\"ppt\":\"rcd\",\"orig\":{\"tn\":\"12025551000\"},\"dest\":{\"tn\":[\"12025551001\"]},"
+        "\"iat\":1443208345,\"rcd\":{\"nam\":\"Q Branch\",\"jcd\":%s},"
+        "\"rcdi\":{\"/jcd\":\"sha256-7kdCBZqH0nqMSPsmABvsKlHPhZEStgjojhdSJGRr3rk\"}}",
+        jcard);
     stir_error err;
     char *bad = sign_json(g_signer, req, 0, &err);
     assert_null(bad);
@@ -316,26 +341,33 @@ static void test_request_errors(void **state)
     sign_fails("{\"attest\":\"A\",\"orig\":{\"tn\":\"12155550121\"},\"iat\":1443208345}", 400,
                "dest", "dest");
     sign_fails("{\"attest\":\"D\",\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}", 400, "attest", "attest");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}",
+               400, "attest", "attest");
     sign_fails("{\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}", 400, "attest", "attest");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}",
+               400, "attest", "attest");
     sign_fails("{\"ppt\":\"nope\",\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}", 400, "ppt", "shaken");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}",
+               400, "ppt", "shaken");
     sign_fails("{\"attest\":\"A\",\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":\"1443208345\"}", 400, "iat", "integer");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":\"1443208345\"}",
+               400, "iat", "integer");
     /* iat outside the freshness window of the server clock, both ways. */
     sign_fails("{\"attest\":\"A\",\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208284}", 400, "iat", "60");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208284}",
+               400, "iat", "60");
     sign_fails("{\"attest\":\"A\",\"orig\":{\"tn\":\"12155550121\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208406}", 400, "iat", "60");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208406}",
+               400, "iat", "60");
     char *v = sign_ok("{\"attest\":\"A\",\"orig\":{\"tn\":\"12155550121\"},"
                       "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208405}");
     free(v);
     sign_fails("{\"attest\":\"A\",\"orig\":{\"tn\":\"not a number\"},"
-               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}", 400, "orig.tn",
-               "only digits");
+               "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":1443208345}",
+               400, "orig.tn", "only digits");
     sign_fails("{\"ppt\":\"div\",\"orig\":{\"tn\":\"12155551212\"},"
-               "\"dest\":{\"tn\":[\"12155551214\"]},\"iat\":1443208345}", 400, "div", "div");
+               "\"dest\":{\"tn\":[\"12155551214\"]},\"iat\":1443208345}",
+               400, "div", "div");
     /* The request must be an object. */
     stir_error err;
     json_t *arr = json_array();
@@ -354,8 +386,10 @@ static void test_scope(void **state)
     assert_non_null(s);
     time_t now = time(NULL);
     char req[512], *v;
-    snprintf(req, sizeof req, "{\"attest\":\"A\",\"orig\":{\"tn\":\"" W_TN "\"},"
-             "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":%lld}", (long long)now);
+    snprintf(req, sizeof req,
+             "{\"attest\":\"A\",\"orig\":{\"tn\":\"" W_TN "\"},"
+             "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":%lld}",
+             (long long)now);
     json_error_t je;
     json_t *j = json_loads(req, 0, &je);
     v = stir_sign_request(s, j, now, &err);
@@ -363,15 +397,18 @@ static void test_scope(void **state)
     assert_true(cli_verifies(v, "tn.pem"));
     free(v);
     json_decref(j);
-    snprintf(req, sizeof req, "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155559999\"},"
-             "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":%lld}", (long long)now);
+    snprintf(req, sizeof req,
+             "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155559999\"},"
+             "\"dest\":{\"tn\":[\"12155550131\"]},\"iat\":%lld}",
+             (long long)now);
     j = json_loads(req, 0, &je);
     assert_null(stir_sign_request(s, j, now, &err));
     assert_int_equal(err.code, 400);
     assert_non_null(strstr(err.field, "orig"));
     json_decref(j);
     /* div: the diverting TN is what must be covered, not orig. */
-    snprintf(req, sizeof req, "{\"ppt\":\"div\",\"orig\":{\"tn\":\"12155559999\"},"
+    snprintf(req, sizeof req,
+             "{\"ppt\":\"div\",\"orig\":{\"tn\":\"12155559999\"},"
              "\"dest\":{\"tn\":[\"12155551214\"]},\"div\":{\"tn\":\"" W_TN "\"},\"iat\":%lld}",
              (long long)now);
     j = json_loads(req, 0, &je);
@@ -379,7 +416,8 @@ static void test_scope(void **state)
     assert_non_null(v);
     free(v);
     json_decref(j);
-    snprintf(req, sizeof req, "{\"ppt\":\"div\",\"orig\":{\"tn\":\"" W_TN "\"},"
+    snprintf(req, sizeof req,
+             "{\"ppt\":\"div\",\"orig\":{\"tn\":\"" W_TN "\"},"
              "\"dest\":{\"tn\":[\"12155551214\"]},\"div\":{\"tn\":\"12155551213\"},\"iat\":%lld}",
              (long long)now);
     j = json_loads(req, 0, &je);

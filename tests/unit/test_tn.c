@@ -6,7 +6,8 @@ static void canon(const char *in, const char *want)
 {
     char out[STIR_TN_MAX + 1];
     stir_error err;
-    if (stir_tn_canon(in, out, "tn", &err)) fail_msg("%s: %s", in, err.detail);
+    if (stir_tn_canon(in, out, "tn", &err))
+        fail_msg("%s: %s", in, err.detail);
     assert_string_equal(out, want);
 }
 
@@ -41,7 +42,8 @@ static void ident(const char *uri, int is_tn, const char *want)
 {
     stir_ident id;
     stir_error err;
-    if (stir_ident_from_uri(uri, &id, "from", &err)) fail_msg("%s: %s", uri, err.detail);
+    if (stir_ident_from_uri(uri, &id, "from", &err))
+        fail_msg("%s: %s", uri, err.detail);
     assert_int_equal(id.is_tn, is_tn);
     assert_string_equal(id.value, want);
 }
@@ -94,8 +96,8 @@ static void test_global_number_user(void **state)
     assert_int_equal(stir_ident_from_json(j, &id, "from", &err), 0);
     assert_true(id.is_tn);
     assert_string_equal(id.value, "12155551212");
-    assert_int_equal(stir_ident_from_json_ex(j, &id, STIR_IDENT_REQUIRE_USER_PHONE, "from",
-                                             &err), 0);
+    assert_int_equal(stir_ident_from_json_ex(j, &id, STIR_IDENT_REQUIRE_USER_PHONE, "from", &err),
+                     0);
     assert_false(id.is_tn);
     json_decref(j);
 }
@@ -110,7 +112,7 @@ static void test_ident_json(void **state)
     assert_true(id.is_tn);
     assert_string_equal(id.value, "12155551212");
     json_decref(j);
-    j = json_pack("{s[s]}", "tn", "12155551213");            /* as ms-bench sends `to` */
+    j = json_pack("{s[s]}", "tn", "12155551213"); /* as ms-bench sends `to` */
     assert_int_equal(stir_ident_from_json(j, &id, "to", &err), 0);
     assert_string_equal(id.value, "12155551213");
     json_decref(j);

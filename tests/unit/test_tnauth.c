@@ -54,12 +54,12 @@ static void expect_spc(const unsigned char *der, size_t len, const char *spc)
 static void test_tv10_spc(void **state)
 {
     (void)state;
-    static const unsigned char spc709j[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
-                                            0x37, 0x30, 0x39, 0x4A};
-    static const unsigned char spc818h[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
-                                            0x38, 0x31, 0x38, 0x48};
-    static const unsigned char spc1234[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
-                                            0x31, 0x32, 0x33, 0x34};
+    static const unsigned char spc709j[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                            0x04, 0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char spc818h[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                            0x04, 0x38, 0x31, 0x38, 0x48};
+    static const unsigned char spc1234[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                            0x04, 0x31, 0x32, 0x33, 0x34};
     expect_spc(spc709j, sizeof spc709j, "709J");
     expect_spc(spc818h, sizeof spc818h, "818H");
     expect_spc(spc1234, sizeof spc1234, "1234");
@@ -83,8 +83,8 @@ static void test_tv10b_rfc9118(void **state)
     assert_true(idx >= 0);
     ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(x, idx));
     /* TV-10b: extension value 3008A006160431323334 */
-    static const unsigned char expect[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
-                                           0x31, 0x32, 0x33, 0x34};
+    static const unsigned char expect[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                           0x04, 0x31, 0x32, 0x33, 0x34};
     assert_int_equal(ASN1_STRING_length(os), sizeof expect);
     assert_memory_equal(ASN1_STRING_get0_data(os), expect, sizeof expect);
     expect_spc(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), "1234");
@@ -112,9 +112,9 @@ static void test_tv10b_rfc9118(void **state)
  * [range] start=IA5:12155550100     count=INT:100
  */
 static const unsigned char range_and_one[] = {
-    0x30, 0x23, 0xa1, 0x12, 0x30, 0x10, 0x16, 0x0b, 0x31, 0x32, 0x31, 0x35, 0x35, 0x35,
-    0x35, 0x30, 0x31, 0x30, 0x30, 0x02, 0x01, 0x64, 0xa2, 0x0d, 0x16, 0x0b, 0x31, 0x32,
-    0x31, 0x35, 0x35, 0x35, 0x35, 0x31, 0x32, 0x31, 0x32};
+    0x30, 0x23, 0xa1, 0x12, 0x30, 0x10, 0x16, 0x0b, 0x31, 0x32, 0x31, 0x35, 0x35,
+    0x35, 0x35, 0x30, 0x31, 0x30, 0x30, 0x02, 0x01, 0x64, 0xa2, 0x0d, 0x16, 0x0b,
+    0x31, 0x32, 0x31, 0x35, 0x35, 0x35, 0x35, 0x31, 0x32, 0x31, 0x32};
 
 static void test_range_and_one(void **state)
 {
@@ -128,16 +128,16 @@ static void test_range_and_one(void **state)
     assert_int_equal(ta.e[1].kind, STIR_TNAUTH_ONE);
     assert_string_equal(ta.e[1].value, "12155551212");
 
-    assert_true(stir_tnauth_covers(&ta, "12155550100"));    /* first */
+    assert_true(stir_tnauth_covers(&ta, "12155550100")); /* first */
     assert_true(stir_tnauth_covers(&ta, "12155550150"));
-    assert_true(stir_tnauth_covers(&ta, "12155550199"));    /* last = start + count - 1 */
+    assert_true(stir_tnauth_covers(&ta, "12155550199")); /* last = start + count - 1 */
     assert_false(stir_tnauth_covers(&ta, "12155550200"));
     assert_false(stir_tnauth_covers(&ta, "12155550099"));
-    assert_false(stir_tnauth_covers(&ta, "121555501000"));  /* longer */
-    assert_false(stir_tnauth_covers(&ta, "2155550150"));    /* shorter */
+    assert_false(stir_tnauth_covers(&ta, "121555501000")); /* longer */
+    assert_false(stir_tnauth_covers(&ta, "2155550150"));   /* shorter */
     assert_true(stir_tnauth_covers(&ta, "12155551212"));
     assert_false(stir_tnauth_covers(&ta, "12155551213"));
-    assert_false(stir_tnauth_covers(&ta, "+12155551212"));  /* not canonical */
+    assert_false(stir_tnauth_covers(&ta, "+12155551212")); /* not canonical */
     assert_false(stir_tnauth_covers(&ta, ""));
     assert_false(stir_tnauth_covers(NULL, "12155551212"));
 }
@@ -145,8 +145,8 @@ static void test_range_and_one(void **state)
 static void test_spc_covers_everything(void **state)
 {
     (void)state;
-    static const unsigned char spc709j[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
-                                            0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char spc709j[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                            0x04, 0x37, 0x30, 0x39, 0x4A};
     stir_tnauth ta;
     parse_ok(spc709j, sizeof spc709j, &ta);
     assert_true(stir_tnauth_covers(&ta, "12155551212"));
@@ -157,8 +157,7 @@ static void test_spc_covers_everything(void **state)
 static void test_one_with_star_hash(void **state)
 {
     (void)state;
-    static const unsigned char der[] = {0x30, 0x08, 0xa2, 0x06, 0x16, 0x04,
-                                        '*', '6', '7', '#'};
+    static const unsigned char der[] = {0x30, 0x08, 0xa2, 0x06, 0x16, 0x04, '*', '6', '7', '#'};
     stir_tnauth ta;
     parse_ok(der, sizeof der, &ta);
     assert_int_equal(ta.e[0].kind, STIR_TNAUTH_ONE);
@@ -196,61 +195,69 @@ static void test_malformed(void **state)
     static const unsigned char impl[] = {0x30, 0x06, 0x80, 0x04, 0x37, 0x30, 0x39, 0x4A};
     parse_bad(impl, sizeof impl, "EXPLICIT");
     /* unknown choice [3] */
-    static const unsigned char tag3[] = {0x30, 0x08, 0xA3, 0x06, 0x16, 0x04, 0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char tag3[] = {0x30, 0x08, 0xA3, 0x06, 0x16,
+                                         0x04, 0x37, 0x30, 0x39, 0x4A};
     parse_bad(tag3, sizeof tag3, "EXPLICIT");
     /* SPC as UTF8String (0x0c) */
-    static const unsigned char utf8[] = {0x30, 0x08, 0xA0, 0x06, 0x0c, 0x04, 0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char utf8[] = {0x30, 0x08, 0xA0, 0x06, 0x0c,
+                                         0x04, 0x37, 0x30, 0x39, 0x4A};
     parse_bad(utf8, sizeof utf8, "not an IA5String");
     /* empty list */
     static const unsigned char empty[] = {0x30, 0x00};
     parse_bad(empty, sizeof empty, "empty list");
     parse_bad(empty, 0, "empty");
     /* trailing byte after the list */
-    static const unsigned char trail[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04, 0x37, 0x30, 0x39, 0x4A, 0x00};
+    static const unsigned char trail[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x04,
+                                          0x37, 0x30, 0x39, 0x4A, 0x00};
     parse_bad(trail, sizeof trail, "trailing");
     /* indefinite length (BER, not DER) */
-    static const unsigned char indef[] = {0x30, 0x80, 0xA0, 0x06, 0x16, 0x04, 0x37, 0x30, 0x39, 0x4A, 0x00, 0x00};
+    static const unsigned char indef[] = {0x30, 0x80, 0xA0, 0x06, 0x16, 0x04,
+                                          0x37, 0x30, 0x39, 0x4A, 0x00, 0x00};
     parse_bad(indef, sizeof indef, "indefinite");
     /* long-form length for 8 (not minimal) */
-    static const unsigned char longlen[] = {0x30, 0x81, 0x08, 0xA0, 0x06, 0x16, 0x04, 0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char longlen[] = {0x30, 0x81, 0x08, 0xA0, 0x06, 0x16,
+                                            0x04, 0x37, 0x30, 0x39, 0x4A};
     parse_bad(longlen, sizeof longlen, "non-minimal");
     /* TN with a letter */
-    static const unsigned char badch[] = {0x30, 0x0f, 0xa2, 0x0d, 0x16, 0x0b, '1', '2', '1', '5',
-                                          '5', '5', '5', '1', '2', '1', 'a'};
+    static const unsigned char badch[] = {0x30, 0x0f, 0xa2, 0x0d, 0x16, 0x0b, '1', '2', '1',
+                                          '5',  '5',  '5',  '5',  '1',  '2',  '1', 'a'};
     parse_bad(badch, sizeof badch, "character other than 0-9");
     /* 16-digit TN (SIZE 1..15) */
-    static const unsigned char tn16[] = {0x30, 0x14, 0xa2, 0x12, 0x16, 0x10, '1', '2', '3', '4', '5', '6',
-                                         '7', '8', '9', '0', '1', '2', '3', '4', '5', '6'};
+    static const unsigned char tn16[] = {0x30, 0x14, 0xa2, 0x12, 0x16, 0x10, '1', '2',
+                                         '3',  '4',  '5',  '6',  '7',  '8',  '9', '0',
+                                         '1',  '2',  '3',  '4',  '5',  '6'};
     parse_bad(tn16, sizeof tn16, "16 characters");
     /* empty TN */
     static const unsigned char tn0[] = {0x30, 0x04, 0xa2, 0x02, 0x16, 0x00};
     parse_bad(tn0, sizeof tn0, "0 characters");
     /* range count 1 (INTEGER (2..MAX)) */
-    static const unsigned char count1[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16, 0x02, 0x31, 0x30,
-                                           0x02, 0x01, 0x01};
+    static const unsigned char count1[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16,
+                                           0x02, 0x31, 0x30, 0x02, 0x01, 0x01};
     parse_bad(count1, sizeof count1, "below 2");
     /* negative count */
-    static const unsigned char countneg[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16, 0x02, 0x31, 0x30,
-                                             0x02, 0x01, 0xff};
+    static const unsigned char countneg[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16,
+                                             0x02, 0x31, 0x30, 0x02, 0x01, 0xff};
     parse_bad(countneg, sizeof countneg, "negative");
     /* non-minimal INTEGER 00 64 */
-    static const unsigned char countpad[] = {0x30, 0x0c, 0xa1, 0x0a, 0x30, 0x08, 0x16, 0x02, 0x31, 0x30,
-                                             0x02, 0x02, 0x00, 0x5a};
+    static const unsigned char countpad[] = {0x30, 0x0c, 0xa1, 0x0a, 0x30, 0x08, 0x16,
+                                             0x02, 0x31, 0x30, 0x02, 0x02, 0x00, 0x5a};
     parse_bad(countpad, sizeof countpad, "not a DER INTEGER");
     /* start "10" count 91 reaches "100" (RFC 8226 section 9 example);
      * DER as openssl -genconf (start=IA5:10, count=INT:91). */
-    static const unsigned char overflow[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16, 0x02, 0x31, 0x30,
-                                             0x02, 0x01, 0x5b};
+    static const unsigned char overflow[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16,
+                                             0x02, 0x31, 0x30, 0x02, 0x01, 0x5b};
     parse_bad(overflow, sizeof overflow, "exceeds 2 digits");
     /* start with '*': count would be meaningless */
-    static const unsigned char star[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16, 0x02, '*', '1',
-                                         0x02, 0x01, 0x05};
+    static const unsigned char star[] = {0x30, 0x0b, 0xa1, 0x09, 0x30, 0x07, 0x16,
+                                         0x02, '*',  '1',  0x02, 0x01, 0x05};
     parse_bad(star, sizeof star, "contains '*' or '#'");
     /* range without count */
-    static const unsigned char nocount[] = {0x30, 0x08, 0xa1, 0x06, 0x30, 0x04, 0x16, 0x02, 0x31, 0x30};
+    static const unsigned char nocount[] = {0x30, 0x08, 0xa1, 0x06, 0x30,
+                                            0x04, 0x16, 0x02, 0x31, 0x30};
     parse_bad(nocount, sizeof nocount, "count missing");
     /* inner length beyond its container */
-    static const unsigned char inner[] = {0x30, 0x08, 0xA0, 0x06, 0x16, 0x09, 0x37, 0x30, 0x39, 0x4A};
+    static const unsigned char inner[] = {0x30, 0x08, 0xA0, 0x06, 0x16,
+                                          0x09, 0x37, 0x30, 0x39, 0x4A};
     parse_bad(inner, sizeof inner, "truncated");
 }
 
@@ -263,13 +270,17 @@ static void test_too_many_entries(void **state)
     der[n++] = 0x30;
     der[n++] = 0x82;
     der[n++] = 0x01;
-    der[n++] = 0x45;    /* 325 */
+    der[n++] = 0x45; /* 325 */
     for (int i = 0; i < 65; i++) {
-        der[n++] = 0xa2; der[n++] = 0x03; der[n++] = 0x16; der[n++] = 0x01; der[n++] = '1';
+        der[n++] = 0xa2;
+        der[n++] = 0x03;
+        der[n++] = 0x16;
+        der[n++] = 0x01;
+        der[n++] = '1';
     }
     parse_bad(der, n, "more than 64 entries");
     /* 64 is fine */
-    der[3] = 0x40;      /* 320 */
+    der[3] = 0x40; /* 320 */
     stir_tnauth ta;
     parse_ok(der, n - 5, &ta);
     assert_int_equal(ta.n, 64);
@@ -278,14 +289,10 @@ static void test_too_many_entries(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tv10_spc),
-        cmocka_unit_test(test_tv10b_rfc9118),
-        cmocka_unit_test(test_range_and_one),
-        cmocka_unit_test(test_spc_covers_everything),
-        cmocka_unit_test(test_one_with_star_hash),
-        cmocka_unit_test(test_range_boundary),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_too_many_entries),
+        cmocka_unit_test(test_tv10_spc),           cmocka_unit_test(test_tv10b_rfc9118),
+        cmocka_unit_test(test_range_and_one),      cmocka_unit_test(test_spc_covers_everything),
+        cmocka_unit_test(test_one_with_star_hash), cmocka_unit_test(test_range_boundary),
+        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_too_many_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,8 @@
 
 typedef struct entry {
     int value;
-    stir_urltab_node node;      /* not first: exercises the offset */
-    char *held;                 /* what the release hook frees */
+    sti_urltab_node node; /* not first: exercises the offset */
+    char *held;           /* what the release hook frees */
 } entry;
 
 typedef struct owner {
@@ -17,87 +17,87 @@ typedef struct owner {
     char last[64];
 } owner;
 
-static void release(void *o, stir_urltab_node *n)
+static void release(void *o, sti_urltab_node *n)
 {
     owner *w = o;
-    entry *e = STIR_URLTAB_ENTRY(n, entry, node);
+    entry *e = STI_URLTAB_ENTRY(n, entry, node);
     w->released++;
     snprintf(w->last, sizeof w->last, "%s", n->url);
     free(e->held);
     e->held = NULL;
 }
 
-static entry *put(stir_urltab *t, const char *url, int value)
+static entry *put(sti_urltab *t, const char *url, int value)
 {
-    stir_urltab_node *n = stir_urltab_upsert(t, url);
+    sti_urltab_node *n = sti_urltab_upsert(t, url);
     assert_non_null(n);
     assert_string_equal(n->url, url);
-    entry *e = STIR_URLTAB_ENTRY(n, entry, node);
+    entry *e = STI_URLTAB_ENTRY(n, entry, node);
     e->value = value;
     free(e->held);
     e->held = strdup(url);
     return e;
 }
 
-static int value_of(const stir_urltab *t, const char *url)
+static int value_of(const sti_urltab *t, const char *url)
 {
-    stir_urltab_node *n = stir_urltab_find(t, url);
-    return n ? STIR_URLTAB_ENTRY(n, entry, node)->value : -1;
+    sti_urltab_node *n = sti_urltab_find(t, url);
+    return n ? STI_URLTAB_ENTRY(n, entry, node)->value : -1;
 }
 
 static void test_find_and_evict_oldest(void **state)
 {
     (void)state;
     owner w = {0};
-    stir_urltab t;
-    assert_int_equal(stir_urltab_init(&t, 3, sizeof(entry), offsetof(entry, node), release, &w), 0);
-    assert_null(stir_urltab_oldest(&t));
+    sti_urltab t;
+    assert_int_equal(sti_urltab_init(&t, 3, sizeof(entry), offsetof(entry, node), release, &w), 0);
+    assert_null(sti_urltab_oldest(&t));
     assert_int_equal(value_of(&t, "https://a.example/x"), -1);
     put(&t, "https://a.example/x", 1);
     put(&t, "https://b.example/x", 2);
     put(&t, "https://c.example/x", 3);
-    assert_int_equal(stir_urltab_count(&t), 3);
+    assert_int_equal(sti_urltab_count(&t), 3);
     assert_int_equal(value_of(&t, "https://a.example/x"), 1);
     assert_int_equal(value_of(&t, "https://b.example/x"), 2);
     assert_int_equal(value_of(&t, "https://c.example/x"), 3);
     /* Keys are exact: no prefix or case folding. */
     assert_int_equal(value_of(&t, "https://a.example/"), -1);
     assert_int_equal(value_of(&t, "https://A.example/x"), -1);
-    assert_string_equal(stir_urltab_oldest(&t)->url, "https://a.example/x");
+    assert_string_equal(sti_urltab_oldest(&t)->url, "https://a.example/x");
 
     /* A fourth key evicts the oldest, a, through the release hook. */
     put(&t, "https://d.example/x", 4);
-    assert_int_equal(stir_urltab_count(&t), 3);
+    assert_int_equal(sti_urltab_count(&t), 3);
     assert_int_equal(w.released, 1);
     assert_string_equal(w.last, "https://a.example/x");
     assert_int_equal(value_of(&t, "https://a.example/x"), -1);
-    assert_string_equal(stir_urltab_oldest(&t)->url, "https://b.example/x");
+    assert_string_equal(sti_urltab_oldest(&t)->url, "https://b.example/x");
 
     /* Upserting b again keeps its entry (no release, value kept) and makes
      * it the newest, so c is the next to go. */
-    stir_urltab_node *n = stir_urltab_upsert(&t, "https://b.example/x");
-    assert_int_equal(STIR_URLTAB_ENTRY(n, entry, node)->value, 2);
+    sti_urltab_node *n = sti_urltab_upsert(&t, "https://b.example/x");
+    assert_int_equal(STI_URLTAB_ENTRY(n, entry, node)->value, 2);
     assert_int_equal(w.released, 1);
-    assert_string_equal(stir_urltab_oldest(&t)->url, "https://c.example/x");
+    assert_string_equal(sti_urltab_oldest(&t)->url, "https://c.example/x");
     put(&t, "https://e.example/x", 5);
     assert_string_equal(w.last, "https://c.example/x");
     assert_int_equal(value_of(&t, "https://b.example/x"), 2);
 
     /* Remove releases and frees; the order list stays consistent. */
-    stir_urltab_remove(&t, stir_urltab_find(&t, "https://d.example/x"));
+    sti_urltab_remove(&t, sti_urltab_find(&t, "https://d.example/x"));
     assert_int_equal(w.released, 3);
-    assert_int_equal(stir_urltab_count(&t), 2);
-    assert_string_equal(stir_urltab_oldest(&t)->url, "https://b.example/x");
-    stir_urltab_remove(&t, stir_urltab_oldest(&t));
-    assert_string_equal(stir_urltab_oldest(&t)->url, "https://e.example/x");
+    assert_int_equal(sti_urltab_count(&t), 2);
+    assert_string_equal(sti_urltab_oldest(&t)->url, "https://b.example/x");
+    sti_urltab_remove(&t, sti_urltab_oldest(&t));
+    assert_string_equal(sti_urltab_oldest(&t)->url, "https://e.example/x");
 
     /* A new entry comes zeroed. */
-    n = stir_urltab_upsert(&t, "https://f.example/x");
-    assert_int_equal(STIR_URLTAB_ENTRY(n, entry, node)->value, 0);
-    assert_null(STIR_URLTAB_ENTRY(n, entry, node)->held);
+    n = sti_urltab_upsert(&t, "https://f.example/x");
+    assert_int_equal(STI_URLTAB_ENTRY(n, entry, node)->value, 0);
+    assert_null(STI_URLTAB_ENTRY(n, entry, node)->held);
 
-    stir_urltab_destroy(&t);
-    assert_int_equal(w.released, 6);        /* e and f released by destroy */
+    sti_urltab_destroy(&t);
+    assert_int_equal(w.released, 6); /* e and f released by destroy */
 }
 
 /* More keys than buckets could hold one each: chains, evictions in order. */
@@ -106,14 +106,14 @@ static void test_many_keys(void **state)
     (void)state;
     enum { N = 2000 };
     owner w = {0};
-    stir_urltab t;
+    sti_urltab t;
     char u[64];
-    assert_int_equal(stir_urltab_init(&t, N, sizeof(entry), offsetof(entry, node), release, &w), 0);
+    assert_int_equal(sti_urltab_init(&t, N, sizeof(entry), offsetof(entry, node), release, &w), 0);
     for (int i = 0; i < N; i++) {
         snprintf(u, sizeof u, "https://h%d.example/c.pem", i);
         put(&t, u, i);
     }
-    assert_int_equal(stir_urltab_count(&t), N);
+    assert_int_equal(sti_urltab_count(&t), N);
     for (int i = 0; i < N; i++) {
         snprintf(u, sizeof u, "https://h%d.example/c.pem", i);
         assert_int_equal(value_of(&t, u), i);
@@ -127,31 +127,31 @@ static void test_many_keys(void **state)
         assert_string_equal(w.last, gone);
     }
     assert_int_equal(w.released, N);
-    assert_int_equal(stir_urltab_count(&t), N);
+    assert_int_equal(sti_urltab_count(&t), N);
     snprintf(u, sizeof u, "https://h%d.example/c.pem", N - 1);
     assert_int_equal(value_of(&t, u), -1);
     snprintf(u, sizeof u, "https://h%d.example/c.pem", 2 * N - 1);
     assert_int_equal(value_of(&t, u), 2 * N - 1);
-    stir_urltab_destroy(&t);
+    sti_urltab_destroy(&t);
     assert_int_equal(w.released, 2 * N);
 }
 
 static void test_single_entry_and_null_release(void **state)
 {
     (void)state;
-    stir_urltab t;
+    sti_urltab t;
     /* No release hook: the table still frees its entries. */
-    assert_int_equal(stir_urltab_init(&t, 1, sizeof(entry), offsetof(entry, node), NULL, NULL), 0);
-    stir_urltab_upsert(&t, "https://a.example/");
-    stir_urltab_upsert(&t, "https://b.example/");
-    assert_int_equal(stir_urltab_count(&t), 1);
-    assert_null(stir_urltab_find(&t, "https://a.example/"));
-    assert_non_null(stir_urltab_find(&t, "https://b.example/"));
-    stir_urltab_destroy(&t);
+    assert_int_equal(sti_urltab_init(&t, 1, sizeof(entry), offsetof(entry, node), NULL, NULL), 0);
+    sti_urltab_upsert(&t, "https://a.example/");
+    sti_urltab_upsert(&t, "https://b.example/");
+    assert_int_equal(sti_urltab_count(&t), 1);
+    assert_null(sti_urltab_find(&t, "https://a.example/"));
+    assert_non_null(sti_urltab_find(&t, "https://b.example/"));
+    sti_urltab_destroy(&t);
     /* Destroy on a zeroed table is safe (caches call it on failed set-up). */
-    stir_urltab z;
+    sti_urltab z;
     memset(&z, 0, sizeof z);
-    stir_urltab_destroy(&z);
+    sti_urltab_destroy(&z);
 }
 
 int main(void)

@@ -16,17 +16,49 @@
 static world W;
 static EVP_PKEY *g_vec_key, *g_tn_key;
 
-#define VNOW 1443208350      /* clock for the 2015 vectors */
+#define VNOW 1443208350 /* clock for the 2015 vectors */
 
 /* The vectors' ppt parameters are quoted: the macros hold them
  * JSON-escaped, ready for a request's string. */
-#define V1 "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0.BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=\\\"shaken\\\""
-#define V8 "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MTIxMyJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0.7GoSZjU8eugtFvFi7d0N3Pfrcf-B__WFdV2u1QtpUJtGC3yPMFKkHd5D0AyHbjZC5YuWlNV5bhxrSigNkIIpDQ;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=\\\"shaken\\\""
-#define V2 "eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5jb20vY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMiJ9fQ.J8mcfVb5BFrLzDcIDYaTPXGT3fWsHUPiLiKQtYksNrslhlFubs07Wv86NujwJvfcFdI1fLrkhlkgVsmBIb9xpQ;info=<https://www.example.com/cert.cer>;alg=ES256;ppt=\\\"div\\\""
+#define V1                                                                                         \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
+    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9."                                                            \
+    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
+    "InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0." \
+    "BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA;info=" \
+    "<https://cert.example.org/passport.cer>;alg=ES256;ppt=\\\"shaken\\\""
+#define V8                                                                                         \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
+    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9."                                                            \
+    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MTIxMyJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
+    "InRuIjoiMTIxNTU1NTEyMTIifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0." \
+    "7GoSZjU8eugtFvFi7d0N3Pfrcf-B__WFdV2u1QtpUJtGC3yPMFKkHd5D0AyHbjZC5YuWlNV5bhxrSigNkIIpDQ;info=" \
+    "<https://cert.example.org/passport.cer>;alg=ES256;ppt=\\\"shaken\\\""
+#define V2                                                                                         \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBs" \
+    "ZS5jb20vY2VydC5jZXIifQ."                                                                      \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJpYXQiOjE0NDMy" \
+    "MDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMiJ9fQ."                                              \
+    "J8mcfVb5BFrLzDcIDYaTPXGT3fWsHUPiLiKQtYksNrslhlFubs07Wv86NujwJvfcFdI1fLrkhlkgVsmBIb9xpQ;info=" \
+    "<https://www.example.com/cert.cer>;alg=ES256;ppt=\\\"div\\\""
 /* TV-3 (a): RFC 8946's own div example, whose div has 12 digits. */
-#define TV3A "eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5jb20vY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1NTEyMTMifSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0.xBHWipDEEJ8a6TsdX6xUXAnblsFiGUiAxwLiv0HLC9IICj6eG9jQd6WzeSSjHRBwxmChHhVIiMTSqIlk3yCNkg;info=<https://www.example.com/cert.cer>;ppt=\\\"div\\\""
-#define V3 "eyJhbGciOiJFUzI1NiIsInBwdCI6InJwaCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBsZS5vcmcvY2VydC5jZXIifQ.eyJkZXN0Ijp7InRuIjpbIjEyMTI1NTUwMTEzIl19LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MDExMiJ9LCJycGgiOnsiYXV0aCI6WyJldHMuMCIsIndwcy4wIl19fQ.AjVA5mG7XYiFoKN9tGt9LCcojAo1V3Huv4M2onX0P6XnxHoBEzZpNRU51STljFZf-y2v90nbjAD6ru-leoSUMg;info=<https://www.example.org/cert.cer>;alg=ES256;ppt=\\\"rph\\\""
-#define V7C "..32yzF7_5_JtGd7EmllQ-pa0xelidsUD-4yObf0E5wBcsMn2blwZCA62nZ0i-jLj8RYDbOEulp7DnRmjL5O_afw;info=<https://cert.example.org/passport.cer>;alg=ES256"
+#define TV3A                                                                                       \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6ImRpdiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBs" \
+    "ZS5jb20vY2VydC5jZXIifQ."                                                                      \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1NTEyMTMifSwiaWF0IjoxNDQz" \
+    "MjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifX0."                                             \
+    "xBHWipDEEJ8a6TsdX6xUXAnblsFiGUiAxwLiv0HLC9IICj6eG9jQd6WzeSSjHRBwxmChHhVIiMTSqIlk3yCNkg;info=" \
+    "<https://www.example.com/cert.cer>;ppt=\\\"div\\\""
+#define V3                                                                                         \
+    "eyJhbGciOiJFUzI1NiIsInBwdCI6InJwaCIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly93d3cuZXhhbXBs" \
+    "ZS5vcmcvY2VydC5jZXIifQ."                                                                      \
+    "eyJkZXN0Ijp7InRuIjpbIjEyMTI1NTUwMTEzIl19LCJpYXQiOjE0NDMyMDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1" \
+    "MDExMiJ9LCJycGgiOnsiYXV0aCI6WyJldHMuMCIsIndwcy4wIl19fQ."                                      \
+    "AjVA5mG7XYiFoKN9tGt9LCcojAo1V3Huv4M2onX0P6XnxHoBEzZpNRU51STljFZf-y2v90nbjAD6ru-leoSUMg;info=" \
+    "<https://www.example.org/cert.cer>;alg=ES256;ppt=\\\"rph\\\""
+#define V7C                                                                                     \
+    "..32yzF7_5_JtGd7EmllQ-pa0xelidsUD-4yObf0E5wBcsMn2blwZCA62nZ0i-jLj8RYDbOEulp7DnRmjL5O_afw;" \
+    "info=<https://cert.example.org/passport.cer>;alg=ES256"
 
 static int setup(void **state)
 {
@@ -112,8 +144,8 @@ static json_t *verify_ok(time_t now, const char *fmt, ...)
 
 static const json_t *result(const json_t *resp, size_t i)
 {
-    const json_t *r = json_object_get(json_array_get(json_object_get(resp, "verifyResults"), i),
-                                      "verifyResult");
+    const json_t *r =
+        json_object_get(json_array_get(json_object_get(resp, "verifyResults"), i), "verifyResult");
     if (!r)
         fail_msg("no verifyResult %zu", i);
     return r;
@@ -155,9 +187,11 @@ static void expect_verstat(const json_t *resp, const char *v)
 static void test_v1(void **state)
 {
     (void)state;
-    json_t *r = verify_ok(VNOW, "{\"identityHeader\":\"%s\",\"from\":{\"tn\":\"12155550121\"},"
-                          "\"to\":{\"tn\":\"12155550131\"},\"time\":1443208345,\"requestId\":\"q1\"}",
-                          V1);
+    json_t *r =
+        verify_ok(VNOW,
+                  "{\"identityHeader\":\"%s\",\"from\":{\"tn\":\"12155550121\"},"
+                  "\"to\":{\"tn\":\"12155550131\"},\"time\":1443208345,\"requestId\":\"q1\"}",
+                  V1);
     expect_verstat(r, STIR_VERSTAT_PASSED);
     expect_status(r, 0, "pass");
     assert_string_equal(str(json_object_get(result(r, 0), "validClaims"), "origid"),
@@ -165,9 +199,11 @@ static void test_v1(void **state)
     assert_string_equal(str(r, "requestId"), "q1");
     json_decref(r);
     /* The compact form rebuilt from From/To/time (TV-12 V7). */
-    r = verify_ok(VNOW, "{\"identityHeader\":\"%s\","
+    r = verify_ok(VNOW,
+                  "{\"identityHeader\":\"%s\","
                   "\"from\":{\"uri\":\"sip:+12155551212@example.com;user=phone\"},"
-                  "\"to\":{\"uri\":\"tel:+1-215-555-1213\"},\"time\":1443208345}", V7C);
+                  "\"to\":{\"uri\":\"tel:+1-215-555-1213\"},\"time\":1443208345}",
+                  V7C);
     expect_status(r, 0, "pass");
     json_decref(r);
 }
@@ -176,15 +212,18 @@ static void test_v1(void **state)
 static void test_div_chain_v8_v2(void **state)
 {
     (void)state;
-    json_t *r = verify_ok(VNOW, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    json_t *r = verify_ok(VNOW,
+                          "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                           "\"from\":{\"tn\":\"12155551212\"},\"to\":{\"tn\":\"12155551213\"},"
-                          "\"dest\":{\"tn\":\"12155551214\"},\"time\":1443208345}", V8, V2);
+                          "\"dest\":{\"tn\":\"12155551214\"},\"time\":1443208345}",
+                          V8, V2);
     expect_verstat(r, STIR_VERSTAT_PASSED);
     expect_status(r, 0, "pass");
     expect_status(r, 1, "pass");
     json_error_t je;
     json_t *want = json_loads("[{\"div\":{\"tn\":\"12155551213\"},"
-                              "\"verstatValue\":\"TN-Validation-Passed\"}]", 0, &je);
+                              "\"verstatValue\":\"TN-Validation-Passed\"}]",
+                              0, &je);
     assert_true(json_equal(json_object_get(r, "divResult"), want));
     json_decref(want);
     json_decref(r);
@@ -194,9 +233,11 @@ static void test_div_chain_v8_v2(void **state)
 static void test_div_chain_tv3a(void **state)
 {
     (void)state;
-    json_t *r = verify_ok(VNOW, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    json_t *r = verify_ok(VNOW,
+                          "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                           "\"from\":{\"tn\":\"12155551212\"},\"to\":{\"tn\":\"12155551213\"},"
-                          "\"dest\":{\"tn\":\"12155551214\"},\"time\":1443208345}", V8, TV3A);
+                          "\"dest\":{\"tn\":\"12155551214\"},\"time\":1443208345}",
+                          V8, TV3A);
     expect_verstat(r, STIR_VERSTAT_PASSED);
     expect_status(r, 0, "pass");
     expect_fail(r, 1, 438, "121555551213");
@@ -210,34 +251,41 @@ static void test_div_chain_needs_request_dest(void **state)
 {
     (void)state;
     /* No dest in the request: the outermost div cannot be checked. */
-    json_t *r = verify_ok(VNOW, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    json_t *r = verify_ok(VNOW,
+                          "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                           "\"from\":{\"tn\":\"12155551212\"},\"to\":{\"tn\":\"12155551213\"},"
-                          "\"time\":1443208345}", V8, V2);
+                          "\"time\":1443208345}",
+                          V8, V2);
     expect_status(r, 0, "pass");
     expect_fail(r, 1, 438, "no dest");
     json_decref(r);
     /* A dest that is not the outermost div's. */
-    r = verify_ok(VNOW, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    r = verify_ok(VNOW,
+                  "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                   "\"from\":{\"tn\":\"12155551212\"},\"to\":{\"tn\":\"12155551213\"},"
-                  "\"dest\":{\"tn\":\"12155559999\"},\"time\":1443208345}", V8, V2);
+                  "\"dest\":{\"tn\":\"12155559999\"},\"time\":1443208345}",
+                  V8, V2);
     expect_fail(r, 1, 438, "12155559999");
     json_decref(r);
     /* V2 without its original. */
-    r = verify_ok(VNOW, "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"12155551212\"},"
+    r = verify_ok(VNOW,
+                  "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"12155551212\"},"
                   "\"to\":{\"tn\":\"12155551213\"},\"dest\":{\"tn\":\"12155551214\"},"
-                  "\"time\":1443208345}", V2);
+                  "\"time\":1443208345}",
+                  V2);
     expect_fail(r, 0, 438, "broken");
     json_decref(r);
 }
 
 /* ---- crafted div chains ------------------------------------------------------- */
 
-#define X "12155550100"     /* the caller */
+#define X "12155550100" /* the caller */
 
 static char *shaken_to(const char *dest, time_t iat)
 {
     char c[512];
-    snprintf(c, sizeof c, "{\"attest\":\"A\",\"dest\":{\"tn\":[\"%s\"]},\"iat\":%lld,"
+    snprintf(c, sizeof c,
+             "{\"attest\":\"A\",\"dest\":{\"tn\":[\"%s\"]},\"iat\":%lld,"
              "\"orig\":{\"tn\":\"" X "\"},\"origid\":\"123e4567-e89b-12d3-a456-426655440000\"}",
              dest, (long long)iat);
     return craft(g_vec_key, "shaken", W_X5U, c);
@@ -246,14 +294,17 @@ static char *shaken_to(const char *dest, time_t iat)
 static char *div_of(const char *div, const char *dest, time_t iat)
 {
     char c[512];
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"%s\"]},\"div\":{\"tn\":\"%s\"},\"iat\":%lld,"
-             "\"orig\":{\"tn\":\"" X "\"}}", dest, div, (long long)iat);
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"%s\"]},\"div\":{\"tn\":\"%s\"},\"iat\":%lld,"
+             "\"orig\":{\"tn\":\"" X "\"}}",
+             dest, div, (long long)iat);
     return craft(g_vec_key, "div", W_X5U_DIV, c);
 }
 
-#define CHAIN_REQ "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\",\"%s\"]," \
-                  "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},"    \
-                  "\"dest\":{\"tn\":\"%s\"},\"time\":%lld}"
+#define CHAIN_REQ                                                     \
+    "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\",\"%s\"]," \
+    "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},"    \
+    "\"dest\":{\"tn\":\"%s\"},\"time\":%lld}"
 
 static void test_div_chain_two_links(void **state)
 {
@@ -296,12 +347,16 @@ static void test_div_chain_broken_link(void **state)
     /* A div whose original has another orig does not link (RFC 8946 4.2:
      * orig is copied unchanged). */
     char c[512];
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"12155550001\"},"
-             "\"iat\":%lld,\"orig\":{\"tn\":\"12155557777\"}}", (long long)now);
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"12155550001\"},"
+             "\"iat\":%lld,\"orig\":{\"tn\":\"12155557777\"}}",
+             (long long)now);
     char *other = craft(g_vec_key, "div", W_X5U_DIV, c);
-    r = verify_ok(now, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    r = verify_ok(now,
+                  "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                   "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},"
-                  "\"dest\":{\"tn\":\"12155550002\"},\"time\":%lld}", o, other, (long long)now);
+                  "\"dest\":{\"tn\":\"12155550002\"},\"time\":%lld}",
+                  o, other, (long long)now);
     expect_status(r, 0, "pass");
     expect_status(r, 1, "fail");
     json_decref(r);
@@ -317,9 +372,11 @@ static void test_div_chain_loop(void **state)
     time_t now = time(NULL);
     char *a = div_of("12155550001", "12155550002", now),
          *b = div_of("12155550002", "12155550001", now);
-    json_t *r = verify_ok(now, "{\"identityHeaders\":[\"%s\",\"%s\"],"
+    json_t *r = verify_ok(now,
+                          "{\"identityHeaders\":[\"%s\",\"%s\"],"
                           "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},"
-                          "\"dest\":{\"tn\":\"12155550002\"},\"time\":%lld}", a, b, (long long)now);
+                          "\"dest\":{\"tn\":\"12155550002\"},\"time\":%lld}",
+                          a, b, (long long)now);
     /* The first found to loop fails as a loop; the other then has no
      * verified predecessor left. */
     expect_fail(r, 0, 438, "loops");
@@ -347,7 +404,8 @@ static void test_verstat(void **state)
     expect_status(r, 0, "fail");
     json_decref(r);
     /* One caller PASSporT that passes is enough (RFC 8224 6.2.1). */
-    r = verify_ok(now, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    r = verify_ok(now,
+                  "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                   "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}",
                   bad, good, (long long)now);
     expect_verstat(r, STIR_VERSTAT_PASSED);
@@ -356,17 +414,21 @@ static void test_verstat(void **state)
     json_decref(r);
     /* A type this verifier does not know: nothing was validated. */
     char c[256];
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
-             "\"orig\":{\"tn\":\"" X "\"}}", (long long)now);
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+             "\"orig\":{\"tn\":\"" X "\"}}",
+             (long long)now);
     char *unknown = craft(g_vec_key, "nosuchtype", W_X5U, c);
     r = verify_ok(now, one, unknown, (long long)now);
     expect_verstat(r, STIR_VERSTAT_NONE);
     json_decref(r);
     /* Only an rph PASSporT: it says nothing about the caller; its own
      * verdict is verstatPriority. */
-    r = verify_ok(VNOW, "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"12155550112\"},"
+    r = verify_ok(VNOW,
+                  "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"12155550112\"},"
                   "\"to\":{\"tn\":\"12125550113\"},\"time\":1443208345,"
-                  "\"protectedHeaders\":[\"Resource-Priority: ets.0,wps.0\"]}", V3);
+                  "\"protectedHeaders\":[\"Resource-Priority: ets.0,wps.0\"]}",
+                  V3);
     expect_status(r, 0, "pass");
     assert_null(json_object_get(r, "verstatValue"));
     assert_string_equal(str(r, "verstatPriority"), STIR_PRIORITY_PASSED);
@@ -425,7 +487,8 @@ static void test_scope(void **state)
     char c[512];
     stir_verify_result res;
     /* shaken: the TN-only certificate covers orig W_TN, nothing else. */
-    snprintf(c, sizeof c, "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+    snprintf(c, sizeof c,
+             "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
              "\"orig\":{\"tn\":\"" W_TN "\"},\"origid\":\"123e4567-e89b-12d3-a456-426655440000\"}",
              (long long)now);
     char *p = craft(g_tn_key, "shaken", W_X5U_TN, c);
@@ -433,9 +496,11 @@ static void test_scope(void **state)
     assert_true(res.pass);
     stir_verify_result_clear(&res);
     free(p);
-    snprintf(c, sizeof c, "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
-             "\"orig\":{\"tn\":\"12155559999\"},\"origid\":\"123e4567-e89b-12d3-a456-426655440000\"}",
-             (long long)now);
+    snprintf(
+        c, sizeof c,
+        "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+        "\"orig\":{\"tn\":\"12155559999\"},\"origid\":\"123e4567-e89b-12d3-a456-426655440000\"}",
+        (long long)now);
     p = craft(g_tn_key, "shaken", W_X5U_TN, c);
     assert_int_equal(verify_one(p, "12155559999", "12155550001", now, &res), 437);
     assert_false(res.pass);
@@ -443,14 +508,18 @@ static void test_scope(void **state)
     stir_verify_result_clear(&res);
     free(p);
     /* div: the diverting identity must be covered, orig need not be. */
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"" W_TN "\"},"
-             "\"iat\":%lld,\"orig\":{\"tn\":\"12155559999\"}}", (long long)now);
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"" W_TN "\"},"
+             "\"iat\":%lld,\"orig\":{\"tn\":\"12155559999\"}}",
+             (long long)now);
     p = craft(g_tn_key, "div", W_X5U_TN, c);
     assert_int_equal(verify_one(p, "12155559999", "12155550002", now, &res), 0);
     stir_verify_result_clear(&res);
     free(p);
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"12155550001\"},"
-             "\"iat\":%lld,\"orig\":{\"tn\":\"" W_TN "\"}}", (long long)now);
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550002\"]},\"div\":{\"tn\":\"12155550001\"},"
+             "\"iat\":%lld,\"orig\":{\"tn\":\"" W_TN "\"}}",
+             (long long)now);
     p = craft(g_tn_key, "div", W_X5U_TN, c);
     assert_int_equal(verify_one(p, W_TN, "12155550002", now, &res), 437);
     assert_non_null(strstr(res.err.detail, "does not cover div"));
@@ -467,17 +536,21 @@ static void test_third_party_rcd(void **state)
     char c[512];
     /* A third party (iss) signs RCD for a caller its certificate does not
      * cover: the PASSporT passes (RFC 9795 10.2)... */
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
              "\"iss\":\"Zorin Industries\",\"orig\":{\"tn\":\"" X "\"},"
-             "\"rcd\":{\"nam\":\"James St. John Smythe\"}}", (long long)now);
+             "\"rcd\":{\"nam\":\"James St. John Smythe\"}}",
+             (long long)now);
     char *third = craft(g_tn_key, "rcd", W_X5U_TN, c);
     stir_verify_result res;
     assert_int_equal(verify_one(third, X, "12155550001", now, &res), 0);
     assert_string_equal(str(res.rcd, "status"), "pass");
     stir_verify_result_clear(&res);
     /* ...but its RCD is withdrawn unless a first-party PASSporT passed. */
-    json_t *r = verify_ok(now, "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"" X "\"},"
-                          "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}", third, (long long)now);
+    json_t *r = verify_ok(now,
+                          "{\"identityHeaders\":[\"%s\"],\"from\":{\"tn\":\"" X "\"},"
+                          "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}",
+                          third, (long long)now);
     expect_status(r, 0, "pass");
     const json_t *rcd = json_object_get(result(r, 0), "rcdResult");
     assert_string_equal(str(rcd, "status"), "fail");
@@ -485,7 +558,8 @@ static void test_third_party_rcd(void **state)
     assert_null(json_object_get(rcd, "display"));
     json_decref(r);
     char *first = shaken_to("12155550001", now);
-    r = verify_ok(now, "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
+    r = verify_ok(now,
+                  "{\"identityHeader\":\"%s\",\"identityHeaders\":[\"%s\"],"
                   "\"from\":{\"tn\":\"" X "\"},\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}",
                   first, third, (long long)now);
     expect_status(r, 0, "pass");
@@ -494,7 +568,8 @@ static void test_third_party_rcd(void **state)
     assert_string_equal(str(json_object_get(rcd, "display"), "name"), "James St. John Smythe");
     json_decref(r);
     /* Without iss the same certificate must cover orig. */
-    snprintf(c, sizeof c, "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+    snprintf(c, sizeof c,
+             "{\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
              "\"orig\":{\"tn\":\"" X "\"},\"rcd\":{\"nam\":\"James St. John Smythe\"}}",
              (long long)now);
     char *nois = craft(g_tn_key, "rcd", W_X5U_TN, c);
@@ -512,22 +587,26 @@ static void test_nowait_and_policy(void **state)
     (void)state;
     time_t now = time(NULL);
     char c[512];
-    snprintf(c, sizeof c, "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
+    snprintf(c, sizeof c,
+             "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12155550001\"]},\"iat\":%lld,"
              "\"orig\":{\"tn\":\"" X "\"},\"origid\":\"123e4567-e89b-12d3-a456-426655440000\"}",
              (long long)now);
     char *p = craft(g_vec_key, "shaken", "https://cr.example.net/not-cached.pem", c);
     stir_error err;
     json_t *r = verify_req(now, STIR_CACHE_NOWAIT, &err,
                            "{\"identityHeader\":\"%s\",\"from\":{\"tn\":\"" X "\"},"
-                           "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}", p, (long long)now);
+                           "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}",
+                           p, (long long)now);
     assert_null(r);
     assert_int_equal(err.code, STIR_WOULD_BLOCK);
     free(p);
     /* An x5u the fetch policy refuses is a 436 of that PASSporT, without
      * any network access. */
     p = craft(g_vec_key, "shaken", "http://cr.example.net/c.pem", c);
-    r = verify_ok(now, "{\"identityHeader\":\"%s\",\"from\":{\"tn\":\"" X "\"},"
-                  "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}", p, (long long)now);
+    r = verify_ok(now,
+                  "{\"identityHeader\":\"%s\",\"from\":{\"tn\":\"" X "\"},"
+                  "\"to\":{\"tn\":\"12155550001\"},\"time\":%lld}",
+                  p, (long long)now);
     expect_fail(r, 0, 436, "https");
     expect_verstat(r, STIR_VERSTAT_FAILED);
     json_decref(r);
@@ -559,7 +638,8 @@ static void test_request_errors(void **state)
                   "identityHeaders");
     request_fails("{\"identityHeaders\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
                   "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"],\"to\":{\"tn\":\"1\"},"
-                  "\"time\":1443208345}", "identityHeaders");
+                  "\"time\":1443208345}",
+                  "identityHeaders");
     request_fails("{\"identityHeader\":\"" V1 "\",\"time\":1443208345}", "to");
     /* sip made from mandatory (TS 24.229 Table V.2.6.2-1: M): a request
      * without it is a 400 naming from, checked after to and before time;

@@ -16,15 +16,15 @@
 #include "stir/stir.h"
 #include "stir/rcd.h"
 
-#define W_X5U "https://cert.example.org/passport.cer"      /* TV-12 V1, V5..V8 */
-#define W_X5U_DIV "https://www.example.com/cert.cer"        /* TV-12 V2, TV-3 */
-#define W_X5U_RPH "https://www.example.org/cert.cer"        /* TV-12 V3, V4 */
-#define W_X5U_TN "https://cert.example.org/tn-only.pem"     /* the TN-only leaf */
+#define W_X5U "https://cert.example.org/passport.cer"   /* TV-12 V1, V5..V8 */
+#define W_X5U_DIV "https://www.example.com/cert.cer"    /* TV-12 V2, TV-3 */
+#define W_X5U_RPH "https://www.example.org/cert.cer"    /* TV-12 V3, V4 */
+#define W_X5U_TN "https://cert.example.org/tn-only.pem" /* the TN-only leaf */
 #define W_TN "12155551212"
 
 typedef struct world {
     char dir[64];
-    stir_ctx *ctx;              /* everything below is created from it */
+    stir_ctx *ctx; /* everything below is created from it */
     stir_trust *trust;
     stir_certcache *cache;
     stir_rcd *rcd;
