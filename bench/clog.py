@@ -252,7 +252,8 @@ def main():
         print("  cached verification throughput: %.0f req/s (%.0f %% of baseline) %s"
               % (rps1, 100.0 * rps1 / rps0 if rps0 else 0, " ".join(n1)))
         print("# load average %s" % open("/proc/loadavg").read().strip())
-        print("  flood answers so far: %s" % json.dumps(counts, sort_keys=True, default=str))
+        print("  flood answers so far: %s"
+              % json.dumps({str(k): v for k, v in counts.items()}, sort_keys=True))
     finally:
         stop.set()
         hang.stop = True

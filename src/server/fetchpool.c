@@ -48,6 +48,7 @@ struct fetchpool {
     struct client *table[N_BUCKETS];
     struct client *ring;        /* next client to serve; NULL: nothing waiting */
     size_t queued;              /* jobs waiting, all clients */
+    size_t busy;                /* threads running a job */
     fetchpool_limits lim;
     int stopping;
     size_t n_threads;
@@ -151,25 +152,37 @@ static struct job *queue_pop(fetchpool *p, struct client *cl)
     return j;
 }
 
-/* The next job to run, in round-robin order over the clients under their
- * thread cap; NULL if none may run now. Called with the lock held. */
+/* Take the oldest job of `cl` and move the ring past it. */
+static struct job *take(fetchpool *p, struct client *cl)
+{
+    struct client *after = cl->rnext;
+    struct job *j = queue_pop(p, cl);
+    cl->running++;
+    p->busy++;
+    if (p->ring && cl->waiting)
+        p->ring = after;
+    return j;
+}
+
+/*
+ * The next job to run, NULL if none may run now. Called with the lock
+ * held. Round-robin over the clients under their thread cap; when none
+ * is, a client may borrow beyond its cap as long as client_threads
+ * threads stay free, so a lone busy client gets most of the pool while a
+ * newcomer still finds a thread at once.
+ */
 static struct job *next_job(fetchpool *p)
 {
     struct client *start = p->ring, *cl = start;
     if (!cl)
         return NULL;
     do {
-        if (cl->running < p->lim.client_threads) {
-            struct client *after = cl->rnext;
-            struct job *j = queue_pop(p, cl);
-            cl->running++;
-            /* Move the ring past this client (if still in it). */
-            if (p->ring && cl->waiting)
-                p->ring = after;
-            return j;
-        }
+        if (cl->running < p->lim.client_threads)
+            return take(p, cl);
         cl = cl->rnext;
     } while (cl != start);
+    if (p->n_threads - p->busy > p->lim.client_threads)
+        return take(p, start);
     return NULL;
 }
 
@@ -189,8 +202,9 @@ static void *pool_main(void *arg)
         job_end(j);
         pthread_mutex_lock(&p->lock);
         cl->running--;
-        /* That client may run another job now: wake a thread for it. */
-        if (cl->waiting)
+        p->busy--;
+        /* A job may run now (this client's, or a borrower's): wake a thread. */
+        if (p->queued)
             pthread_cond_broadcast(&p->cond);
         client_free_if_idle(p, cl);
     }
