@@ -15,12 +15,14 @@ import http.client
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -60,10 +62,10 @@ class FetchFairTest(unittest.TestCase):
             cls.certserver.stop()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def body(self, path):
+    def body(self, path, cs=None):
         now = int(time.time())
         header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
+                  "x5u": (cs or self.certserver).url(path)}
         payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
                    "orig": {"tn": stirtest.ORIG_TN},
                    "origid": "123e4567-e89b-42d3-a456-426614174000"}
@@ -73,8 +75,13 @@ class FetchFairTest(unittest.TestCase):
             "identityHeader": ident, "from": {"tn": stirtest.ORIG_TN},
             "to": {"tn": stirtest.DEST_TN}, "time": now}})
 
-    def post(self, source, body, results, tag):
-        c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=60,
+    def certserver_get(self, cs, path):
+        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "tls.pem"))
+        with urllib.request.urlopen(cs.url(path), context=ctx, timeout=10) as r:
+            return json.loads(r.read())
+
+    def post(self, source, body, results, tag, srv=None):
+        c = http.client.HTTPConnection("127.0.0.1", (srv or self.srv).port, timeout=60,
                                        source_address=(source, 0))
         try:
             c.request("POST", "/stir/v1/verification", body=body,
@@ -126,6 +133,49 @@ class FetchFairTest(unittest.TestCase):
         for x in taken:
             r = x[4]["verificationResponse"]["verifyResults"][0]["verifyResult"]
             self.assertEqual(r["reasonCode"], 436, r)
+
+
+    def test_lone_client_borrows_but_leaves_a_reserve(self):
+        # 4 threads, one client may hold 1 (a quarter), but while nobody
+        # else waits it may borrow as long as 1 thread stays free: three
+        # slow requests of A run at once (the repository sees 3 downloads
+        # in progress), and B still finds the reserved thread.
+        # Its own repository, so the high-water mark counts only this test's
+        # downloads.
+        with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
+                                 os.path.join(self.pki, "tls.key"), self.pki) as cs, \
+             stirtest.Server(
+                "--trust", os.path.join(self.pki, "root.pem"),
+                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
+                "--fetch-ca-file", os.path.join(self.pki, "tls.pem"),
+                "--fetch-threads", "4", "--fetch-max-per-host", "8",
+                "--fetch-timeout-ms", "3000", "--fetch-budget-ms", "3000",
+                embedded=False) as srv:
+            results = []
+            bodies = [self.body("slow/2.%05d/chain.pem" % i, cs) for i in range(4)]
+            good = self.body("chain.pem", cs)
+            flood = [threading.Thread(target=self.post,
+                                      args=("127.0.0.1", b, results, "A", srv))
+                     for b in bodies]
+            for t in flood:
+                t.start()
+            time.sleep(0.7)
+            self.post("127.0.0.2", good, results, "B", srv)
+            for t in flood:
+                t.join(60)
+            hits = self.certserver_get(cs, "__hits")
+            slow_paths = [k for k in hits if k.startswith("/slow/2.")]
+            b = next(x for x in results if x[1] == "B")
+            self.assertEqual(b[2], 200, b[4])
+            vr = b[4]["verificationResponse"]["verifyResults"][0]["verifyResult"]
+            self.assertEqual(vr["status"], "pass", vr)
+            a = [x for x in results if x[1] == "A"]
+            self.assertEqual([x[2] for x in a], [200] * 4, a)
+            # A held 3 threads at once (without borrowing: 1, so at most
+            # 2 downloads with B's), never the 4th: B was answered first.
+            self.assertGreaterEqual(hits.get("__max_active"), 3, hits)
+            self.assertEqual(len(slow_paths), 4, hits)
+            self.assertFalse([x for x in a if x[0] < b[0]], results)
 
 
 if __name__ == "__main__":
