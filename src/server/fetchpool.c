@@ -122,10 +122,15 @@ static void client_free_if_idle(fetchpool *p, struct client *cl)
     free(cl);
 }
 
-/*
- * The one place where jobs enter and leave the waiting queues, so the
- * depth (p->queued) changes only here.
- */
+/* The only place where the depth of the waiting queues changes (a gauge
+ * of it belongs here). Lock held. */
+static void queue_depth_add(fetchpool *p, int delta)
+{
+    assert(delta > 0 || p->queued > 0);
+    p->queued = delta > 0 ? p->queued + 1 : p->queued - 1;
+}
+
+/* Jobs enter and leave the waiting queues only through these two. */
 static void queue_push(fetchpool *p, struct client *cl, struct job *j)
 {
     if (cl->tail)
@@ -135,7 +140,7 @@ static void queue_push(fetchpool *p, struct client *cl, struct job *j)
     cl->tail = j;
     if (cl->waiting++ == 0)
         ring_insert(p, cl);
-    p->queued++;
+    queue_depth_add(p, +1);
 }
 
 static struct job *queue_pop(fetchpool *p, struct client *cl)
@@ -148,7 +153,7 @@ static struct job *queue_pop(fetchpool *p, struct client *cl)
     j->next = NULL;
     if (--cl->waiting == 0)
         ring_remove(p, cl);
-    p->queued--;
+    queue_depth_add(p, -1);
     return j;
 }
 
