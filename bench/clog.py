@@ -14,7 +14,7 @@ x5u (a closed port), measure:
     without and with the flood.
 
 Usage (after `make build`, from the repository root):
-  python3 bench/clog.py [--flood 32] [--probes 10] [--dur 5] [-- extra stird flags]
+  python3 bench/clog.py [--flood 32] [--probes 10] [--dur 5] [--legit-addr 127.0.0.2] [-- extra stird flags]
 e.g.  python3 bench/clog.py -- --fetch-threads 64
 Prints the figures; docs/BENCHMARKS.md keeps the measured ones.
 """
@@ -57,9 +57,9 @@ def forged(url, now):
 class Hang:
     """Accepts TCP connections and never answers (keeps them open)."""
 
-    def __init__(self):
+    def __init__(self, addr):
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((addr, 0))
         self.sock.listen(4096)
         self.port = self.sock.getsockname()[1]
         self.conns = []
@@ -84,9 +84,9 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def closed_port():
+def closed_port(addr):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -100,12 +100,13 @@ def post(conn, body):
     return r.status, data
 
 
-def flooder(port, hang_port, dead_port, stop, counts):
+def flooder(port, flood_host, hang_port, dead_port, stop, counts):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while not stop.is_set():
         now = int(time.time())
-        ids = [forged("https://127.0.0.1:%d/%s.pem" % (hang_port if i % 2 == 0 else dead_port,
-                                                        uuid.uuid4().hex), now)
+        ids = [forged("https://%s:%d/%s.pem" % (flood_host,
+                                                 hang_port if i % 2 == 0 else dead_port,
+                                                 uuid.uuid4().hex), now)
                for i in range(16)]
         body = json.dumps({"verificationRequest": {
             "identityHeaders": ids, "from": {"tn": stirtest.ORIG_TN},
@@ -117,6 +118,9 @@ def flooder(port, hang_port, dead_port, stop, counts):
             counts["error"] = counts.get("error", 0) + 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
+LEGIT_ADDR = "127.0.0.2"
 
 
 def legit_probe(srv, cs, pki, tmp, i):
@@ -132,7 +136,10 @@ def legit_probe(srv, cs, pki, tmp, i):
     body = json.dumps({"verificationRequest": {
         "identityHeader": ident, "from": {"tn": stirtest.ORIG_TN},
         "to": {"tn": stirtest.DEST_TN}, "time": now}})
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    # The legitimate SBC is another client than the flooder (the fetch pool
+    # is fair between clients): another loopback address.
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60,
+                                      source_address=(LEGIT_ADDR, 0))
     t0 = time.monotonic()
     st, data = post(conn, body)
     ms = (time.monotonic() - t0) * 1000
@@ -192,22 +199,34 @@ def main():
     ap.add_argument("--probes", type=int, default=10)
     ap.add_argument("--period", type=float, default=0.5)
     ap.add_argument("--dur", type=int, default=5, help="seconds of each wrk run")
+    ap.add_argument("--flood-host", default="127.0.0.3",
+                    help="address of the hanging repository and the closed port "
+                         "(127.0.0.1: the legitimate repository's host, so they share "
+                         "fetch_max_per_host)")
+    ap.add_argument("--legit-addr", default="127.0.0.2",
+                    help="source address of the legitimate client (127.0.0.1: the flooder's)")
     ap.add_argument("extra", nargs="*", help="extra stird flags (after --)")
     a = ap.parse_args()
+    global LEGIT_ADDR
+    LEGIT_ADDR = a.legit_addr
 
     tmp = tempfile.mkdtemp(prefix="stirclog.")
     pki = os.path.join(tmp, "pki")
     subprocess.run(["bash", os.path.join(ROOT, "tests", "tools", "mkpki.sh"), pki], check=True)
     cs = stirtest.CertServer(os.path.join(pki, "tls.pem"), os.path.join(pki, "tls.key"), pki)
-    hang = Hang()
-    dead = closed_port()
+    hang = Hang(a.flood_host)
+    dead = closed_port(a.flood_host)
     srv = stirtest.Server("--trust", os.path.join(pki, "root.pem"),
-                          "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
+                          "--fetch-allow-host", "127.0.0.1", "--fetch-allow-host", a.flood_host,
+                          "--fetch-allow-any-port",
                           "--fetch-ca-file", os.path.join(pki, "tls.pem"),
                           "--log-level", "warn", *a.extra, embedded=False)
     stop = threading.Event()
     try:
         print("# stird %s" % " ".join(srv.args[5:]))
+        print("# load average %s" % open("/proc/loadavg").read().strip())
+        print("# legitimate client from %s, flood from 127.0.0.1; forged x5u on %s"
+              % (LEGIT_ADDR, a.flood_host))
         print("# flood: %d clients x 16 PASSporTs (8 to a hanging repository, 8 to a closed "
               "port), unique URLs" % a.flood)
         print("baseline (no flood):")
@@ -215,8 +234,9 @@ def main():
         rps0, n0 = cached_rps(srv, cs, pki, tmp, a.dur)
         print("  cached verification throughput: %.0f req/s %s" % (rps0, " ".join(n0)))
         counts = {}
-        threads = [threading.Thread(target=flooder, args=(srv.port, hang.port, dead, stop,
-                                                          counts), daemon=True)
+        threads = [threading.Thread(target=flooder, daemon=True,
+                                    args=(srv.port, a.flood_host, hang.port, dead, stop,
+                                          counts))
                    for _ in range(a.flood)]
         for t in threads:
             t.start()
@@ -231,7 +251,9 @@ def main():
         rps1, n1 = cached_rps(srv, cs, pki, tmp, a.dur)
         print("  cached verification throughput: %.0f req/s (%.0f %% of baseline) %s"
               % (rps1, 100.0 * rps1 / rps0 if rps0 else 0, " ".join(n1)))
-        print("  flood answers so far: %s" % json.dumps(counts, sort_keys=True, default=str))
+        print("# load average %s" % open("/proc/loadavg").read().strip())
+        print("  flood answers so far: %s"
+              % json.dumps({str(k): v for k, v in counts.items()}, sort_keys=True))
     finally:
         stop.set()
         hang.stop = True

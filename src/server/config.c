@@ -131,6 +131,8 @@ static const opt OPTS[] = {
     {"key-pin-file", K_STR, OFF(key_pin_file), 0, 0, "FILE", "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)"},
     {"signer", K_SIGNER, 0, 0, 0, "SPEC", "another signing identity: 'NAME key=FILE|URI cert=FILE x5u=URL [tn=RANGE[,RANGE]]' (repeatable, max 15)"},
     {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
+    {"fetch-client-threads", K_LONG, OFF(fetch_client_threads), 0, 256, "N", "fetch threads one client may hold at once; 0: a quarter of fetch_threads, at least 1 (default 0)"},
+    {"fetch-client-queue", K_LONG, OFF(fetch_client_queue), 0, 100000, "N", "requests one client may have waiting for fetch threads, beyond 503; 0: a quarter of fetch_queue, at least 1 (default 0)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 

@@ -93,6 +93,8 @@ typedef struct stird_config {
     long fetch_max_per_host; /* concurrent downloads per repository host */
     long fetch_threads;      /* verifications that must wait for a fetch */
     long fetch_queue;
+    long fetch_client_threads;  /* 0: fetch_threads / 4, at least 1 */
+    long fetch_client_queue;    /* 0: fetch_queue / 4, at least 1 */
 
     long cache_default_ttl;
     long cache_min_ttl;

@@ -3,6 +3,13 @@
  * something (an x5u certificate, RCD content), while the connection
  * workers keep serving everything else. One pool per HTTP server, created
  * and destroyed with it; nothing global.
+ *
+ * Fair between clients: each client (a key the caller chooses: its
+ * authenticated name, certificate identity or address) has its own FIFO,
+ * the threads serve the clients round-robin, one client holds at most
+ * `client_threads` threads at once and has at most `client_queue` jobs
+ * waiting. So a client flooding requests whose fetches hang only ever
+ * delays its own requests.
  */
 #ifndef STIRD_FETCHPOOL_H
 #define STIRD_FETCHPOOL_H
@@ -17,16 +24,29 @@ typedef void (*fetchpool_finish_fn)(const stird_app *app, const json_t *body, co
 
 typedef struct fetchpool fetchpool;
 
-/* `threads` threads, at most `queue` jobs waiting. NULL with `err`. */
-fetchpool *fetchpool_create(size_t threads, size_t queue, char *err, size_t errlen);
+typedef struct fetchpool_limits {
+    size_t threads;             /* pool threads */
+    size_t queue;               /* jobs waiting, all clients together */
+    size_t client_threads;      /* threads one client may hold at once (>= 1) */
+    size_t client_queue;        /* jobs one client may have waiting (>= 1) */
+} fetchpool_limits;
+
+/* NULL with `err`. */
+fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errlen);
+
+enum {
+    FETCHPOOL_FULL = -1,        /* the whole queue is full, or the pool is stopping */
+    FETCHPOOL_CLIENT_FULL = -2  /* this client already has client_queue jobs waiting */
+};
 
 /*
- * Run finish(app, body, req, r) on a pool thread, then done(arg) there.
- * Takes its own references to body and req. -1 (nothing queued, done not
- * called) when the queue is full or the pool is stopping.
+ * Run finish(app, body, req, r) on a pool thread, then done(arg) there,
+ * in `client`'s turn. Takes its own references to body and req. 0, or
+ * FETCHPOOL_FULL / FETCHPOOL_CLIENT_FULL (nothing queued, done not called).
  */
-int fetchpool_run(fetchpool *p, const stird_app *app, fetchpool_finish_fn finish, json_t *body,
-                  json_t *req, struct http_reply *r, void (*done)(void *arg), void *arg);
+int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
+                  fetchpool_finish_fn finish, json_t *body, json_t *req,
+                  struct http_reply *r, void (*done)(void *arg), void *arg);
 
 /* Answer the queued jobs 503 (calling their done), wait for the running
  * ones, and free the pool. NULL is fine. */

@@ -488,23 +488,43 @@ static void resume_deferred(void *arg)
     conn_resume(c);
 }
 
+/* Whose turn a deferred request waits for: the authenticated name, else
+ * the client certificate's identity, else the address. */
+static void pool_client_key(conn *c, char *key, size_t cap)
+{
+    const http_client *cl = conn_client(c);
+    if (cl->principal[0])
+        snprintf(key, cap, "p:%s", cl->principal);
+    else if (cl->has_cert && cl->identity[0])
+        snprintf(key, cap, "i:%s", cl->identity);
+    else
+        snprintf(key, cap, "a:%s", cl->addr);
+}
+
 /* A request that must wait for a fetch: park it and let the pool run
  * `finish` on it. Returns 1 (parked) or 0 with a 503 in `r`. */
 static int defer_request(const struct http_server *s, conn *c, const struct resource *res,
                          fetchpool_finish_fn finish, json_t *body, json_t *req, http_reply *r)
 {
+    char key[300];
+    int rc = FETCHPOOL_FULL;
     struct deferred *d = malloc(sizeof *d);
+    pool_client_key(c, key, sizeof key);
     if (d) {
         *d = (struct deferred){s, c, res, json_incref(body), r};
-        if (fetchpool_run(s->pool, s->app, finish, body, req, r, resume_deferred, d) == 0)
+        rc = fetchpool_run(s->pool, key, s->app, finish, body, req, r, resume_deferred, d);
+        if (rc == 0)
             return 1;
         json_decref(body);
         free(d);
     }
     metrics_refusal(METRICS_REFUSED_FETCH_QUEUE);
     http_problem(r, 503, "Service Unavailable",
-                 "too many requests are waiting for fetches (certificates, RCD content); "
-                 "retry later", NULL, NULL, NULL);
+                 rc == FETCHPOOL_CLIENT_FULL
+                     ? "this client already has too many requests waiting for fetches "
+                       "(certificates, RCD content; fetch_client_queue); retry later"
+                     : "too many requests are waiting for fetches (certificates, RCD content); "
+                       "retry later", NULL, NULL, NULL);
     r->retry_after = 1;
     return 0;
 }
@@ -810,7 +830,16 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         if (!s->tls)
             goto fail;
     }
-    s->pool = fetchpool_create((size_t)cfg->fetch_threads, (size_t)cfg->fetch_queue, err, errlen);
+    fetchpool_limits pl = {
+        .threads = (size_t)cfg->fetch_threads,
+        .queue = (size_t)cfg->fetch_queue,
+        /* 0: a quarter of the threads / of the queue, at least 1 */
+        .client_threads = (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads
+                                                             : cfg->fetch_threads / 4),
+        .client_queue = (size_t)(cfg->fetch_client_queue ? cfg->fetch_client_queue
+                                                         : cfg->fetch_queue / 4),
+    };
+    s->pool = fetchpool_create(&pl, err, errlen);
     if (!s->pool)
         goto fail;
     s->port = cfg->listen.port;
