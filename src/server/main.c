@@ -4,7 +4,10 @@
  *
  * Start-up is all-or-nothing: every credential is loaded and checked
  * before the first socket opens, so a running server is a ready one.
- * Exit status: 0 after SIGINT/SIGTERM, 1 when start-up fails, 2 for a
+ * Signals: SIGTERM, SIGINT and SIGQUIT stop it gracefully (requests in
+ * flight are answered); SIGHUP reloads (see reload()); SIGUSR1 and SIGUSR2
+ * are logged and ignored, so a stray kill -USR1 never ends the server.
+ * Exit status: 0 after a stop signal, 1 when start-up fails, 2 for a
  * configuration error.
  */
 #include "app.h"
@@ -298,7 +301,10 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGQUIT);     /* a graceful stop too, never a core dump */
     sigaddset(&sigs, SIGHUP);      /* reload (ExecReload): never the default exit */
+    sigaddset(&sigs, SIGUSR1);     /* ignored: their default action would kill */
+    sigaddset(&sigs, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stderr, NULL, _IOLBF, 0);
@@ -445,13 +451,19 @@ int main(int argc, char **argv)
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)
             continue;
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+            log_msg(LOG_LVL_INFO, "%s received: ignored (SIGHUP reloads, SIGTERM stops)",
+                    sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+            continue;
+        }
         if (sig != SIGHUP)
             break;
         notify_reloading();
         reload(&cfg, &app);
         notify_ready(NULL);
     }
-    log_msg(LOG_LVL_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    log_msg(LOG_LVL_INFO, "%s received, shutting down",
+            sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
     notify_stopping();
     status = 0;
 
