@@ -128,6 +128,7 @@ struct conn_server {
     size_t n_ls;
     size_t n_workers;               /* initialized */
     size_t n_started;               /* running */
+    int alive_primed;               /* conn_server_alive has taken its first reading */
     struct worker *workers;
     atomic_int stopping;
     atomic_uint next_worker;        /* round robin of new connections */
@@ -1171,11 +1172,14 @@ void conn_server_stop(conn_server *s)
 
 int conn_server_alive(conn_server *s)
 {
-    int alive = 1;
+    /* The first call only takes the reading and wakes the workers: an idle
+     * worker has had no reason to turn its loop before it. */
+    int alive = 1, judge = s->alive_primed;
+    s->alive_primed = 1;
     for (size_t i = 0; i < s->n_started; i++) {
         struct worker *w = &s->workers[i];
         unsigned long loops = atomic_load_explicit(&w->loops, memory_order_relaxed);
-        if (loops == w->loops_seen)
+        if (judge && loops == w->loops_seen)
             alive = 0;
         w->loops_seen = loops;
         wake(w);                    /* an idle worker turns its loop once for the next call */

@@ -71,7 +71,8 @@ void conn_server_stop(conn_server *s);
  * Liveness, for the service manager's watchdog: 1 when every worker has
  * turned its event loop since the previous call, 0 when one has not.
  * Each call wakes every worker, so between two calls an idle worker turns
- * once and only a stuck one (a hung handler, a deadlock) fails the next.
+ * once and only a stuck one (a hung handler, a deadlock) fails the next;
+ * the first call only takes the reading (1).
  * One caller at a time (it keeps what it saw last).
  */
 int conn_server_alive(conn_server *s);
