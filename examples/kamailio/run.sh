@@ -71,9 +71,9 @@ imf_date() { LC_ALL=C date -u -d "@$1" '+%a, %d %b %Y %H:%M:%S GMT'; }
 STIRD_PID=
 start_stird() {
     local extra=()
-    # The API listener may need --plain-http (HTTP layer rework): pass it
-    # only when this stird knows it.
-    if "$STIRD" --help 2>&1 | grep -q -- '--plain-http'; then extra+=(--plain-http); fi
+    # The API listener needs plain HTTP chosen explicitly; the metrics
+    # listener is not needed here (and its default port may be taken).
+    extra+=(--plain-http --metrics-listen none)
     local try
     for try in 1 2 3; do
         take_port SP tcp; take_port XP tcp

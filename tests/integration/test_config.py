@@ -18,7 +18,7 @@ import stirtest  # noqa: E402
 
 def run(*args, timeout=30):
     # Plain HTTP is explicit (docs/SECURITY.md); these tests are about the rest.
-    r = subprocess.run((stirtest.STIRD, "--plain-http") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 

@@ -25,7 +25,7 @@ PKI_FILES = ("root.pem", "root.key", "ca.pem", "ca.key", "sp.pem", "sp.key", "ch
 
 
 def run(*args, timeout=60):
-    r = subprocess.run((stirtest.STIRD, "--plain-http") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
@@ -122,7 +122,7 @@ class AtomicPkiTest(unittest.TestCase):
 
     def start(self, state):
         return subprocess.Popen(
-            [stirtest.STIRD, "--plain-http", "--embedded", "--state-dir", state, "--fetch-allow-any-port",
+            [stirtest.STIRD, "--plain-http", "--metrics-listen", "none", "--embedded", "--state-dir", state, "--fetch-allow-any-port",
              "--listen", "127.0.0.1:0", "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port()],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

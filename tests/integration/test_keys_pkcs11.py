@@ -28,7 +28,7 @@ URI = "pkcs11:token=stirtest;object=sp;type=private"
 
 
 def run(*args, env=None, timeout=60):
-    r = subprocess.run((stirtest.STIRD, "--plain-http") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, env=env)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 

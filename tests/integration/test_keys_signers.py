@@ -184,7 +184,7 @@ class SignersTest(unittest.TestCase):
                 body["signingResponse"]["identityHeader"])[0]["x5u"], self.cs.url("b.pem"))
 
     def run_stird(self, *args):
-        r = subprocess.run((stirtest.STIRD, "--plain-http", "--listen", "127.0.0.1:0") + args + self.common,
+        r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none", "--listen", "127.0.0.1:0") + args + self.common,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         return r.returncode, r.stderr.decode()
 

@@ -34,7 +34,7 @@ ppt-type = "%s"
 
 
 def run_stird(*args, timeout=30):
-    r = subprocess.run((stirtest.STIRD, "--plain-http") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 

@@ -314,7 +314,9 @@ class TransportConfigTest(unittest.TestCase):
             with open(err_path, "wb") as ef:
                 p = subprocess.Popen([stirtest.STIRD, "--embedded", "--state-dir",
                                       os.path.join(d, "s"), "--plain-http", "--listen",
-                                      "0.0.0.0:0", "--metrics-listen", "none"], stdout=subprocess.DEVNULL, stderr=ef)
+                                      "0.0.0.0:0", "--metrics-listen", "none", "--x5u-listen",
+                                      "127.0.0.1:%d" % stirtest.free_port(),
+                                      "--fetch-allow-any-port"], stdout=subprocess.DEVNULL, stderr=ef)
                 try:
                     deadline = time.time() + 20
                     while time.time() < deadline:

@@ -88,9 +88,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.active += 1
             self.server.hits['__max_active'] = max(self.server.hits.get('__max_active', 0),
                                                    self.server.active)
+        self._active = True
         try:
             return self._serve(path)
         finally:
+            self._leave()
+
+    def _leave(self):
+        # A request stops counting as active before its response is sent:
+        # the client may start its next download as soon as it has the
+        # bytes, before this thread gets back here.
+        if getattr(self, '_active', False):
+            self._active = False
             with self.server.lock:
                 self.server.active -= 1
 
@@ -104,6 +113,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             kind = parts[0]
             if kind == 'slow' and len(parts) == 3:
                 time.sleep(float(parts[1]))
+                self._leave()
                 return self._file(parts[2])
             if kind == 'files' and len(parts) == 2:
                 ext = os.path.splitext(parts[1])[1].lower()
