@@ -92,9 +92,25 @@ static int on_url(http_parser *p, const char *at, size_t n)
     return put(h, at, n);
 }
 
+/*
+ * Fields after a chunked body (trailers) arrive through the same callbacks
+ * once the headers are done. They are dropped: the gate has judged the
+ * headers, and hbuf (which target and path point into) must not move.
+ * They still count against max_header_bytes.
+ */
+static int trailer(http1 *h, size_t n)
+{
+    h->trailer_len += n;
+    if (h->trailer_len > h->lim->max_header_bytes)
+        return refuse(h, 431, "the trailer fields are larger than the limit");
+    return 0;
+}
+
 static int on_field(http_parser *p, const char *at, size_t n)
 {
     http1 *h = of(p);
+    if (h->headers_done)
+        return trailer(h, n);
     if (h->cur == CUR_VALUE || h->cur == CUR_TARGET || h->cur == CUR_NONE) {
         h->cur = h->cur == CUR_NONE ? CUR_TARGET : h->cur;
         if (switch_to(h, CUR_NAME) != 0)
@@ -106,6 +122,8 @@ static int on_field(http_parser *p, const char *at, size_t n)
 static int on_value(http_parser *p, const char *at, size_t n)
 {
     http1 *h = of(p);
+    if (h->headers_done)
+        return trailer(h, n);
     if (switch_to(h, CUR_VALUE) != 0)
         return -1;
     return put(h, at, n);
@@ -142,8 +160,10 @@ static const char *origin_path(const char *t)
     const char *s = strstr(t, "://");
     if (t[0] == '/' || !s)
         return t[0] == '/' ? t : NULL;
-    s = strchr(s + 3, '/');
-    return s ? s : "/";
+    /* absolute-form (RFC 9112 3.2.2): the authority ends at / ? or # */
+    s += 3;
+    s += strcspn(s, "/?#");
+    return *s == '/' ? s : "/";
 }
 
 static int check_headers(http1 *h)
@@ -193,7 +213,7 @@ static int check_headers(http1 *h)
     if (!h->path || h->target[0] == '\0')
         return refuse(h, 400, "the request-target must be a path (origin-form)");
     /* path without the query: cut a copy of it in place after the target */
-    q = strchr(h->target, '?');
+    q = strchr(h->path, '?');    /* the path's own query: never before it */
     if (q) {
         char copy[HTTP1_MAX_TARGET + 1];
         size_t plen = (size_t)(q - h->path), at = h->hlen;
@@ -256,6 +276,7 @@ static void reset(http1 *h)
     h->chunked = h->keep_alive = h->expect_continue = 0;
     h->body_len = 0;
     h->headers_done = h->host_count = h->started = 0;
+    h->trailer_len = 0;
     h->target_len = 0;
     h->cur = CUR_NONE;
     h->hlen = 0;

@@ -61,6 +61,7 @@ typedef struct http1 {
     /* private */
     int headers_done, host_count;
     size_t target_len;
+    size_t trailer_len;           /* bytes of a chunked body's trailer fields */
     int cur;                      /* what is being appended to hbuf */
     char *hbuf;
     size_t hlen, hcap;

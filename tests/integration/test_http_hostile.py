@@ -240,6 +240,36 @@ class HostileHttpTest(stirtest.ServerTestCase):
             b"\r\n0\r\n\r\n"
         self.one_problem(data, 413, "chunked body over max_body")
 
+    def test_chunked_trailers_are_dropped_and_bounded(self):
+        # Fields after a chunked body are not headers: the gate has judged
+        # those. A large trailer once moved the header buffer under the
+        # request's path (a use-after-free under ASan).
+        body = self.sign_body()
+        chunked = b"%x\r\n%s\r\n0\r\n" % (len(body), body)
+        buf, _ = exchange(self.srv.port, post_head("Transfer-Encoding: chunked\r\n"
+                                                   "Connection: close\r\n") + chunked +
+                          b"X-T: " + b"t" * 3000 + b"\r\n\r\n")
+        rs = parse_responses(buf)
+        self.assertEqual([r[0] for r in rs], [200], buf)
+        self.one_problem(post_head("Transfer-Encoding: chunked\r\n") + chunked +
+                         b"X-T: " + b"t" * 9000 + b"\r\n\r\n", 431, "trailers over the limit")
+
+    def test_absolute_form_targets(self):
+        # RFC 9112 3.2.2: absolute-form is accepted; its path starts after
+        # the authority, which ends at "/", "?" or "#". A "?" before the
+        # path once gave a negative copy length (a crash).
+        # (a fragment is not part of a request-target at all: 400)
+        want_of = {b"http://a?b/c": 404, b"http://a?b": 404, b"http://x/health?q": 200,
+                   b"http://x#f": 400}
+        for target, want in want_of.items():
+            buf, _ = exchange(self.srv.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                              b"Connection: close\r\n\r\n")
+            rs = parse_responses(buf)
+            self.assertEqual(len(rs), 1, "%r: %r" % (target, buf))
+            self.assertEqual(rs[0][0], want, "%r: %r" % (target, buf))
+        st, _, _ = self.srv.request("GET", "/health")
+        self.assertEqual(st, 200)
+
     def test_server_still_serves(self):
         st, hd, data = self.srv.request("GET", "/health")
         self.assertEqual(st, 200)
