@@ -92,6 +92,14 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
                            stir_error *err);
 
 /*
+ * The ppt a signing request will be signed as: its "ppt" member when
+ * non-empty, else the type its members imply (div, rph) or "shaken".
+ * A per-client policy checks this, so that what it allows and what is
+ * signed can never differ. 0, or a 400 naming the member (mixed types).
+ */
+int stir_sign_request_ppt(const json_t *req, const char **ppt, stir_error *err);
+
+/*
  * Same, signed only by the identity named `signer` (NULL: chosen as
  * above): the hook of a per-client policy. It must still cover the
  * request (else 400 as above); an unknown name is 500.

@@ -554,6 +554,16 @@ static int infer_ppt(const json_t *req, const char **ppt, stir_error *err)
     return 0;
 }
 
+int stir_sign_request_ppt(const json_t *req, const char **ppt, stir_error *err)
+{
+    const json_t *jppt = json_object_get(req, "ppt");
+    if (json_is_string(jppt) && json_string_length(jppt) > 0) {
+        *ppt = json_string_value(jppt);
+        return 0;
+    }
+    return infer_ppt(req, ppt, err);
+}
+
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
 {
     return stir_sign_request_as(s, NULL, req, now, 0, err);

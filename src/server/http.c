@@ -428,9 +428,17 @@ static const json_t *signing_request_of(const json_t *body)
     return json_is_object(body) ? body : NULL;
 }
 
+/* The ppt the request will be signed as (the signer's own rule), so the
+ * policy judges and the audit records exactly that; NULL when the request
+ * mixes types (the signer refuses it with 400). */
 static const char *ppt_of(const struct resource *res, const json_t *req)
 {
-    return res->ppt ? res->ppt : json_string_value(json_object_get(req, "ppt"));
+    const char *ppt = NULL;
+    stir_error e;
+    if (res->ppt)
+        return res->ppt;
+    stir_error_clear(&e);
+    return stir_sign_request_ppt(req, &ppt, &e) == 0 ? ppt : NULL;
 }
 
 /*

@@ -315,6 +315,10 @@ class MsSecurityTest(unittest.TestCase):
         self.assertPolicy(self.sign(ppt="div", div={"tn": ["12155551214"]}), "ppt div")
         self.assertPolicy(self.sign(path="/stir/v1/divSigning", div={"tn": ["12155551214"]}),
                           "ppt div")
+        # No ppt: the signer infers div from the members; the policy must
+        # judge that type, not "shaken" (which this client may sign).
+        self.assertPolicy(self.sign(attest=None, div={"tn": ["12155551214"]}), "ppt div")
+        self.assertPolicy(self.sign(attest=None, rph={"auth": ["ets.0"]}), "ppt rph")
 
     def test_orig(self):
         self.assertSigned(self.sign(orig={"tn": "+1 202-555-0147"}))
