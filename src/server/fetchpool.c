@@ -285,13 +285,17 @@ fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errle
     return p;
 }
 
-void fetchpool_destroy(fetchpool *p)
+void fetchpool_stop(fetchpool *p)
 {
     struct job *list = NULL;
 
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
     p->stopping = 1;
     /* Queued, not started: take them all, answer them outside the lock. */
     while (p->ring) {
@@ -315,6 +319,13 @@ void fetchpool_destroy(fetchpool *p)
         pthread_join(p->threads[i], NULL);
     for (size_t b = 0; b < N_BUCKETS; b++)
         assert(!p->table[b]);
+}
+
+void fetchpool_destroy(fetchpool *p)
+{
+    if (!p)
+        return;
+    fetchpool_stop(p);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);

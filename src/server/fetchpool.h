@@ -48,8 +48,12 @@ int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
                   fetchpool_finish_fn finish, json_t *body, json_t *req,
                   struct http_reply *r, void (*done)(void *arg), void *arg);
 
-/* Answer the queued jobs 503 (calling their done), wait for the running
- * ones, and free the pool. NULL is fine. */
+/* Answer the queued jobs 503 (calling their done) and wait for the running
+ * ones; later fetchpool_run calls get FETCHPOOL_FULL. Idempotent. The pool
+ * stays allocated: workers that may still defer a request can call it. */
+void fetchpool_stop(fetchpool *p);
+
+/* Stop (if not yet) and free: only once nothing can call fetchpool_run. */
 void fetchpool_destroy(fetchpool *p);
 
 #endif

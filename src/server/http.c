@@ -912,9 +912,12 @@ void http_stop(http_server *s)
     if (!s)
         return;
     /* The pool first: it answers the parked requests and resumes their
-     * connections, which the workers are still there to send. */
-    fetchpool_destroy(s->pool);
+     * connections, which the workers are still there to send. It is freed
+     * only after the workers are gone: until then one may still try to
+     * defer a request (and gets a 503). */
+    fetchpool_stop(s->pool);
     conn_server_stop(s->conns);
+    fetchpool_destroy(s->pool);
     SSL_CTX_free(s->tls);
     free(s);
 }
