@@ -128,7 +128,11 @@ class AtomicPkiTest(unittest.TestCase):
 
     def test_kill_during_first_start_never_breaks_later_starts(self):
         mid_creation = 0
-        for rnd in range(3):
+        # Rounds with finer and finer steps until some kill has landed while
+        # the PKI was being written (on a quiet machine that takes a few ms).
+        for rnd in range(12):
+            if rnd >= 3 and mid_creation > 0:
+                break
             parent = os.path.join(self.tmp, "r%d" % rnd)
             state = os.path.join(parent, "state")
             delay = 0.0
@@ -146,7 +150,7 @@ class AtomicPkiTest(unittest.TestCase):
                     mid_creation += 1
                 if st == "complete":
                     break
-                delay += 0.004 + 0.004 * rnd
+                delay += 0.004 if rnd < 3 else 0.0005 * (rnd - 2)
                 self.assertLess(delay, 20, "the PKI never got made")
         # Some kill must have landed while the PKI was being written.
         self.assertGreater(mid_creation, 0)
