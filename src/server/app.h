@@ -22,7 +22,9 @@ typedef struct stird_app {
     stir_crl_checker *crl;     /* revocation, used by the cache; NULL: off */
     stir_crl_cache *crl_cache; /* the CRLs the checker uses; NULL: off */
     stir_rcd *rcd;             /* RCD content fetches and cache (rcdi) */
-    stir_signer *signer;       /* NULL when signing is not configured */
+    /* The signer (credentials.h: cred_acquire), swapped by SIGHUP; its
+     * signer is NULL when signing is not configured. */
+    struct cred_holder *creds;
     stir_verifier *verifier;
     /* The gate (auth.h): NULL when auth = none and no policy_file, so an
      * open server pays one pointer test per request. */

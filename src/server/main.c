@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "tls.h"
 #include "x5u.h"
 
 #include <errno.h>
@@ -95,29 +96,36 @@ static int setup_embedded_pki(const stird_config *cfg)
     return 0;
 }
 
-/* A signing chain that is outside its validity makes every signature
- * useless to verifiers; say so loudly at start-up rather than per call.
- * Returns the leaf's notAfter (0 when unreadable) for the metrics. */
-static time_t warn_validity(const char *cert_path)
+/* The signing leaf's notAfter for the metrics (0 when unreadable). */
+static time_t leaf_not_after(const char *cert_path)
 {
     stir_error e;
     stir_cert *c;
-    time_t now = time(NULL), not_after;
+    time_t t;
 
     memset(&e, 0, sizeof e);
-    c = stir_cert_load(cert_path, &e);
-    if (!c)
+    if (!cert_path || !(c = stir_cert_load(cert_path, &e)))
         return 0;
-    not_after = stir_cert_not_after(c);
-    if (stir_cert_not_after(c) < now)
-        log_msg(LOG_LVL_WARN, "the signing chain %s has expired; verifiers will refuse it (437)",
-                cert_path);
-    else if (stir_cert_not_before(c) > now)
-        log_msg(LOG_LVL_WARN, "the signing chain %s is not valid yet", cert_path);
-    else if (stir_cert_not_after(c) - now < 7 * 86400)
-        log_msg(LOG_LVL_WARN, "the signing chain %s expires in less than 7 days", cert_path);
+    t = stir_cert_not_after(c);
     stir_cert_unref(c);
-    return not_after;
+    return t;
+}
+
+/* A certificate outside its validity makes every signature, handshake or
+ * verification that uses it fail: say so at start and at each reload,
+ * early enough (cert_expiry_warn_days) to renew it, rather than per call. */
+static void warn_expiry(const stird_config *cfg)
+{
+    long days = cfg->cert_expiry_warn_days;
+    time_t now = time(NULL);
+
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        cred_warn_expiry("signing chain", cfg->signers[i].cert, days, now);
+    cred_warn_expiry("signing chain", cfg->cert, days, now);
+    cred_warn_expiry("TLS certificate (tls_cert)", cfg->tls_cert, days, now);
+    if (cfg->x5u_listen.set)
+        cred_warn_expiry("TLS certificate (x5u_tls_cert)", cfg->x5u_tls_cert, days, now);
+    cred_warn_expiry("trust anchors", cfg->trust, days, now);
 }
 
 /* Every connection is a descriptor: make room for max_connections when the
@@ -186,11 +194,13 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
     printf("stird %s: API root %s://%s%s (POST %s/stir/v1/signing, %s/stir/v1/verification)\n",
            STIR_VERSION, cfg->tls_cert ? "https" : "http", host, cfg->routing_path,
            cfg->routing_path, cfg->routing_path);
-    if (app->signer)
-        printf("x5u: %s%s\n", stir_signer_x5u(app->signer),
+    cred_ref *ref = cred_acquire(app->creds);
+    if (cred_signer(ref))
+        printf("x5u: %s%s\n", stir_signer_x5u(cred_signer(ref)),
                x5u ? " (served by this process)" : "");
     else
         printf("signing: not configured (verification only)\n");
+    cred_release(ref);
     if (metrics_port) {
         const char *mh = cfg->metrics_listen.host;
         if (strcmp(mh, "0.0.0.0") == 0 || strcmp(mh, "::") == 0)
@@ -252,17 +262,69 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
 }
 
 /*
- * SIGHUP: the per-client policy and the OAuth keys are read again and
- * swapped in for the next requests (those in flight finish with the old
- * ones; no connection is dropped), and the audit log is reopened after
- * rotation. A policy or JWKS that does not load is refused and the old
- * one keeps serving. Signing keys, trust anchors, TLS certificates and
- * the other settings are not reloaded yet (issue 12).
+ * SIGHUP. The configuration file (and the command line, unchanged) is
+ * read again; the signing identities (files or PKCS#11), the TLS
+ * certificates of the API and x5u listeners and the x5u chain document
+ * are all loaded from it first, and swapped in only if every one loaded:
+ * requests in flight finish with the old signer and open connections keep
+ * their TLS session; new ones use the new set. Anything that fails leaves
+ * the old set serving, with one ERROR line saying why. Settings a reload
+ * cannot apply (config_restart_diff) are logged and keep their running
+ * value. The per-client policy and OAuth keys are reloaded by their
+ * holder (auth.c), and the audit log is reopened after rotation.
  */
-static void reload(const stird_config *cfg, stird_app *app)
+static void reload(int argc, char **argv, const stird_config *cfg, stird_app *app,
+                   http_server *http, x5u_server *x5u)
 {
-    char err[1024];
+    stird_config next;
+    stir_signer *signer = NULL;
+    SSL_CTX *api_tls = NULL;
+    char err[1024], diff[1024];
+    int rc;
 
+    memset(&next, 0, sizeof next);
+    rc = config_load(&next, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        log_msg(LOG_LVL_ERROR, "SIGHUP: new configuration REFUSED, the running one keeps "
+                "serving: %s", rc > 0 ? "--help/--version given" : err);
+        goto others;
+    }
+    if (config_restart_diff(cfg, &next, diff, sizeof diff))
+        log_msg(LOG_LVL_WARN, "SIGHUP: changed setting(s) %s: needs a restart; the running "
+                "value(s) are kept", diff);
+    /* The signer reads these too; the verifier keeps the running ones. */
+    next.freshness = cfg->freshness;
+    next.require_user_phone = cfg->require_user_phone;
+    if ((next.key || next.n_signers) &&
+        !(signer = cred_signer_new(app->ctx, &next, app->rcd, err, sizeof err)))
+        goto refused;
+    if (http_tls(http) && !(api_tls = tls_server_ctx(next.tls_cert, next.tls_key,
+                                                     next.tls_client_ca, err, sizeof err)))
+        goto refused;
+    /* Last: it swaps its own parts when they all load. */
+    if (x5u && next.cert && x5u_reload(x5u, &next, err, sizeof err) != 0)
+        goto refused;
+    if (cred_holder_swap(app->creds, signer) != 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto refused;
+    }
+    if (api_tls)
+        tls_slot_swap(http_tls(http), api_tls);
+    metrics_set_signing_not_after(leaf_not_after(next.cert));
+    warn_expiry(&next);
+    log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s",
+            next.config_path ? next.config_path : "the command line", signer ? "on" : "off",
+            next.n_signers + (next.key ? 1 : 0), next.n_signers + (next.key ? 1 : 0) == 1 ? "y" : "ies",
+            api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "");
+    goto others;
+refused:
+    log_msg(LOG_LVL_ERROR, "SIGHUP: new credentials REFUSED, the running ones keep serving: %s",
+            err);
+    if (signer)
+        stir_signer_free(signer);
+    SSL_CTX_free(api_tls);
+others:
+    config_free(&next);
     if (app->auth) {
         if (auth_holder_reload(app->auth, cfg, err, sizeof err) == 0)
             log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
@@ -279,8 +341,6 @@ static void reload(const stird_config *cfg, stird_app *app)
             log_msg(LOG_LVL_ERROR, "SIGHUP: audit log not reopened, still writing the old "
                     "file: %s", err);
     }
-    log_msg(LOG_LVL_WARN, "SIGHUP: signing keys, trust anchors, TLS certificates and other "
-            "settings are not reloaded (issue 12): restart for those");
 }
 
 int main(int argc, char **argv)
@@ -294,7 +354,7 @@ int main(int argc, char **argv)
     x5u_server *x5u = NULL;
     char err[1024];
     sigset_t sigs;
-    int sig, rc, status = 1;
+    int sig, rc, signing = 0, status = 1;
 
     /* Block the stop signals before any thread exists (libstir's cache
      * refresher, connection workers), so only sigwait below receives them. */
@@ -389,18 +449,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
     }
-    if (cfg.key || cfg.n_signers) {
-        app.signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err);
-        if (!app.signer) {
+    {
+        stir_signer *signer = NULL;
+        if ((cfg.key || cfg.n_signers) &&
+            !(signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err))) {
             fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
-        for (size_t i = 0; i < cfg.n_signers; i++)
-            warn_validity(cfg.signers[i].cert);
+        if (!(app.creds = cred_holder_new(signer))) {
+            fprintf(stderr, "stird: out of memory\n");
+            if (signer)
+                stir_signer_free(signer);
+            goto out;
+        }
+        signing = signer != NULL;
         if (cfg.key) {
-            metrics_set_signing_not_after(warn_validity(cfg.cert));
+            metrics_set_signing_not_after(leaf_not_after(cfg.cert));
             check_own_x5u(&cfg);
         }
+        warn_expiry(&cfg);
     }
     {
         stir_verifier_config vc = {
@@ -443,8 +510,8 @@ int main(int argc, char **argv)
                 cfg.fixed_time);
     banner(&cfg, &app, http_port(http), http_metrics_port(http), x5u);
     log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", app.trust_count,
-            cfg.threads, app.signer ? "on" : "off");
-    notify_ready(app.signer ? "serving, signing on" : "serving, signing off");
+            cfg.threads, signing ? "on" : "off");
+    notify_ready(signing ? "serving, signing on" : "serving, signing off");
     if (notify_watchdog_start(http_alive, http) != 0)
         log_msg(LOG_LVL_WARN, "watchdog: cannot start its thread; no WATCHDOG=1 pings");
 
@@ -459,7 +526,7 @@ int main(int argc, char **argv)
         if (sig != SIGHUP)
             break;
         notify_reloading();
-        reload(&cfg, &app);
+        reload(argc, argv, &cfg, &app, http, x5u);
         notify_ready(NULL);
     }
     log_msg(LOG_LVL_INFO, "%s received, shutting down",
@@ -478,8 +545,7 @@ out:
     x5u_stop(x5u);
     if (app.verifier)
         stir_verifier_free(app.verifier);
-    if (app.signer)
-        stir_signer_free(app.signer);
+    cred_holder_free(app.creds);
     if (app.rcd)
         stir_rcd_free(app.rcd);
     if (app.cache)
