@@ -1280,13 +1280,13 @@ void config_crl(const stird_config *cfg, stir_crl_config *c)
 
 /* ---- reload (SIGHUP) ---------------------------------------------------------------- */
 
-/* What SIGHUP applies: the signing identities and the TLS certificates
- * (the objects built from these are swapped); everything else, the trust
- * anchors included (the certificate cache and verifier are built on
- * them once), is read by objects made once at start. */
+/* What SIGHUP applies: the signing identities, the TLS certificates and
+ * the trust anchors (the objects built from these are swapped);
+ * everything else is read by objects made once at start. */
 static const char *const RELOADABLE[] = {
     "key", "cert", "x5u", "signer", "pkcs11-module", "key-pin-file", "allow-insecure-key-mode",
-    "tls-key", "tls-client-ca", "x5u-tls-cert", "x5u-tls-key", "cert-expiry-warn-days", NULL,
+    "tls-key", "tls-client-ca", "x5u-tls-cert", "x5u-tls-key", "cert-expiry-warn-days", "trust",
+    NULL,
 };
 
 static int opt_reloadable(const opt *o)

@@ -3,12 +3,11 @@
  * token), the permission check of key files and the token PIN.
  */
 #include "credentials.h"
+#include "holder.h"
 #include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,82 +180,41 @@ fail:
     return NULL;
 }
 
-/* ---- the swappable signer ---------------------------------------------------------- */
+/* ---- the swappable signer (holder.h) ---------------------------------------------- */
 
-struct cred_ref {
-    atomic_int refs;            /* the holder's one + one per request using it */
-    stir_signer *signer;
-};
-
-struct cred_holder {
-    pthread_mutex_t mu;
-    cred_ref *cur;
-};
-
-static cred_ref *ref_new(stir_signer *s)
+static void signer_free(void *s)
 {
-    cred_ref *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    atomic_init(&r->refs, 1);
-    r->signer = s;
-    return r;
+    stir_signer_free(s);
 }
 
 cred_holder *cred_holder_new(stir_signer *initial)
 {
-    cred_holder *h = calloc(1, sizeof *h);
-    if (!h || !(h->cur = ref_new(initial))) {
-        free(h);
-        return NULL;
-    }
-    pthread_mutex_init(&h->mu, NULL);
-    return h;
-}
-
-void cred_release(cred_ref *r)
-{
-    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
-        if (r->signer)
-            stir_signer_free(r->signer);
-        free(r);
-    }
+    return (cred_holder *)holder_new(initial, signer_free);
 }
 
 void cred_holder_free(cred_holder *h)
 {
-    if (!h)
-        return;
-    cred_release(h->cur);
-    pthread_mutex_destroy(&h->mu);
-    free(h);
+    holder_free((holder *)h);
 }
 
 cred_ref *cred_acquire(cred_holder *h)
 {
-    pthread_mutex_lock(&h->mu);
-    cred_ref *r = h->cur;
-    atomic_fetch_add(&r->refs, 1);
-    pthread_mutex_unlock(&h->mu);
-    return r;
+    return (cred_ref *)holder_acquire((holder *)h);
 }
 
 stir_signer *cred_signer(const cred_ref *r)
 {
-    return r->signer;
+    return holder_obj((const holder_ref *)r);
+}
+
+void cred_release(cred_ref *r)
+{
+    holder_release((holder_ref *)r);
 }
 
 int cred_holder_swap(cred_holder *h, stir_signer *next)
 {
-    cred_ref *n = ref_new(next), *old;
-    if (!n)
-        return -1;
-    pthread_mutex_lock(&h->mu);
-    old = h->cur;
-    h->cur = n;
-    pthread_mutex_unlock(&h->mu);
-    cred_release(old);
-    return 0;
+    return holder_swap((holder *)h, next);
 }
 
 /* ---- expiry warnings ------------------------------------------------------------------ */

@@ -41,11 +41,11 @@ stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *r
 time_t cred_warn_expiry(const char *what, const char *path, long days, time_t now);
 
 /*
- * The signer requests use, swappable at run time (SIGHUP): a request
- * takes the current one with cred_acquire (a reference) and gives it back
- * with cred_release; cred_holder_swap puts a new one in for the next
- * requests, and the old one is freed when its last request is done.
- * The signer may be NULL (signing not configured).
+ * The signer requests use, swappable at run time (SIGHUP): a holder
+ * (holder.h) typed for stir_signer. A request takes the current one with
+ * cred_acquire and gives it back with cred_release; cred_holder_swap puts
+ * a new one in for the next requests, and the old one is freed when its
+ * last request is done. The signer may be NULL (signing not configured).
  */
 typedef struct cred_holder cred_holder;
 typedef struct cred_ref cred_ref;

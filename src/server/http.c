@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "credentials.h"
 #include "fetchpool.h"
+#include "holder.h"
 #include "log.h"
 #include "metrics.h"
 #include "tls.h"
@@ -233,14 +234,18 @@ static void ready_reply(const stird_app *app, http_reply *r)
     stir_certcache_stats st;
     json_t *o;
     cred_ref *ref = cred_acquire(app->creds);
-    int can_sign = cred_signer(ref) != NULL, can_verify = app->trust_count > 0;
+    holder_ref *vref = holder_acquire(app->verif);
+    const verif *v = holder_obj(vref);
+    size_t anchors = v->trust_count;
+    int can_sign = cred_signer(ref) != NULL, can_verify = anchors > 0;
     int ready = can_sign || can_verify;
 
     cred_release(ref);
-    stir_certcache_stats_get(app->cache, &st);
+    stir_certcache_stats_get(v->cache, &st);
+    holder_release(vref);
     o = json_pack("{s:s, s:I, s:b, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                   "status", ready ? "ready" : "not ready",
-                  "trustAnchors", (json_int_t)app->trust_count,
+                  "trustAnchors", (json_int_t)anchors,
                   "signing", can_sign,
                   "verification", can_verify,
                   "certCache",

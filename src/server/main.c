@@ -16,6 +16,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "lab.h"
+#include "holder.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -126,6 +127,15 @@ static void warn_expiry(const stird_config *cfg)
     if (cfg->x5u_listen.set)
         cred_warn_expiry("TLS certificate (x5u_tls_cert)", cfg->x5u_tls_cert, days, now);
     cred_warn_expiry("trust anchors", cfg->trust, days, now);
+}
+
+/* The metrics' view of the current certificate cache (metrics.h). */
+static void cache_stats(void *arg, stir_certcache_stats *out)
+{
+    holder_ref *r = holder_acquire(arg);
+    const verif *v = holder_obj(r);
+    stir_certcache_stats_get(v->cache, out);
+    holder_release(r);
 }
 
 /* Every connection is a descriptor: make room for max_connections when the
@@ -276,8 +286,11 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
 static void reload(int argc, char **argv, const stird_config *cfg, stird_app *app,
                    http_server *http, x5u_server *x5u)
 {
-    stird_config next;
+    stird_config next, vcfg;
     stir_signer *signer = NULL;
+    verif *nv = NULL;
+    holder_ref *vref;
+    int trust_changed;
     SSL_CTX *api_tls = NULL;
     char err[1024], diff[1024];
     int rc;
@@ -298,6 +311,16 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     if ((next.key || next.n_signers) &&
         !(signer = cred_signer_new(app->ctx, &next, app->rcd, err, sizeof err)))
         goto refused;
+    /* New trust anchors mean a new certificate cache (its verdicts were
+     * made against the old ones) and verifier; the running settings stay
+     * (vcfg: the running config, only `trust` from the new one). */
+    vref = holder_acquire(app->verif);
+    trust_changed = verif_trust_changed(holder_obj(vref), &next);
+    holder_release(vref);
+    vcfg = *cfg;
+    vcfg.trust = next.trust;
+    if (trust_changed && !(nv = verif_new(app, &vcfg, err, sizeof err)))
+        goto refused;
     if (http_tls(http) && !(api_tls = tls_server_ctx(next.tls_cert, next.tls_key,
                                                      next.tls_client_ca, err, sizeof err)))
         goto refused;
@@ -308,20 +331,31 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
         snprintf(err, sizeof err, "out of memory");
         goto refused;
     }
+    signer = NULL;
+    if (nv && holder_swap(app->verif, nv) != 0) {
+        /* The signer is already in: say so rather than pretend nothing changed. */
+        log_msg(LOG_LVL_ERROR, "SIGHUP: out of memory: new trust anchors REFUSED, the signing "
+                "credentials were reloaded");
+        verif_free(nv);
+        nv = NULL;
+    }
     if (api_tls)
         tls_slot_swap(http_tls(http), api_tls);
     metrics_set_signing_not_after(leaf_not_after(next.cert));
     warn_expiry(&next);
-    log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s",
-            next.config_path ? next.config_path : "the command line", signer ? "on" : "off",
+    log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s%s",
+            next.config_path ? next.config_path : "the command line",
+            next.key || next.n_signers ? "on" : "off",
             next.n_signers + (next.key ? 1 : 0), next.n_signers + (next.key ? 1 : 0) == 1 ? "y" : "ies",
-            api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "");
+            api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "",
+            nv ? ", trust anchors (certificate cache emptied)" : "");
     goto others;
 refused:
     log_msg(LOG_LVL_ERROR, "SIGHUP: new credentials REFUSED, the running ones keep serving: %s",
             err);
     if (signer)
         stir_signer_free(signer);
+    verif_free(nv);
     SSL_CTX_free(api_tls);
 others:
     config_free(&next);
@@ -348,13 +382,13 @@ int main(int argc, char **argv)
     stird_config cfg;
     stird_app app;
     stir_error e;
-    stir_certcache_config ccfg;
     stir_rcd_config rcfg;
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
     sigset_t sigs;
     int sig, rc, signing = 0, status = 1;
+    size_t trust_count = 0;
 
     /* Block the stop signals before any thread exists (libstir's cache
      * refresher, connection workers), so only sigwait below receives them. */
@@ -425,24 +459,10 @@ int main(int argc, char **argv)
     memset(&e, 0, sizeof e);
     if (check_readable("trust anchors", cfg.trust) != 0)
         goto out;
-    app.trust = stir_trust_load(cfg.trust, &e);
-    if (!app.trust) {
-        fprintf(stderr, "stird: cannot load trust anchors from %s: %s\n", cfg.trust, e.detail);
-        goto out;
-    }
-    app.trust_count = stir_trust_count(app.trust);
     if (cfg.fetch_ca_file && check_readable("fetch CA file", cfg.fetch_ca_file) != 0)
         goto out;
-
-    config_certcache(&cfg, &ccfg);
     if (setup_crl(&cfg, &app) != 0)
         goto out;
-    ccfg.crl = app.crl;
-    app.cache = stir_certcache_new(app.ctx, &ccfg, app.trust, &e);
-    if (!app.cache) {
-        fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
-        goto out;
-    }
     config_rcd(&cfg, &rcfg);
     app.rcd = stir_rcd_new(app.ctx, &rcfg, &e);
     if (!app.rcd) {
@@ -470,20 +490,13 @@ int main(int argc, char **argv)
         warn_expiry(&cfg);
     }
     {
-        stir_verifier_config vc = {
-            .cache = app.cache,
-            .freshness_s = cfg.freshness,
-            .rcd = app.rcd,
-            .priority_passed = cfg.verstat_priority_passed,
-            .priority_failed = cfg.verstat_priority_failed,
-            .fetch_budget_ms = cfg.fetch_budget_ms,
-            .require_user_phone = cfg.require_user_phone,
-        };
-        app.verifier = stir_verifier_new(app.ctx, &vc, &e);
-        if (!app.verifier) {
-            fprintf(stderr, "stird: cannot create the verifier: %s\n", e.detail);
+        verif *v = verif_new(&app, &cfg, err, sizeof err);
+        if (!v || !(app.verif = holder_new(v, verif_free))) {
+            fprintf(stderr, "stird: %s\n", v ? "out of memory" : err);
+            verif_free(v);
             goto out;
         }
+        trust_count = v->trust_count;
     }
     if (cfg.x5u_listen.set) {
         if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
@@ -496,7 +509,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    metrics_set_certcache(app.cache);
+    metrics_set_certcache_source(cache_stats, app.verif);
     metrics_set_rcd(app.rcd);
     metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
@@ -509,7 +522,7 @@ int main(int argc, char **argv)
         log_msg(LOG_LVL_WARN, "the clock is fixed at %lld (--fixed-time): for labs and tests only",
                 cfg.fixed_time);
     banner(&cfg, &app, http_port(http), http_metrics_port(http), x5u);
-    log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", app.trust_count,
+    log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", trust_count,
             cfg.threads, signing ? "on" : "off");
     notify_ready(signing ? "serving, signing on" : "serving, signing off");
     if (notify_watchdog_start(http_alive, http) != 0)
@@ -540,20 +553,15 @@ out:
     /* After the server: no request holds an `auth` any more. */
     auth_holder_free(app.auth);
     audit_close(app.audit);
-    metrics_set_certcache(NULL);
+    metrics_set_certcache_source(NULL, NULL);
     metrics_set_rcd(NULL);
     x5u_stop(x5u);
-    if (app.verifier)
-        stir_verifier_free(app.verifier);
+    holder_free(app.verif);     /* before the CRL checker and RCD it uses */
     cred_holder_free(app.creds);
     if (app.rcd)
         stir_rcd_free(app.rcd);
-    if (app.cache)
-        stir_certcache_free(app.cache);
     stir_crl_checker_free(app.crl);     /* after the cache that uses it */
     stir_crl_cache_free(app.crl_cache); /* after the checker that uses it */
-    if (app.trust)
-        stir_trust_free(app.trust);
     stir_ctx_free(app.ctx);
     stir_cleanup();
     config_free(&cfg);

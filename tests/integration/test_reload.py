@@ -86,15 +86,16 @@ class ReloadTest(unittest.TestCase):
         with open(cls.path("chain_%s.pem" % name), "wb") as f:
             f.write(chain)
 
-    def write_config(self, conf, key, leaf, extra=""):
+    def write_config(self, conf, key, leaf, extra="", root="root.pem",
+                     x5u="https://cr.example.com/"):
         with open(conf, "w") as f:
-            f.write("key = %s\ncert = %s\nx5u = https://cr.example.com/%s.pem\ntrust = %s\n%s"
-                    % (key, self.path("chain_%s.pem" % leaf), leaf,
-                       os.path.join(self.pki, "root.pem"), extra))
+            f.write("key = %s\ncert = %s\nx5u = %s%s.pem\ntrust = %s\n%s"
+                    % (key, self.path("chain_%s.pem" % leaf), x5u, leaf,
+                       os.path.join(self.pki, root), extra))
 
-    def start(self, key, leaf, extra="", **kw):
+    def start(self, key, leaf, extra="", root="root.pem", x5u="https://cr.example.com/", **kw):
         conf = os.path.join(tempfile.mkdtemp(dir=self.tmp), "stird.conf")
-        self.write_config(conf, key, leaf, extra)
+        self.write_config(conf, key, leaf, extra, root, x5u)
         return conf, stirtest.Server("--config", conf, embedded=False, **kw)
 
     def sign_on(self, conn):
@@ -171,6 +172,42 @@ class ReloadTest(unittest.TestCase):
             st, _, _ = srv.request("POST", "/stir/v1/signing", body=b" " * 25000,
                                    headers={"Content-Type": "application/json"})
             self.assertEqual(st, 413)
+
+    def test_changed_trust_anchors(self):
+        repo = os.path.join(self.tmp, "repo")
+        os.makedirs(repo, exist_ok=True)
+        shutil.copyfile(self.path("chain_one.pem"), os.path.join(repo, "one.pem"))
+        fetch = ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
+                 % os.path.join(self.pki, "tls.pem"))
+        with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
+                                 os.path.join(self.pki, "tls.key"), repo) as cs:
+            base = cs.url("")
+            conf, srv = self.start(self.path("one.key"), "one", fetch, root="evil_root.pem",
+                                   x5u=base)
+            with srv:
+                def verstat():
+                    hdr, _ = srv.sign_ok()
+                    st, body = srv.verify({"identityHeader": hdr, "from": {"tn": stirtest.ORIG_TN},
+                                           "to": {"tn": stirtest.DEST_TN},
+                                           "time": int(time.time())})
+                    self.assertEqual(st, 200, body)
+                    return body["verificationResponse"]["verstatValue"]
+                # Our chain does not lead to the configured (other) root.
+                self.assertEqual(verstat(), "TN-Validation-Failed")
+                self.write_config(conf, self.path("one.key"), "one", fetch, "root.pem", base)
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "trust anchors (certificate cache emptied)")
+                self.assertEqual(verstat(), "TN-Validation-Passed")
+                # A trust file that does not load is refused; the anchors stay.
+                bad = self.path("bad_root.pem")
+                with open(bad, "w") as f:
+                    f.write("not a certificate\n")
+                self.write_config(conf, self.path("one.key"), "one", fetch, "../bad_root.pem",
+                                  base)
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "REFUSED")
+                self.assertIn("bad_root.pem", srv.stderr().split("REFUSED")[-1].splitlines()[0])
+                self.assertEqual(verstat(), "TN-Validation-Passed")
 
     def tls_cert_of_new_connection(self, port):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
