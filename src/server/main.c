@@ -273,11 +273,12 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
 
 /*
  * SIGHUP. The configuration file (and the command line, unchanged) is
- * read again; the signing identities (files or PKCS#11), the TLS
- * certificates of the API and x5u listeners and the x5u chain document
- * are all loaded from it first, and swapped in only if every one loaded:
- * requests in flight finish with the old signer and open connections keep
- * their TLS session; new ones use the new set. Anything that fails leaves
+ * read again; the signing identities (files or PKCS#11), the trust
+ * anchors when they changed (with a new certificate cache and verifier),
+ * the TLS certificates of the API and x5u listeners and the x5u chain
+ * document are all loaded from it first, and swapped in only if every
+ * one loaded: requests in flight finish with the old signer and verifier,
+ * open connections keep their TLS session; new ones use the new set. Anything that fails leaves
  * the old set serving, with one ERROR line saying why. Settings a reload
  * cannot apply (config_restart_diff) are logged and keep their running
  * value. The per-client policy and OAuth keys are reloaded by their
@@ -291,6 +292,7 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     verif *nv = NULL;
     holder_ref *vref;
     int trust_changed;
+    size_t ids;
     SSL_CTX *api_tls = NULL;
     char err[1024], diff[1024];
     int rc;
@@ -343,10 +345,10 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
         tls_slot_swap(http_tls(http), api_tls);
     metrics_set_signing_not_after(leaf_not_after(next.cert));
     warn_expiry(&next);
+    ids = next.n_signers + (next.key ? 1 : 0);
     log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s%s",
-            next.config_path ? next.config_path : "the command line",
-            next.key || next.n_signers ? "on" : "off",
-            next.n_signers + (next.key ? 1 : 0), next.n_signers + (next.key ? 1 : 0) == 1 ? "y" : "ies",
+            next.config_path ? next.config_path : "the command line", ids ? "on" : "off", ids,
+            ids == 1 ? "y" : "ies",
             api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "",
             nv ? ", trust anchors (certificate cache emptied)" : "");
     goto others;
