@@ -75,6 +75,7 @@ static const opt OPTS[] = {
     {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
     {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
     {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
+    {"cert-expiry-warn-days", K_LONG, OFF(cert_expiry_warn_days), 0, 3650, "DAYS", "warn at start and at each reload (SIGHUP) about signing chains, TLS certificates and trust anchors expiring within DAYS; 0: only expired ones (default 30)"},
     {"freshness", K_LONG, OFF(freshness), 1, 86400, "SECONDS", "allowed distance of iat/time from the clock (default 60)"},
     {"x5u-listen", K_ADDR, OFF(x5u_listen), 0, 0, "HOST:PORT", "serve the signing chain over HTTPS at /cert/chain.pem (embedded default 127.0.0.1:8443)"},
     {"x5u-tls-cert", K_STR, OFF(x5u_tls_cert), 0, 0, "FILE", "TLS certificate of the x5u server (embedded: STATE/tls.pem)"},
@@ -218,6 +219,7 @@ static void config_defaults(stird_config *cfg)
     cfg->crl_max_bytes = (long)crl.fetch.max_bytes;
     cfg->crl_allow_http = crl.allow_http;
     cfg->fetch_budget_ms = 1500;
+    cfg->cert_expiry_warn_days = 30;
 }
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -1274,4 +1276,110 @@ void config_crl(const stird_config *cfg, stir_crl_config *c)
     c->mode = cfg->crl_mode ? stir_crl_mode_parse(cfg->crl_mode) : STIR_CRL_FAIL_OPEN;
     c->max_ttl_s = cfg->crl_max_ttl;
     c->retry_s = cfg->crl_retry;
+}
+
+/* ---- reload (SIGHUP) ---------------------------------------------------------------- */
+
+/* What SIGHUP applies: the signing identities, the TLS certificates and
+ * the trust anchors (the objects built from these are swapped);
+ * everything else is read by objects made once at start. */
+static const char *const RELOADABLE[] = {
+    "key", "cert", "x5u", "signer", "pkcs11-module", "key-pin-file", "allow-insecure-key-mode",
+    "tls-key", "tls-client-ca", "x5u-tls-cert", "x5u-tls-key", "cert-expiry-warn-days", "trust",
+    NULL,
+};
+
+static int opt_reloadable(const opt *o)
+{
+    for (size_t i = 0; RELOADABLE[i]; i++)
+        if (strcmp(o->name, RELOADABLE[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int str_differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+static int strs_differ(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb)
+        return 1;
+    for (size_t i = 0; i < na; i++)
+        if (str_differ(a[i], b[i]))
+            return 1;
+    return 0;
+}
+
+static int opt_differs(const opt *o, const stird_config *a, const stird_config *b)
+{
+    const char *pa = (const char *)a + o->off, *pb = (const char *)b + o->off;
+
+    switch (o->kind) {
+    case K_STR:
+    case K_TOKEN:
+    case K_DIGEST:
+        return str_differ(*(const char *const *)(const void *)pa,
+                          *(const char *const *)(const void *)pb);
+    case K_BOOL:
+    case K_LOGLEVEL:
+    case K_AUTH:
+    case K_LOGFORMAT:
+        return *(const int *)(const void *)pa != *(const int *)(const void *)pb;
+    case K_LONG:
+        return *(const long *)(const void *)pa != *(const long *)(const void *)pb;
+    case K_LLONG:
+        return a->has_fixed_time != b->has_fixed_time || a->fixed_time != b->fixed_time;
+    case K_ADDR:
+    case K_ADDR_OFF: {
+        const stird_addr *x = (const stird_addr *)(const void *)pa;
+        const stird_addr *y = (const stird_addr *)(const void *)pb;
+        return x->set != y->set || x->off != y->off || x->port != y->port ||
+               strcmp(x->host, y->host) != 0;
+    }
+    case K_ROUTE:
+        return strcmp(a->routing_path, b->routing_path) != 0;
+    case K_LIST:
+        return strs_differ(a->fetch_allow_host, a->n_fetch_allow_host, b->fetch_allow_host,
+                           b->n_fetch_allow_host);
+    case K_AUDIENCE:
+        return strs_differ(a->oauth_audience, a->n_oauth_audience, b->oauth_audience,
+                           b->n_oauth_audience);
+    case K_PPT:
+        if (a->n_ppt_types != b->n_ppt_types)
+            return 1;
+        for (size_t i = 0; i < a->n_ppt_types; i++)
+            if (str_differ(a->ppt_types[i].type.name, b->ppt_types[i].type.name))
+                return 1;
+        return 0;
+    case K_CONFIG:
+    case K_SIGNER:
+        return 0;
+    }
+    return 0;
+}
+
+size_t config_restart_diff(const stird_config *old, const stird_config *next, char *out,
+                           size_t outlen)
+{
+    size_t n = 0, o = 0;
+
+    if (outlen)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++) {
+        const opt *op = &OPTS[i];
+        /* tls-cert: a new file is reloaded; turning HTTPS on or off is not. */
+        int differs = strcmp(op->name, "tls-cert") == 0
+                          ? (old->tls_cert == NULL) != (next->tls_cert == NULL)
+                          : !opt_reloadable(op) && opt_differs(op, old, next);
+        if (!differs)
+            continue;
+        if (o < outlen) {
+            int w = snprintf(out + o, outlen - o, "%s%s", n ? ", " : "", op->name);
+            o += w > 0 ? (size_t)w : 0;
+        }
+        n++;
+    }
+    return n;
 }

@@ -137,6 +137,7 @@ typedef struct stird_config {
     long crl_retry;
     long crl_max_bytes;
     int crl_allow_http;
+    long cert_expiry_warn_days;     /* warn at start/reload within this */
     long fetch_budget_ms;           /* x5u fetches of one verification */
     /* Keys (docs/SECURITY.md "Keys") */
     int allow_insecure_key_mode;
@@ -156,6 +157,15 @@ typedef struct stird_config {
 int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
 void config_free(stird_config *cfg);
+
+/*
+ * SIGHUP: the settings of `next` (the configuration read again) that
+ * differ from `old` and that a reload cannot apply (listen addresses,
+ * threads, limits...): their names, comma-separated, in `out`; returns how
+ * many. The running server keeps the old values of these.
+ */
+size_t config_restart_diff(const stird_config *old, const stird_config *next, char *out,
+                           size_t outlen);
 
 /* Print the flag reference (what --help shows). */
 void config_usage(FILE *out);

@@ -849,7 +849,7 @@ static void attach(struct worker *w, const conn_listener *l, int fd, const http_
     if (c)
         c->in = malloc(IN_CAP);
     if (c && l->tls)
-        c->ssl = SSL_new(l->tls);
+        c->ssl = tls_slot_ssl(l->tls);
     if (!c || !c->in || (l->tls && !c->ssl)) {
         if (c) {
             free(c->in);

@@ -45,7 +45,7 @@ typedef struct conn_handler {
 typedef struct conn_listener {
     const char *tag;                /* access log: "api", "x5u", "metrics" */
     int fd;                         /* bound, listening, non-blocking; the server closes it */
-    SSL_CTX *tls;                   /* NULL: plain HTTP; the caller frees it after stop */
+    struct tls_slot *tls;           /* NULL: plain HTTP; the caller frees it after stop */
     const conn_handler *handler;
     void *arg;
 } conn_listener;

@@ -3,8 +3,10 @@
  * token), the permission check of key files and the token PIN.
  */
 #include "credentials.h"
+#include "holder.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #define PIN_MAX 256
 
@@ -173,4 +178,109 @@ fail:
     OPENSSL_cleanse(pin, sizeof pin);
     stir_signer_free(s);
     return NULL;
+}
+
+/* ---- the swappable signer (holder.h) ---------------------------------------------- */
+
+static void signer_free(void *s)
+{
+    stir_signer_free(s);
+}
+
+cred_holder *cred_holder_new(stir_signer *initial)
+{
+    return (cred_holder *)holder_new(initial, signer_free);
+}
+
+void cred_holder_free(cred_holder *h)
+{
+    holder_free((holder *)h);
+}
+
+cred_ref *cred_acquire(cred_holder *h)
+{
+    return (cred_ref *)holder_acquire((holder *)h);
+}
+
+stir_signer *cred_signer(const cred_ref *r)
+{
+    return holder_obj((const holder_ref *)r);
+}
+
+void cred_release(cred_ref *r)
+{
+    holder_release((holder_ref *)r);
+}
+
+int cred_holder_swap(cred_holder *h, stir_signer *next)
+{
+    return holder_swap((holder *)h, next);
+}
+
+/* ---- expiry warnings ------------------------------------------------------------------ */
+
+static time_t asn1_epoch(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return timegm(&tm);
+}
+
+static time_t warn_file(const char *what, const char *path, long days, time_t now)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+    time_t first = 0;
+
+    if (!f)
+        return 0;
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
+        time_t na = asn1_epoch(X509_get0_notAfter(x)), nb = asn1_epoch(X509_get0_notBefore(x));
+        char subject[256];
+        X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof subject);
+        if (na && na < now)
+            log_msg(LOG_LVL_WARN, "%s %s: certificate %s EXPIRED %.1f days ago", what, path,
+                    subject, (double)(now - na) / 86400);
+        else if (nb > now)
+            log_msg(LOG_LVL_WARN, "%s %s: certificate %s is not valid yet", what, path, subject);
+        else if (na && na - now < (time_t)days * 86400)
+            log_msg(LOG_LVL_WARN, "%s %s: certificate %s expires in %.1f days "
+                    "(cert_expiry_warn_days = %ld)", what, path, subject,
+                    (double)(na - now) / 86400, days);
+        if (na && (!first || na < first))
+            first = na;
+        X509_free(x);
+    }
+    ERR_clear_error();      /* the end of the file reads as an error */
+    fclose(f);
+    return first;
+}
+
+time_t cred_warn_expiry(const char *what, const char *path, long days, time_t now)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *de;
+    time_t first = 0;
+
+    if (!path || strncmp(path, "pkcs11:", 7) == 0 || stat(path, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return warn_file(what, path, days, now);
+    if (!(d = opendir(path)))
+        return 0;
+    while ((de = readdir(d))) {
+        char p[4096];
+        time_t t;
+        if (de->d_name[0] == '.' ||
+            snprintf(p, sizeof p, "%s/%s", path, de->d_name) >= (int)sizeof p ||
+            stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        t = warn_file(what, p, days, now);
+        if (t && (!first || t < first))
+            first = t;
+    }
+    closedir(d);
+    return first;
 }

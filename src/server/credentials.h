@@ -7,6 +7,7 @@
 #define STIRD_CREDENTIALS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <stir/stir.h>
 #include "config.h"
 
@@ -30,5 +31,29 @@ int cred_check_key_file(const stird_config *cfg, const char *what, const char *p
  */
 stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *rcd, char *err,
                              size_t errlen);
+
+/*
+ * Warn (log) about each certificate of the PEM file `path` (or of every
+ * file of a directory: trust anchors) that has expired, is not valid yet,
+ * or expires within `days` days of `now`; `what` names it ("signing
+ * chain"). Returns the earliest notAfter seen, 0 when none was read.
+ */
+time_t cred_warn_expiry(const char *what, const char *path, long days, time_t now);
+
+/*
+ * The signer requests use, swappable at run time (SIGHUP): a holder
+ * (holder.h) typed for stir_signer. A request takes the current one with
+ * cred_acquire and gives it back with cred_release; cred_holder_swap puts
+ * a new one in for the next requests, and the old one is freed when its
+ * last request is done. The signer may be NULL (signing not configured).
+ */
+typedef struct cred_holder cred_holder;
+typedef struct cred_ref cred_ref;
+cred_holder *cred_holder_new(stir_signer *initial);   /* takes it; NULL: out of memory */
+void cred_holder_free(cred_holder *h);
+cred_ref *cred_acquire(cred_holder *h);
+stir_signer *cred_signer(const cred_ref *r);
+void cred_release(cred_ref *r);
+int cred_holder_swap(cred_holder *h, stir_signer *next);   /* takes it; -1: out of memory, not taken */
 
 #endif

@@ -14,7 +14,9 @@
 #include "audit.h"
 #include "auth.h"
 #include "conn.h"
+#include "credentials.h"
 #include "fetchpool.h"
+#include "holder.h"
 #include "log.h"
 #include "metrics.h"
 #include "tls.h"
@@ -62,7 +64,7 @@ struct http_server {
     char sign_path[256];
     char verify_path[256];
     fetchpool *pool;
-    SSL_CTX *tls;
+    tls_slot *tls;
     conn_server *conns;
 };
 
@@ -231,13 +233,19 @@ static void ready_reply(const stird_app *app, http_reply *r)
 {
     stir_certcache_stats st;
     json_t *o;
-    int can_sign = app->signer != NULL, can_verify = app->trust_count > 0;
+    cred_ref *ref = cred_acquire(app->creds);
+    holder_ref *vref = holder_acquire(app->verif);
+    const verif *v = holder_obj(vref);
+    size_t anchors = v->trust_count;
+    int can_sign = cred_signer(ref) != NULL, can_verify = anchors > 0;
     int ready = can_sign || can_verify;
 
-    stir_certcache_stats_get(app->cache, &st);
+    cred_release(ref);
+    stir_certcache_stats_get(v->cache, &st);
+    holder_release(vref);
     o = json_pack("{s:s, s:I, s:b, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                   "status", ready ? "ready" : "not ready",
-                  "trustAnchors", (json_int_t)app->trust_count,
+                  "trustAnchors", (json_int_t)anchors,
                   "signing", can_sign,
                   "verification", can_verify,
                   "certCache",
@@ -834,9 +842,15 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     snprintf(s->sign_path, sizeof s->sign_path, "%s/stir/v1/signing", cfg->routing_path);
     snprintf(s->verify_path, sizeof s->verify_path, "%s/stir/v1/verification", cfg->routing_path);
     if (cfg->tls_cert) {
-        s->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen);
-        if (!s->tls)
+        SSL_CTX *ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err,
+                                      errlen);
+        if (!ctx)
             goto fail;
+        if (!(s->tls = tls_slot_new(ctx))) {
+            SSL_CTX_free(ctx);
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
     fetchpool_limits pl = {
         .threads = (size_t)cfg->fetch_threads,
@@ -886,9 +900,14 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     return s;
 fail:
     fetchpool_destroy(s->pool);
-    SSL_CTX_free(s->tls);
+    tls_slot_free(s->tls);
     free(s);
     return NULL;
+}
+
+tls_slot *http_tls(http_server *s)
+{
+    return s->tls;
 }
 
 unsigned http_port(const http_server *s)
@@ -918,6 +937,6 @@ void http_stop(http_server *s)
     fetchpool_stop(s->pool);
     conn_server_stop(s->conns);
     fetchpool_destroy(s->pool);
-    SSL_CTX_free(s->tls);
+    tls_slot_free(s->tls);
     free(s);
 }

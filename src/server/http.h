@@ -67,6 +67,9 @@ int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t er
 http_server *http_start(const stird_app *app, char *err, size_t errlen);
 /* The port actually bound (differs from the setting when that was 0). */
 unsigned http_port(const http_server *s);
+/* The API listener's TLS context for new connections (SIGHUP swaps it:
+ * tls.h), NULL for plain HTTP. */
+struct tls_slot *http_tls(http_server *s);
 /* The port of the metrics listener; 0 when metrics_listen is none. */
 unsigned http_metrics_port(const http_server *s);
 /*

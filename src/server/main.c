@@ -16,10 +16,12 @@
 #include "config.h"
 #include "credentials.h"
 #include "lab.h"
+#include "holder.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "tls.h"
 #include "x5u.h"
 
 #include <errno.h>
@@ -95,29 +97,45 @@ static int setup_embedded_pki(const stird_config *cfg)
     return 0;
 }
 
-/* A signing chain that is outside its validity makes every signature
- * useless to verifiers; say so loudly at start-up rather than per call.
- * Returns the leaf's notAfter (0 when unreadable) for the metrics. */
-static time_t warn_validity(const char *cert_path)
+/* The signing leaf's notAfter for the metrics (0 when unreadable). */
+static time_t leaf_not_after(const char *cert_path)
 {
     stir_error e;
     stir_cert *c;
-    time_t now = time(NULL), not_after;
+    time_t t;
 
     memset(&e, 0, sizeof e);
-    c = stir_cert_load(cert_path, &e);
-    if (!c)
+    if (!cert_path || !(c = stir_cert_load(cert_path, &e)))
         return 0;
-    not_after = stir_cert_not_after(c);
-    if (stir_cert_not_after(c) < now)
-        log_msg(LOG_LVL_WARN, "the signing chain %s has expired; verifiers will refuse it (437)",
-                cert_path);
-    else if (stir_cert_not_before(c) > now)
-        log_msg(LOG_LVL_WARN, "the signing chain %s is not valid yet", cert_path);
-    else if (stir_cert_not_after(c) - now < 7 * 86400)
-        log_msg(LOG_LVL_WARN, "the signing chain %s expires in less than 7 days", cert_path);
+    t = stir_cert_not_after(c);
     stir_cert_unref(c);
-    return not_after;
+    return t;
+}
+
+/* A certificate outside its validity makes every signature, handshake or
+ * verification that uses it fail: say so at start and at each reload,
+ * early enough (cert_expiry_warn_days) to renew it, rather than per call. */
+static void warn_expiry(const stird_config *cfg)
+{
+    long days = cfg->cert_expiry_warn_days;
+    time_t now = time(NULL);
+
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        cred_warn_expiry("signing chain", cfg->signers[i].cert, days, now);
+    cred_warn_expiry("signing chain", cfg->cert, days, now);
+    cred_warn_expiry("TLS certificate (tls_cert)", cfg->tls_cert, days, now);
+    if (cfg->x5u_listen.set)
+        cred_warn_expiry("TLS certificate (x5u_tls_cert)", cfg->x5u_tls_cert, days, now);
+    cred_warn_expiry("trust anchors", cfg->trust, days, now);
+}
+
+/* The metrics' view of the current certificate cache (metrics.h). */
+static void cache_stats(void *arg, stir_certcache_stats *out)
+{
+    holder_ref *r = holder_acquire(arg);
+    const verif *v = holder_obj(r);
+    stir_certcache_stats_get(v->cache, out);
+    holder_release(r);
 }
 
 /* Every connection is a descriptor: make room for max_connections when the
@@ -186,11 +204,13 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
     printf("stird %s: API root %s://%s%s (POST %s/stir/v1/signing, %s/stir/v1/verification)\n",
            STIR_VERSION, cfg->tls_cert ? "https" : "http", host, cfg->routing_path,
            cfg->routing_path, cfg->routing_path);
-    if (app->signer)
-        printf("x5u: %s%s\n", stir_signer_x5u(app->signer),
+    cred_ref *ref = cred_acquire(app->creds);
+    if (cred_signer(ref))
+        printf("x5u: %s%s\n", stir_signer_x5u(cred_signer(ref)),
                x5u ? " (served by this process)" : "");
     else
         printf("signing: not configured (verification only)\n");
+    cred_release(ref);
     if (metrics_port) {
         const char *mh = cfg->metrics_listen.host;
         if (strcmp(mh, "0.0.0.0") == 0 || strcmp(mh, "::") == 0)
@@ -252,17 +272,95 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
 }
 
 /*
- * SIGHUP: the per-client policy and the OAuth keys are read again and
- * swapped in for the next requests (those in flight finish with the old
- * ones; no connection is dropped), and the audit log is reopened after
- * rotation. A policy or JWKS that does not load is refused and the old
- * one keeps serving. Signing keys, trust anchors, TLS certificates and
- * the other settings are not reloaded yet (issue 12).
+ * SIGHUP. The configuration file (and the command line, unchanged) is
+ * read again; the signing identities (files or PKCS#11), the trust
+ * anchors when they changed (with a new certificate cache and verifier),
+ * the TLS certificates of the API and x5u listeners and the x5u chain
+ * document are all loaded from it first, and swapped in only if every
+ * one loaded: requests in flight finish with the old signer and verifier,
+ * open connections keep their TLS session; new ones use the new set. Anything that fails leaves
+ * the old set serving, with one ERROR line saying why. Settings a reload
+ * cannot apply (config_restart_diff) are logged and keep their running
+ * value. The per-client policy and OAuth keys are reloaded by their
+ * holder (auth.c), and the audit log is reopened after rotation.
  */
-static void reload(const stird_config *cfg, stird_app *app)
+static void reload(int argc, char **argv, const stird_config *cfg, stird_app *app,
+                   http_server *http, x5u_server *x5u)
 {
-    char err[1024];
+    stird_config next, vcfg;
+    stir_signer *signer = NULL;
+    verif *nv = NULL;
+    holder_ref *vref;
+    int trust_changed;
+    size_t ids;
+    SSL_CTX *api_tls = NULL;
+    char err[1024], diff[1024];
+    int rc;
 
+    memset(&next, 0, sizeof next);
+    rc = config_load(&next, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        log_msg(LOG_LVL_ERROR, "SIGHUP: new configuration REFUSED, the running one keeps "
+                "serving: %s", rc > 0 ? "--help/--version given" : err);
+        goto others;
+    }
+    if (config_restart_diff(cfg, &next, diff, sizeof diff))
+        log_msg(LOG_LVL_WARN, "SIGHUP: changed setting(s) %s: needs a restart; the running "
+                "value(s) are kept", diff);
+    /* The signer reads these too; the verifier keeps the running ones. */
+    next.freshness = cfg->freshness;
+    next.require_user_phone = cfg->require_user_phone;
+    if ((next.key || next.n_signers) &&
+        !(signer = cred_signer_new(app->ctx, &next, app->rcd, err, sizeof err)))
+        goto refused;
+    /* New trust anchors mean a new certificate cache (its verdicts were
+     * made against the old ones) and verifier; the running settings stay
+     * (vcfg: the running config, only `trust` from the new one). */
+    vref = holder_acquire(app->verif);
+    trust_changed = verif_trust_changed(holder_obj(vref), &next);
+    holder_release(vref);
+    vcfg = *cfg;
+    vcfg.trust = next.trust;
+    if (trust_changed && !(nv = verif_new(app, &vcfg, err, sizeof err)))
+        goto refused;
+    if (http_tls(http) && !(api_tls = tls_server_ctx(next.tls_cert, next.tls_key,
+                                                     next.tls_client_ca, err, sizeof err)))
+        goto refused;
+    /* Last: it swaps its own parts when they all load. */
+    if (x5u && next.cert && x5u_reload(x5u, &next, err, sizeof err) != 0)
+        goto refused;
+    if (cred_holder_swap(app->creds, signer) != 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto refused;
+    }
+    signer = NULL;
+    if (nv && holder_swap(app->verif, nv) != 0) {
+        /* The signer is already in: say so rather than pretend nothing changed. */
+        log_msg(LOG_LVL_ERROR, "SIGHUP: out of memory: new trust anchors REFUSED, the signing "
+                "credentials were reloaded");
+        verif_free(nv);
+        nv = NULL;
+    }
+    if (api_tls)
+        tls_slot_swap(http_tls(http), api_tls);
+    metrics_set_signing_not_after(leaf_not_after(next.cert));
+    warn_expiry(&next);
+    ids = next.n_signers + (next.key ? 1 : 0);
+    log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s%s",
+            next.config_path ? next.config_path : "the command line", ids ? "on" : "off", ids,
+            ids == 1 ? "y" : "ies",
+            api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "",
+            nv ? ", trust anchors (certificate cache emptied)" : "");
+    goto others;
+refused:
+    log_msg(LOG_LVL_ERROR, "SIGHUP: new credentials REFUSED, the running ones keep serving: %s",
+            err);
+    if (signer)
+        stir_signer_free(signer);
+    verif_free(nv);
+    SSL_CTX_free(api_tls);
+others:
+    config_free(&next);
     if (app->auth) {
         if (auth_holder_reload(app->auth, cfg, err, sizeof err) == 0)
             log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
@@ -279,8 +377,6 @@ static void reload(const stird_config *cfg, stird_app *app)
             log_msg(LOG_LVL_ERROR, "SIGHUP: audit log not reopened, still writing the old "
                     "file: %s", err);
     }
-    log_msg(LOG_LVL_WARN, "SIGHUP: signing keys, trust anchors, TLS certificates and other "
-            "settings are not reloaded (issue 12): restart for those");
 }
 
 int main(int argc, char **argv)
@@ -288,13 +384,13 @@ int main(int argc, char **argv)
     stird_config cfg;
     stird_app app;
     stir_error e;
-    stir_certcache_config ccfg;
     stir_rcd_config rcfg;
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
     sigset_t sigs;
-    int sig, rc, status = 1;
+    int sig, rc, signing = 0, status = 1;
+    size_t trust_count = 0;
 
     /* Block the stop signals before any thread exists (libstir's cache
      * refresher, connection workers), so only sigwait below receives them. */
@@ -365,58 +461,44 @@ int main(int argc, char **argv)
     memset(&e, 0, sizeof e);
     if (check_readable("trust anchors", cfg.trust) != 0)
         goto out;
-    app.trust = stir_trust_load(cfg.trust, &e);
-    if (!app.trust) {
-        fprintf(stderr, "stird: cannot load trust anchors from %s: %s\n", cfg.trust, e.detail);
-        goto out;
-    }
-    app.trust_count = stir_trust_count(app.trust);
     if (cfg.fetch_ca_file && check_readable("fetch CA file", cfg.fetch_ca_file) != 0)
         goto out;
-
-    config_certcache(&cfg, &ccfg);
     if (setup_crl(&cfg, &app) != 0)
         goto out;
-    ccfg.crl = app.crl;
-    app.cache = stir_certcache_new(app.ctx, &ccfg, app.trust, &e);
-    if (!app.cache) {
-        fprintf(stderr, "stird: cannot create the certificate cache: %s\n", e.detail);
-        goto out;
-    }
     config_rcd(&cfg, &rcfg);
     app.rcd = stir_rcd_new(app.ctx, &rcfg, &e);
     if (!app.rcd) {
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;
     }
-    if (cfg.key || cfg.n_signers) {
-        app.signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err);
-        if (!app.signer) {
+    {
+        stir_signer *signer = NULL;
+        if ((cfg.key || cfg.n_signers) &&
+            !(signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err))) {
             fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
-        for (size_t i = 0; i < cfg.n_signers; i++)
-            warn_validity(cfg.signers[i].cert);
-        if (cfg.key) {
-            metrics_set_signing_not_after(warn_validity(cfg.cert));
-            check_own_x5u(&cfg);
-        }
-    }
-    {
-        stir_verifier_config vc = {
-            .cache = app.cache,
-            .freshness_s = cfg.freshness,
-            .rcd = app.rcd,
-            .priority_passed = cfg.verstat_priority_passed,
-            .priority_failed = cfg.verstat_priority_failed,
-            .fetch_budget_ms = cfg.fetch_budget_ms,
-            .require_user_phone = cfg.require_user_phone,
-        };
-        app.verifier = stir_verifier_new(app.ctx, &vc, &e);
-        if (!app.verifier) {
-            fprintf(stderr, "stird: cannot create the verifier: %s\n", e.detail);
+        if (!(app.creds = cred_holder_new(signer))) {
+            fprintf(stderr, "stird: out of memory\n");
+            if (signer)
+                stir_signer_free(signer);
             goto out;
         }
+        signing = signer != NULL;
+        if (cfg.key) {
+            metrics_set_signing_not_after(leaf_not_after(cfg.cert));
+            check_own_x5u(&cfg);
+        }
+        warn_expiry(&cfg);
+    }
+    {
+        verif *v = verif_new(&app, &cfg, err, sizeof err);
+        if (!v || !(app.verif = holder_new(v, verif_free))) {
+            fprintf(stderr, "stird: %s\n", v ? "out of memory" : err);
+            verif_free(v);
+            goto out;
+        }
+        trust_count = v->trust_count;
     }
     if (cfg.x5u_listen.set) {
         if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
@@ -429,7 +511,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    metrics_set_certcache(app.cache);
+    metrics_set_certcache_source(cache_stats, app.verif);
     metrics_set_rcd(app.rcd);
     metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
@@ -442,9 +524,9 @@ int main(int argc, char **argv)
         log_msg(LOG_LVL_WARN, "the clock is fixed at %lld (--fixed-time): for labs and tests only",
                 cfg.fixed_time);
     banner(&cfg, &app, http_port(http), http_metrics_port(http), x5u);
-    log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", app.trust_count,
-            cfg.threads, app.signer ? "on" : "off");
-    notify_ready(app.signer ? "serving, signing on" : "serving, signing off");
+    log_msg(LOG_LVL_INFO, "ready: %zu trust anchor(s), %ld thread(s), signing %s", trust_count,
+            cfg.threads, signing ? "on" : "off");
+    notify_ready(signing ? "serving, signing on" : "serving, signing off");
     if (notify_watchdog_start(http_alive, http) != 0)
         log_msg(LOG_LVL_WARN, "watchdog: cannot start its thread; no WATCHDOG=1 pings");
 
@@ -459,7 +541,7 @@ int main(int argc, char **argv)
         if (sig != SIGHUP)
             break;
         notify_reloading();
-        reload(&cfg, &app);
+        reload(argc, argv, &cfg, &app, http, x5u);
         notify_ready(NULL);
     }
     log_msg(LOG_LVL_INFO, "%s received, shutting down",
@@ -473,21 +555,15 @@ out:
     /* After the server: no request holds an `auth` any more. */
     auth_holder_free(app.auth);
     audit_close(app.audit);
-    metrics_set_certcache(NULL);
+    metrics_set_certcache_source(NULL, NULL);
     metrics_set_rcd(NULL);
     x5u_stop(x5u);
-    if (app.verifier)
-        stir_verifier_free(app.verifier);
-    if (app.signer)
-        stir_signer_free(app.signer);
+    holder_free(app.verif);     /* before the CRL checker and RCD it uses */
+    cred_holder_free(app.creds);
     if (app.rcd)
         stir_rcd_free(app.rcd);
-    if (app.cache)
-        stir_certcache_free(app.cache);
     stir_crl_checker_free(app.crl);     /* after the cache that uses it */
     stir_crl_cache_free(app.crl_cache); /* after the checker that uses it */
-    if (app.trust)
-        stir_trust_free(app.trust);
     stir_ctx_free(app.ctx);
     stir_cleanup();
     config_free(&cfg);

@@ -76,6 +76,8 @@ static struct {
     _Atomic int64_t fetch_queue_capacity;
     _Atomic int64_t signing_not_after;
     _Atomic(stir_certcache *) certcache;
+    void (*_Atomic cc_stats)(void *arg, stir_certcache_stats *out);
+    void *_Atomic cc_arg;
     _Atomic(stir_rcd *) rcd;
     int64_t start_time;
 } M;
@@ -194,6 +196,13 @@ void metrics_fetch_queue_capacity(long capacity)
 void metrics_set_certcache(stir_certcache *cc)
 {
     atomic_store(&M.certcache, cc);
+}
+
+void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out),
+                                  void *arg)
+{
+    atomic_store(&M.cc_arg, arg);
+    atomic_store(&M.cc_stats, stats);
 }
 
 void metrics_set_signing_not_after(time_t not_after)
@@ -386,11 +395,15 @@ static void render_fetches(metrics_buf *b)
            "Requests that may wait for a fetch thread (fetch_queue); beyond, 503.");
     put(b, "stird_fetch_queue_capacity %lld\n", (long long)atomic_load(&M.fetch_queue_capacity));
 
-    if (!cc)
+    void (*stats)(void *, stir_certcache_stats *) = atomic_load(&M.cc_stats);
+    if (!cc && !stats)
         return;
     stir_certcache_stats st;
     static const unsigned bounds_ms[] = {STIR_CERTCACHE_FETCH_BOUNDS_MS};
-    stir_certcache_stats_get(cc, &st);
+    if (stats)
+        stats(atomic_load(&M.cc_arg), &st);
+    else
+        stir_certcache_stats_get(cc, &st);
 
     header(b, "stird_certcache_hits_total", "counter",
            "Certificate cache lookups answered by a cached chain.");

@@ -76,6 +76,11 @@ void metrics_fetch_queue_capacity(long capacity);
 /* Sources read at render time (NULL to unset). The certificate cache is
  * asked for stir_certcache_stats_get on each scrape. */
 void metrics_set_certcache(stir_certcache *cc);
+/* Or a function that fills the stats (of a cache that SIGHUP may replace:
+ * it takes a reference for the call); set once before the server starts,
+ * NULL to unset. Wins over metrics_set_certcache. */
+void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out),
+                                  void *arg);
 
 /* The RCD content fetcher, asked for stir_rcd_stats_get on each scrape. */
 void metrics_set_rcd(stir_rcd *rcd);

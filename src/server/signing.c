@@ -6,6 +6,7 @@
  * The legacy /divSigning and /rphSigning resources (ms-api.md 2.3) are the
  * same with an implied ppt; plain /signing takes the body as it is.
  */
+#include "credentials.h"
 #include "http.h"
 
 #include <stdio.h>
@@ -158,6 +159,7 @@ int signing_handle(const stird_app *app, const json_t *body, const char *implied
     const json_t *req = http_unwrap(body, "signingRequest", r), *rid;
     json_t *typed = NULL;
     stir_error err;
+    cred_ref *ref;
     char *hdr;
 
     if (!req)
@@ -165,21 +167,26 @@ int signing_handle(const stird_app *app, const json_t *body, const char *implied
     rid = request_id_of(req, body);
     if (check_request_id(rid, r) != 0)
         return 0;
-    if (!app->signer) {
+    ref = cred_acquire(app->creds);
+    if (!cred_signer(ref)) {
+        cred_release(ref);
         http_problem(r, 503, "Service Unavailable",
                      "signing is not configured on this server (no --key, --cert, --x5u)", NULL,
                      NULL, NULL);
         return 0;
     }
     if (implied_ppt) {
-        if (!(typed = with_implied_ppt(req, implied_ppt, r)))
+        if (!(typed = with_implied_ppt(req, implied_ppt, r))) {
+            cred_release(ref);
             return 0;
+        }
         req = typed;
     }
     memset(&err, 0, sizeof err);
     /* Never block a worker: an rcd whose linked content is not cached
      * comes back STIR_WOULD_BLOCK and is finished on the fetch pool. */
-    hdr = stir_sign_request_ex(app->signer, req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    hdr = stir_sign_request_ex(cred_signer(ref), req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    cred_release(ref);
     if (!hdr && err.code == STIR_WOULD_BLOCK) {
         *later = typed ? typed : json_incref((json_t *)req);
         return 1;
@@ -195,7 +202,13 @@ void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
     stir_error err;
     char *hdr;
 
+    /* The signer current now: a reload in between means the new one. */
+    cred_ref *ref = cred_acquire(app->creds);
     memset(&err, 0, sizeof err);
-    hdr = stir_sign_request_ex(app->signer, req, app_now(app), 0, &err);
+    hdr = cred_signer(ref) ? stir_sign_request_ex(cred_signer(ref), req, app_now(app), 0, &err)
+                           : NULL;
+    if (!cred_signer(ref))
+        stir_fail(&err, STIR_ERR_INTERNAL, NULL, "signing was turned off by a reload");
+    cred_release(ref);
     sign_reply(hdr, &err, request_id_of(req, body), r);
 }

@@ -3,7 +3,9 @@
  */
 #include "tls.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -140,4 +142,45 @@ void tls_client_identity(SSL *ssl, http_client *c)
             copy_asn1(c->identity, sizeof c->identity,
                       X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
     }
+}
+
+struct tls_slot {
+    pthread_mutex_t mu;
+    SSL_CTX *cur;
+};
+
+tls_slot *tls_slot_new(SSL_CTX *ctx)
+{
+    tls_slot *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    pthread_mutex_init(&t->mu, NULL);
+    t->cur = ctx;
+    return t;
+}
+
+void tls_slot_free(tls_slot *t)
+{
+    if (!t)
+        return;
+    SSL_CTX_free(t->cur);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+SSL *tls_slot_ssl(tls_slot *t)
+{
+    pthread_mutex_lock(&t->mu);
+    SSL *ssl = SSL_new(t->cur);
+    pthread_mutex_unlock(&t->mu);
+    return ssl;
+}
+
+void tls_slot_swap(tls_slot *t, SSL_CTX *ctx)
+{
+    pthread_mutex_lock(&t->mu);
+    SSL_CTX *old = t->cur;
+    t->cur = ctx;
+    pthread_mutex_unlock(&t->mu);
+    SSL_CTX_free(old);
 }

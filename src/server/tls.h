@@ -26,4 +26,16 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
  */
 void tls_client_identity(SSL *ssl, http_client *c);
 
+/*
+ * The context a listener hands new connections, swappable at run time
+ * (SIGHUP): tls_slot_ssl takes the current one under a lock; an SSL holds
+ * its own reference to its context, so connections already made keep the
+ * certificate they shook hands with when tls_slot_swap frees the old one.
+ */
+typedef struct tls_slot tls_slot;
+tls_slot *tls_slot_new(SSL_CTX *ctx);  /* takes ctx; NULL when out of memory */
+void tls_slot_free(tls_slot *t);
+SSL *tls_slot_ssl(tls_slot *t);
+void tls_slot_swap(tls_slot *t, SSL_CTX *ctx);  /* takes ctx, frees the old one */
+
 #endif

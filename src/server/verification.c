@@ -12,10 +12,12 @@
  * The legacy /divVerification and /rphVerification resources are this one:
  * the request itself says which PASSporTs it carries.
  */
+#include "holder.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +71,11 @@ int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
 
     if (!req)
         return 0;
+    holder_ref *ref = holder_acquire(app->verif);
+    const verif *v = holder_obj(ref);
     memset(&err, 0, sizeof err);
-    res = stir_verify_request_ex(app->verifier, req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    res = stir_verify_request_ex(v->verifier, req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    holder_release(ref);
     if (!res && err.code == STIR_WOULD_BLOCK) {
         *later = json_incref((json_t *)req);
         return 1;
@@ -87,7 +92,86 @@ void verification_finish(const stird_app *app, const json_t *body, const json_t 
     json_t *res;
 
     (void)body;
+    /* The trust anchors current now: a reload in between means the new. */
+    holder_ref *ref = holder_acquire(app->verif);
+    const verif *v = holder_obj(ref);
     memset(&err, 0, sizeof err);
-    res = stir_verify_request_ex(app->verifier, req, app_now(app), 0, &err);
+    res = stir_verify_request_ex(v->verifier, req, app_now(app), 0, &err);
+    holder_release(ref);
     reply(res, &err, r);
+}
+
+void verif_free(void *p)
+{
+    verif *v = p;
+    if (!v)
+        return;
+    if (v->verifier)
+        stir_verifier_free(v->verifier);
+    if (v->cache)
+        stir_certcache_free(v->cache);
+    if (v->trust)
+        stir_trust_free(v->trust);
+    free(v->trust_path);
+    free(v);
+}
+
+verif *verif_new(const stird_app *app, const stird_config *cfg, char *err, size_t errlen)
+{
+    stir_certcache_config ccfg;
+    stir_error e;
+    verif *v = calloc(1, sizeof *v);
+
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memset(&e, 0, sizeof e);
+    if (!(v->trust_path = strdup(cfg->trust)) || stat(cfg->trust, &v->trust_stat) != 0) {
+        snprintf(err, errlen, "trust anchors %s: %s", cfg->trust,
+                 v->trust_path ? strerror(errno) : "out of memory");
+        goto fail;
+    }
+    v->trust = stir_trust_load(cfg->trust, &e);
+    if (!v->trust) {
+        snprintf(err, errlen, "cannot load trust anchors from %s: %s", cfg->trust, e.detail);
+        goto fail;
+    }
+    v->trust_count = stir_trust_count(v->trust);
+    config_certcache(cfg, &ccfg);
+    ccfg.crl = app->crl;
+    v->cache = stir_certcache_new(app->ctx, &ccfg, v->trust, &e);
+    if (!v->cache) {
+        snprintf(err, errlen, "cannot create the certificate cache: %s", e.detail);
+        goto fail;
+    }
+    stir_verifier_config vc = {
+        .cache = v->cache,
+        .freshness_s = cfg->freshness,
+        .rcd = app->rcd,
+        .priority_passed = cfg->verstat_priority_passed,
+        .priority_failed = cfg->verstat_priority_failed,
+        .fetch_budget_ms = cfg->fetch_budget_ms,
+        .require_user_phone = cfg->require_user_phone,
+    };
+    v->verifier = stir_verifier_new(app->ctx, &vc, &e);
+    if (!v->verifier) {
+        snprintf(err, errlen, "cannot create the verifier: %s", e.detail);
+        goto fail;
+    }
+    return v;
+fail:
+    verif_free(v);
+    return NULL;
+}
+
+int verif_trust_changed(const verif *v, const stird_config *cfg)
+{
+    struct stat st;
+    if (strcmp(v->trust_path, cfg->trust) != 0 || stat(cfg->trust, &st) != 0)
+        return 1;
+    return st.st_ino != v->trust_stat.st_ino || st.st_dev != v->trust_stat.st_dev ||
+           st.st_size != v->trust_stat.st_size ||
+           st.st_mtim.tv_sec != v->trust_stat.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != v->trust_stat.st_mtim.tv_nsec;
 }

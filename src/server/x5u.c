@@ -9,6 +9,7 @@
 #include "log.h"
 #include "tls.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,49 @@
 
 struct x5u_server {
     conn_server *conns;
-    SSL_CTX *tls;
+    tls_slot *tls;
     unsigned port;
-    char *chain_pem;
-    size_t chain_len;
+    pthread_mutex_t mu;         /* the document, swapped by x5u_reload */
+    struct doc *doc;
 };
+
+/* The chain document. Replies point into it without a copy, so one that
+ * a reload replaced stays allocated (linked from the new one) until
+ * x5u_stop: a few KB per reload. */
+struct doc {
+    struct doc *older;
+    size_t len;
+    char pem[];
+};
+
+static struct doc *load_doc(const char *cert, char *err, size_t errlen)
+{
+    stir_error e;
+    stir_cert *chain;
+    const char *pem;
+    size_t len = 0;
+    struct doc *d = NULL;
+
+    /* Publish the chain exactly as libstir parsed it: a file that does not
+     * parse as a certificate chain is refused here, not by every verifier. */
+    memset(&e, 0, sizeof e);
+    chain = stir_cert_load(cert, &e);
+    if (!chain) {
+        snprintf(err, errlen, "x5u server: certificate chain %s: %s", cert, e.detail);
+        return NULL;
+    }
+    pem = stir_cert_pem(chain, &len);
+    if (pem && (d = malloc(sizeof *d + len + 1))) {
+        d->older = NULL;
+        d->len = len;
+        memcpy(d->pem, pem, len);
+        d->pem[len] = '\0';
+    }
+    stir_cert_unref(chain);
+    if (!d)
+        snprintf(err, errlen, "x5u server: cannot serialize %s", cert);
+    return d;
+}
 
 /* Everything is answered from the request line and headers. */
 static int x5u_headers(void *arg, conn *c, http_reply *r)
@@ -44,8 +83,10 @@ static int x5u_headers(void *arg, conn *c, http_reply *r)
     } else {
         r->status = 200;
         r->content_type = "application/pem-certificate-chain";
-        r->body = s->chain_pem;
-        r->len = s->chain_len;
+        pthread_mutex_lock(&s->mu);
+        r->body = s->doc->pem;
+        r->len = s->doc->len;
+        pthread_mutex_unlock(&s->mu);
         r->body_static = 1;
         http_reply_header(r, "Cache-Control", "max-age=86400");
     }
@@ -66,18 +107,18 @@ static const conn_handler X5U_HANDLER = {x5u_headers, x5u_request};
 
 static void free_server(x5u_server *s)
 {
-    SSL_CTX_free(s->tls);
-    free(s->chain_pem);
+    tls_slot_free(s->tls);
+    for (struct doc *d = s->doc, *o; d; d = o) {
+        o = d->older;
+        free(d);
+    }
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
 x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
 {
     x5u_server *s = calloc(1, sizeof *s);
-    stir_error e;
-    stir_cert *chain;
-    const char *pem;
-    size_t len = 0;
     int fd;
     conn_listener l;
     conn_limits lim = {
@@ -94,25 +135,19 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    /* Publish the chain exactly as libstir parsed it: a file that does not
-     * parse as a certificate chain is refused here, not by every verifier. */
-    memset(&e, 0, sizeof e);
-    chain = stir_cert_load(cfg->cert, &e);
-    if (!chain) {
-        snprintf(err, errlen, "x5u server: certificate chain %s: %s", cfg->cert, e.detail);
+    pthread_mutex_init(&s->mu, NULL);
+    if (!(s->doc = load_doc(cfg->cert, err, errlen)))
         goto fail;
+    {
+        SSL_CTX *ctx = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
+        if (!ctx)
+            goto fail;
+        if (!(s->tls = tls_slot_new(ctx))) {
+            SSL_CTX_free(ctx);
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
-    pem = stir_cert_pem(chain, &len);
-    s->chain_pem = pem ? strndup(pem, len) : NULL;
-    s->chain_len = len;
-    stir_cert_unref(chain);
-    if (!s->chain_pem) {
-        snprintf(err, errlen, "x5u server: cannot serialize %s", cfg->cert);
-        goto fail;
-    }
-    s->tls = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
-    if (!s->tls)
-        goto fail;
     s->port = cfg->x5u_listen.port;
     fd = http_listen_socket(&cfg->x5u_listen, &s->port, err, errlen);
     if (fd < 0)
@@ -140,4 +175,24 @@ void x5u_stop(x5u_server *s)
         return;
     conn_server_stop(s->conns);
     free_server(s);
+}
+
+int x5u_reload(x5u_server *s, const stird_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx;
+    struct doc *d = load_doc(cfg->cert, err, errlen);
+
+    if (!d)
+        return -1;
+    ctx = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
+    if (!ctx) {
+        free(d);
+        return -1;
+    }
+    tls_slot_swap(s->tls, ctx);
+    pthread_mutex_lock(&s->mu);
+    d->older = s->doc;
+    s->doc = d;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }

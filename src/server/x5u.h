@@ -15,5 +15,9 @@ typedef struct x5u_server x5u_server;
 x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen);
 unsigned x5u_port(const x5u_server *s);
 void x5u_stop(x5u_server *s);
+/* SIGHUP: the chain document (cert) and, for new connections, the TLS
+ * certificate (x5u_tls_cert/_key) read again. -1 with `err`: nothing
+ * changed. Call it only once everything else of the reload loaded. */
+int x5u_reload(x5u_server *s, const stird_config *cfg, char *err, size_t errlen);
 
 #endif

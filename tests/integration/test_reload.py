@@ -1,0 +1,283 @@
+"""Reload without restart (issue 12 item 4), with real files and the openssl CLI.
+
+SIGHUP reads the configuration file again. A new signing key + chain is
+used by the next request, on a keep-alive connection opened before the
+reload, and its signatures verify (openssl CLI) with the new certificate
+only. A configuration whose key does not load is refused with one ERROR
+line and the old key keeps signing. A new TLS certificate is served to new
+connections while a connection made before keeps working. A certificate
+that expires within cert_expiry_warn_days is warned about at start.
+"""
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stirtest  # noqa: E402
+from test_keys_signers import EE, tnauth_range  # noqa: E402
+
+
+def wait_for(srv, text, count=1, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if srv.stderr().count(text) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no %r (x%d) in stird's log:\n%s" % (text, count, srv.stderr()[-4000:]))
+
+
+class ReloadTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stirreload.")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
+                        cls.pki], check=True, timeout=120)
+        for name in ("one", "two"):
+            cls.leaf(name)
+        # Two self-signed TLS certificates for 127.0.0.1; "short" expires in 5 days.
+        for name, days in (("tls1", 300), ("tls2", 300), ("short", 5)):
+            stirtest.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                             "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                             cls.path(name + ".key"), "-out", cls.path(name + ".pem"),
+                             "-days", str(days), "-subj", "/CN=%s" % name,
+                             "-addext", "subjectAltName=IP:127.0.0.1")
+            os.chmod(cls.path(name + ".key"), 0o600)
+        with open(cls.path("garbage.key"), "w") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+        os.chmod(cls.path("garbage.key"), 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.tmp, name)
+
+    @classmethod
+    def leaf(cls, name):
+        key, csr, pem, ext = (cls.path(name + s) for s in (".key", ".csr", ".pem", ".cnf"))
+        with open(ext, "w") as f:
+            f.write(EE % tnauth_range("12155550000", 10000))
+        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                         "-out", key)
+        os.chmod(key, 0o600)
+        stirtest.openssl("req", "-new", "-key", key, "-subj", "/C=US/O=Carrier/CN=SHAKEN %s"
+                         % name, "-out", csr)
+        stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA",
+                         os.path.join(cls.pki, "ca.pem"), "-CAkey",
+                         os.path.join(cls.pki, "ca.key"), "-CAcreateserial", "-days", "300",
+                         "-extfile", ext, "-extensions", "ext", "-out", pem)
+        with open(pem, "rb") as f, open(os.path.join(cls.pki, "ca.pem"), "rb") as g:
+            chain = f.read() + g.read()
+        with open(cls.path("chain_%s.pem" % name), "wb") as f:
+            f.write(chain)
+
+    def write_config(self, conf, key, leaf, extra="", root="root.pem",
+                     x5u="https://cr.example.com/"):
+        with open(conf, "w") as f:
+            f.write("key = %s\ncert = %s\nx5u = %s%s.pem\ntrust = %s\n%s"
+                    % (key, self.path("chain_%s.pem" % leaf), x5u, leaf,
+                       os.path.join(self.pki, root), extra))
+
+    def start(self, key, leaf, extra="", root="root.pem", x5u="https://cr.example.com/", **kw):
+        conf = os.path.join(tempfile.mkdtemp(dir=self.tmp), "stird.conf")
+        self.write_config(conf, key, leaf, extra, root, x5u)
+        return conf, stirtest.Server("--config", conf, embedded=False, **kw)
+
+    def sign_on(self, conn):
+        req = {"attest": "A", "orig": {"tn": stirtest.ORIG_TN}, "dest": {"tn": [stirtest.DEST_TN]},
+               "iat": int(time.time())}
+        conn.request("POST", "/stir/v1/signing", body=json.dumps(
+            {"signingRequest": req}).encode(), headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 200, body)
+        self.assertNotEqual(r.getheader("Connection", "").lower(), "close")
+        return body["signingResponse"]["identityHeader"]
+
+    def signed_by(self, hdr):
+        """Which of the leaves 'one', 'two' verifies the signature (openssl CLI)."""
+        header, _, _, tbs, sig = stirtest.decode_identity(hdr)
+        who = []
+        for leaf in ("one", "two"):
+            with open(self.path(leaf + ".pem"), "rb") as f:
+                if stirtest.es256_verify_openssl(f.read(), tbs, sig, self.tmp):
+                    who.append(leaf)
+        return header["x5u"], who
+
+    def test_changed_key_signs_next_requests_on_open_connection(self):
+        conf, srv = self.start(self.path("one.key"), "one")
+        with srv:
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=15)
+            self.assertEqual(self.signed_by(self.sign_on(conn)),
+                             ("https://cr.example.com/one.pem", ["one"]))
+            self.write_config(conf, self.path("two.key"), "two")
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "SIGHUP: reloaded")
+            # The same keep-alive connection, then a new one.
+            self.assertEqual(self.signed_by(self.sign_on(conn)),
+                             ("https://cr.example.com/two.pem", ["two"]))
+            conn.close()
+            hdr, _ = srv.sign_ok()
+            self.assertEqual(self.signed_by(hdr), ("https://cr.example.com/two.pem", ["two"]))
+            self.assertNotIn("REFUSED", srv.stderr())
+
+    def test_broken_config_keeps_old_key(self):
+        conf, srv = self.start(self.path("one.key"), "one")
+        with srv:
+            for key, leaf, why in ((self.path("garbage.key"), "two", "garbage.key"),
+                                   (self.path("missing.key"), "two", "missing.key"),
+                                   (self.path("two.key"), "one", "")):  # key and cert differ
+                self.write_config(conf, key, leaf)
+                n = srv.stderr().count("REFUSED")
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "REFUSED", n + 1)
+                line = [l for l in srv.stderr().splitlines() if "REFUSED" in l][-1]
+                self.assertIn("the running ones keep serving", line)
+                self.assertIn(why, line)
+                hdr, _ = srv.sign_ok()
+                self.assertEqual(self.signed_by(hdr), ("https://cr.example.com/one.pem", ["one"]))
+            # A syntax error in the file is refused too.
+            with open(conf, "a") as f:
+                f.write("no-such-setting = 1\n")
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "new configuration REFUSED")
+            self.assertIn("no-such-setting", srv.stderr())
+            hdr, _ = srv.sign_ok()
+            self.assertEqual(self.signed_by(hdr)[1], ["one"])
+            self.assertNotIn("SIGHUP: reloaded", srv.stderr())
+
+    def test_restart_only_setting_is_logged_and_kept(self):
+        conf, srv = self.start(self.path("one.key"), "one", "max-body = 20000\n")
+        with srv:
+            self.write_config(conf, self.path("two.key"), "two", "max-body = 30000\n")
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "SIGHUP: reloaded")
+            self.assertIn("changed setting(s) max-body: needs a restart", srv.stderr())
+            # Still the running limit: a 25000-byte body is 413.
+            st, _, _ = srv.request("POST", "/stir/v1/signing", body=b" " * 25000,
+                                   headers={"Content-Type": "application/json"})
+            self.assertEqual(st, 413)
+
+    def test_changed_trust_anchors(self):
+        repo = os.path.join(self.tmp, "repo")
+        os.makedirs(repo, exist_ok=True)
+        shutil.copyfile(self.path("chain_one.pem"), os.path.join(repo, "one.pem"))
+        fetch = ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
+                 % os.path.join(self.pki, "tls.pem"))
+        with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
+                                 os.path.join(self.pki, "tls.key"), repo) as cs:
+            base = cs.url("")
+            conf, srv = self.start(self.path("one.key"), "one", fetch, root="evil_root.pem",
+                                   x5u=base)
+            with srv:
+                def verstat():
+                    hdr, _ = srv.sign_ok()
+                    st, body = srv.verify({"identityHeader": hdr, "from": {"tn": stirtest.ORIG_TN},
+                                           "to": {"tn": stirtest.DEST_TN},
+                                           "time": int(time.time())})
+                    self.assertEqual(st, 200, body)
+                    return body["verificationResponse"]["verstatValue"]
+                # Our chain does not lead to the configured (other) root.
+                self.assertEqual(verstat(), "TN-Validation-Failed")
+                self.write_config(conf, self.path("one.key"), "one", fetch, "root.pem", base)
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "trust anchors (certificate cache emptied)")
+                self.assertEqual(verstat(), "TN-Validation-Passed")
+                # A trust file that does not load is refused; the anchors stay.
+                bad = self.path("bad_root.pem")
+                with open(bad, "w") as f:
+                    f.write("not a certificate\n")
+                self.write_config(conf, self.path("one.key"), "one", fetch, "../bad_root.pem",
+                                  base)
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "REFUSED")
+                self.assertIn("bad_root.pem", srv.stderr().split("REFUSED")[-1].splitlines()[0])
+                self.assertEqual(verstat(), "TN-Validation-Passed")
+
+    def tls_cert_of_new_connection(self, port):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            with ctx.wrap_socket(s) as t:
+                return hashlib.sha256(t.getpeercert(binary_form=True)).hexdigest()
+
+    def fingerprint(self, name):
+        der = stirtest.openssl("x509", "-in", self.path(name + ".pem"), "-outform", "DER")
+        return hashlib.sha256(der).hexdigest()
+
+    def test_changed_tls_certificate_for_new_connections(self):
+        tls = "tls-cert = %s\ntls-key = %s\n"
+        conf, srv = self.start(self.path("one.key"), "one",
+                               tls % (self.path("tls1.pem"), self.path("tls1.key")),
+                               plain=False, wait=False)
+        with srv:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    got = self.tls_cert_of_new_connection(srv.port)
+                    break
+                except OSError:
+                    self.assertIsNone(srv.proc.poll(), srv.stderr())
+                    self.assertLess(time.time(), deadline, srv.stderr())
+                    time.sleep(0.05)
+            self.assertEqual(got, self.fingerprint("tls1"))
+            ctx = ssl.create_default_context(cafile=self.path("tls1.pem"))
+            old = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx, timeout=15)
+            self.assertEqual(self.signed_by(self.sign_on(old))[1], ["one"])
+            self.write_config(conf, self.path("one.key"), "one",
+                              tls % (self.path("tls2.pem"), self.path("tls2.key")))
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "SIGHUP: reloaded")
+            self.assertEqual(self.tls_cert_of_new_connection(srv.port), self.fingerprint("tls2"))
+            # The connection made before still works, on its old session.
+            self.assertEqual(self.signed_by(self.sign_on(old))[1], ["one"])
+            self.assertEqual(hashlib.sha256(old.sock.getpeercert(binary_form=True)).hexdigest(),
+                             self.fingerprint("tls1"))
+            old.close()
+            # A TLS key that does not match is refused; tls2 stays.
+            self.write_config(conf, self.path("one.key"), "one",
+                              tls % (self.path("tls2.pem"), self.path("tls1.key")))
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "REFUSED")
+            self.assertEqual(self.tls_cert_of_new_connection(srv.port), self.fingerprint("tls2"))
+
+    def test_expiry_warning_at_start_and_reload(self):
+        tls = "tls-cert = %s\ntls-key = %s\n" % (self.path("short.pem"), self.path("short.key"))
+        conf, srv = self.start(self.path("one.key"), "one", tls, plain=False, wait=False)
+        with srv:
+            wait_for(srv, "ready:")
+            wait_for(srv, "short.pem: certificate /CN=short expires in")
+            self.assertRegex(srv.stderr(), r"WARN: TLS certificate \(tls_cert\) \S*short.pem: "
+                             r"certificate /CN=short expires in (4\.9|5\.0) days")
+            self.assertNotIn("SHAKEN one expires", srv.stderr())  # 300 days left
+            # Within 3 days only: no warning at the reload.
+            self.write_config(conf, self.path("one.key"), "one",
+                              tls + "cert-expiry-warn-days = 3\n")
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "SIGHUP: reloaded")
+            self.assertEqual(srv.stderr().count("/CN=short expires in"), 1)
+            # Back to a 30-day window: warned again at the next reload.
+            self.write_config(conf, self.path("one.key"), "one", tls)
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_for(srv, "SIGHUP: reloaded", 2)
+            self.assertEqual(srv.stderr().count("/CN=short expires in"), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
