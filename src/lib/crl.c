@@ -597,18 +597,6 @@ void stir_crl_cache_stats_get(stir_crl_cache *cc, stir_certcache_stats *out)
     if (!out)
         return;
     memset(out, 0, sizeof *out);
-    if (!cc)
-        return;
-    fcache_stats st;
-    fcache_stats_get(cc->fc, &st);
-    out->hits = st.hits;
-    out->misses = st.misses;
-    out->fetches = st.fetches;
-    out->fetch_failures = st.fetch_failures;
-    out->neg_hits = st.neg_hits;
-    out->refreshes = st.refreshes;
-    out->host_waits = st.host_waits;
-    out->host_timeouts = st.host_timeouts;
-    out->entries = st.entries;
-    out->neg_entries = st.neg_entries;
+    if (cc)
+        fcache_stats_export(cc->fc, out);
 }

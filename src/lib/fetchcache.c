@@ -771,3 +771,21 @@ void fcache_stats_get(fcache *fc, fcache_stats *out)
     out->cost = fc->cost;
     pthread_mutex_unlock(&fc->mu);
 }
+
+void fcache_stats_export(fcache *fc, stir_certcache_stats *out)
+{
+    fcache_stats st;
+    fcache_stats_get(fc, &st);
+    out->hits = st.hits;
+    out->misses = st.misses;
+    out->fetches = st.fetches;
+    out->fetch_failures = st.fetch_failures;
+    out->neg_hits = st.neg_hits;
+    out->refreshes = st.refreshes;
+    out->entries = st.entries;
+    out->neg_entries = st.neg_entries;
+    out->host_waits = st.host_waits;
+    out->host_timeouts = st.host_timeouts;
+    memcpy(out->fetch_latency, st.fetch_latency, sizeof out->fetch_latency);
+    out->fetch_seconds_sum = st.fetch_seconds_sum;
+}

@@ -149,6 +149,10 @@ void fcache_item_unref(fcache_item *it);
 
 void fcache_stats_get(fcache *fc, fcache_stats *out);
 
+/* The same counters in the public shape every cache reports them in
+ * (certificates, CRLs). */
+void fcache_stats_export(fcache *fc, stir_certcache_stats *out);
+
 /* CLOCK_MONOTONIC in seconds: the clock of every expiry and budget. */
 double fcache_now(void);
 
