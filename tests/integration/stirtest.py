@@ -4,6 +4,9 @@ Server(...) starts $STIRD on free ports with an embedded test PKI in a
 temporary state directory, waits for GET /health and, on stop(), checks
 that it exits 0 after SIGTERM without any sanitizer report on stderr.
 CertServer(...) starts tests/tools/certserver.py, an HTTPS file server.
+RepositoryTestCase is the fixture PKI of tests/tools/mkpki.sh served by
+CertServer to one stird that trusts it; EmbeddedPkiTestCase keeps one
+embedded PKI for tests that start stird themselves (run_stird).
 
 Everything that checks stird's output here is computed independently:
 base64url and JSON with python, signatures with the openssl CLI.
@@ -28,6 +31,7 @@ import openapi
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("STIR_SRC") or os.path.abspath(os.path.join(HERE, "..", ".."))
 STIRD = os.environ.get("STIRD") or os.path.join(SRC, "build", "stird")
+TOOLS = os.path.join(SRC, "tests", "tools")
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error",
                    "ThreadSanitizer", "UndefinedBehaviorSanitizer")
@@ -163,6 +167,34 @@ def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
     return value
 
 
+def run_stird(*args, env=None, timeout=30):
+    """stird run to its end over plain HTTP without a metrics listener:
+    (exit status, stdout, stderr). For start-up errors and flags."""
+    # Plain HTTP is explicit (docs/SECURITY.md); these runs are about the rest.
+    r = subprocess.run((STIRD, "--plain-http", "--metrics-listen", "none") + args,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       env=None if env is None else dict(os.environ, **env))
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def make_pki(dest):
+    """The fixture PKI of tests/tools/mkpki.sh (openssl CLI only) in dest."""
+    r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), dest],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if r.returncode != 0:
+        raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
+    return dest
+
+
+def fetch_args(pki, timeout_ms=2000):
+    """stird options that trust the mkpki.sh root and let it fetch from a
+    CertServer of that PKI on any loopback port."""
+    return ("--trust", os.path.join(pki, "root.pem"),
+            "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
+            "--fetch-ca-file", os.path.join(pki, "tls.pem"),
+            "--fetch-timeout-ms", str(timeout_ms))
+
+
 class Server:
     """One stird process. Use as a context manager or call stop()."""
 
@@ -225,16 +257,20 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
     def wait_healthy(self, timeout=30):
+        self.wait_until(lambda: self.request("GET", "/health", timeout=2)[0] == 200, timeout)
+
+    def wait_until(self, probe, timeout=30):
+        """Call probe() until it returns true; a connection error counts as
+        not yet. Kills stird and fails when it exits or time runs out."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("stird exited with %s during start-up:\n%s"
                                      % (self.proc.returncode, self.stderr()))
             try:
-                st, _, _ = self.request("GET", "/health", timeout=2)
-                if st == 200:
+                if probe():
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):  # ssl.SSLError is an OSError
                 pass
             time.sleep(0.05)
         self.kill()
@@ -403,6 +439,63 @@ class CertServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class RepositoryTestCase(unittest.TestCase):
+    """The mkpki.sh PKI in cls.pki, served over HTTPS by cls.certserver, and
+    one stird (cls.srv, not embedded) that trusts its root and may fetch
+    from it. A subclass sets server_args (more stird options),
+    fetch_timeout_ms and tmp_prefix."""
+    server_args = ()
+    fetch_timeout_ms = 2000
+    tmp_prefix = "stirrepo."
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=cls.tmp_prefix)
+        try:
+            cls.pki = make_pki(os.path.join(cls.tmp, "pki"))
+            cls.certserver = CertServer(os.path.join(cls.pki, "tls.pem"),
+                                        os.path.join(cls.pki, "tls.key"), cls.pki)
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        try:
+            cls.srv = Server(*fetch_args(cls.pki, cls.fetch_timeout_ms), *cls.server_args,
+                             embedded=False)
+        except Exception:
+            cls.certserver.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.certserver.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class EmbeddedPkiTestCase(unittest.TestCase):
+    """An embedded test PKI in cls.state (made by one embedded run of stird)
+    inside the temporary directory cls.tmp, for tests that start stird
+    themselves."""
+    tmp_prefix = "stirpki."
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=cls.tmp_prefix)
+        cls.state = os.path.join(cls.tmp, "state")
+        try:
+            Server(state_dir=cls.state).stop()
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
 
 class ServerTestCase(unittest.TestCase):

@@ -7,8 +7,6 @@ here with the fixture leaf keys through the openssl CLI. Expected codes
 436 Bad Identity Info; one obtained but not acceptable is 437 Unsupported
 Credential."""
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,38 +16,9 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 
-
-class CertTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stircerts.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-timeout-ms", "2000", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+class CertTest(stirtest.RepositoryTestCase):
+    tmp_prefix = "stircerts."
 
     def url(self, path):
         return self.certserver.url(path)

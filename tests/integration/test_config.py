@@ -4,10 +4,7 @@ the credentials, and --fixed-time."""
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -16,25 +13,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
 
-def run(*args, timeout=30):
-    # Plain HTTP is explicit (docs/SECURITY.md); these tests are about the rest.
-    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
-class ConfigTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirconfig.")
-        cls.state = os.path.join(cls.tmp, "state")
-        # One embedded run makes the PKI the tests below reuse.
-        stirtest.Server(state_dir=cls.state).stop()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+class ConfigTest(stirtest.EmbeddedPkiTestCase):
+    tmp_prefix = "stirconfig."
 
     def write(self, name, text):
         path = os.path.join(self.tmp, name)
@@ -43,14 +25,14 @@ class ConfigTest(unittest.TestCase):
         return path
 
     def assertUsageError(self, args, *needles):
-        rc, out, err = run(*args)
+        rc, out, err = stirtest.run_stird(*args)
         self.assertEqual(rc, 2, err)
         for n in needles:
             self.assertIn(n, err)
         self.assertNotIn("AddressSanitizer", err)
 
     def test_help_matches_docs(self):
-        rc, out, err = run("--help")
+        rc, out, err = stirtest.run_stird("--help")
         self.assertEqual(rc, 0, err)
         helped = set(re.findall(r"^\s+--([a-z0-9-]+)", out, re.M))
         with open(os.path.join(stirtest.SRC, "docs", "CONFIG.md")) as f:
@@ -66,7 +48,7 @@ class ConfigTest(unittest.TestCase):
         with open(page) as f:
             man = f.read()
         in_man = set(re.findall(r'^\.BR ([a-z0-9_]+) " = " ', man, re.M))
-        rc, out, err = run("--help")
+        rc, out, err = stirtest.run_stird("--help")
         self.assertEqual(rc, 0, err)
         flag_only = {"config", "help", "help-settings", "version"}
         helped = set(re.findall(r"^\s+--([a-z0-9-]+)", out, re.M)) - flag_only
@@ -113,19 +95,19 @@ class ConfigTest(unittest.TestCase):
         other = os.path.join(self.tmp, "other.key")
         stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                          "-out", other)
-        rc, out, err = run("--listen", "127.0.0.1:%d" % stirtest.free_port(),
-                           "--key", other, "--cert", os.path.join(self.state, "chain.pem"),
-                           "--x5u", "https://cr.example.com/c.pem",
-                           "--trust", os.path.join(self.state, "root.pem"))
+        rc, out, err = stirtest.run_stird("--listen", "127.0.0.1:%d" % stirtest.free_port(),
+                                          "--key", other, "--cert", os.path.join(self.state, "chain.pem"),
+                                          "--x5u", "https://cr.example.com/c.pem",
+                                          "--trust", os.path.join(self.state, "root.pem"))
         self.assertEqual(rc, 1, err)
         self.assertIn("does not belong", err)
         self.assertIn(other, err)
 
     def test_unreadable_trust_exits_1(self):
         missing = os.path.join(self.tmp, "no-such-root.pem")
-        rc, out, err = run("--embedded", "--state-dir", self.state, "--trust", missing,
-                           "--listen", "127.0.0.1:%d" % stirtest.free_port(),
-                           "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+        rc, out, err = stirtest.run_stird("--embedded", "--state-dir", self.state, "--trust", missing,
+                                          "--listen", "127.0.0.1:%d" % stirtest.free_port(),
+                                          "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
         self.assertEqual(rc, 1, err)
         self.assertIn(missing, err)
         self.assertIn("trust anchors", err)
@@ -136,9 +118,9 @@ class ConfigTest(unittest.TestCase):
             s.bind(("127.0.0.1", 0))
             s.listen(1)
             port = s.getsockname()[1]
-            rc, out, err = run("--embedded", "--state-dir", self.state,
-                               "--listen", "127.0.0.1:%d" % port,
-                               "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+            rc, out, err = stirtest.run_stird("--embedded", "--state-dir", self.state,
+                                              "--listen", "127.0.0.1:%d" % port,
+                                              "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
         self.assertEqual(rc, 1, err)
         self.assertIn("Address already in use", err)
 

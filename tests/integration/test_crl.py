@@ -24,19 +24,13 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
-
 
 class CrlTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="stircrl.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
+        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
         handler = functools.partial(Quiet, directory=cls.pki)
         cls.plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=cls.plain.serve_forever, daemon=True).start()
@@ -44,16 +38,13 @@ class CrlTest(unittest.TestCase):
         try:
             cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
                                                  os.path.join(cls.pki, "tls.key"), cls.pki)
-            r = subprocess.run(["bash", os.path.join(TOOLS, "mkcrl.sh"), cls.pki,
+            r = subprocess.run(["bash", os.path.join(stirtest.TOOLS, "mkcrl.sh"), cls.pki,
                                 "https://127.0.0.1:%d" % cls.certserver.port,
                                 "http://127.0.0.1:%d" % cls.plain.server_address[1]],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
             if r.returncode != 0:
                 raise AssertionError("mkcrl.sh failed: " + r.stderr.decode())
-            common = ("--trust", os.path.join(cls.pki, "root.pem"),
-                      "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                      "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                      "--fetch-timeout-ms", "2000")
+            common = stirtest.fetch_args(cls.pki)
             cls.open_srv = stirtest.Server(*common, embedded=False)
             cls.servers.append(cls.open_srv)
             cls.closed_srv = stirtest.Server(*common, "--crl-mode", "fail-closed",

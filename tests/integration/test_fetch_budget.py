@@ -6,10 +6,7 @@ s seconds and /hang never answers. The bounds below are wide (a serial
 fetch would take at least twice as long) so the test does not depend on
 the machine's speed; the figures under load are bench/clog.py's."""
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -17,38 +14,11 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 
-
-class FetchBudgetTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirbudget.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-timeout-ms", "4000", "--fetch-budget-ms", "2500", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+class FetchBudgetTest(stirtest.RepositoryTestCase):
+    tmp_prefix = "stirbudget."
+    fetch_timeout_ms = 4000
+    server_args = ("--fetch-budget-ms", "2500")
 
     def identity(self, path, now):
         header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",

@@ -14,11 +14,8 @@ A's except perhaps the first. Repository: tests/tools/certserver.py."""
 import http.client
 import json
 import os
-import shutil
 import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -28,39 +25,11 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 
-
-class FetchFairTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirfair.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-threads", "2", "--fetch-client-queue", "3",
-                "--fetch-timeout-ms", "2000", "--fetch-budget-ms", "2000", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+class FetchFairTest(stirtest.RepositoryTestCase):
+    tmp_prefix = "stirfair."
+    server_args = ("--fetch-threads", "2", "--fetch-client-queue", "3",
+                   "--fetch-budget-ms", "2000")
 
     def body(self, path, cs=None):
         now = int(time.time())

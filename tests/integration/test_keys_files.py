@@ -24,10 +24,6 @@ PKI_FILES = ("root.pem", "root.key", "ca.pem", "ca.key", "sp.pem", "sp.key", "ch
              "tls.pem", "tls.key")
 
 
-def run(*args, timeout=60):
-    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
 def pki_state(d):
@@ -51,17 +47,8 @@ def pki_state(d):
     return "complete"
 
 
-class KeyModeTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirkeys.")
-        cls.state = os.path.join(cls.tmp, "state")
-        stirtest.Server(state_dir=cls.state).stop()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+class KeyModeTest(stirtest.EmbeddedPkiTestCase):
+    tmp_prefix = "stirkeys."
 
     def copy_key(self, name, mode):
         path = os.path.join(self.tmp, name)
@@ -78,7 +65,7 @@ class KeyModeTest(unittest.TestCase):
     def test_group_or_world_readable_key_is_refused(self):
         for mode in (0o644, 0o640, 0o604, 0o620):
             key = self.copy_key("sp-%o.key" % mode, mode)
-            rc, out, err = run("--listen", "127.0.0.1:0", *self.args(key))
+            rc, out, err = stirtest.run_stird("--listen", "127.0.0.1:0", *self.args(key), timeout=60)
             self.assertEqual(rc, 1, err)
             self.assertIn(key, err)
             self.assertIn("mode %04o" % mode, err)
@@ -100,8 +87,8 @@ class KeyModeTest(unittest.TestCase):
         state = os.path.join(self.tmp, "tlsstate")
         shutil.copytree(self.state, state)
         os.chmod(os.path.join(state, "tls.key"), 0o640)
-        rc, out, err = run("--embedded", "--state-dir", state, "--listen", "127.0.0.1:0",
-                           "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+        rc, out, err = stirtest.run_stird("--embedded", "--state-dir", state, "--listen", "127.0.0.1:0",
+                                          "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port(), timeout=60)
         self.assertEqual(rc, 1, err)
         self.assertIn(os.path.join(state, "tls.key"), err)
         self.assertIn("mode 0640", err)
@@ -189,8 +176,8 @@ class AtomicPkiTest(unittest.TestCase):
         os.makedirs(state)
         with open(os.path.join(state, "root.pem"), "w") as f:
             f.write("x")
-        rc, out, err = run("--embedded", "--state-dir", state, "--listen", "127.0.0.1:0",
-                           "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port())
+        rc, out, err = stirtest.run_stird("--embedded", "--state-dir", state, "--listen", "127.0.0.1:0",
+                                          "--x5u-listen", "127.0.0.1:%d" % stirtest.free_port(), timeout=60)
         self.assertEqual(rc, 1, err)
         self.assertIn(os.path.join(state, "root.pem"), err)
 

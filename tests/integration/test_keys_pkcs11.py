@@ -27,10 +27,6 @@ PIN = "86420975"           # distinctive, so a leak into any output is found
 URI = "pkcs11:token=stirtest;object=sp;type=private"
 
 
-def run(*args, env=None, timeout=60):
-    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, env=env)
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
 class Pkcs11Test(unittest.TestCase):
@@ -107,7 +103,7 @@ class Pkcs11Test(unittest.TestCase):
             self.check_signature(s.sign_ok()[0])
 
     def assertStartFails(self, args, *needles, env=None):
-        rc, out, err = run("--listen", "127.0.0.1:0", *args, env=env)
+        rc, out, err = stirtest.run_stird("--listen", "127.0.0.1:0", *args, env=env, timeout=60)
         self.assertEqual(rc, 1, err)
         for n in needles:
             self.assertIn(n, err)
@@ -127,10 +123,10 @@ class Pkcs11Test(unittest.TestCase):
                                         "--key-pin-file", self.pin_file), "must not carry the PIN")
 
     def test_module_is_required(self):
-        rc, out, err = run("--listen", "127.0.0.1:0", "--key", URI,
-                           "--cert", os.path.join(self.tmp, "chain_sp.pem"),
-                           "--x5u", "https://cr.example.com/hsm.pem",
-                           "--trust", os.path.join(self.tmp, "pki", "root.pem"))
+        rc, out, err = stirtest.run_stird("--listen", "127.0.0.1:0", "--key", URI,
+                                          "--cert", os.path.join(self.tmp, "chain_sp.pem"),
+                                          "--x5u", "https://cr.example.com/hsm.pem",
+                                          "--trust", os.path.join(self.tmp, "pki", "root.pem"), timeout=60)
         self.assertEqual(rc, 1, err)
         self.assertIn("pkcs11_module", err)
 

@@ -49,9 +49,7 @@ class SignersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="stirsigners.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
-                        cls.pki], check=True, timeout=120)
+        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
         cls.repo = os.path.join(cls.tmp, "repo")
         os.mkdir(cls.repo)
         for name, start in (("a", "12155550000"), ("b", "12025550000"), ("c", "13035550000")):

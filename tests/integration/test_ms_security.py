@@ -29,7 +29,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openapi  # noqa: E402
 import stirtest  # noqa: E402
-from test_tls import CLIENT_EXT, make_ca, make_expired, make_leaf, ossl  # noqa: E402
+from test_tls import CLIENT_EXT, make_ca, make_expired, make_leaf, make_mtls_pki, ossl  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
 
@@ -82,21 +82,15 @@ class Https:
         self.srv = stirtest.Server("--tls-cert", server[0], "--tls-key", server[1],
                                    "--tls-client-ca", client_ca, *extra, plain=False,
                                    wait=False)
-        deadline = time.time() + 30
-        while True:
-            try:
-                c = self.conn(None, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    c.close()
-                    break
-            except (OSError, ssl.SSLError, http.client.HTTPException):
-                pass
-            if time.time() > deadline or self.srv.proc.poll() is not None:
-                err = self.srv.stderr()
-                self.srv.kill()         # never leave a server behind
-                raise AssertionError("stird did not come up over TLS:\n" + err)
-            time.sleep(0.1)
+        self.srv.wait_until(self.healthy)
+
+    def healthy(self):
+        c = self.conn(None, timeout=2)
+        try:
+            c.request("GET", "/health")
+            return c.getresponse().status == 200
+        finally:
+            c.close()
 
     def conn(self, cert, timeout=15):
         ctx = ssl.create_default_context(cafile=self.ca)
@@ -131,14 +125,8 @@ class MsSecurityTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = d = tempfile.mkdtemp(prefix="stirsec.")
-        cls.srv_ca = make_ca(d, "srvca")
-        cls.cli_ca = make_ca(d, "clica")
+        cls.srv_ca, cls.cli_ca, cls.server, cls.good = make_mtls_pki(d, "URI:" + URI_ID)
         cls.other_ca = make_ca(d, "otherca")
-        cls.server = make_leaf(d, "server", cls.srv_ca, "/CN=stird test",
-                               "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                               "subjectAltName=IP:127.0.0.1\n")
-        cls.good = make_leaf(d, "good", cls.cli_ca, "/CN=client-a",
-                             CLIENT_EXT + "subjectAltName=URI:%s\n" % URI_ID)
         cls.second = make_leaf(d, "second", cls.cli_ca, "/CN=client-b", CLIENT_EXT)
         cls.other = make_leaf(d, "other", cls.other_ca, "/CN=intruder", CLIENT_EXT)
         cls.expired = make_expired(d, cls.cli_ca)
@@ -433,13 +421,7 @@ class StaticAndReloadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = d = tempfile.mkdtemp(prefix="stirsec2.")
-        cls.srv_ca = make_ca(d, "srvca")
-        cls.cli_ca = make_ca(d, "clica")
-        cls.server = make_leaf(d, "server", cls.srv_ca, "/CN=stird test",
-                               "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                               "subjectAltName=IP:127.0.0.1\n")
-        cls.good = make_leaf(d, "good", cls.cli_ca, "/CN=client-a",
-                             CLIENT_EXT + "subjectAltName=URI:%s\n" % URI_ID)
+        cls.srv_ca, cls.cli_ca, cls.server, cls.good = make_mtls_pki(d, "URI:" + URI_ID)
         cls.unlisted = make_leaf(d, "unlisted", cls.cli_ca, "/CN=client-z", CLIENT_EXT)
         cls.policy = os.path.join(d, "policy.json")
         cls.write_policy(["12155551212"])

@@ -33,10 +33,6 @@ ppt-type = "%s"
 """ % (ACME, PROBE)
 
 
-def run_stird(*args, timeout=30):
-    r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none") + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
 class PptConfigTest(stirtest.ServerTestCase):
@@ -191,25 +187,16 @@ class PptConfigTest(stirtest.ServerTestCase):
         self.assertIn("probe-2", body["detail"])
 
 
-class PptConfigErrorsTest(unittest.TestCase):
+class PptConfigErrorsTest(stirtest.EmbeddedPkiTestCase):
     """A bad ppt_type stops stird at start-up (exit 2) naming the line and
     the offending word."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirpptbad.")
-        cls.state = os.path.join(cls.tmp, "state")
-        stirtest.Server(state_dir=cls.state).stop()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    tmp_prefix = "stirpptbad."
 
     def start(self, *args):
-        return run_stird("--embedded", "--state-dir", self.state, "--listen",
-                         "127.0.0.1:%d" % stirtest.free_port(), "--x5u-listen",
-                         "127.0.0.1:%d" % stirtest.free_port(), "--metrics-listen", "none",
-                         *args)
+        return stirtest.run_stird("--embedded", "--state-dir", self.state, "--listen",
+                                  "127.0.0.1:%d" % stirtest.free_port(), "--x5u-listen",
+                                  "127.0.0.1:%d" % stirtest.free_port(), "--metrics-listen", "none",
+                                  *args)
 
     def test_bad_lines(self):
         cases = [

@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,9 +41,7 @@ class ReloadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="stirreload.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
-                        cls.pki], check=True, timeout=120)
+        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
         for name in ("one", "two"):
             cls.leaf(name)
         # Two self-signed TLS certificates for 127.0.0.1; "short" expires in 5 days.

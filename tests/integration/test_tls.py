@@ -91,37 +91,37 @@ subjectAltName = URI:spiffe://example.net/ms/expired
 CLIENT_EXT = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n"
 
 
+def make_mtls_pki(d, good_san):
+    """What every mutual-TLS test starts from (openssl CLI): a server CA
+    and its certificate for 127.0.0.1, a client CA and the good client
+    certificate client-a with subjectAltName good_san. Returns
+    (server CA, client CA, server certificate, good client certificate)."""
+    srv_ca = make_ca(d, "srvca")
+    cli_ca = make_ca(d, "clica")
+    server = make_leaf(d, "server", srv_ca, "/CN=stird test",
+                       "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+                       "subjectAltName=IP:127.0.0.1\n")
+    good = make_leaf(d, "good", cli_ca, "/CN=client-a",
+                     CLIENT_EXT + "subjectAltName=%s\n" % good_san)
+    return srv_ca, cli_ca, server, good
+
+
 class TlsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
         cls.d = tempfile.mkdtemp(prefix="stirtls.")
         d = cls.d
-        cls.srv_ca = make_ca(d, "srvca")
-        cls.cli_ca = make_ca(d, "clica")
+        cls.srv_ca, cls.cli_ca, cls.server, cls.good = make_mtls_pki(
+            d, "URI:%s,DNS:a.example.net" % URI_ID)
         cls.other_ca = make_ca(d, "otherca")
-        cls.server = make_leaf(d, "server", cls.srv_ca, "/CN=stird test",
-                               "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                               "subjectAltName=IP:127.0.0.1\n")
-        cls.good = make_leaf(d, "good", cls.cli_ca, "/CN=client-a",
-                             CLIENT_EXT + "subjectAltName=URI:%s,DNS:a.example.net\n" % URI_ID)
         cls.cn_only = make_leaf(d, "cnonly", cls.cli_ca, "/O=Example/CN=client-cn", CLIENT_EXT)
         cls.other = make_leaf(d, "other", cls.other_ca, "/CN=intruder",
                               CLIENT_EXT + "subjectAltName=URI:spiffe://example.net/ms/x\n")
         cls.expired = make_expired(d, cls.cli_ca)
         cls.srv = stirtest.Server("--tls-cert", cls.server[0], "--tls-key", cls.server[1],
                                   "--tls-client-ca", cls.cli_ca[1], plain=False, wait=False)
-        deadline = time.time() + 30
-        while True:
-            try:
-                st, _ = cls.get("/health", cls.good)
-                if st == 200:
-                    break
-            except (OSError, ssl.SSLError):
-                pass
-            if time.time() > deadline or cls.srv.proc.poll() is not None:
-                raise AssertionError("stird did not come up over TLS:\n" + cls.srv.stderr())
-            time.sleep(0.1)
+        cls.srv.wait_until(lambda: cls.get("/health", cls.good)[0] == 200)
 
     @classmethod
     def tearDownClass(cls):
