@@ -15,48 +15,27 @@
 static certserver g_cs;
 static stir_trust *g_trust;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static stir_ctx *g_ctx;
 
 static int setup(void **state)
 {
     (void)state;
-    stir_error cerr;
-    if (!(g_ctx = stir_ctx_new(&cerr)))
+    if (repo_start(&g_cs, "cc", &g_ctx, &g_trust))
         return -1;
-    if (certserver_start(&g_cs, "cc"))
-        return -1;
-    char cmd[512], root[512];
-    snprintf(cmd, sizeof cmd, "echo 'not a certificate' > '%s/notpem.txt'", g_cs.dir);
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(root, sizeof root, "%s/root.pem", g_cs.dir);
-    stir_error err;
-    g_trust = stir_trust_load(root, &err);
-    return g_trust ? 0 : -1;
+    certserver_put(&g_cs, "notpem.txt", "not a certificate\n", 18);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stir_ctx_free(g_ctx);
-    stir_trust_free(g_trust);
-    return certserver_stop(&g_cs);
+    return repo_stop(&g_cs, g_ctx, g_trust);
 }
 
 static void test_cfg(stir_certcache_config *cfg)
 {
     stir_certcache_config_default(cfg);
-    cfg->fetch.allow_any_port = 1;
-    cfg->fetch.allow_hosts[0] = "127.0.0.1";
-    cfg->fetch.n_allow_hosts = 1;
-    cfg->fetch.tls_ca_file = g_cs.tls;
+    certserver_policy(&g_cs, &cfg->fetch);
 }
 
 static stir_certcache *new_cache(const stir_certcache_config *cfg)
@@ -385,12 +364,12 @@ static void test_fetch_failures(void **state)
     expect_get_fail(cc, "/big/20000", 436, "x5u body exceeds 16384 bytes");
     expect_get_fail(cc, "/notpem.txt", 436, "not PEM");
     expect_get_fail(cc, "/chain_key.pem", 436, "x5u body contains a private key");
-    double t0 = now_s();
+    double t0 = mono_s();
     expect_get_fail(cc, "/slow/3/chain.pem", 436, "x5u fetch timed out after 1000 ms");
-    double t1 = now_s();
+    double t1 = mono_s();
     assert_true(t1 - t0 < 2.5);
     expect_get_fail(cc, "/hang", 436, "timed out after 1000 ms");
-    assert_true(now_s() - t1 < 2.5);
+    assert_true(mono_s() - t1 < 2.5);
 
     /* the TLS certificate is checked: without our CA file it is untrusted */
     stir_certcache_config c2;
@@ -510,9 +489,9 @@ static void test_stale_while_revalidate(void **state)
     stir_cert_unref(get_ok(cc, path));
     assert_int_equal(certserver_hits(&g_cs, path), 1);
     sleep_s(0.5); /* 2.5 s of 3 left: below 0.9 * 3 */
-    double t0 = now_s();
+    double t0 = mono_s();
     stir_cert_unref(get_ok(cc, path));
-    assert_true(now_s() - t0 < 0.2); /* served from cache, not fetched inline */
+    assert_true(mono_s() - t0 < 0.2); /* served from cache, not fetched inline */
     long hits = 0;
     for (int i = 0; i < 60 && hits < 2; i++) {
         sleep_s(0.05);

@@ -26,30 +26,21 @@ static void on_warn(void *arg, const char *line)
 static int setup(void **state)
 {
     (void)state;
-    if (certserver_start(&g_cs, "crl"))
+    if (repo_start(&g_cs, "crl", &g_ctx, &g_trust))
         return -1;
-    char cmd[1024], root[512];
+    char cmd[1024];
     const char *src = getenv("STIR_SRC");
     /* Port 9 (discard) is closed here: the http leaf's CRL is never served. */
     snprintf(cmd, sizeof cmd,
              "bash '%s/tests/tools/mkcrl.sh' '%s' https://127.0.0.1:%d http://127.0.0.1:9",
              src ? src : ".", g_cs.dir, g_cs.port);
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(root, sizeof root, "%s/root.pem", g_cs.dir);
-    stir_error err;
-    if (!(g_ctx = stir_ctx_new(&err)))
-        return -1;
-    g_trust = stir_trust_load(root, &err);
-    return g_trust ? 0 : -1;
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stir_trust_free(g_trust);
-    stir_ctx_free(g_ctx);
-    return certserver_stop(&g_cs);
+    return repo_stop(&g_cs, g_ctx, g_trust);
 }
 
 /* The set-up stird uses: a CRL cache on the context's fetch cache, a
@@ -64,10 +55,7 @@ static void fixture_new_http(fixture *f, int mode, int allow_http)
 {
     stir_certcache_config cfg;
     stir_certcache_config_default(&cfg);
-    cfg.fetch.allow_any_port = 1;
-    cfg.fetch.allow_hosts[0] = "127.0.0.1";
-    cfg.fetch.n_allow_hosts = 1;
-    cfg.fetch.tls_ca_file = g_cs.tls;
+    certserver_policy(&g_cs, &cfg.fetch);
     stir_crl_config ccfg;
     stir_crl_config_default(&ccfg);
     ccfg.fetch = cfg.fetch;

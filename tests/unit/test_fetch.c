@@ -32,10 +32,7 @@ static void policy(stir_fetch_policy *p)
     stir_certcache_config cfg;
     stir_certcache_config_default(&cfg);
     *p = cfg.fetch;
-    p->allow_any_port = 1;
-    p->allow_hosts[0] = "127.0.0.1";
-    p->n_allow_hosts = 1;
-    p->tls_ca_file = g_cs.tls;
+    certserver_policy(&g_cs, p);
 }
 
 static int get(const stir_fetch_policy *p, const char *path, sti_fetch_result *r, stir_error *err)

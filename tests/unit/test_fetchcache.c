@@ -18,21 +18,9 @@
 static certserver g_cs;
 static stir_trust *g_trust;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void write_file(const char *name, const char *content)
 {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", g_cs.dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
+    certserver_put(&g_cs, name, content, strlen(content));
 }
 
 static stir_ctx *g_ctx;
@@ -40,52 +28,28 @@ static stir_ctx *g_ctx;
 static int setup(void **state)
 {
     (void)state;
-    stir_error cerr;
-    if (!(g_ctx = stir_ctx_new(&cerr)))
-        return -1;
-    if (certserver_start(&g_cs, "fc"))
+    if (repo_start(&g_cs, "fc", &g_ctx, &g_trust))
         return -1;
     write_file("ttl1.txt", "ttl=1");
     write_file("ttl999.txt", "ttl=999999");
     write_file("bad.txt", "this is not a value");
-    char root[512];
-    snprintf(root, sizeof root, "%s/root.pem", g_cs.dir);
-    stir_error err;
-    g_trust = stir_trust_load(root, &err);
-    return g_trust ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stir_ctx_free(g_ctx);
-    stir_trust_free(g_trust);
-    return certserver_stop(&g_cs);
+    return repo_stop(&g_cs, g_ctx, g_trust);
 }
 
 static void loopback_policy(stir_fetch_policy *p)
 {
-    p->allow_any_port = 1;
-    p->allow_hosts[0] = "127.0.0.1";
-    p->n_allow_hosts = 1;
-    p->tls_ca_file = g_cs.tls;
+    certserver_policy(&g_cs, p);
 }
 
 static void reset_max_active(void)
 {
-    char u[256];
-    json_t *j = NULL;
-    certserver_url(&g_cs, u, sizeof u, "/__reset_max");
-    CURL *h = curl_easy_init();
-    assert_non_null(h);
-    curl_easy_setopt(h, CURLOPT_URL, u);
-    curl_easy_setopt(h, CURLOPT_CAINFO, g_cs.tls);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, certserver_sink_);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    json_decref(j);
+    json_decref(certserver_get_json(&g_cs, "/__reset_max"));
 }
 
 /* ---- a user of its own: "ttl=N" bodies, as a CRL user would plug in --------- */
@@ -319,9 +283,9 @@ static void *cap_thread(void *p)
     char u[256];
     certserver_url(&g_cs, u, sizeof u, a->path);
     fcache_item *it;
-    double t0 = now_s();
+    double t0 = mono_s();
     a->rc = fcache_get(a->fc, u, 0, &it, &a->err);
-    a->took = now_s() - t0;
+    a->took = mono_s() - t0;
     if (!a->rc)
         fcache_item_unref(it);
     return NULL;
@@ -383,7 +347,7 @@ static void test_per_host_cap(void **state)
     pthread_barrier_init(&bar, NULL, N);
     pthread_t th[N];
     cap_arg args[N];
-    double t0 = now_s();
+    double t0 = mono_s();
     for (int i = 0; i < N; i++) {
         memset(&args[i], 0, sizeof args[i]);
         args[i].fc = fc;
@@ -397,7 +361,7 @@ static void test_per_host_cap(void **state)
         if (args[i].rc)
             fail_msg("%s: %d %s", args[i].path, args[i].rc, args[i].err.detail);
     }
-    double took = now_s() - t0;
+    double took = mono_s() - t0;
     pthread_barrier_destroy(&bar);
     /* the server saw at most CAP at once, and CAP were used */
     assert_int_equal(certserver_hits(&g_cs, "__max_active"), CAP);

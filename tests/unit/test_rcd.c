@@ -42,12 +42,7 @@ static certserver g_cs;
 
 static void put_file(const char *name, const void *data, size_t len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_cs.dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    certserver_put(&g_cs, name, data, len);
 }
 
 static void put_text(const char *name, const char *text)
@@ -87,26 +82,19 @@ static stir_ctx *g_ctx;
 static int setup(void **state)
 {
     (void)state;
-    stir_error cerr;
-    if (!(g_ctx = stir_ctx_new(&cerr)))
-        return -1;
-    return certserver_start(&g_cs, "rcd");
+    return repo_start(&g_cs, "rcd", &g_ctx, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stir_ctx_free(g_ctx);
-    return certserver_stop(&g_cs);
+    return repo_stop(&g_cs, g_ctx, NULL);
 }
 
 static void test_cfg(stir_rcd_config *cfg)
 {
     stir_rcd_config_default(cfg);
-    cfg->fetch.allow_any_port = 1;
-    cfg->fetch.allow_hosts[0] = "127.0.0.1";
-    cfg->fetch.n_allow_hosts = 1;
-    cfg->fetch.tls_ca_file = g_cs.tls;
+    certserver_policy(&g_cs, &cfg->fetch);
 }
 
 static stir_rcd *new_rcd_cfg(const stir_rcd_config *cfg)

@@ -21,6 +21,8 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 
+#include "stir/certcache.h"
+
 /* RFC 8946 Appendix A key pair (test-vectors.md: consistent pair). */
 #define RFC8946_PUB                                                      \
     "-----BEGIN PUBLIC KEY-----\n"                                       \
@@ -72,6 +74,14 @@ static inline void sleep_s(double s)
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+/* Seconds on the monotonic clock, for elapsed times. */
+static inline double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -137,6 +147,55 @@ static inline int certserver_stop(certserver *s)
     return rc;
 }
 
+/* Writes file `name` into the served directory. */
+static inline void certserver_put(const certserver *s, const char *name, const void *data,
+                                  size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A fetch policy that reaches this server: its host and any port allowed,
+ * its TLS certificate the only CA. */
+static inline void certserver_policy(const certserver *s, stir_fetch_policy *p)
+{
+    p->allow_any_port = 1;
+    p->allow_hosts[0] = "127.0.0.1";
+    p->n_allow_hosts = 1;
+    p->tls_ca_file = s->tls;
+}
+
+/*
+ * The fixture of the tests that fetch: a library context, certserver.py
+ * serving the mkpki.sh PKI (certserver_start) and, when `trust` is not
+ * NULL, that PKI's root as the trust anchors. 0, or -1 for a cmocka group
+ * setup to return.
+ */
+static inline int repo_start(certserver *s, const char *tag, stir_ctx **ctx, stir_trust **trust)
+{
+    stir_error err;
+    if (!(*ctx = stir_ctx_new(&err)) || certserver_start(s, tag))
+        return -1;
+    if (!trust)
+        return 0;
+    char root[512];
+    snprintf(root, sizeof root, "%s/root.pem", s->dir);
+    *trust = stir_trust_load(root, &err);
+    return *trust ? 0 : -1;
+}
+
+/* Undoes repo_start (trust may be NULL). */
+static inline int repo_stop(certserver *s, stir_ctx *ctx, stir_trust *trust)
+{
+    stir_trust_free(trust);
+    stir_ctx_free(ctx);
+    return certserver_stop(s);
+}
+
 /* https://127.0.0.1:<port><path> */
 static inline void certserver_url(const certserver *s, char *out, size_t n, const char *path)
 {
@@ -152,11 +211,11 @@ static inline size_t certserver_sink_(char *d, size_t sz, size_t n, void *u)
     return sz * n;
 }
 
-/* How many requests for `path` the server has seen (its /__hits). */
-static inline long certserver_hits(const certserver *s, const char *path)
+/* GET `path` of the server with curl: its body as JSON, or NULL. */
+static inline json_t *certserver_get_json(const certserver *s, const char *path)
 {
     char u[256];
-    certserver_url(s, u, sizeof u, "/__hits");
+    certserver_url(s, u, sizeof u, path);
     json_t *j = NULL;
     CURL *h = curl_easy_init();
     assert_non_null(h);
@@ -167,6 +226,13 @@ static inline long certserver_hits(const certserver *s, const char *path)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_cleanup(h);
+    return j;
+}
+
+/* How many requests for `path` the server has seen (its /__hits). */
+static inline long certserver_hits(const certserver *s, const char *path)
+{
+    json_t *j = certserver_get_json(s, "/__hits");
     assert_non_null(j);
     json_t *v = json_object_get(j, path);
     long r = v ? (long)json_integer_value(v) : 0;
