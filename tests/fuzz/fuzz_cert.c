@@ -8,22 +8,14 @@
 
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static stir_trust *g_trust;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    stir_error err;
-    char p[1024];
-    if (stir_init() != 0)
-        abort();
-    fuzz_path(p, sizeof p, "root.pem");
-    if (!(g_trust = stir_trust_load(p, &err)))
-        fuzz_die("trust", &err);
+    fuzz_init();
+    g_trust = fuzz_trust();
     return 0;
 }
 

@@ -22,6 +22,10 @@
 #define FUZZ_X5U_DIV "https://www.example.com/cert.cer"
 #define FUZZ_X5U_RPH "https://www.example.org/cert.cer"
 
+/* The libFuzzer entry points (replay.c calls them without libFuzzer). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static inline char *fuzz_slurp(const char *name, size_t *len)
 {
     char path[1024];
@@ -51,6 +55,37 @@ static inline void fuzz_die(const char *what, const stir_error *err)
     abort();
 }
 
+/* stir_init, or abort: every target's first step. */
+static inline void fuzz_init(void)
+{
+    if (stir_init() != 0)
+        abort();
+}
+
+/* A certificate file of the vector PKI (chain.pem, root.pem ...). */
+static inline stir_cert *fuzz_cert_load(const char *name)
+{
+    stir_error err;
+    char p[1024];
+    fuzz_path(p, sizeof p, name);
+    stir_cert *c = stir_cert_load(p, &err);
+    if (!c)
+        fuzz_die(name, &err);
+    return c;
+}
+
+/* The vector root as the trust anchors. */
+static inline stir_trust *fuzz_trust(void)
+{
+    stir_error err;
+    char p[1024];
+    fuzz_path(p, sizeof p, "root.pem");
+    stir_trust *t = stir_trust_load(p, &err);
+    if (!t)
+        fuzz_die("trust", &err);
+    return t;
+}
+
 /* A JSON text of the input, or NULL (duplicate keys refused, as http.c). */
 static inline json_t *fuzz_json(const uint8_t *data, size_t size)
 {
@@ -78,13 +113,10 @@ static inline void fuzz_world_init(fuzz_world *w)
     char p[1024], c[1024];
     size_t len;
     memset(w, 0, sizeof *w);
-    if (stir_init() != 0)
-        abort();
+    fuzz_init();
     if (!(w->ctx = stir_ctx_new(&err)))
         fuzz_die("context", &err);
-    fuzz_path(p, sizeof p, "root.pem");
-    if (!(w->trust = stir_trust_load(p, &err)))
-        fuzz_die("trust", &err);
+    w->trust = fuzz_trust();
     stir_certcache_config cc;
     stir_certcache_config_default(&cc);
     if (!(w->cache = stir_certcache_new(w->ctx, &cc, w->trust, &err)))
@@ -109,5 +141,15 @@ static inline void fuzz_world_init(fuzz_world *w)
     if (!(w->signer = stir_signer_new(w->ctx, &sc, &err)))
         fuzz_die("signer", &err);
 }
+
+/* The LLVMFuzzerInitialize of a target whose objects are the fuzz_world w. */
+#define FUZZ_INITIALIZE_WORLD(w)                      \
+    int LLVMFuzzerInitialize(int *argc, char ***argv) \
+    {                                                 \
+        (void)argc;                                   \
+        (void)argv;                                   \
+        fuzz_world_init(&(w));                        \
+        return 0;                                     \
+    }
 
 #endif

@@ -1,8 +1,6 @@
 /* The SIP Identity header field value parser (identity.c, RFC 8224 4). */
 #include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     stir_identity id;

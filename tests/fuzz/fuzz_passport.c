@@ -3,23 +3,14 @@
  * received. */
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static EVP_PKEY *g_key;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    stir_error err;
-    char p[1024];
-    if (stir_init() != 0)
-        abort();
-    fuzz_path(p, sizeof p, "chain.pem");
-    stir_cert *c = stir_cert_load(p, &err);
-    if (!c)
-        fuzz_die("chain", &err);
+    fuzz_init();
+    stir_cert *c = fuzz_cert_load("chain.pem");
     g_key = stir_cert_pubkey(c);
     EVP_PKEY_up_ref(g_key);
     stir_cert_unref(c);

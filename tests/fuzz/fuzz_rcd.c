@@ -7,9 +7,6 @@
  */
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static stir_ctx *g_ctx;
 static stir_rcd *g_rcd;
 
@@ -18,8 +15,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     stir_error err;
-    if (stir_init() != 0)
-        abort();
+    fuzz_init();
     if (!(g_ctx = stir_ctx_new(&err)))
         fuzz_die("context", &err);
     stir_rcd_config rc;

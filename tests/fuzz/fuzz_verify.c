@@ -9,18 +9,8 @@
  */
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static fuzz_world g_w;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_world_init(&g_w);
-    return 0;
-}
+FUZZ_INITIALIZE_WORLD(g_w)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
