@@ -22,6 +22,7 @@
 
 #include "stir/cert.h"
 #include "crl.h"
+#include "internal.h"
 
 #define TNAUTH_OID "1.3.6.1.5.5.7.1.26"
 #define JCC_OID "1.3.6.1.5.5.7.1.27"  /* RFC 8226 8 */
@@ -34,7 +35,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void iso8601(time_t t, char out[32])
+void sti_iso8601(time_t t, char out[32])
 {
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
@@ -44,7 +45,7 @@ static void iso8601(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int asn1_time_to_time_t(const ASN1_TIME *a, time_t *out)
+int sti_asn1_time(const ASN1_TIME *a, time_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -54,8 +55,9 @@ static int asn1_time_to_time_t(const ASN1_TIME *a, time_t *out)
     return 0;
 }
 
-/* One-line DN "C=US, O=x, CN=y", truncated to fit `out`. */
-static void name_text(const X509_NAME *n, char *out, size_t outlen)
+/* Bytes above 0x7f are escaped (\\XX), so cutting the text short never
+ * splits a UTF-8 sequence and the detail stays valid JSON. */
+void sti_name_text(const X509_NAME *n, char *out, size_t outlen)
 {
     out[0] = '\0';
     BIO *b = BIO_new(BIO_s_mem());
@@ -576,8 +578,8 @@ stir_cert *stir_cert_parse_pem(const char *pem, size_t len, stir_error *err)
     c->not_after = 0;
     for (size_t i = 0; i < c->n; i++) {
         time_t nb, na;
-        if (asn1_time_to_time_t(X509_get0_notBefore(c->x[i]), &nb) ||
-            asn1_time_to_time_t(X509_get0_notAfter(c->x[i]), &na)) {
+        if (sti_asn1_time(X509_get0_notBefore(c->x[i]), &nb) ||
+            sti_asn1_time(X509_get0_notAfter(c->x[i]), &na)) {
             stir_fail(err, STIR_ERR_BAD_INFO, NULL,
                       "x5u body: certificate %zu has an unreadable validity period", i + 1);
             goto fail;
@@ -665,19 +667,19 @@ static int map_verify_error(const stir_cert *c, X509_STORE_CTX *ctx, stir_error 
     X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
     char subj[NAME_MAX_TXT] = "?", ts[32];
     if (cur)
-        name_text(X509_get_subject_name(cur), subj, sizeof subj);
+        sti_name_text(X509_get_subject_name(cur), subj, sizeof subj);
     time_t t;
     switch (e) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-        if (!cur || asn1_time_to_time_t(X509_get0_notAfter(cur), &t))
+        if (!cur || sti_asn1_time(X509_get0_notAfter(cur), &t))
             t = 0;
-        iso8601(t, ts);
+        sti_iso8601(t, ts);
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                          "certificate expired %s (depth %d: %s)", ts, depth, subj);
     case X509_V_ERR_CERT_NOT_YET_VALID:
-        if (!cur || asn1_time_to_time_t(X509_get0_notBefore(cur), &t))
+        if (!cur || sti_asn1_time(X509_get0_notBefore(cur), &t))
             t = 0;
-        iso8601(t, ts);
+        sti_iso8601(t, ts);
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                          "certificate not valid before %s (depth %d: %s)", ts, depth, subj);
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -688,7 +690,7 @@ static int map_verify_error(const stir_cert *c, X509_STORE_CTX *ctx, stir_error 
     case X509_V_ERR_CERT_UNTRUSTED:
     case X509_V_ERR_CERT_REJECTED: {
         char iss[NAME_MAX_TXT];
-        name_text(X509_get_issuer_name(c->x[c->n - 1]), iss, sizeof iss);
+        sti_name_text(X509_get_issuer_name(c->x[c->n - 1]), iss, sizeof iss);
         return stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL,
                          "untrusted root: issuer %s is not a trusted STI root", iss);
     }
@@ -826,12 +828,12 @@ char *stir_cert_describe(const stir_cert *c)
         return NULL;
     char subj[NAME_MAX_TXT], iss[NAME_MAX_TXT], nb[32], na[32], scope[96] = "";
     time_t t0 = 0, t1 = 0;
-    name_text(X509_get_subject_name(c->x[0]), subj, sizeof subj);
-    name_text(X509_get_issuer_name(c->x[0]), iss, sizeof iss);
-    asn1_time_to_time_t(X509_get0_notBefore(c->x[0]), &t0);
-    asn1_time_to_time_t(X509_get0_notAfter(c->x[0]), &t1);
-    iso8601(t0, nb);
-    iso8601(t1, na);
+    sti_name_text(X509_get_subject_name(c->x[0]), subj, sizeof subj);
+    sti_name_text(X509_get_issuer_name(c->x[0]), iss, sizeof iss);
+    sti_asn1_time(X509_get0_notBefore(c->x[0]), &t0);
+    sti_asn1_time(X509_get0_notAfter(c->x[0]), &t1);
+    sti_iso8601(t0, nb);
+    sti_iso8601(t1, na);
     const stir_tnauth *ta = stir_cert_tnauth(c);
     if (!c->has_tnauth) {
         snprintf(scope, sizeof scope, "no TNAuthList");

@@ -30,16 +30,6 @@ struct stir_certcache {
     fcache *fc;
 };
 
-static void iso8601(time_t t, char out[32])
-{
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, 32, "(invalid time)");
-        return;
-    }
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* ---- configuration ---------------------------------------------------------- */
 
 void stir_certcache_config_default(stir_certcache_config *cfg)
@@ -59,25 +49,6 @@ void stir_certcache_config_default(stir_certcache_config *cfg)
     cfg->refresh_ahead = 0.1;
     cfg->max_entries = 10000;
     cfg->max_neg_entries = 10000;
-}
-
-static int check_config(const stir_certcache_config *c, stir_error *err)
-{
-#define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    if (c->default_ttl_s <= 0)
-        return BADCFG("default_ttl_s", "default TTL must be positive");
-    if (c->min_ttl_s < 0 || c->max_ttl_s < c->min_ttl_s)
-        return BADCFG("min_ttl_s", "need 0 <= min_ttl_s <= max_ttl_s");
-    if (c->neg_ttl_initial_s < 0 || c->neg_ttl_max_s < c->neg_ttl_initial_s)
-        return BADCFG("neg_ttl_initial_s", "need 0 <= neg_ttl_initial_s <= neg_ttl_max_s");
-    if (!(c->refresh_ahead >= 0.0 && c->refresh_ahead < 1.0))
-        return BADCFG("refresh_ahead", "refresh_ahead must be in [0, 1)");
-    if (c->max_entries == 0 || c->max_entries > (1u << 24))
-        return BADCFG("max_entries", "max_entries must be 1..16777216");
-    if (c->max_neg_entries == 0 || c->max_neg_entries > (1u << 24))
-        return BADCFG("max_neg_entries", "max_neg_entries must be 1..16777216");
-    return 0;
-#undef BADCFG
 }
 
 /* ---- the value: parse, validate, lifetime --------------------------------------- */
@@ -185,12 +156,12 @@ static stir_cert *answer(const chain_value *v, time_t at, stir_error *err)
     }
     char ts[32];
     if (at < stir_cert_not_before(v->cert)) {
-        iso8601(stir_cert_not_before(v->cert), ts);
+        sti_iso8601(stir_cert_not_before(v->cert), ts);
         stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate not valid before %s", ts);
         return NULL;
     }
     if (at > stir_cert_not_after(v->cert)) {
-        iso8601(stir_cert_not_after(v->cert), ts);
+        sti_iso8601(stir_cert_not_after(v->cert), ts);
         stir_fail(err, STIR_ERR_UNSUPPORTED_CRED, NULL, "certificate expired %s", ts);
         return NULL;
     }
@@ -215,8 +186,13 @@ stir_certcache *stir_certcache_new(stir_ctx *ctx, const stir_certcache_config *c
         stir_fail(err, STIR_ERR_INPUT, "trust", "certificate cache needs trust anchors");
         return NULL;
     }
-    if (check_config(cfg, err))
+    /* The TTL and size limits are fcache_new's to check; this rule is the
+     * certificate cache's own (a chain without freshness information
+     * must still expire). */
+    if (cfg->default_ttl_s <= 0) {
+        stir_fail(err, STIR_ERR_INPUT, "default_ttl_s", "default TTL must be positive");
         return NULL;
+    }
     stir_certcache *cc = calloc(1, sizeof *cc);
     if (!cc) {
         stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");

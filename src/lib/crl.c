@@ -69,39 +69,6 @@ static void say(char *out, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static void iso8601(time_t t, char out[32])
-{
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, 32, "(invalid time)");
-        return;
-    }
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int to_time_t(const ASN1_TIME *a, time_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!a || !ASN1_TIME_to_tm(a, &tm))
-        return -1;
-    *out = timegm(&tm);
-    return 0;
-}
-
-static void name_text(const X509_NAME *n, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!b)
-        return;
-    if (X509_NAME_print_ex(b, n, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-        int len = BIO_read(b, out, (int)outlen - 1);
-        out[len > 0 ? len : 0] = '\0';
-    }
-    BIO_free(b);
-}
-
 /* Serial as hex, "?" when unreadable. */
 static void serial_text(const ASN1_INTEGER *s, char *out, size_t outlen)
 {
@@ -201,13 +168,13 @@ stir_crl *sti_crl_parse(const char *body, size_t len, stir_error *err)
     }
     atomic_init(&c->refs, 1);
     c->x = x;
-    if (to_time_t(X509_CRL_get0_lastUpdate(x), &c->this_update)) {
+    if (sti_asn1_time(X509_CRL_get0_lastUpdate(x), &c->this_update)) {
         sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL thisUpdate is unreadable");
         return NULL;
     }
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(x);
-    if (nu && to_time_t(nu, &c->next_update)) {
+    if (nu && sti_asn1_time(nu, &c->next_update)) {
         sti_crl_unref(c);
         stir_fail(err, STIR_ERR_BAD_INFO, NULL, "CRL nextUpdate is unreadable");
         return NULL;
@@ -363,8 +330,8 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
 {
     char a[NAME_TXT], b[NAME_TXT], ts[32];
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl->x), X509_get_issuer_name(x)) != 0) {
-        name_text(X509_CRL_get_issuer(crl->x), a, sizeof a);
-        name_text(X509_get_issuer_name(x), b, sizeof b);
+        sti_name_text(X509_CRL_get_issuer(crl->x), a, sizeof a);
+        sti_name_text(X509_get_issuer_name(x), b, sizeof b);
         say(why, whylen, "CRL issuer %s is not the certificate's issuer %s", a, b);
         return CRL_UNUSABLE;
     }
@@ -380,7 +347,7 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
         return CRL_UNUSABLE;
     }
     if (crl->this_update > now + CLOCK_SKEW_S) {
-        iso8601(crl->this_update, ts);
+        sti_iso8601(crl->this_update, ts);
         say(why, whylen, "CRL thisUpdate %s is in the future", ts);
         return CRL_UNUSABLE;
     }
@@ -389,8 +356,8 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
         char serial[80], when[32] = "?";
         time_t t;
         serial_text(X509_get0_serialNumber(x), serial, sizeof serial);
-        if (to_time_t(X509_REVOKED_get0_revocationDate(rev), &t) == 0)
-            iso8601(t, when);
+        if (sti_asn1_time(X509_REVOKED_get0_revocationDate(rev), &t) == 0)
+            sti_iso8601(t, when);
         long reason = -1;
         ASN1_ENUMERATED *re = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
         if (re) {
@@ -404,7 +371,7 @@ static int judge(const stir_crl *crl, X509 *x, X509 *issuer, time_t now, char *w
     }
     ERR_clear_error();
     if (crl->next_update && crl->next_update <= now) {
-        iso8601(crl->next_update, ts);
+        sti_iso8601(crl->next_update, ts);
         say(why, whylen, "CRL is stale: nextUpdate %s has passed", ts);
         return CRL_UNUSABLE;
     }
@@ -429,7 +396,7 @@ int sti_crl_check_chain(stir_crl_checker *ck, const stir_cert *c, time_t now, ti
         int has = crl_url_of(x, url, sizeof url);
         if (has == 0)
             continue;
-        name_text(X509_get_subject_name(x), subj, sizeof subj);
+        sti_name_text(X509_get_subject_name(x), subj, sizeof subj);
         int verdict;
         time_t until = 0;
         if (has < 0) {

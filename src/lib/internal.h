@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include "stir/ctx.h"
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include "stir/error.h"
 #include "stir/ppt.h"
 
@@ -14,6 +15,15 @@ int sti_jws_init(void);
 void sti_jws_cleanup(void);
 void sti_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
+
+/* ---- X.509 values as text for error details (cert.c) ---- */
+
+/* "2026-12-05T01:02:03Z", or "(invalid time)". */
+void sti_iso8601(time_t t, char out[32]);
+/* An ASN1_TIME as time_t: 0, or -1 when a is NULL or unreadable. */
+int sti_asn1_time(const ASN1_TIME *a, time_t *out);
+/* One-line DN "C=US, O=x, CN=y", cut to fit `out` (always terminated). */
+void sti_name_text(const X509_NAME *n, char *out, size_t outlen);
 
 /* ---- the library context (include/stir/ctx.h) ---- */
 
