@@ -55,7 +55,7 @@ int sti_asn1_time(const ASN1_TIME *a, time_t *out)
     return 0;
 }
 
-/* Bytes above 0x7f are escaped (\\XX), so cutting the text short never
+/* Bytes above 0x7f are escaped (\XX), so cutting the text short never
  * splits a UTF-8 sequence and the detail stays valid JSON. */
 void sti_name_text(const X509_NAME *n, char *out, size_t outlen)
 {
