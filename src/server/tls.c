@@ -2,8 +2,8 @@
  * TLS server contexts and client identities (see tls.h).
  */
 #include "tls.h"
+#include "holder.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,43 +144,35 @@ void tls_client_identity(SSL *ssl, http_client *c)
     }
 }
 
-struct tls_slot {
-    pthread_mutex_t mu;
-    SSL_CTX *cur;
-};
+/* A tls_slot is a holder (holder.h) of SSL_CTX: the swap and the
+ * references of connections in flight are the holder's. */
+static void ctx_free(void *ctx)
+{
+    SSL_CTX_free(ctx);
+}
 
 tls_slot *tls_slot_new(SSL_CTX *ctx)
 {
-    tls_slot *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    pthread_mutex_init(&t->mu, NULL);
-    t->cur = ctx;
-    return t;
+    return (tls_slot *)holder_new(ctx, ctx_free);
 }
 
 void tls_slot_free(tls_slot *t)
 {
-    if (!t)
-        return;
-    SSL_CTX_free(t->cur);
-    pthread_mutex_destroy(&t->mu);
-    free(t);
+    holder_free((holder *)t);
 }
 
 SSL *tls_slot_ssl(tls_slot *t)
 {
-    pthread_mutex_lock(&t->mu);
-    SSL *ssl = SSL_new(t->cur);
-    pthread_mutex_unlock(&t->mu);
+    holder_ref *r = holder_acquire((holder *)t);
+    SSL *ssl = SSL_new(holder_obj(r)); /* SSL_new takes its own reference */
+    holder_release(r);
     return ssl;
 }
 
-void tls_slot_swap(tls_slot *t, SSL_CTX *ctx)
+int tls_slot_swap(tls_slot *t, SSL_CTX *ctx)
 {
-    pthread_mutex_lock(&t->mu);
-    SSL_CTX *old = t->cur;
-    t->cur = ctx;
-    pthread_mutex_unlock(&t->mu);
-    SSL_CTX_free(old);
+    if (holder_swap((holder *)t, ctx) == 0)
+        return 0;
+    SSL_CTX_free(ctx);
+    return -1;
 }

@@ -33,9 +33,12 @@ void tls_client_identity(SSL *ssl, http_client *c);
  * certificate they shook hands with when tls_slot_swap frees the old one.
  */
 typedef struct tls_slot tls_slot;
-tls_slot *tls_slot_new(SSL_CTX *ctx);  /* takes ctx; NULL when out of memory */
+/* Takes ctx; NULL when out of memory (ctx not taken). */
+tls_slot *tls_slot_new(SSL_CTX *ctx);
 void tls_slot_free(tls_slot *t);
 SSL *tls_slot_ssl(tls_slot *t);
-void tls_slot_swap(tls_slot *t, SSL_CTX *ctx);  /* takes ctx, frees the old one */
+/* Takes ctx for the connections made from now on. -1: out of memory,
+ * ctx freed, the old one stays. */
+int tls_slot_swap(tls_slot *t, SSL_CTX *ctx);
 
 #endif
