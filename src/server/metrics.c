@@ -42,6 +42,7 @@ static const unsigned STATUSES[] = {200, 400, 401, 403, 404, 405, 411, 413, 415,
  * the same as no label in Prometheus. */
 static const char *const PPTS[] = {"shaken", "div", "rph", "rcd", "avatar", "baseline", "other"};
 #define N_PPT (sizeof PPTS / sizeof PPTS[0])
+#define PPT_BASELINE 5 /* index of "baseline" in PPTS */
 
 /* RFC 8224 reason codes stird reports; "none" for a pass. */
 static const int CODES[] = {0, 403, 428, 433, 436, 437, 438, -1};
@@ -92,14 +93,20 @@ void metrics_init(void)
 
 /* ---- recording ------------------------------------------------------------- */
 
+/* Index of label v among the first n of `labels`, or n (the "other" slot
+ * that follows them) for NULL or any other value. */
+static size_t label_index(const char *const *labels, size_t n, const char *v)
+{
+    size_t i = 0;
+    if (v)
+        while (i < n && strcmp(v, labels[i]) != 0)
+            i++;
+    return v ? i : n;
+}
+
 static size_t resource_index(const char *r)
 {
-    if (!r)
-        return N_RES - 1;
-    for (size_t i = 0; i < N_RES - 1; i++)
-        if (strcmp(r, RESOURCES[i]) == 0)
-            return i;
-    return N_RES - 1;
+    return label_index(RESOURCES, N_RES - 1, r);
 }
 
 static size_t status_index(unsigned s)
@@ -126,11 +133,9 @@ void metrics_request(const char *resource, unsigned status, long long latency_us
 static size_t ppt_index(const char *ppt)
 {
     if (!ppt || !*ppt)
-        return 5;                                 /* baseline */
-    for (size_t i = 0; i < 5; i++)
-        if (strcmp(ppt, PPTS[i]) == 0)
-            return i;
-    return N_PPT - 1;
+        return PPT_BASELINE;
+    size_t i = label_index(PPTS, PPT_BASELINE, ppt);
+    return i < PPT_BASELINE ? i : N_PPT - 1;
 }
 
 static size_t code_index(int code)
@@ -149,12 +154,7 @@ void metrics_verify_result(const char *ppt, int pass, int reason_code)
 
 void metrics_verstat(const char *verstat)
 {
-    size_t i = N_VERSTAT - 1;
-    if (verstat)
-        for (i = 0; i < N_VERSTAT - 1; i++)
-            if (strcmp(verstat, VERSTATS[i]) == 0)
-                break;
-    ADD(M.verstat[i]);
+    ADD(M.verstat[label_index(VERSTATS, N_VERSTAT - 1, verstat)]);
 }
 
 void metrics_verification(const json_t *response)
