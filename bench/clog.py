@@ -127,15 +127,8 @@ def legit_probe(srv, cs, pki, tmp, i):
     name = "legit_%s_%s.pem" % (i, uuid.uuid4().hex[:8])
     shutil.copy(os.path.join(pki, "chain.pem"), os.path.join(pki, name))
     now = int(time.time())
-    header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": cs.url(name)}
-    payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-               "orig": {"tn": stirtest.ORIG_TN},
-               "origid": "123e4567-e89b-42d3-a456-426614174000"}
-    ident = stirtest.make_passport(header, payload, os.path.join(pki, "sp.key"), tmp,
-                                   ppt="shaken")
-    body = json.dumps({"verificationRequest": {
-        "identityHeader": ident, "from": {"tn": stirtest.ORIG_TN},
-        "to": {"tn": stirtest.DEST_TN}, "time": now}})
+    ident = stirtest.shaken_identity(cs.url(name), os.path.join(pki, "sp.key"), tmp, now)
+    body = json.dumps({"verificationRequest": stirtest.verification_request(ident, now)})
     # The legitimate SBC is another client than the flooder (the fetch pool
     # is fair between clients): another loopback address.
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60,
@@ -165,15 +158,8 @@ def probes(srv, cs, pki, tmp, n, period, tag):
 
 def cached_rps(srv, cs, pki, tmp, dur):
     now = int(time.time())
-    header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": cs.url("chain.pem")}
-    payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-               "orig": {"tn": stirtest.ORIG_TN},
-               "origid": "123e4567-e89b-42d3-a456-426614174000"}
-    ident = stirtest.make_passport(header, payload, os.path.join(pki, "sp.key"), tmp,
-                                   ppt="shaken")
-    body = json.dumps({"verificationRequest": {
-        "identityHeader": ident, "from": {"tn": stirtest.ORIG_TN},
-        "to": {"tn": stirtest.DEST_TN}, "time": now}})
+    ident = stirtest.shaken_identity(cs.url("chain.pem"), os.path.join(pki, "sp.key"), tmp, now)
+    body = json.dumps({"verificationRequest": stirtest.verification_request(ident, now)})
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
     st, data = post(conn, body)     # warms the cache
     conn.close()
@@ -211,8 +197,7 @@ def main():
     LEGIT_ADDR = a.legit_addr
 
     tmp = tempfile.mkdtemp(prefix="stirclog.")
-    pki = os.path.join(tmp, "pki")
-    subprocess.run(["bash", os.path.join(ROOT, "tests", "tools", "mkpki.sh"), pki], check=True)
+    pki = stirtest.make_pki(os.path.join(tmp, "pki"))
     cs = stirtest.CertServer(os.path.join(pki, "tls.pem"), os.path.join(pki, "tls.key"), pki)
     hang = Hang(a.flood_host)
     dead = closed_port(a.flood_host)

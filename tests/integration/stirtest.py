@@ -167,6 +167,27 @@ def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
     return value
 
 
+SHAKEN_ORIGID = "123e4567-e89b-42d3-a456-426614174000"
+
+
+def shaken_identity(x5u, keyfile, tmpdir, now, ppt="shaken", **claims):
+    """An Identity header value: a SHAKEN PASSporT (attestation A, ORIG_TN
+    to DEST_TN, iat `now`, more `claims`) with x5u, signed with keyfile by
+    the openssl CLI."""
+    header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": x5u}
+    payload = {"attest": "A", "dest": {"tn": [DEST_TN]}, "iat": now,
+               "orig": {"tn": ORIG_TN}, "origid": SHAKEN_ORIGID}
+    payload.update(claims)
+    return make_passport(header, payload, keyfile, tmpdir, ppt=ppt)
+
+
+def verification_request(identity, now):
+    """The members of a verificationRequest from ORIG_TN to DEST_TN at
+    `now`: one Identity value as identityHeader, a list as identityHeaders."""
+    key = "identityHeaders" if isinstance(identity, list) else "identityHeader"
+    return {key: identity, "from": {"tn": ORIG_TN}, "to": {"tn": DEST_TN}, "time": now}
+
+
 def run_stird(*args, env=None, timeout=30):
     """stird run to its end over plain HTTP without a metrics listener:
     (exit status, stdout, stderr). For start-up errors and flags."""

@@ -25,16 +25,10 @@ class CertTest(stirtest.RepositoryTestCase):
 
     def verify(self, path, key="sp.key"):
         """Sign a SHAKEN PASSporT with a fixture key, x5u at certserver `path`."""
-        url = self.url(path)
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}
         now = int(time.time())
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        identity = stirtest.make_passport(header, payload, os.path.join(self.pki, key), self.tmp,
-                                          ppt="shaken")
-        st, body = self.srv.verify({"identityHeader": identity, "from": {"tn": stirtest.ORIG_TN},
-                                    "to": {"tn": stirtest.DEST_TN}, "time": now})
+        identity = stirtest.shaken_identity(self.url(path), os.path.join(self.pki, key), self.tmp,
+                                            now)
+        st, body = self.srv.verify(stirtest.verification_request(identity, now))
         self.assertEqual(st, 200, body)
         return body["verificationResponse"]["verifyResults"][0]["verifyResult"]
 
@@ -124,18 +118,13 @@ class CertTest(stirtest.RepositoryTestCase):
             statuses = []
 
             def one(i):
-                url = self.url("slow/3.%d/chain.pem" % i)
-                header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}
                 now = int(time.time())
-                payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                           "orig": {"tn": stirtest.ORIG_TN},
-                           "origid": "123e4567-e89b-42d3-a456-426614174000"}
                 tmp = tempfile.mkdtemp(dir=self.tmp)
-                identity = stirtest.make_passport(header, payload,
-                                                  os.path.join(self.pki, "sp.key"), tmp)
-                st, body, hd = srv.post("/stir/v1/verification", {"verificationRequest": {
-                    "identityHeader": identity, "from": {"tn": stirtest.ORIG_TN},
-                    "to": {"tn": stirtest.DEST_TN}, "time": now}})
+                identity = stirtest.shaken_identity(self.url("slow/3.%d/chain.pem" % i),
+                                                    os.path.join(self.pki, "sp.key"), tmp, now,
+                                                    ppt=None)
+                st, body, hd = srv.post("/stir/v1/verification", {
+                    "verificationRequest": stirtest.verification_request(identity, now)})
                 statuses.append((st, hd.get("retry-after")))
 
             threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]

@@ -79,16 +79,10 @@ class CrlTest(unittest.TestCase):
             path, key = name, "sp.key"
         else:
             path, key = "chain_crl_%s.pem" % name, "crl_%s.key" % name
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
         now = int(time.time())
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        identity = stirtest.make_passport(header, payload, os.path.join(self.pki, key),
-                                          self.tmp, ppt="shaken")
-        st, body = srv.verify({"identityHeader": identity, "from": {"tn": stirtest.ORIG_TN},
-                               "to": {"tn": stirtest.DEST_TN}, "time": now})
+        identity = stirtest.shaken_identity(self.certserver.url(path),
+                                            os.path.join(self.pki, key), self.tmp, now)
+        st, body = srv.verify(stirtest.verification_request(identity, now))
         self.assertEqual(st, 200, body)
         return body["verificationResponse"]["verifyResults"][0]["verifyResult"]
 

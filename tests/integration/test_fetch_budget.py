@@ -20,21 +20,12 @@ class FetchBudgetTest(stirtest.RepositoryTestCase):
     fetch_timeout_ms = 4000
     server_args = ("--fetch-budget-ms", "2500")
 
-    def identity(self, path, now):
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        return stirtest.make_passport(header, payload, os.path.join(self.pki, "sp.key"),
-                                      self.tmp, ppt="shaken")
-
     def verify(self, paths):
         now = int(time.time())
-        ids = [self.identity(p, now) for p in paths]
+        ids = [stirtest.shaken_identity(self.certserver.url(p), os.path.join(self.pki, "sp.key"),
+                                        self.tmp, now) for p in paths]
         t0 = time.monotonic()
-        st, body = self.srv.verify({"identityHeaders": ids, "from": {"tn": stirtest.ORIG_TN},
-                                    "to": {"tn": stirtest.DEST_TN}, "time": now})
+        st, body = self.srv.verify(stirtest.verification_request(ids, now))
         elapsed = time.monotonic() - t0
         self.assertEqual(st, 200, body)
         res = [r["verifyResult"] for r in body["verificationResponse"]["verifyResults"]]

@@ -182,14 +182,9 @@ class JccTest(unittest.TestCase):
 
     def verify_signed_by(self, name, **claims):
         """A shaken PASSporT signed with python + openssl by leaf `name`."""
-        url = self.certserver.url("chain_%s.pem" % name)
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": int(time.time()),
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        payload.update(claims)
-        identity = stirtest.make_passport(header, payload, os.path.join(self.pki, name + ".key"),
-                                          self.tmp, ppt="shaken")
+        identity = stirtest.shaken_identity(self.certserver.url("chain_%s.pem" % name),
+                                            os.path.join(self.pki, name + ".key"), self.tmp,
+                                            int(time.time()), **claims)
         return self.verify_identity(identity)
 
     def assert438(self, res, needle):
