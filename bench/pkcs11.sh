@@ -10,15 +10,9 @@
 # Prints, per key source and connection count, signing req/s, p50 and p99.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$ROOT/build}
-YARD=${YARDSTICK:-$ROOT/../shared/yardstick}
-DUR=${DUR:-6}
-REPEAT=${REPEAT:-3}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 CONNS_LIST=${CONNS_LIST:-"1 16 64"}
-THREADS=${THREADS:-2}
-export DUR
-[ -x "$BUILD/stird" ] || { echo "bench: build first (make build)" >&2; exit 2; }
-[ -f "$YARD/ms-bench.sh" ] || { echo "bench: no yardstick at $YARD" >&2; exit 2; }
 
 T=$(mktemp -d)
 SPID=
@@ -29,12 +23,10 @@ MODULE=$(bash "$ROOT/tests/tools/mkhsm.sh" "$T" "$PIN" sp) || exit 1
 export SOFTHSM2_CONF=$T/softhsm2.conf
 printf '%s\n' "$PIN" > "$T/pin" && chmod 600 "$T/pin"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # start KEY CHAIN: stird on a free port; sets SPID and PORT.
 start() {
     PORT=$(free_port)
-    "$BUILD/stird" --listen "127.0.0.1:$PORT" --threads "$THREADS" --log-level warn \
+    "$BUILD/stird" --plain-http --metrics-listen none --listen "127.0.0.1:$PORT" --threads "$THREADS" --log-level warn \
         --key "$1" --cert "$2" --pkcs11-module "$MODULE" --key-pin-file "$T/pin" \
         --x5u https://cr.example.com/bench.pem --trust "$T/pki/root.pem" >/dev/null 2>"$T/stird.err" &
     SPID=$!

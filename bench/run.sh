@@ -13,19 +13,11 @@
 # info as `make run`: one access-log line per request, to a file).
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$ROOT/build}
-YARD=${YARDSTICK:-$ROOT/../shared/yardstick}
-DUR=${DUR:-6}
-REPEAT=${REPEAT:-3}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 CONNS_LIST=${CONNS_LIST:-"1 16 64"}
-THREADS=${THREADS:-2}
 LOG_LEVEL=${LOG_LEVEL:-info}
-export DUR
-[ -x "$BUILD/stird" ] || { echo "bench: build first (make build)" >&2; exit 2; }
-[ -f "$YARD/ms-bench.sh" ] || { echo "bench: no yardstick at $YARD" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "bench: needs wrk (scripts/install-deps.sh)" >&2; exit 2; }
-# shellcheck source=/dev/null
-. "$YARD/lib.sh"
 
 T=$(mktemp -d)
 cleanup() { stop_pid "${YPID:-}"; stop_pid "${SPID:-}"; rm -rf "$T"; }

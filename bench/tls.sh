@@ -14,17 +14,11 @@
 # THREADS (server threads, default 2), YARDSTICK, BUILD.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$ROOT/build}
-YARD=${YARDSTICK:-$ROOT/../shared/yardstick}
 DUR=${DUR:-5}
-REPEAT=${REPEAT:-3}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 CONNS=${CONNS:-16}
-THREADS=${THREADS:-2}
-export DUR CONNS
-[ -x "$BUILD/stird" ] || { echo "bench: build first (make build)" >&2; exit 2; }
-[ -f "$YARD/ms-bench.sh" ] || { echo "bench: no yardstick at $YARD" >&2; exit 2; }
-# shellcheck source=/dev/null
-. "$YARD/lib.sh"
+export CONNS
 
 T=$(mktemp -d)
 cleanup() { stop_pid "${PPID_PLAIN:-}"; stop_pid "${PPID_TLS:-}"; stop_pid "${PPID_MTLS:-}"; rm -rf "$T"; }
