@@ -142,6 +142,14 @@ static size_t put_fmt(char *out, size_t o, size_t cap, const char *fmt, ...)
     return (size_t)n >= cap - o ? cap - 1 : o + (size_t)n;
 }
 
+/* ,"name":"value" with at most max bytes of the value, escaped. */
+static size_t put_member(char *out, size_t o, size_t cap, const char *name, const char *v,
+                         size_t max)
+{
+    o = put_fmt(out, o, cap, ",\"%s\":", name);
+    return json_str(out, o, cap, v, max);
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     char line[1024], ts[32];
@@ -232,37 +240,24 @@ static void log_access_json(const log_access_rec *rec)
     o = json_str(line, o, cap, rec->tag ? rec->tag : "-", 16);
     if (c && c->addr[0]) {
         o = put_fmt(line, o, cap, ",\"client\":{\"addr\":\"%s\",\"port\":%u", c->addr, c->port);
-        if (c->principal[0] || c->identity[0]) {
-            o = put_fmt(line, o, cap, ",\"identity\":");
-            o = json_str(line, o, cap, c->principal[0] ? c->principal : c->identity, 256);
-        }
+        if (c->principal[0] || c->identity[0])
+            o = put_member(line, o, cap, "identity",
+                           c->principal[0] ? c->principal : c->identity, 256);
         o = put_fmt(line, o, cap, "}");
     }
-    if (rec->request_id) {
-        o = put_fmt(line, o, cap, ",\"requestId\":");
-        o = json_str(line, o, cap, rec->request_id, 256);
-    }
-    if (rec->resource) {
-        o = put_fmt(line, o, cap, ",\"resource\":");
-        o = json_str(line, o, cap, rec->resource, 64);
-    }
-    o = put_fmt(line, o, cap, ",\"method\":");
-    o = json_str(line, o, cap, rec->method ? rec->method : "-", 32);
-    o = put_fmt(line, o, cap, ",\"path\":");
-    o = json_str(line, o, cap, rec->path ? rec->path : "-", 200);
+    if (rec->request_id)
+        o = put_member(line, o, cap, "requestId", rec->request_id, 256);
+    if (rec->resource)
+        o = put_member(line, o, cap, "resource", rec->resource, 64);
+    o = put_member(line, o, cap, "method", rec->method ? rec->method : "-", 32);
+    o = put_member(line, o, cap, "path", rec->path ? rec->path : "-", 200);
     o = put_fmt(line, o, cap, ",\"status\":%u,\"latency_us\":%lld", rec->status, rec->latency_us);
-    if (rec->verstat) {
-        o = put_fmt(line, o, cap, ",\"verstat\":");
-        o = json_str(line, o, cap, rec->verstat, 64);
-    }
-    if (rec->codes) {
-        o = put_fmt(line, o, cap, ",\"codes\":");
-        o = json_str(line, o, cap, rec->codes, 200);
-    }
-    if (rec->note && *rec->note) {
-        o = put_fmt(line, o, cap, ",\"note\":");
-        o = json_str(line, o, cap, rec->note, 300);
-    }
+    if (rec->verstat)
+        o = put_member(line, o, cap, "verstat", rec->verstat, 64);
+    if (rec->codes)
+        o = put_member(line, o, cap, "codes", rec->codes, 200);
+    if (rec->note && *rec->note)
+        o = put_member(line, o, cap, "note", rec->note, 300);
     line[o++] = '}';
     line[o++] = '\n';
     line[o] = '\0';

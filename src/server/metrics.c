@@ -287,6 +287,16 @@ static void header(metrics_buf *b, const char *name, const char *type, const cha
     put(b, "\n# TYPE %s %s\n", name, type);
 }
 
+/* A counter family with one label: name{label="labels[i]"} counters[i]. */
+static void render_counters(metrics_buf *b, const char *name, const char *help, const char *label,
+                            const char *const *labels, counter *counters, size_t n)
+{
+    header(b, name, "counter", help);
+    for (size_t i = 0; i < n; i++)
+        put(b, "%s{%s=\"%s\"} %llu\n", name, label, labels[i],
+            (unsigned long long)GET(counters[i]));
+}
+
 static void render_requests(metrics_buf *b)
 {
     header(b, "stird_requests_total", "counter",
@@ -350,20 +360,15 @@ static void render_verification(metrics_buf *b)
                     PPTS[p], pass ? "pass" : "fail", code, (unsigned long long)v);
             }
 
-    header(b, "stird_verstat_total", "counter",
-           "Verification responses by verstatValue (none: the response had none).");
-    for (size_t i = 0; i < N_VERSTAT; i++)
-        put(b, "stird_verstat_total{verstat=\"%s\"} %llu\n", VERSTATS[i],
-            (unsigned long long)GET(M.verstat[i]));
+    render_counters(b, "stird_verstat_total",
+                    "Verification responses by verstatValue (none: the response had none).",
+                    "verstat", VERSTATS, M.verstat, N_VERSTAT);
 }
 
 static void render_refusals(metrics_buf *b)
 {
-    header(b, "stird_refusals_total", "counter",
-           "Requests refused before any work, by cause.");
-    for (size_t i = 0; i < METRICS_REFUSAL_COUNT; i++)
-        put(b, "stird_refusals_total{cause=\"%s\"} %llu\n", REFUSALS[i],
-            (unsigned long long)GET(M.refusal[i]));
+    render_counters(b, "stird_refusals_total", "Requests refused before any work, by cause.",
+                    "cause", REFUSALS, M.refusal, METRICS_REFUSAL_COUNT);
 }
 
 static void render_fetches(metrics_buf *b)
