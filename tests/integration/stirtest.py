@@ -57,6 +57,17 @@ def b64u_encode(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
 
 
+def overridden(d, over):
+    """d with the members of `over` set, and removed where their value is
+    None (a test's way to change or drop members of a valid object)."""
+    for k, v in over.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return d
+
+
 def canonical(obj):
     """RFC 8225 section 9: no whitespace, keys sorted, UTF-8 as is."""
     return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)

@@ -112,12 +112,7 @@ class AuthTest(unittest.TestCase):
         now = int(time.time())
         c = {"iss": ISS, "aud": AUD, "client_id": "lab", "sub": "lab", "scope": "stir-signing",
              "iat": now, "nbf": now, "exp": now + 300, "jti": "j1"}
-        for k, v in over.items():
-            if v is None:
-                c.pop(k, None)
-            else:
-                c[k] = v
-        return c
+        return stirtest.overridden(c, over)
 
     def token(self, key=None, alg="ES256", header=None, **over):
         key = key or self.ec

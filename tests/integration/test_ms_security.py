@@ -159,12 +159,7 @@ class MsSecurityTest(unittest.TestCase):
         now = int(time.time())
         c = {"iss": ISS, "aud": AUD, "client_id": "signer", "scope": "stir-signing "
              "stir-verification", "iat": now, "nbf": now, "exp": now + 300}
-        for k, v in over.items():
-            if v is None:
-                c.pop(k, None)
-            else:
-                c[k] = v
-        return c
+        return stirtest.overridden(c, over)
 
     def token(self, key=None, **over):
         t = jwt.JWT(header={"alg": "ES256", "kid": "as-1", "typ": "at+jwt"},

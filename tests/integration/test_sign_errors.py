@@ -20,12 +20,7 @@ def good():
 class SignErrorsTest(stirtest.ServerTestCase):
 
     def bad(self, field, **changes):
-        req = good()
-        for k, v in changes.items():
-            if v is None:
-                req.pop(k, None)
-            else:
-                req[k] = v
+        req = stirtest.overridden(good(), changes)
         st, body, hd = self.srv.post("/stir/v1/signing", {"signingRequest": req})
         self.assertProblem(st, body, hd, 400)
         self.assertInvalidParam(st, body, field)

@@ -42,22 +42,25 @@
     "78YTU8qLS8I5HLHSSmlATLcslQMhNC/OhlWBYC626nIlo7XeebYS7Sb37g==\n"     \
     "-----END PUBLIC KEY-----\n"
 
-static inline EVP_PKEY *pem_pub(const char *pem)
+/* A key from PEM text with OpenSSL's reader `read` (public or private). */
+static inline EVP_PKEY *pem_key(const char *pem,
+                                EVP_PKEY *(*read)(BIO *, EVP_PKEY **, pem_password_cb *, void *))
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    EVP_PKEY *k = read(b, NULL, NULL, NULL);
     BIO_free(b);
     assert_non_null(k);
     return k;
 }
 
+static inline EVP_PKEY *pem_pub(const char *pem)
+{
+    return pem_key(pem, PEM_read_bio_PUBKEY);
+}
+
 static inline EVP_PKEY *pem_priv(const char *pem)
 {
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    assert_non_null(k);
-    return k;
+    return pem_key(pem, PEM_read_bio_PrivateKey);
 }
 
 /* ---- tests/tools/certserver.py serving a tests/tools/mkpki.sh PKI --------------- */
