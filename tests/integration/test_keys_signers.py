@@ -44,6 +44,24 @@ def tnauth_range(start, count):
     return der(0x30, der(0xa1, rng)).hex(":")
 
 
+def make_range_leaf(pki, d, name, subj, start, days):
+    """A leaf under the mkpki.sh CA of `pki` (openssl CLI) whose TNAuthList
+    is the 10000 TNs from `start`: d/<name>.key (mode 0600) and
+    d/<name>.pem; returns the chain leaf + CA as bytes."""
+    key, csr, pem, ext = (os.path.join(d, name + s) for s in (".key", ".csr", ".pem", ".cnf"))
+    with open(ext, "w") as f:
+        f.write(EE % tnauth_range(start, 10000))
+    stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-out", key)
+    os.chmod(key, 0o600)
+    stirtest.openssl("req", "-new", "-key", key, "-subj", subj, "-out", csr)
+    stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA", os.path.join(pki, "ca.pem"),
+                     "-CAkey", os.path.join(pki, "ca.key"), "-CAcreateserial", "-days",
+                     str(days), "-extfile", ext, "-extensions", "ext", "-out", pem)
+    with open(pem, "rb") as f, open(os.path.join(pki, "ca.pem"), "rb") as g:
+        return f.read() + g.read()
+
+
 class SignersTest(unittest.TestCase):
 
     @classmethod
@@ -88,20 +106,8 @@ class SignersTest(unittest.TestCase):
 
     @classmethod
     def leaf(cls, name, start):
-        key, csr, pem, ext = (cls.path(name + s) for s in (".key", ".csr", ".pem", ".cnf"))
-        with open(ext, "w") as f:
-            f.write(EE % tnauth_range(start, 10000))
-        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                         "-out", key)
-        os.chmod(key, 0o600)
-        stirtest.openssl("req", "-new", "-key", key, "-subj", "/C=US/O=Carrier %s/CN=SHAKEN %s"
-                         % (name, name.upper()), "-out", csr)
-        stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA",
-                         os.path.join(cls.pki, "ca.pem"), "-CAkey",
-                         os.path.join(cls.pki, "ca.key"), "-CAcreateserial", "-days", "30",
-                         "-extfile", ext, "-extensions", "ext", "-out", pem)
-        with open(pem, "rb") as f, open(os.path.join(cls.pki, "ca.pem"), "rb") as g:
-            chain = f.read() + g.read()
+        chain = make_range_leaf(cls.pki, cls.tmp, name,
+                                "/C=US/O=Carrier %s/CN=SHAKEN %s" % (name, name.upper()), start, 30)
         for p in (cls.path("chain_%s.pem" % name), os.path.join(cls.repo, name + ".pem")):
             with open(p, "wb") as f:
                 f.write(chain)

@@ -24,7 +24,7 @@ import unittest
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
-from test_keys_signers import EE, tnauth_range  # noqa: E402
+from test_keys_signers import make_range_leaf  # noqa: E402
 
 
 def wait_for(srv, text, count=1, timeout=20):
@@ -66,20 +66,8 @@ class ReloadTest(unittest.TestCase):
 
     @classmethod
     def leaf(cls, name):
-        key, csr, pem, ext = (cls.path(name + s) for s in (".key", ".csr", ".pem", ".cnf"))
-        with open(ext, "w") as f:
-            f.write(EE % tnauth_range("12155550000", 10000))
-        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                         "-out", key)
-        os.chmod(key, 0o600)
-        stirtest.openssl("req", "-new", "-key", key, "-subj", "/C=US/O=Carrier/CN=SHAKEN %s"
-                         % name, "-out", csr)
-        stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA",
-                         os.path.join(cls.pki, "ca.pem"), "-CAkey",
-                         os.path.join(cls.pki, "ca.key"), "-CAcreateserial", "-days", "300",
-                         "-extfile", ext, "-extensions", "ext", "-out", pem)
-        with open(pem, "rb") as f, open(os.path.join(cls.pki, "ca.pem"), "rb") as g:
-            chain = f.read() + g.read()
+        chain = make_range_leaf(cls.pki, cls.tmp, name, "/C=US/O=Carrier/CN=SHAKEN %s" % name,
+                                "12155550000", 300)
         with open(cls.path("chain_%s.pem" % name), "wb") as f:
             f.write(chain)
 
