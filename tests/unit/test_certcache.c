@@ -1,16 +1,13 @@
 /*
- * x5u fetch policy and certificate cache, against tests/tools/certserver.py
- * (a stdlib HTTPS server on 127.0.0.1) serving tests/tools/mkpki.sh fixtures.
- * The server's /__hits counts tell how often the cache really fetched.
+ * The certificate cache, against tests/tools/certserver.py (a stdlib HTTPS
+ * server on 127.0.0.1) serving tests/tools/mkpki.sh fixtures. The server's
+ * /__hits counts tell how often the cache really fetched. The URL and
+ * address rules of fetch.c are test_fetch's.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
 
 #include "test_util.h"
 #include "stir/certcache.h"
-#include "fetch.h"
 
 static certserver g_cs;
 static stir_trust *g_trust;
@@ -84,21 +81,6 @@ static stir_cert *get_ok(stir_certcache *cc, const char *path)
 
 /* ---- URL and address policy ----------------------------------------------------- */
 
-static void check_url(const stir_fetch_policy *pol, const char *url, const char *needle)
-{
-    stir_error err;
-    memset(&err, 0, sizeof err);
-    int rc = stir_url_check(pol, url, &err);
-    if (!needle) {
-        if (rc)
-            fail_msg("%s refused: %s", url, err.detail);
-        return;
-    }
-    if (rc != 436)
-        fail_msg("%s: rc %d, expected 436 \"%s\"", url, rc, needle);
-    assert_detail(&err, needle);
-}
-
 /* Fetches in the latency histogram of the stats. */
 static unsigned long latency_count(const stir_certcache_stats *st)
 {
@@ -106,97 +88,6 @@ static unsigned long latency_count(const stir_certcache_stats *st)
     for (size_t i = 0; i < STIR_CERTCACHE_FETCH_BUCKETS; i++)
         n += st->fetch_latency[i];
     return n;
-}
-
-static void test_url_policy(void **state)
-{
-    (void)state;
-    stir_certcache_config cfg;
-    stir_certcache_config_default(&cfg);
-    const stir_fetch_policy *p = &cfg.fetch;
-    check_url(p, "https://cert.example.org/sp.pem", NULL);
-    check_url(p, "https://cert.example.org:8443/sp.pem", NULL);
-    check_url(p, "https://cert.example.org:443/sp.pem", NULL);
-    check_url(p, "http://cert.example.org/sp.pem", "must use https");
-    check_url(p, "ftp://cert.example.org/sp.pem", "must use https");
-    check_url(p, "https://cert.example.org:80/sp.pem", "port 80 not allowed");
-    check_url(p, "https://cert.example.org:8080/sp.pem", "port 8080 not allowed");
-    check_url(p, "https://user:pw@cert.example.org/sp.pem", "userinfo");
-    check_url(p, "https://user@cert.example.org/sp.pem", "userinfo");
-    check_url(p, "https://cert.example.org/sp.pem?x=1", "query");
-    check_url(p, "https://cert.example.org/sp.pem?", "query");
-    check_url(p, "https://cert.example.org/sp.pem#frag", "fragment");
-    check_url(p, "https://cert.example.org/a b.pem", "space");
-    check_url(p, "cert.example.org/sp.pem", "not a valid absolute URL");
-    check_url(p, "", "empty");
-    char longu[2100];
-    memset(longu, 'a', sizeof longu);
-    memcpy(longu, "https://cert.example.org/", 25);
-    longu[2049] = '\0';
-    check_url(p, longu, "longer than 2048");
-
-    cfg.fetch.allow_http = 1;
-    check_url(p, "http://cert.example.org/sp.pem", NULL);
-    check_url(p, "http://cert.example.org:8080/sp.pem", "port 8080");
-    cfg.fetch.allow_any_port = 1;
-    check_url(p, "http://cert.example.org:8080/sp.pem", NULL);
-}
-
-static const char *special4(const char *ip)
-{
-    struct sockaddr_in s;
-    memset(&s, 0, sizeof s);
-    s.sin_family = AF_INET;
-    assert_int_equal(inet_pton(AF_INET, ip, &s.sin_addr), 1);
-    return sti_addr_special((struct sockaddr *)&s);
-}
-
-static const char *special6(const char *ip)
-{
-    struct sockaddr_in6 s;
-    memset(&s, 0, sizeof s);
-    s.sin6_family = AF_INET6;
-    assert_int_equal(inet_pton(AF_INET6, ip, &s.sin6_addr), 1);
-    return sti_addr_special((struct sockaddr *)&s);
-}
-
-/* Expected classes from the RFC 6890 registries. */
-static void test_special_addresses(void **state)
-{
-    (void)state;
-    assert_non_null(strstr(special4("127.0.0.1"), "loopback"));
-    assert_non_null(strstr(special4("127.255.0.9"), "loopback"));
-    assert_non_null(strstr(special4("10.1.2.3"), "private"));
-    assert_non_null(strstr(special4("172.16.0.1"), "private"));
-    assert_non_null(strstr(special4("172.31.255.255"), "private"));
-    assert_null(special4("172.32.0.1"));
-    assert_non_null(strstr(special4("192.168.1.1"), "private"));
-    assert_non_null(strstr(special4("100.64.0.1"), "CGNAT"));
-    assert_non_null(strstr(special4("100.127.255.254"), "CGNAT"));
-    assert_null(special4("100.128.0.1"));
-    assert_non_null(strstr(special4("169.254.169.254"), "link-local"));
-    assert_non_null(strstr(special4("0.0.0.0"), "this-network"));
-    assert_non_null(strstr(special4("224.0.0.1"), "multicast"));
-    assert_non_null(strstr(special4("240.0.0.1"), "reserved"));
-    assert_non_null(strstr(special4("255.255.255.255"), "broadcast"));
-    assert_non_null(strstr(special4("192.0.2.10"), "documentation"));
-    assert_non_null(strstr(special4("198.18.0.1"), "benchmarking"));
-    assert_null(special4("8.8.8.8"));
-    assert_null(special4("1.1.1.1"));
-    assert_non_null(strstr(special6("::1"), "loopback"));
-    assert_non_null(strstr(special6("::"), "unspecified"));
-    assert_non_null(strstr(special6("fe80::1"), "link-local"));
-    assert_non_null(strstr(special6("fc00::1"), "unique-local"));
-    assert_non_null(strstr(special6("fd12:3456::1"), "unique-local"));
-    assert_non_null(strstr(special6("ff02::1"), "multicast"));
-    assert_non_null(strstr(special6("::ffff:127.0.0.1"), "loopback"));
-    assert_non_null(strstr(special6("::ffff:10.0.0.1"), "private"));
-    assert_null(special6("::ffff:8.8.8.8"));
-    assert_non_null(strstr(special6("64:ff9b::192.168.0.1"), "private"));
-    assert_non_null(strstr(special6("2002:7f00:0001::1"), "loopback")); /* 6to4 of 127.0.0.1 */
-    assert_non_null(strstr(special6("2001:db8::1"), "documentation"));
-    assert_null(special6("2001:4860:4860::8888"));
-    assert_null(special6("2606:4700::1111"));
 }
 
 /* A loopback URL is refused at connect time unless its host is allowed. */
@@ -587,8 +478,6 @@ static void test_bad_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_policy),
-        cmocka_unit_test(test_special_addresses),
         cmocka_unit_test(test_loopback_refused),
         cmocka_unit_test(test_fetch_and_hit),
         cmocka_unit_test(test_max_age),

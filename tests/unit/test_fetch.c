@@ -134,8 +134,44 @@ static void url(const stir_fetch_policy *p, const char *u, const char *needle)
         fail_msg("%s: rc %d \"%s\", expected 436 \"%s\"", u, rc, err.detail, needle);
 }
 
+/* The x5u URL rules (certificates.md 5.2): https, port 443 or 8443, no
+ * userinfo, query or fragment, at most 2048 bytes; relaxations. */
+static void test_url_policy(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    stir_certcache_config_default(&cfg);
+    const stir_fetch_policy *p = &cfg.fetch;
+    url(p, "https://cert.example.org/sp.pem", NULL);
+    url(p, "https://cert.example.org:8443/sp.pem", NULL);
+    url(p, "https://cert.example.org:443/sp.pem", NULL);
+    url(p, "http://cert.example.org/sp.pem", "must use https");
+    url(p, "ftp://cert.example.org/sp.pem", "must use https");
+    url(p, "https://cert.example.org:80/sp.pem", "port 80 not allowed");
+    url(p, "https://cert.example.org:8080/sp.pem", "port 8080 not allowed");
+    url(p, "https://user:pw@cert.example.org/sp.pem", "userinfo");
+    url(p, "https://user@cert.example.org/sp.pem", "userinfo");
+    url(p, "https://cert.example.org/sp.pem?x=1", "query");
+    url(p, "https://cert.example.org/sp.pem?", "query");
+    url(p, "https://cert.example.org/sp.pem#frag", "fragment");
+    url(p, "https://cert.example.org/a b.pem", "space");
+    url(p, "cert.example.org/sp.pem", "not a valid absolute URL");
+    url(p, "", "empty");
+    char longu[2100];
+    memset(longu, 'a', sizeof longu);
+    memcpy(longu, "https://cert.example.org/", 25);
+    longu[2049] = '\0';
+    url(p, longu, "longer than 2048");
+
+    cfg.fetch.allow_http = 1;
+    url(p, "http://cert.example.org/sp.pem", NULL);
+    url(p, "http://cert.example.org:8080/sp.pem", "port 8080");
+    cfg.fetch.allow_any_port = 1;
+    url(p, "http://cert.example.org:8080/sp.pem", NULL);
+}
+
 /* Edges of the x5u URL rules (certificates.md 5.2: https, port 443 or
- * 8443, no userinfo, query or fragment) beyond test_certcache's list. */
+ * 8443, no userinfo, query or fragment) beyond test_url_policy's list. */
 static void test_url_edges(void **state)
 {
     (void)state;
@@ -197,16 +233,35 @@ static void is_special(const char *got, const char *needle, const char *ip)
         fail_msg("%s classed \"%s\", expected \"%s\"", ip, got ? got : "global", needle);
 }
 
-/* The edges of the RFC 6890 special-purpose blocks (and RFC 6598, 5737,
- * 3849, 6052, 8215, 6666, 3056, 3879): the first and last address in a
- * block, and the neighbours just outside it. test_certcache has the
- * common members. */
-static void test_special_address_edges(void **state)
+/* Expected classes from the RFC 6890 special-purpose registries (and RFC
+ * 6598, 5737, 3849, 6052, 8215, 6666, 3056, 3879): common members, then
+ * the first and last address in a block and the neighbours just outside
+ * it. */
+static void test_special_addresses(void **state)
 {
     (void)state;
     static const struct {
         const char *ip, *class;
     } c4[] = {
+        {"127.0.0.1", "loopback"},
+        {"127.255.0.9", "loopback"},
+        {"10.1.2.3", "private"},
+        {"172.16.0.1", "private"},
+        {"172.31.255.255", "private"},
+        {"172.32.0.1", NULL},
+        {"192.168.1.1", "private"},
+        {"100.64.0.1", "CGNAT"},
+        {"100.127.255.254", "CGNAT"},
+        {"100.128.0.1", NULL},
+        {"169.254.169.254", "link-local"},
+        {"0.0.0.0", "this-network"},
+        {"224.0.0.1", "multicast"},
+        {"240.0.0.1", "reserved"},
+        {"255.255.255.255", "broadcast"},
+        {"192.0.2.10", "documentation"},
+        {"198.18.0.1", "benchmarking"},
+        {"8.8.8.8", NULL},
+        {"1.1.1.1", NULL},
         {"9.255.255.255", NULL},
         {"10.0.0.0", "private"},
         {"10.255.255.255", "private"},
@@ -243,6 +298,20 @@ static void test_special_address_edges(void **state)
     static const struct {
         const char *ip, *class;
     } c6[] = {
+        {"::1", "loopback"},
+        {"::", "unspecified"},
+        {"fe80::1", "link-local"},
+        {"fc00::1", "unique-local"},
+        {"fd12:3456::1", "unique-local"},
+        {"ff02::1", "multicast"},
+        {"::ffff:127.0.0.1", "loopback"},
+        {"::ffff:10.0.0.1", "private"},
+        {"::ffff:8.8.8.8", NULL},
+        {"64:ff9b::192.168.0.1", "private"},
+        {"2002:7f00:0001::1", "loopback"}, /* 6to4 of 127.0.0.1 */
+        {"2001:db8::1", "documentation"},
+        {"2001:4860:4860::8888", NULL},
+        {"2606:4700::1111", NULL},
         {"::2", "IPv4-compatible"},
         {"::a00:1", "IPv4-compatible"},
         {"::ffff:169.254.1.1", "link-local"},
@@ -408,10 +477,15 @@ static void test_fetch_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_check),   cmocka_unit_test(test_policy_dup),
-        cmocka_unit_test(test_url_edges),      cmocka_unit_test(test_special_address_edges),
-        cmocka_unit_test(test_lifetime),       cmocka_unit_test(test_fetch_body_and_headers),
-        cmocka_unit_test(test_fetch_size_cap), cmocka_unit_test(test_fetch_refusals),
+        cmocka_unit_test(test_policy_check),
+        cmocka_unit_test(test_policy_dup),
+        cmocka_unit_test(test_url_policy),
+        cmocka_unit_test(test_url_edges),
+        cmocka_unit_test(test_special_addresses),
+        cmocka_unit_test(test_lifetime),
+        cmocka_unit_test(test_fetch_body_and_headers),
+        cmocka_unit_test(test_fetch_size_cap),
+        cmocka_unit_test(test_fetch_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
