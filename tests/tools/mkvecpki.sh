@@ -3,7 +3,8 @@
 # openssl CLI only: the leaf carries the RFC 8946 Appendix A key (the key of
 # TV-12 V1..V8), TNAuthList SPC 709J, and the whole chain is valid
 # 2015-01-01 .. 2115-12-31 so the 2015 vectors verify at their own iat and
-# the chain still validates today. Recipe: tests/integration/test_vectors.sh.
+# the chain still validates today. tests/integration/test_vectors.sh and
+# tests/fuzz/pki use it.
 #
 # Usage: mkvecpki.sh DIR
 # Writes into DIR: root.pem root.key int.pem int.key sp.pem sp.key chain.pem
