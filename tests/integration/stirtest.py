@@ -530,6 +530,44 @@ class EmbeddedPkiTestCase(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
 
+class FilesTestCase(unittest.TestCase):
+    """An embedded stird started with the configuration text `config`, and
+    the directory cls.files served over HTTPS by cls.cs (certserver.py)
+    with stird's embedded TLS certificate, which its fetches trust. A
+    subclass sets config and tmp_prefix, and may fill cls.files first in
+    populate()."""
+    config = ""
+    tmp_prefix = "stirfiles."
+
+    @classmethod
+    def populate(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=cls.tmp_prefix)
+        try:
+            cls.files = os.path.join(cls.tmp, "files")
+            os.mkdir(cls.files)
+            cls.populate()
+            conf = os.path.join(cls.tmp, "stird.conf")
+            with open(conf, "w") as f:
+                f.write(cls.config)
+            cls.srv = Server("--config", conf)
+            cls.cs = CertServer.with_tls_of(cls.srv, cls.files)
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.cs.stop()
+        finally:
+            cls.srv.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
 class ServerTestCase(unittest.TestCase):
     """One embedded stird per test class."""
     server_args = ()

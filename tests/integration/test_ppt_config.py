@@ -284,35 +284,23 @@ class PptConfigErrorsTest(stirtest.EmbeddedPkiTestCase):
             self.assertEqual(body["invalidParams"][0]["param"], "ppt")
 
 
-class RcdFetchTest(unittest.TestCase):
+class RcdFetchTest(stirtest.FilesTestCase):
     """rcd, the built-in type whose signing may have to fetch: the rcd_*
     settings reach libstir, and a signing request whose linked content is
     not cached waits on the fetch pool without holding an HTTP worker.
     The linked files are served over HTTPS by tests/tools/certserver.py
     with the embedded TLS certificate (fetch_ca_file of embedded mode)."""
+    tmp_prefix = "stirrcd."
+    config = ("rcd_digest_alg = sha512\nrcd_max_bytes = 2048\nfetch_timeout_ms = 5000\n"
+              "fetch_threads = 4\n")
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirrcd.")
-        cls.files = os.path.join(cls.tmp, "files")
-        os.mkdir(cls.files)
+    def populate(cls):
         for i in range(4):
             with open(os.path.join(cls.files, "logo%d.png" % i), "wb") as f:
                 f.write(os.urandom(1500))
         with open(os.path.join(cls.files, "big.png"), "wb") as f:
             f.write(os.urandom(4096))
-        conf = os.path.join(cls.tmp, "rcd.conf")
-        with open(conf, "w") as f:
-            f.write("rcd_digest_alg = sha512\nrcd_max_bytes = 2048\nfetch_timeout_ms = 5000\n"
-                    "fetch_threads = 4\n")
-        cls.srv = stirtest.Server("--config", conf)
-        cls.cs = stirtest.CertServer.with_tls_of(cls.srv, cls.files)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cs.stop()
-        cls.srv.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def url(self, path):
         return self.cs.url(path)

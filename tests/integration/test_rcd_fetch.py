@@ -15,9 +15,7 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
@@ -31,25 +29,14 @@ def sha256_b64(data):
     return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-class RcdFetchTest(unittest.TestCase):
+class RcdFetchTest(stirtest.FilesTestCase):
+    tmp_prefix = "stirrcdf."
+    config = "rcd_max_jcard_bytes = 2048\nrcd_max_links = 3\n"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirrcdf.")
-        cls.files = os.path.join(cls.tmp, "files")
-        os.mkdir(cls.files)
-        conf = os.path.join(cls.tmp, "rcd.conf")
-        with open(conf, "w") as f:
-            f.write("rcd_max_jcard_bytes = 2048\nrcd_max_links = 3\n")
-        cls.srv = stirtest.Server("--config", conf)
-        cls.cs = stirtest.CertServer.with_tls_of(cls.srv, cls.files)
+        super().setUpClass()
         cls.port = cls.cs.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cs.stop()
-        cls.srv.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def url(self, name):
         # /cc/<Cache-Control>/<file>: served with that header.
