@@ -209,6 +209,50 @@ class ReloadTest(unittest.TestCase):
                 self.assertIn("bad_root.pem", srv.stderr().split("REFUSED")[-1].splitlines()[0])
                 self.assertEqual(verstat(), "TN-Validation-Passed")
 
+    def test_anchor_rewritten_in_place_is_reloaded(self):
+        """A trust directory whose anchor file is rewritten in place, its
+        own mtime (and the file's) put back as they were: only the content
+        says it changed, and SIGHUP must pick the new anchor up."""
+        repo = os.path.join(self.tmp, "repo_inplace")
+        os.makedirs(repo, exist_ok=True)
+        shutil.copyfile(self.path("chain_one.pem"), os.path.join(repo, "one.pem"))
+        anchors = self.path("anchors_inplace")
+        os.makedirs(anchors, exist_ok=True)
+        anchor = os.path.join(anchors, "anchor.pem")
+        shutil.copyfile(os.path.join(self.pki, "evil_root.pem"), anchor)
+        fetch = ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
+                 % os.path.join(self.pki, "tls.pem"))
+        with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
+                                 os.path.join(self.pki, "tls.key"), repo) as cs:
+            conf, srv = self.start(self.path("one.key"), "one", fetch, root=anchors,
+                                   x5u=cs.url(""))
+            with srv:
+                def verstat():
+                    hdr, _ = srv.sign_ok()
+                    st, body = srv.verify({"identityHeader": hdr, "from": {"tn": stirtest.ORIG_TN},
+                                           "to": {"tn": stirtest.DEST_TN},
+                                           "time": int(time.time())})
+                    self.assertEqual(st, 200, body)
+                    return body["verificationResponse"]["verstatValue"]
+                self.assertEqual(verstat(), "TN-Validation-Failed")
+                dir_st, file_st = os.stat(anchors), os.stat(anchor)
+                with open(os.path.join(self.pki, "root.pem"), "rb") as f:
+                    good = f.read()
+                with open(anchor, "r+b") as f:      # same inode, new bytes
+                    f.truncate(0)
+                    f.write(good)
+                os.utime(anchor, ns=(file_st.st_atime_ns, file_st.st_mtime_ns))
+                os.utime(anchors, ns=(dir_st.st_atime_ns, dir_st.st_mtime_ns))
+                self.assertEqual(os.stat(anchors).st_mtime_ns, dir_st.st_mtime_ns)
+                self.assertEqual(os.stat(anchor).st_ino, file_st.st_ino)
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "trust anchors (certificate cache emptied)")
+                self.assertEqual(verstat(), "TN-Validation-Passed")
+                # Nothing changed: a SIGHUP keeps the anchors and their cache.
+                srv.proc.send_signal(signal.SIGHUP)
+                wait_for(srv, "SIGHUP: reloaded", count=2)
+                self.assertEqual(srv.stderr().count("certificate cache emptied"), 1)
+
     def tls_cert_of_new_connection(self, port):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
