@@ -29,7 +29,8 @@ MODULE=$(bash "$ROOT/tests/tools/mkhsm.sh" "$T" "$PIN" sp) || exit 1
 export SOFTHSM2_CONF=$T/softhsm2.conf
 printf '%s\n' "$PIN" > "$T/pin" && chmod 600 "$T/pin"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=ports.sh
+. "$ROOT/bench/ports.sh"
 
 # start KEY CHAIN: stird on a free port; sets SPID and PORT.
 start() {
