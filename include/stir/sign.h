@@ -119,11 +119,14 @@ char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t
 /*
  * May the identity `name` sign for the TN of this signing request (orig,
  * or div for div PASSporTs, read as signing reads it), by its tn ranges
- * and its certificate's TNAuthList? The JWT Claim Constraints are checked
- * only when signing. 1 yes, 0 no (or no such identity), -1 when the
- * request's type or identity cannot be read (signing answers 400 then).
+ * and its certificate's TNAuthList? `ppt` is the type it will be signed
+ * as (a legacy resource's implied one), NULL: the request's own. The JWT
+ * Claim Constraints are checked only when signing. 1 yes, 0 no (or no
+ * such identity), -1 when the request's type or identity cannot be read
+ * (signing answers 400 then).
  */
-int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req);
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req,
+                       const char *ppt);
 
 /* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);

@@ -601,13 +601,13 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
                                    err);
 }
 
-int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req)
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req,
+                       const char *ppt)
 {
-    const char *ppt;
     const stir_ppt_type *t;
     stir_ident ident;
     stir_error e;
-    if (!json_is_object(req) || stir_sign_request_ppt(req, &ppt, &e) ||
+    if (!json_is_object(req) || (!ppt && stir_sign_request_ppt(req, &ppt, &e)) ||
         !(t = stir_ppt_find(s->ctx, ppt)) || !t->name[0])
         return -1;
     const char *who = sti_ppt_scope_claim(t);

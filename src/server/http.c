@@ -696,14 +696,14 @@ static int api_headers(void *arg, conn *c, http_reply *r)
 
 /* A client limited to some signers: does one of them cover the request? */
 static unsigned check_signer_choice(const stird_app *app, const struct req_state *st,
-                                    const json_t *req, auth_denial *d)
+                                    const json_t *req, const char *ppt, auth_denial *d)
 {
     size_t n;
     unsigned status;
     if (!policy_signers(st->pol, &n))
         return 0;
     cred_ref *ref = cred_acquire(app->creds);
-    status = policy_check_signer_choice(st->pol, cred_signer(ref), req, d);
+    status = policy_check_signer_choice(st->pol, cred_signer(ref), req, ppt, d);
     cred_release(ref);
     return status;
 }
@@ -716,14 +716,16 @@ static int check_signing_policy(const struct http_server *s, const struct req_st
                                 const json_t *body, http_reply *r)
 {
     const json_t *req;
+    const char *ppt;
     auth_denial d;
 
     if (!st->pol || st->res->route != R_SIGNING)
         return 0;
     if (!(req = http_unwrap(body, "signingRequest", r)))
         return 1;
-    if (policy_check_signing(st->pol, req, ppt_of(st->res, req), &d) == 0 &&
-        check_signer_choice(s->app, st, req, &d) == 0)
+    ppt = ppt_of(st->res, req);
+    if (policy_check_signing(st->pol, req, ppt, &d) == 0 &&
+        check_signer_choice(s->app, st, req, ppt, &d) == 0)
         return 0;
     deny(r, &d);
     return 1;

@@ -629,14 +629,14 @@ int policy_check_signer_names(const policy *p, const stir_signer *s, char *err, 
 }
 
 unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s,
-                                    const json_t *req, auth_denial *d)
+                                    const json_t *req, const char *ppt, auth_denial *d)
 {
     char names[200];
     size_t o = 0;
     if (!c->signers.n || !s)
         return 0;
     for (size_t i = 0; i < c->signers.n; i++) {
-        int rc = stir_signer_covers(s, c->signers.v[i], req);
+        int rc = stir_signer_covers(s, c->signers.v[i], req, ppt);
         if (rc != 0)
             return 0;   /* covered, or unreadable: the signer answers 400 */
     }
@@ -644,10 +644,10 @@ unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s
         int w = snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", c->signers.v[i]);
         o += w > 0 ? (size_t)w : 0;
     }
-    const char *ppt = NULL;
     stir_error e;
-    const char *who = stir_sign_request_ppt(req, &ppt, &e) == 0 && strcmp(ppt, "div") == 0
-                          ? "div" : "orig";
+    if (!ppt && stir_sign_request_ppt(req, &ppt, &e) != 0)
+        ppt = "shaken";
+    const char *who = strcmp(ppt, "div") == 0 ? "div" : "orig";  /* as the signer reads it */
     stir_ident id;
     const char *shown = stir_ident_from_json(json_object_get(req, who), &id, who, &e) == 0
                             ? id.value : "?";

@@ -68,13 +68,14 @@ int policy_check_signer_names(const policy *p, const struct stir_signer *s, char
                               size_t errlen);
 
 /*
- * May one of the client's signers sign this signingRequest (its TN ranges
- * and TNAuthList cover the orig, or div, TN)? 0 (also when the client
+ * May one of the client's signers sign this signingRequest as `ppt` (NULL:
+ * the request's own) (its TN ranges and TNAuthList cover the orig, or
+ * div, TN)? 0 (also when the client
  * has no "signers", or the request cannot be read: signing then answers
  * 400), or 403 naming the rule "signers" with `d` filled.
  */
 unsigned policy_check_signer_choice(const policy_client *c, const struct stir_signer *s,
-                                    const json_t *req, auth_denial *d);
+                                    const json_t *req, const char *ppt, auth_denial *d);
 
 /* Take one request from the client's token bucket: 0, or 429 with
  * retry_after set. Thread-safe; a client without `rate` is unlimited. */

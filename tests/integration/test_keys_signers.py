@@ -296,7 +296,8 @@ class PolicySignersTest(unittest.TestCase):
 
     @classmethod
     def write_policy(cls, signers_of):
-        doc = {"clients": {name: {"resources": ["signing"], "ppt": ["shaken"], "orig_tn": ["*"],
+        doc = {"clients": {name: {"resources": ["signing"], "ppt": ["shaken", "div"],
+                                  "orig_tn": ["*"],
                                   "max_attest": "A", "signers": signers}
                            for name, signers in signers_of.items()}}
         doc["clients"]["carol"] = {"resources": ["signing"], "ppt": ["shaken"], "orig_tn": ["*"],
@@ -314,10 +315,12 @@ class PolicySignersTest(unittest.TestCase):
         t.make_signed_token(self.as_key)
         return t.serialize()
 
-    def sign_as(self, client, orig):
+    def sign_as(self, client, orig, path="/stir/v1/signing", **over):
         req = {"attest": "A", "orig": {"tn": orig}, "dest": {"tn": [stirtest.DEST_TN]},
                "iat": int(time.time())}
-        st, body, _ = self.srv.post("/stir/v1/signing", {"signingRequest": req},
+        req.update(over)
+        req = {k: v for k, v in req.items() if v is not None}
+        st, body, _ = self.srv.post(path, {"signingRequest": req},
                                     headers={"Authorization": "Bearer " + self.token(client)})
         return st, body
 
@@ -346,6 +349,16 @@ class PolicySignersTest(unittest.TestCase):
         self.assertEqual(st, 403, body)
         self.assertIn("client 'bob'", body["detail"])
         self.assertIn("rule=signers", self.srv.stderr())
+
+    def test_div_is_judged_by_the_diverting_number(self):
+        # /divSigning (ppt implied): the diverting TN decides, as when signing.
+        st, body = self.sign_as("alice", "12155551212", path="/stir/v1/divSigning",
+                                attest=None, div={"tn": "12025559999"})
+        self.assertSignedBy(st, body, "d", ("b", "a"))
+        st, body = self.sign_as("alice", "12025551234", path="/stir/v1/divSigning",
+                                attest=None, div={"tn": "12155559999"})
+        self.assertEqual(st, 403, body)
+        self.assertIn("div 12155559999 may not be signed", body["detail"])
 
     def test_unknown_signer_in_reloaded_policy_is_refused(self):
         self.write_policy({"alice": ["east2", "nosuch"], "bob": ["default"]})

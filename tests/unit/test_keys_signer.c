@@ -158,12 +158,12 @@ static void test_identity_chosen_by_tn_range(void **state)
         assert_int_equal(err.code, 400);
         assert_string_equal(err.field, "orig.tn");
         /* Coverage without signing: tn ranges, then the TNAuthList. */
-        assert_int_equal(stir_signer_covers(s, "a", req), 1);
-        assert_int_equal(stir_signer_covers(s, "b", req), 0);
-        assert_int_equal(stir_signer_covers(s, "default", req), 1);
-        assert_int_equal(stir_signer_covers(s, "nosuch", req), 0);
+        assert_int_equal(stir_signer_covers(s, "a", req, NULL), 1);
+        assert_int_equal(stir_signer_covers(s, "b", req, NULL), 0);
+        assert_int_equal(stir_signer_covers(s, "default", req, NULL), 1);
+        assert_int_equal(stir_signer_covers(s, "nosuch", req, NULL), 0);
         json_object_set_new(json_object_get(req, "orig"), "tn", json_string("12x"));
-        assert_int_equal(stir_signer_covers(s, "a", req), -1);
+        assert_int_equal(stir_signer_covers(s, "a", req, NULL), -1);
         json_decref(req);
     }
 
