@@ -125,8 +125,7 @@ char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t
  * such identity), -1 when the request's type or identity cannot be read
  * (signing answers 400 then).
  */
-int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req,
-                       const char *ppt);
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req, const char *ppt);
 
 /* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);

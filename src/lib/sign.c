@@ -463,8 +463,8 @@ static int name_in(const char *name, const char *const *names, size_t n)
  * configuration order; 0 candidates is a 400 naming the identity.
  */
 static size_t candidates(const stir_signer *s, const char *const *only, size_t n_only,
-                         const stir_ppt_type *t, const json_t *claims,
-                         size_t cand[STIR_SIGNER_MAX], stir_error *err)
+                         const stir_ppt_type *t, const json_t *claims, size_t cand[STIR_SIGNER_MAX],
+                         stir_error *err)
 {
     const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
@@ -490,8 +490,7 @@ static size_t candidates(const stir_signer *s, const char *const *only, size_t n
     char field[16];
     snprintf(field, sizeof field, "%s.%s", who, tn ? "tn" : "uri");
     if (only && !known)
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"",
-                  n_only ? only[0] : "");
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"", n_only ? only[0] : "");
     else if (s->n_ids == 1 && tn)
         stir_fail(err, STIR_ERR_INPUT, field,
                   "the signing certificate's TNAuthList does not "
@@ -601,8 +600,7 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
                                    err);
 }
 
-int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req,
-                       const char *ppt)
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req, const char *ppt)
 {
     const stir_ppt_type *t;
     stir_ident ident;

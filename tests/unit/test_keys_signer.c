@@ -146,9 +146,8 @@ static void test_identity_chosen_by_tn_range(void **state)
     {
         const char *const bd[] = {"default", "b"}, *const only_b[] = {"b"};
         time_t now = time(NULL);
-        json_t *req = json_pack("{ss s{ss} s{s[s]} sI}", "attest", "A", "orig", "tn",
-                                "12025550001", "dest", "tn", "12155551213", "iat",
-                                (json_int_t)now);
+        json_t *req = json_pack("{ss s{ss} s{s[s]} sI}", "attest", "A", "orig", "tn", "12025550001",
+                                "dest", "tn", "12155551213", "iat", (json_int_t)now);
         assert_info(stir_sign_request_among(s, bd, 2, req, now, 0, &err),
                     "https://cr.example/b.pem");
         json_object_set_new(json_object_get(req, "orig"), "tn", json_string("12155550001"));
