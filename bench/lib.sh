@@ -16,8 +16,14 @@ export DUR
 # shellcheck source=/dev/null
 . "$YARD/lib.sh"
 
-# A TCP port of 127.0.0.1 that nobody listens on now (benchmarks run
-# beside the tests, which use free ports too).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct TCP ports of 127.0.0.1 that nobody listens on
+# now, found by binding port 0 with all sockets held open together (so the
+# N differ); benchmarks run beside the tests, which use free ports too.
+free_ports() {
+    python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
+free_port() { free_ports 1; }

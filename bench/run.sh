@@ -31,7 +31,7 @@ echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: 
 echo "# openssl speed -elapsed -seconds 3 ecdsap256 (one core):"
 openssl speed -elapsed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/{printf "#   sign/s %s  verify/s %s\n", $(NF-1), $NF}'
 
-YPORT=18099 SPORT=18080 XPORT=18443
+read -r YPORT SPORT XPORT <<<"$(free_ports 3)"
 "$T/msceil" -p $YPORT -t "$THREADS" >/dev/null 2>&1 &
 YPID=$!
 "$BUILD/stird" --embedded --plain-http --state-dir "$T/state" --listen 127.0.0.1:$SPORT \

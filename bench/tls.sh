@@ -43,7 +43,7 @@ openssl x509 -req -in "$T/cli.csr" -CA "$T/cca.pem" -CAkey "$T/cca.key" -CAcreat
   -out "$T/cli.pem" -days 2 -extfile "$T/cext" 2>/dev/null
 cc -O2 -D_GNU_SOURCE -o "$T/mtls-load" "$ROOT/bench/mtls-load.c" -lssl -lcrypto -lpthread || exit 1
 
-PPORT=18180 TPORT=18181 MPORT=18182 X1=18543 X2=18544 X3=18545
+read -r PPORT TPORT MPORT X1 X2 X3 <<<"$(free_ports 6)"
 "$BUILD/stird" --embedded --plain-http --state-dir "$T/s1" --listen 127.0.0.1:$PPORT \
   --x5u-listen 127.0.0.1:$X1 --fetch-allow-any-port --metrics-listen none --threads "$THREADS" --log-level warn \
   >"$T/plain.log" 2>&1 &

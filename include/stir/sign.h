@@ -107,6 +107,26 @@ int stir_sign_request_ppt(const json_t *req, const char **ppt, stir_error *err);
 char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req, time_t now,
                            int flags, stir_error *err);
 
+/*
+ * Same, signed by one of the `n_signers` identities named in `signers`
+ * (NULL: any), chosen among them as above: the per-client choice of a
+ * policy. One that cannot sign for the request is skipped as any other
+ * would be; none left is the 400 above; names none of which exists, 500.
+ */
+char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t n_signers,
+                              const json_t *req, time_t now, int flags, stir_error *err);
+
+/*
+ * May the identity `name` sign for the TN of this signing request (orig,
+ * or div for div PASSporTs, read as signing reads it), by its tn ranges
+ * and its certificate's TNAuthList? `ppt` is the type it will be signed
+ * as (a legacy resource's implied one), NULL: the request's own. The JWT
+ * Claim Constraints are checked only when signing. 1 yes, 0 no (or no
+ * such identity), -1 when the request's type or identity cannot be read
+ * (signing answers 400 then).
+ */
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req, const char *ppt);
+
 /* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);
 

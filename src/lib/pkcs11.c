@@ -22,18 +22,32 @@
 #include <libp11.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "internal.h"
 
 #define URI_ATTR_MAX 256 /* bytes of one decoded attribute value */
 #define MODULES_MAX 4
 
+/* The PIN a slot was logged in with, as a salted slow hash: a later load
+ * (SIGHUP) with another PIN cannot be checked by the token while it is
+ * logged in, so it is refused rather than taken on trust. */
+struct slot_login {
+    int set;
+    unsigned char md[32];
+};
+
 struct p11_module {
     char *path;
     PKCS11_CTX *ctx;
     PKCS11_SLOT *slots;
     unsigned n_slots;
+    struct slot_login *logins; /* one per slot */
+    unsigned char salt[16];
 };
+
+#define PIN_KDF_ITER 20000 /* ~5 ms per load; makes guessing a short PIN from memory slow */
 
 static struct p11_module modules[MODULES_MAX];
 static size_t n_modules;
@@ -258,8 +272,26 @@ static struct p11_module *module_get(const char *path, stir_error *err)
         free(m->path);
         return NULL;
     }
+    if (!(m->logins = calloc(m->n_slots ? m->n_slots : 1, sizeof *m->logins)) ||
+        RAND_bytes(m->salt, sizeof m->salt) != 1) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        free(m->logins);
+        PKCS11_release_all_slots(m->ctx, m->slots, m->n_slots);
+        PKCS11_CTX_unload(m->ctx);
+        PKCS11_CTX_free(m->ctx);
+        free(m->path);
+        return NULL;
+    }
     n_modules++;
     return m;
+}
+
+static int pin_hash(const struct p11_module *m, const char *pin, unsigned char md[32])
+{
+    return PKCS5_PBKDF2_HMAC(pin, (int)strlen(pin), m->salt, sizeof m->salt, PIN_KDF_ITER,
+                             EVP_sha256(), 32, md) == 1
+               ? 0
+               : -1;
 }
 
 /* Find the one private key the URI names, logging in to its token. */
@@ -274,19 +306,36 @@ static EVP_PKEY *find_key(struct p11_module *m, const struct p11_uri *u, const c
             continue;
         n_tokens++;
         int logged = 0;
+        struct slot_login *rec = &m->logins[i];
+        unsigned char md[32];
         if (PKCS11_is_logged_in(slot, 0, &logged) != 0)
             logged = 0;
+        /* Even when logged in already: a configuration must also start. */
+        if (slot->token->loginRequired && !pin) {
+            stir_fail(err, STIR_ERR_INTERNAL, "key",
+                      "token \"%s\" needs a PIN: set "
+                      "key_pin_file or STIRD_PKCS11_PIN",
+                      slot->token->label);
+            return NULL;
+        }
         if (!logged && slot->token->loginRequired) {
-            if (!pin) {
-                stir_fail(err, STIR_ERR_INTERNAL, "key",
-                          "token \"%s\" needs a PIN: set "
-                          "key_pin_file or STIRD_PKCS11_PIN",
-                          slot->token->label);
-                return NULL;
-            }
             if (PKCS11_login(slot, 0, pin) != 0) {
                 /* Never the PIN itself in a message. */
                 p11_fail(err, "login to token \"%s\" refused (wrong PIN?)", slot->token->label);
+                return NULL;
+            }
+            rec->set = pin_hash(m, pin, rec->md) == 0;
+        } else if (logged && pin && rec->set) {
+            /* C_Login on a logged-in token checks nothing, and logging out
+             * would end the sessions that sign now. */
+            int same = pin_hash(m, pin, md) == 0 && CRYPTO_memcmp(md, rec->md, sizeof md) == 0;
+            OPENSSL_cleanse(md, sizeof md);
+            if (!same) {
+                stir_fail(err, STIR_ERR_INTERNAL, "key",
+                          "the PIN given differs from the one token \"%s\" is logged in "
+                          "with, and a logged-in token cannot check another one: a new PIN "
+                          "takes effect at the next start",
+                          slot->token->label);
                 return NULL;
             }
         }
@@ -351,6 +400,8 @@ void sti_pkcs11_cleanup(void)
     pthread_mutex_lock(&modules_lock);
     for (size_t i = 0; i < n_modules; i++) {
         PKCS11_release_all_slots(modules[i].ctx, modules[i].slots, modules[i].n_slots);
+        OPENSSL_cleanse(modules[i].logins, modules[i].n_slots * sizeof *modules[i].logins);
+        free(modules[i].logins);
         PKCS11_CTX_unload(modules[i].ctx);
         PKCS11_CTX_free(modules[i].ctx);
         free(modules[i].path);

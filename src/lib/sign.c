@@ -431,33 +431,51 @@ static int add_type_claims(const stir_ppt_type *t, const json_t *req, json_t *cl
     return t->check_claims ? t->check_claims(claims, STIR_ERR_INPUT, err) : 0;
 }
 
+/* Why identity `id` may not sign for `tn` (canonical digits; NULL for a
+ * URI identity), or NULL when it may: its configured TN ranges (if any)
+ * must hold the TN and its certificate's TNAuthList cover it (a URI: only
+ * identities without ranges; a certificate without TNAuthList is not
+ * checked here). */
+static const char *identity_miss(const struct identity *id, const char *tn)
+{
+    int in_range = id->n_ranges == 0;
+    for (size_t r = 0; tn && r < id->n_ranges && !in_range; r++)
+        in_range = range_covers(&id->ranges[r], tn);
+    const stir_tnauth *ta = stir_cert_tnauth(id->cert);
+    return !in_range                                 ? "not in its tn ranges"
+           : tn && ta && !stir_tnauth_covers(ta, tn) ? "not in its TNAuthList"
+                                                     : NULL;
+}
+
+static int name_in(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 /*
  * RFC 8224 6.1 step 1: sign only identities the credential covers. The
  * identity is orig, or the diverting one for div (RFC 8946 3). A signing
- * identity is a candidate when its configured TN ranges (if any) hold that
- * TN and its certificate's TNAuthList covers it (a URI identity: only
- * identities without ranges; a certificate without TNAuthList is not
- * checked here). `only` (a signer name) or NULL for all. Fills cand[] in
+ * identity is a candidate when identity_miss finds nothing. `only` (n_only
+ * signer names) restricts them, NULL for all. Fills cand[] in
  * configuration order; 0 candidates is a 400 naming the identity.
  */
-static size_t candidates(const stir_signer *s, const char *only, const stir_ppt_type *t,
-                         const json_t *claims, size_t cand[STIR_SIGNER_MAX], stir_error *err)
+static size_t candidates(const stir_signer *s, const char *const *only, size_t n_only,
+                         const stir_ppt_type *t, const json_t *claims, size_t cand[STIR_SIGNER_MAX],
+                         stir_error *err)
 {
     const char *who = sti_ppt_scope_claim(t);
     const char *tn = json_string_value(json_object_get(json_object_get(claims, who), "tn"));
     char why[600] = "";
-    size_t n = 0, wl = 0;
+    size_t n = 0, wl = 0, known = 0;
     for (size_t i = 0; i < s->n_ids; i++) {
         const struct identity *id = &s->ids[i];
-        if (only && strcmp(only, id->name) != 0)
+        if (only && !name_in(id->name, only, n_only))
             continue;
-        int in_range = id->n_ranges == 0;
-        for (size_t r = 0; tn && r < id->n_ranges && !in_range; r++)
-            in_range = range_covers(&id->ranges[r], tn);
-        const stir_tnauth *ta = stir_cert_tnauth(id->cert);
-        const char *miss = !in_range                                 ? "not in its tn ranges"
-                           : tn && ta && !stir_tnauth_covers(ta, tn) ? "not in its TNAuthList"
-                                                                     : NULL;
+        known++;
+        const char *miss = identity_miss(id, tn);
         if (!miss) {
             cand[n++] = i;
             continue;
@@ -471,8 +489,8 @@ static size_t candidates(const stir_signer *s, const char *only, const stir_ppt_
         return n;
     char field[16];
     snprintf(field, sizeof field, "%s.%s", who, tn ? "tn" : "uri");
-    if (only && !stir_signer_has(s, only))
-        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"", only);
+    if (only && !known)
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "no signer named \"%.32s\"", n_only ? only[0] : "");
     else if (s->n_ids == 1 && tn)
         stir_fail(err, STIR_ERR_INPUT, field,
                   "the signing certificate's TNAuthList does not "
@@ -578,6 +596,30 @@ char *stir_sign_request_ex(stir_signer *s, const json_t *req, time_t now, int fl
 char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req, time_t now,
                            int flags, stir_error *err)
 {
+    return stir_sign_request_among(s, signer ? &signer : NULL, signer ? 1 : 0, req, now, flags,
+                                   err);
+}
+
+int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req, const char *ppt)
+{
+    const stir_ppt_type *t;
+    stir_ident ident;
+    stir_error e;
+    if (!json_is_object(req) || (!ppt && stir_sign_request_ppt(req, &ppt, &e)) ||
+        !(t = stir_ppt_find(s->ctx, ppt)) || !t->name[0])
+        return -1;
+    const char *who = sti_ppt_scope_claim(t);
+    if (stir_ident_from_json_ex(json_object_get(req, who), &ident, s->ident_flags, who, &e))
+        return -1;
+    for (size_t i = 0; i < s->n_ids; i++)
+        if (strcmp(s->ids[i].name, name) == 0)
+            return identity_miss(&s->ids[i], ident.is_tn ? ident.value : NULL) == NULL;
+    return 0;
+}
+
+char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t n_signers,
+                              const json_t *req, time_t now, int flags, stir_error *err)
+{
     if (!json_is_object(req)) {
         stir_fail(err, STIR_ERR_INPUT, "signingRequest", "must be a JSON object");
         return NULL;
@@ -619,7 +661,7 @@ char *stir_sign_request_as(stir_signer *s, const char *signer, const json_t *req
     json_object_set(claims, "iat", json_object_get(req, "iat"));
     size_t cand[STIR_SIGNER_MAX], n_cand;
     if (add_type_claims(t, req, claims, err) ||
-        !(n_cand = candidates(s, signer, t, claims, cand, err)))
+        !(n_cand = candidates(s, signers, n_signers, t, claims, cand, err)))
         goto done;
     if (sti_ppt_has_claim(t, "rcdi") && add_rcdi(s, claims, flags, err))
         goto done;

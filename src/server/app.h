@@ -10,6 +10,7 @@
 #include <time.h>
 #include <stir/stir.h>
 #include "config.h"
+#include "trustdigest.h"
 
 struct auth_holder;
 struct audit;
@@ -36,7 +37,8 @@ typedef struct stird_app {
 /* What verifies, built on one set of trust anchors. */
 typedef struct verif {
     char *trust_path;
-    struct stat trust_stat;    /* of trust_path when loaded: a reload reloads on change */
+    unsigned char trust_digest[TRUST_DIGEST_LEN];  /* of trust_path when loaded:
+                                       * a reload reloads when it changed */
     stir_trust *trust;
     size_t trust_count;
     stir_certcache *cache;     /* validated against `trust` */
@@ -49,7 +51,7 @@ typedef struct verif {
 verif *verif_new(const stird_app *app, const stird_config *cfg, char *err, size_t errlen);
 void verif_free(void *v);
 /* 1 when cfg->trust names other anchors than `v` was built from (another
- * path, or the file/directory changed: inode, size, mtime). */
+ * path, or other bytes in the file or in a file of the directory). */
 int verif_trust_changed(const verif *v, const stird_config *cfg);
 
 /* The server clock: --fixed-time when set, else the system clock. */

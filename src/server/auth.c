@@ -87,6 +87,11 @@ int auth_mode(const auth *a)
     return a->mode;
 }
 
+const policy *auth_policy(const auth *a)
+{
+    return a ? a->pol : NULL;
+}
+
 /* ---- JWKS ------------------------------------------------------------------- */
 
 static int b64_member(const json_t *k, const char *name, unsigned char *out, size_t cap)
@@ -365,12 +370,17 @@ int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_
     auth *n = auth_load(cfg, err, errlen);
     if (!n)
         return -1;
+    auth_holder_swap(h, n);
+    return 0;
+}
+
+void auth_holder_swap(auth_holder *h, auth *n)
+{
     pthread_mutex_lock(&h->mu);
     auth *old = h->cur;
     h->cur = n;
     pthread_mutex_unlock(&h->mu);
     auth_unref(old);
-    return 0;
 }
 
 /* ---- denials ------------------------------------------------------------------------ */

@@ -56,6 +56,9 @@ unsigned auth_check(const auth *a, http_client *c, const char *authorization,
 /* The `auth` setting (enum stird_auth_mode) `a` was built with. */
 int auth_mode(const auth *a);
 
+/* Its per-client policy; NULL without policy_file. */
+const policy *auth_policy(const auth *a);
+
 /*
  * Reload without dropping connections: one holder per server. A request
  * takes the current `auth` with auth_acquire and gives it back with
@@ -70,5 +73,7 @@ void auth_holder_free(auth_holder *h);
 const auth *auth_acquire(auth_holder *h);
 void auth_release(auth_holder *h, const auth *a);
 int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_t errlen);
+/* Put `n` (from auth_load, checked by the caller) in for the next requests. */
+void auth_holder_swap(auth_holder *h, auth *n);
 
 #endif

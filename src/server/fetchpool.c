@@ -205,7 +205,7 @@ static void *pool_main(void *arg)
             break;              /* stopping and nothing left to run */
         pthread_mutex_unlock(&p->lock);
         struct client *cl = j->cl;
-        j->finish(j->app, j->body, j->req, j->r);
+        j->finish(j->app, j->body, j->req, j->r, j->arg);
         job_end(j);
         pthread_mutex_lock(&p->lock);
         cl->running--;

@@ -19,8 +19,9 @@
 #include "app.h"
 
 struct http_reply;
+/* `arg` is the one given to fetchpool_run (the request's own context). */
 typedef void (*fetchpool_finish_fn)(const stird_app *app, const json_t *body, const json_t *req,
-                                    struct http_reply *r);
+                                    struct http_reply *r, void *arg);
 
 typedef struct fetchpool fetchpool;
 
@@ -40,7 +41,7 @@ enum {
 };
 
 /*
- * Run finish(app, body, req, r) on a pool thread, then done(arg) there,
+ * Run finish(app, body, req, r, arg) on a pool thread, then done(arg) there,
  * in `client`'s turn. Takes its own references to body and req. 0, or
  * FETCHPOOL_FULL / FETCHPOOL_CLIENT_FULL (nothing queued, done not called).
  */

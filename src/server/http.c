@@ -489,7 +489,25 @@ struct deferred {
     const struct resource *res;
     json_t *body;
     http_reply *r;
+    const char *const *signers;     /* the client's policy "signers" (the
+                                     * auth holding them outlives the job) */
+    size_t n_signers;
 };
+
+/* fetchpool_finish_fn of each resource, with the request's context. */
+static void finish_signing(const stird_app *app, const json_t *body, const json_t *req,
+                           http_reply *r, void *arg)
+{
+    const struct deferred *d = arg;
+    signing_finish(app, body, req, d->signers, d->n_signers, r);
+}
+
+static void finish_verification(const stird_app *app, const json_t *body, const json_t *req,
+                                http_reply *r, void *arg)
+{
+    (void)arg;
+    verification_finish(app, body, req, r);
+}
 
 /* Called on a fetch-pool thread once the reply is filled. The connection
  * is parked (its worker does not touch it) until conn_resume. */
@@ -520,14 +538,15 @@ static void pool_client_key(conn *c, char *key, size_t cap)
 /* A request that must wait for a fetch: park it and let the pool run
  * `finish` on it. Returns 1 (parked) or 0 with a 503 in `r`. */
 static int defer_request(const struct http_server *s, conn *c, const struct resource *res,
-                         fetchpool_finish_fn finish, json_t *body, json_t *req, http_reply *r)
+                         const char *const *signers, size_t n_signers, fetchpool_finish_fn finish,
+                         json_t *body, json_t *req, http_reply *r)
 {
     char key[300];
     int rc = FETCHPOOL_FULL;
     struct deferred *d = malloc(sizeof *d);
     pool_client_key(c, key, sizeof key);
     if (d) {
-        *d = (struct deferred){s, c, res, json_incref(body), r};
+        *d = (struct deferred){s, c, res, json_incref(body), r, signers, n_signers};
         rc = fetchpool_run(s->pool, key, s->app, finish, body, req, r, resume_deferred, d);
         if (rc == 0)
             return 1;
@@ -562,20 +581,23 @@ static void note_request_id(const json_t *body, const struct resource *res, http
 static int run_resource(const struct http_server *s, conn *c, const struct resource *res,
                         json_t *body, http_reply *r)
 {
+    const struct req_state *st = conn_data(c);
     json_t *later = NULL;
     fetchpool_finish_fn finish;
     int wait, deferred = 0;
+    size_t n_signers;
+    const char *const *signers = policy_signers(st->pol, &n_signers);
 
     note_request_id(body, res, r);
     if (res->route == R_SIGNING) {
-        wait = signing_handle(s->app, body, res->ppt, r, &later);
-        finish = signing_finish;
+        wait = signing_handle(s->app, body, res->ppt, signers, n_signers, r, &later);
+        finish = finish_signing;
     } else {
         wait = verification_handle(s->app, body, r, &later);
-        finish = verification_finish;
+        finish = finish_verification;
     }
     if (wait)
-        deferred = defer_request(s, c, res, finish, body, later, r);
+        deferred = defer_request(s, c, res, signers, n_signers, finish, body, later, r);
     json_decref(later);
     return deferred;
 }
@@ -672,20 +694,38 @@ static int api_headers(void *arg, conn *c, http_reply *r)
     return gate(s, c, res, r);
 }
 
+/* A client limited to some signers: does one of them cover the request? */
+static unsigned check_signer_choice(const stird_app *app, const struct req_state *st,
+                                    const json_t *req, const char *ppt, auth_denial *d)
+{
+    size_t n;
+    unsigned status;
+    if (!policy_signers(st->pol, &n))
+        return 0;
+    cred_ref *ref = cred_acquire(app->creds);
+    status = policy_check_signer_choice(st->pol, cred_signer(ref), req, ppt, d);
+    cred_release(ref);
+    return status;
+}
+
 /*
  * The per-client signing rules, once the body is parsed: 0, or 1 with the
  * refusal (403 naming the rule, 400) in `r`.
  */
-static int check_signing_policy(const struct req_state *st, const json_t *body, http_reply *r)
+static int check_signing_policy(const struct http_server *s, const struct req_state *st,
+                                const json_t *body, http_reply *r)
 {
     const json_t *req;
+    const char *ppt;
     auth_denial d;
 
     if (!st->pol || st->res->route != R_SIGNING)
         return 0;
     if (!(req = http_unwrap(body, "signingRequest", r)))
         return 1;
-    if (policy_check_signing(st->pol, req, ppt_of(st->res, req), &d) == 0)
+    ppt = ppt_of(st->res, req);
+    if (policy_check_signing(st->pol, req, ppt, &d) == 0 &&
+        check_signer_choice(s->app, st, req, ppt, &d) == 0)
         return 0;
     deny(r, &d);
     return 1;
@@ -726,7 +766,7 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
     if (!json_is_object(body)) {
         http_problem(r, 400, "Failed To Parse Message Body",
                      "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
-    } else if (check_signing_policy(st, body, r)) {
+    } else if (check_signing_policy(s, st, body, r)) {
         note_request_id(body, res, r);
     } else {
         deferred = run_resource(s, c, res, body, r);

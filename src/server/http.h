@@ -101,11 +101,14 @@ void http_clean_text(char *out, size_t cap, const char *s);
  * runs the matching *_finish on the fetch pool, where blocking is fine.
  *
  * signing_handle's `implied_ppt` is the type of a legacy per-type resource
- * (/divSigning: "div"), NULL for /signing.
+ * (/divSigning: "div"), NULL for /signing. `signers` (n_signers names,
+ * NULL: any) are the signing identities the client's policy allows.
  */
 int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
-                   http_reply *r, json_t **later);
-void signing_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r);
+                   const char *const *signers, size_t n_signers, http_reply *r,
+                   json_t **later);
+void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
+                    const char *const *signers, size_t n_signers, http_reply *r);
 int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
                         json_t **later);
 void verification_finish(const stird_app *app, const json_t *body, const json_t *req,

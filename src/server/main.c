@@ -272,6 +272,28 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
 }
 
 /*
+ * A signer about to serve must have every signer name of the policy that
+ * will serve with it: `next_auth`'s when the policy reloads, else the
+ * running one's. 0, or -1 with the reason in err.
+ */
+static int signer_names_check(stird_app *app, const auth *next_auth, const stir_signer *signer,
+                              char *err, size_t errlen)
+{
+    char why[900];
+    const auth *a;
+    int rc;
+    if (!app->auth)
+        return 0;
+    a = next_auth ? next_auth : auth_acquire(app->auth);
+    rc = policy_check_signer_names(auth_policy(a), signer, why, sizeof why);
+    if (!next_auth)
+        auth_release(app->auth, a);
+    if (rc != 0)
+        snprintf(err, errlen, "the policy %s: %s", app->cfg->policy_file, why);
+    return rc;
+}
+
+/*
  * SIGHUP. The configuration file (and the command line, unchanged) is
  * read again; the signing identities (files or PKCS#11), the trust
  * anchors when they changed (with a new certificate cache and verifier),
@@ -289,14 +311,20 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
 {
     stird_config next, vcfg;
     stir_signer *signer = NULL;
+    auth *next_auth = NULL;
     verif *nv = NULL;
     holder_ref *vref;
     int trust_changed;
     size_t ids;
     SSL_CTX *api_tls = NULL;
-    char err[1024], diff[1024];
+    char err[1024], diff[1024], auth_err[1024];
     int rc;
 
+    /* The policy first: the new signer must have every signer it names
+     * (the new policy's when it loads, else the running one's). */
+    if (app->auth && !(next_auth = auth_load(cfg, auth_err, sizeof auth_err)))
+        log_msg(LOG_LVL_ERROR, "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
+                "keep serving: %s", auth_err);
     memset(&next, 0, sizeof next);
     rc = config_load(&next, argc, argv, err, sizeof err);
     if (rc != 0) {
@@ -312,6 +340,8 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     next.require_user_phone = cfg->require_user_phone;
     if ((next.key || next.n_signers) &&
         !(signer = cred_signer_new(app->ctx, &next, app->rcd, err, sizeof err)))
+        goto refused;
+    if (signer_names_check(app, next_auth, signer, err, sizeof err) != 0)
         goto refused;
     /* New trust anchors mean a new certificate cache (its verdicts were
      * made against the old ones) and verifier; the running settings stay
@@ -361,14 +391,21 @@ refused:
     SSL_CTX_free(api_tls);
 others:
     config_free(&next);
-    if (app->auth) {
-        if (auth_holder_reload(app->auth, cfg, err, sizeof err) == 0)
+    if (next_auth) {
+        cred_ref *ref = cred_acquire(app->creds);
+        rc = policy_check_signer_names(auth_policy(next_auth), cred_signer(ref), auth_err,
+                                       sizeof auth_err);
+        cred_release(ref);
+        if (rc == 0) {
+            auth_holder_swap(app->auth, next_auth);
             log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
                     cfg->auth == AUTH_MODE_OAUTH ? " and OAuth keys" : "",
                     cfg->policy_file ? cfg->policy_file : "no policy file");
-        else
+        } else {
             log_msg(LOG_LVL_ERROR, "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
-                    "keep serving: %s", err);
+                    "keep serving: %s: %s", cfg->policy_file, auth_err);
+            auth_free(next_auth);
+        }
     }
     if (app->audit) {
         if (audit_reopen(app->audit, err, sizeof err) == 0)
@@ -485,6 +522,10 @@ int main(int argc, char **argv)
             goto out;
         }
         signing = signer != NULL;
+        if (signer_names_check(&app, NULL, signer, err, sizeof err) != 0) {
+            fprintf(stderr, "stird: %s\n", err);
+            goto out;
+        }
         if (cfg.key) {
             metrics_set_signing_not_after(leaf_not_after(cfg.cert));
             check_own_x5u(&cfg);

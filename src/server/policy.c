@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <stir/sign.h>
 #include <stir/tn.h>
 
 #include "policy.h"
@@ -22,6 +23,8 @@
 #define RES_SIGNING 1u
 #define RES_VERIFICATION 2u
 #define CAUSE "NOT_AUTHORIZED_BY_POLICY"
+#define SIGNER_NAME_CHARS \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 enum tn_kind { TN_EXACT, TN_PREFIX, TN_RANGE, TN_ANY };
 
@@ -46,6 +49,7 @@ struct policy_client {
     int max_attest;             /* 'A', 'B' or 'C' */
     str_list rcd_nam, iss, appid;   /* globs */
     str_list rcd_url;           /* prefixes of jcl, icn and jCard URIs */
+    str_list signers;           /* signing identities it may use; none: all */
     double rate, burst;         /* rate 0: unlimited */
     /* The only mutable part: the token bucket. */
     pthread_mutex_t mu;
@@ -104,6 +108,7 @@ static void client_free(policy_client *c)
     list_free(&c->iss);
     list_free(&c->appid);
     list_free(&c->rcd_url);
+    list_free(&c->signers);
     pthread_mutex_destroy(&c->mu);
 }
 
@@ -216,7 +221,7 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
 {
     static const char *const MEMBERS[] = {
         "comment", "resources", "ppt", "orig_tn", "orig_uri", "max_attest",
-        "rcd_nam", "iss", "rcd_url_prefixes", "appid", "rate", "burst",
+        "rcd_nam", "iss", "rcd_url_prefixes", "appid", "rate", "burst", "signers",
     };
     const char *key;
     json_t *v;
@@ -232,7 +237,8 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
                 break;
         if (k == sizeof MEMBERS / sizeof MEMBERS[0]) {
             fail(e, name, key, "unknown member (known: resources, ppt, orig_tn, orig_uri, "
-                 "max_attest, rcd_nam, iss, rcd_url_prefixes, appid, rate, burst, comment)");
+                 "max_attest, rcd_nam, iss, rcd_url_prefixes, appid, rate, burst, signers, "
+                 "comment)");
             return -1;
         }
     }
@@ -268,11 +274,22 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
     struct { const char *m; str_list *l; int lower; } lists[] = {
         {"ppt", &c->ppt, 0}, {"orig_uri", &c->orig_uri, 1}, {"rcd_nam", &c->rcd_nam, 0},
         {"iss", &c->iss, 0}, {"rcd_url_prefixes", &c->rcd_url, 0}, {"appid", &c->appid, 0},
+        {"signers", &c->signers, 0},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         if ((v = json_object_get(o, lists[i].m)) &&
             get_strings(e, name, lists[i].m, v, lists[i].l, lists[i].lower) != 0)
             return -1;
+    for (size_t i = 0; i < c->signers.n; i++) {
+        const char *sn = c->signers.v[i];
+        if (strlen(sn) > STIR_SIGNER_NAME_MAX || strspn(sn, SIGNER_NAME_CHARS) != strlen(sn)) {
+            char path[32];
+            snprintf(path, sizeof path, "signers[%zu]", i);
+            fail(e, name, path, "'%.40s' is not a signer name (1 to %d letters, digits, '_', "
+                 "'.', '-')", sn, STIR_SIGNER_NAME_MAX);
+            return -1;
+        }
+    }
     if ((v = json_object_get(o, "orig_tn"))) {
         str_list tl = {0};
         if (get_strings(e, name, "orig_tn", v, &tl, 0) != 0 ||
@@ -587,6 +604,58 @@ unsigned policy_check_signing(const policy_client *c, const json_t *req, const c
     if ((s = json_string_value(json_object_get(req, "appid"))) && !in_glob(&c->appid, s, 0))
         return refuse(d, c, "appid", "appid", s, "is outside the appid");
     return 0;
+}
+
+const char *const *policy_signers(const policy_client *c, size_t *n)
+{
+    *n = c ? c->signers.n : 0;
+    return *n ? (const char *const *)c->signers.v : NULL;
+}
+
+int policy_check_signer_names(const policy *p, const stir_signer *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        for (size_t k = 0; k < p->c[i].signers.n; k++) {
+            const char *sn = p->c[i].signers.v[k];
+            if (s && stir_signer_has(s, sn))
+                continue;
+            snprintf(err, errlen, "client '%.100s': signers[%zu]: '%s' %s", p->c[i].name, k, sn,
+                     s ? "is not a signing identity of this server (the default one is "
+                         "\"default\", the others are named by their signer lines)"
+                       : "names a signing identity, but signing is not configured");
+            return -1;
+        }
+    return 0;
+}
+
+unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s,
+                                    const json_t *req, const char *ppt, auth_denial *d)
+{
+    char names[200];
+    size_t o = 0;
+    if (!c->signers.n || !s)
+        return 0;
+    for (size_t i = 0; i < c->signers.n; i++) {
+        int rc = stir_signer_covers(s, c->signers.v[i], req, ppt);
+        if (rc != 0)
+            return 0;   /* covered, or unreadable: the signer answers 400 */
+    }
+    for (size_t i = 0; i < c->signers.n && o < sizeof names; i++) {
+        int w = snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", c->signers.v[i]);
+        o += w > 0 ? (size_t)w : 0;
+    }
+    stir_error e;
+    if (!ppt && stir_sign_request_ppt(req, &ppt, &e) != 0)
+        ppt = "shaken";
+    const char *who = strcmp(ppt, "div") == 0 ? "div" : "orig";  /* as the signer reads it */
+    stir_ident id;
+    const char *shown = stir_ident_from_json(json_object_get(req, who), &id, who, &e) == 0
+                            ? id.value : "?";
+    char v[96];
+    denial_clean(v, sizeof v, shown, 80);
+    return denial_set(d, 403, "Forbidden", CAUSE, "signers",
+                      "%s %s may not be signed by any of the signers (%s) of client '%.100s': "
+                      "none of them covers it (tn ranges, TNAuthList)", who, v, names, c->name);
 }
 
 /* ---- rate ------------------------------------------------------------------ */

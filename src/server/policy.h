@@ -16,6 +16,8 @@
 
 #include "denial.h"
 
+struct stir_signer;
+
 #define POLICY_MAX_BYTES (1024 * 1024)  /* largest policy file */
 #define POLICY_MAX_CLIENTS 4096
 #define POLICY_MAX_LIST 256             /* entries of one rule list */
@@ -48,6 +50,32 @@ unsigned policy_check_resource(const policy_client *c, enum auth_resource res,
  */
 unsigned policy_check_signing(const policy_client *c, const json_t *req, const char *ppt,
                               auth_denial *d);
+
+/*
+ * The signing identities the client may use (its "signers"), NULL with
+ * *n = 0 when it may use all of them: what signing passes to
+ * stir_sign_request_among.
+ */
+const char *const *policy_signers(const policy_client *c, size_t *n);
+
+/*
+ * Does every signer name of every client exist in `s` (NULL: signing is
+ * not configured)? 0, or -1 with "client 'x': signers[i]: 'name' is not
+ * ..." in err. Run at start and on every reload of the policy or of the
+ * signing credentials, so a policy never names a signer that is not there.
+ */
+int policy_check_signer_names(const policy *p, const struct stir_signer *s, char *err,
+                              size_t errlen);
+
+/*
+ * May one of the client's signers sign this signingRequest as `ppt` (NULL:
+ * the request's own) (its TN ranges and TNAuthList cover the orig, or
+ * div, TN)? 0 (also when the client
+ * has no "signers", or the request cannot be read: signing then answers
+ * 400), or 403 naming the rule "signers" with `d` filled.
+ */
+unsigned policy_check_signer_choice(const policy_client *c, const struct stir_signer *s,
+                                    const json_t *req, const char *ppt, auth_denial *d);
 
 /* Take one request from the client's token bucket: 0, or 429 with
  * retry_after set. Thread-safe; a client without `rate` is unlimited. */

@@ -154,7 +154,8 @@ static void sign_reply(char *hdr, const stir_error *err, const json_t *rid, http
 }
 
 int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
-                   http_reply *r, json_t **later)
+                   const char *const *signers, size_t n_signers, http_reply *r,
+                   json_t **later)
 {
     const json_t *req = http_unwrap(body, "signingRequest", r), *rid;
     json_t *typed = NULL;
@@ -185,7 +186,8 @@ int signing_handle(const stird_app *app, const json_t *body, const char *implied
     memset(&err, 0, sizeof err);
     /* Never block a worker: an rcd whose linked content is not cached
      * comes back STIR_WOULD_BLOCK and is finished on the fetch pool. */
-    hdr = stir_sign_request_ex(cred_signer(ref), req, app_now(app), STIR_CACHE_NOWAIT, &err);
+    hdr = stir_sign_request_among(cred_signer(ref), signers, n_signers, req, app_now(app),
+                                  STIR_CACHE_NOWAIT, &err);
     cred_release(ref);
     if (!hdr && err.code == STIR_WOULD_BLOCK) {
         *later = typed ? typed : json_incref((json_t *)req);
@@ -197,7 +199,8 @@ int signing_handle(const stird_app *app, const json_t *body, const char *implied
 }
 
 /* On a fetch pool thread: the same request, now allowed to fetch. */
-void signing_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r)
+void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
+                    const char *const *signers, size_t n_signers, http_reply *r)
 {
     stir_error err;
     char *hdr;
@@ -205,7 +208,8 @@ void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
     /* The signer current now: a reload in between means the new one. */
     cred_ref *ref = cred_acquire(app->creds);
     memset(&err, 0, sizeof err);
-    hdr = cred_signer(ref) ? stir_sign_request_ex(cred_signer(ref), req, app_now(app), 0, &err)
+    hdr = cred_signer(ref) ? stir_sign_request_among(cred_signer(ref), signers, n_signers, req,
+                                                     app_now(app), 0, &err)
                            : NULL;
     if (!cred_signer(ref))
         stir_fail(&err, STIR_ERR_INTERNAL, NULL, "signing was turned off by a reload");

@@ -14,6 +14,7 @@
  */
 #include "holder.h"
 #include "http.h"
+#include "trustdigest.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -120,6 +121,7 @@ verif *verif_new(const stird_app *app, const stird_config *cfg, char *err, size_
 {
     stir_certcache_config ccfg;
     stir_error e;
+    char derr[300];
     verif *v = calloc(1, sizeof *v);
 
     if (!v) {
@@ -127,9 +129,13 @@ verif *verif_new(const stird_app *app, const stird_config *cfg, char *err, size_
         return NULL;
     }
     memset(&e, 0, sizeof e);
-    if (!(v->trust_path = strdup(cfg->trust)) || stat(cfg->trust, &v->trust_stat) != 0) {
-        snprintf(err, errlen, "trust anchors %s: %s", cfg->trust,
-                 v->trust_path ? strerror(errno) : "out of memory");
+    if (!(v->trust_path = strdup(cfg->trust))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Before loading: a change in between is seen by the next reload. */
+    if (trust_digest(cfg->trust, v->trust_digest, derr, sizeof derr) != 0) {
+        snprintf(err, errlen, "trust anchors %s", derr);
         goto fail;
     }
     v->trust = stir_trust_load(cfg->trust, &e);
@@ -167,11 +173,10 @@ fail:
 
 int verif_trust_changed(const verif *v, const stird_config *cfg)
 {
-    struct stat st;
-    if (strcmp(v->trust_path, cfg->trust) != 0 || stat(cfg->trust, &st) != 0)
-        return 1;
-    return st.st_ino != v->trust_stat.st_ino || st.st_dev != v->trust_stat.st_dev ||
-           st.st_size != v->trust_stat.st_size ||
-           st.st_mtim.tv_sec != v->trust_stat.st_mtim.tv_sec ||
-           st.st_mtim.tv_nsec != v->trust_stat.st_mtim.tv_nsec;
+    unsigned char d[TRUST_DIGEST_LEN];
+    char err[300];
+    /* Unreadable now: "changed", so the reload tries and says why. */
+    return strcmp(v->trust_path, cfg->trust) != 0 ||
+           trust_digest(cfg->trust, d, err, sizeof err) != 0 ||
+           memcmp(d, v->trust_digest, sizeof d) != 0;
 }

@@ -5,11 +5,11 @@
  */
 #include "x5u.h"
 #include "conn.h"
+#include "holder.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +23,13 @@ struct x5u_server {
     conn_server *conns;
     tls_slot *tls;
     unsigned port;
-    pthread_mutex_t mu;         /* the document, swapped by x5u_reload */
-    struct doc *doc;
+    holder *doc;                /* struct doc, swapped by x5u_reload */
 };
 
-/* The chain document. Replies point into it without a copy, so one that
- * a reload replaced stays allocated (linked from the new one) until
- * x5u_stop: a few KB per reload. */
+/* The chain document. A reply points into it without a copy and holds a
+ * reference (holder.h) until it is sent, so one that a reload replaced is
+ * freed when its last reply is out. */
 struct doc {
-    struct doc *older;
     size_t len;
     char pem[];
 };
@@ -54,7 +52,6 @@ static struct doc *load_doc(const char *cert, char *err, size_t errlen)
     }
     pem = stir_cert_pem(chain, &len);
     if (pem && (d = malloc(sizeof *d + len + 1))) {
-        d->older = NULL;
         d->len = len;
         memcpy(d->pem, pem, len);
         d->pem[len] = '\0';
@@ -63,6 +60,13 @@ static struct doc *load_doc(const char *cert, char *err, size_t errlen)
     if (!d)
         snprintf(err, errlen, "x5u server: cannot serialize %s", cert);
     return d;
+}
+
+/* conn_set_data_done: the reply that pointed into the document is sent. */
+static void reply_sent(void *arg, conn *c)
+{
+    (void)arg;
+    holder_release((holder_ref *)conn_data(c));
 }
 
 /* Everything is answered from the request line and headers. */
@@ -81,12 +85,13 @@ static int x5u_headers(void *arg, conn *c, http_reply *r)
         http_problem(r, 405, "Method Not Allowed", "use GET", NULL, NULL, NULL);
         r->allow = "GET, HEAD";
     } else {
+        holder_ref *ref = holder_acquire(s->doc);
+        const struct doc *d = holder_obj(ref);
+        conn_set_data_done(c, ref, reply_sent, NULL);
         r->status = 200;
         r->content_type = "application/pem-certificate-chain";
-        pthread_mutex_lock(&s->mu);
-        r->body = s->doc->pem;
-        r->len = s->doc->len;
-        pthread_mutex_unlock(&s->mu);
+        r->body = (char *)d->pem;
+        r->len = d->len;
         r->body_static = 1;
         http_reply_header(r, "Cache-Control", "max-age=86400");
     }
@@ -108,11 +113,7 @@ static const conn_handler X5U_HANDLER = {x5u_headers, x5u_request};
 static void free_server(x5u_server *s)
 {
     tls_slot_free(s->tls);
-    for (struct doc *d = s->doc, *o; d; d = o) {
-        o = d->older;
-        free(d);
-    }
-    pthread_mutex_destroy(&s->mu);
+    holder_free(s->doc);
     free(s);
 }
 
@@ -135,9 +136,16 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    pthread_mutex_init(&s->mu, NULL);
-    if (!(s->doc = load_doc(cfg->cert, err, errlen)))
-        goto fail;
+    {
+        struct doc *d = load_doc(cfg->cert, err, errlen);
+        if (!d)
+            goto fail;
+        if (!(s->doc = holder_new(d, free))) {
+            free(d);
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
     {
         SSL_CTX *ctx = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
         if (!ctx)
@@ -189,10 +197,12 @@ int x5u_reload(x5u_server *s, const stird_config *cfg, char *err, size_t errlen)
         free(d);
         return -1;
     }
+    if (holder_swap(s->doc, d) != 0) {
+        free(d);
+        SSL_CTX_free(ctx);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     tls_slot_swap(s->tls, ctx);
-    pthread_mutex_lock(&s->mu);
-    d->older = s->doc;
-    s->doc = d;
-    pthread_mutex_unlock(&s->mu);
     return 0;
 }

@@ -236,6 +236,10 @@ class Server:
         # a test that sends what the document does not describe on purpose
         # may turn it off.
         self.check_openapi = check_openapi
+        if embedded and not x5u:
+            # Embedded mode always serves x5u, on 127.0.0.1:8443 unless told
+            # otherwise: a fixed port that parallel test runs would share.
+            raise ValueError("embedded stird always listens for x5u: use embedded=False")
         self.tmp = tempfile.mkdtemp(prefix="stirtest.")
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.stderr_path = os.path.join(self.tmp, "stderr.log")

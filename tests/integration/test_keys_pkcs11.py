@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,73 @@ class Pkcs11Test(unittest.TestCase):
         os.chmod(loose, 0o644)
         self.assertStartFails(self.args(URI, "chain_sp.pem", "--key-pin-file", loose),
                               loose, "mode 0644")
+
+
+    def test_sighup_reloads_the_token_key(self):
+        """SIGHUP with another token object in the configuration: new
+        signatures are made by that key (jwcrypto and the openssl CLI);
+        a URI naming no key, or a wrong PIN, is refused and the running
+        key keeps signing; the wrong PIN never shows; a good
+        configuration after them reloads."""
+        d = tempfile.mkdtemp(dir=self.tmp)
+        conf = os.path.join(d, "stird.conf")
+        wrong_pin = os.path.join(d, "wrong-pin")
+        with open(os.open(wrong_pin, os.O_CREAT | os.O_WRONLY, 0o600), "w") as f:
+            f.write("13579864\n")
+
+        def write(obj, chain, pin_file=self.pin_file):
+            with open(conf + ".new", "w") as f:
+                f.write("key = pkcs11:token=stirtest;object=%s;type=private\n"
+                        "pkcs11_module = %s\nkey_pin_file = %s\ncert = %s\n"
+                        "x5u = https://cr.example.com/hsm.pem\ntrust = %s\n"
+                        % (obj, self.module, pin_file, os.path.join(self.tmp, chain),
+                           os.path.join(self.tmp, "pki", "root.pem")))
+            os.replace(conf + ".new", conf)
+
+        def hup(srv, text):
+            n = srv.stderr().count(text)
+            srv.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 30
+            while srv.stderr().count(text) == n:
+                self.assertLess(time.time(), deadline, srv.stderr()[-3000:])
+                time.sleep(0.05)
+
+        def signed_by(srv, label, not_label):
+            hdr, _ = srv.sign_ok()
+            self.check_signature(hdr, label)
+            with open(os.path.join(self.tmp, not_label + ".pub.pem"), "rb") as f:
+                other = jwk.JWK.from_pem(f.read())
+            obj = jws.JWS()
+            obj.deserialize(hdr.split(";", 1)[0])
+            with self.assertRaises(jws.InvalidJWSSignature):
+                obj.verify(other, alg="ES256")
+
+        write("sp", "chain_sp.pem")
+        with stirtest.Server("--config", conf, embedded=False) as s:
+            signed_by(s, "sp", "other")
+            write("other", "chain_other.pem")
+            hup(s, "SIGHUP: reloaded")
+            signed_by(s, "other", "sp")
+            # A URI that names no key of the token: refused, "other" signs on.
+            write("nosuch", "chain_other.pem")
+            hup(s, "REFUSED")
+            self.assertIn("nosuch", s.stderr().split("REFUSED")[-1].splitlines()[0])
+            signed_by(s, "other", "sp")
+            # The right object with a wrong PIN: refused too.
+            # (The token is logged in and cannot check a PIN then: stird
+            # refuses a PIN other than the one it logged in with.)
+            write("sp", "chain_sp.pem", wrong_pin)
+            hup(s, "REFUSED")
+            self.assertIn("differs from the one token \"stirtest\" is logged in with",
+                          s.stderr().split("REFUSED")[-1].splitlines()[0])
+            signed_by(s, "other", "sp")
+            # Back to the right PIN: the reload goes through.
+            write("sp", "chain_sp.pem")
+            hup(s, "SIGHUP: reloaded")
+            signed_by(s, "sp", "other")
+            self.assertEqual(s.stderr().count("REFUSED"), 2)
+            for secret in (PIN, "13579864"):
+                self.assertNotIn(secret, s.stderr() + s.stdout())
 
 
 if __name__ == "__main__":

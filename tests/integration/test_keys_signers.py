@@ -1,4 +1,5 @@
-"""Several signing identities (issue 12 item 3).
+"""Several signing identities (issue 12 item 3), and their choice per
+client through the policy's "signers" (PolicySignersTest).
 
 Three leaf certificates made with the openssl CLI under one fixture CA
 (tests/tools/mkpki.sh), each with a TNAuthList of one TN range (RFC 8226):
@@ -13,6 +14,8 @@ verifies each signature with the expected leaf key.
 """
 import os
 import shutil
+import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -222,6 +225,182 @@ class SignersTest(unittest.TestCase):
             loose, self.path("chain_b.pem"), self.cs.url("b.pem")))
         self.assertEqual(rc, 1, err)
         self.assertIn("mode 0644", err)
+
+
+ISS = "https://as.example.net"
+AUD = "stird"
+
+
+def jws_verifies(identity_value, cert_path):
+    """Does python3-jwcrypto verify the PASSporT with the key of cert_path?"""
+    from cryptography import x509
+    from jwcrypto import jwk, jws
+    with open(cert_path, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    s = jws.JWS()
+    s.deserialize(identity_value.split(";", 1)[0])
+    try:
+        s.verify(jwk.JWK.from_pyca(cert.public_key()), alg="ES256")
+        return True
+    except jws.InvalidJWSSignature:
+        return False
+
+
+class PolicySignersTest(unittest.TestCase):
+    """A client's policy names the signing identities it may use: two
+    certificates cover 1202555xxxx (east = b, first in the configuration,
+    and east2 = d); client alice may use east2 only, bob default only (a:
+    1215555xxxx). Clients are told apart by OAuth access tokens made with
+    python3-jwcrypto; signatures are checked with jwcrypto against each
+    leaf's public key."""
+
+    path = SignersTest.__dict__["path"]
+    spec = SignersTest.__dict__["spec"]
+    leaf = SignersTest.__dict__["leaf"]
+
+    @classmethod
+    def setUpClass(cls):
+        from jwcrypto import jwk
+        cls.tmp = tempfile.mkdtemp(prefix="stirpolsigners.")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
+                        cls.pki], check=True, timeout=120)
+        cls.repo = os.path.join(cls.tmp, "repo")
+        os.mkdir(cls.repo)
+        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("d", "12025550000")):
+            cls.leaf(name, start)
+        cls.as_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="as-1")
+        cls.jwks = cls.path("jwks.json")
+        with open(cls.jwks, "w") as f:
+            json.dump({"keys": [json.loads(cls.as_key.export_public())]}, f)
+        cls.policy = cls.path("policy.json")
+        cls.write_policy({"alice": ["east2"], "bob": ["default"]})
+        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
+                                     os.path.join(cls.pki, "tls.key"), cls.repo)
+        cls.conf = cls.path("stird.conf")
+        with open(cls.conf, "w") as f:
+            f.write("key = %s\ncert = %s\nx5u = %s\n" % (
+                cls.path("a.key"), cls.path("chain_a.pem"), cls.cs.url("a.pem")))
+            f.write("signer = %s tn=1202555*\n" % cls.spec("east", "b"))
+            f.write("signer = %s\n" % cls.spec("east2", "d"))
+            f.write("auth = oauth\noauth_jwks = %s\noauth_issuer = %s\noauth_audience = %s\n"
+                    "policy_file = %s\n" % (cls.jwks, ISS, AUD, cls.policy))
+            f.write("trust = %s\n" % os.path.join(cls.pki, "root.pem"))
+        try:
+            cls.srv = stirtest.Server("--config", cls.conf, embedded=False)
+        except Exception:
+            cls.cs.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        cls.cs.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def write_policy(cls, signers_of):
+        doc = {"clients": {name: {"resources": ["signing"], "ppt": ["shaken", "div"],
+                                  "orig_tn": ["*"],
+                                  "max_attest": "A", "signers": signers}
+                           for name, signers in signers_of.items()}}
+        doc["clients"]["carol"] = {"resources": ["signing"], "ppt": ["shaken"], "orig_tn": ["*"],
+                                   "max_attest": "A"}
+        with open(cls.policy + ".new", "w") as f:
+            json.dump(doc, f)
+        os.replace(cls.policy + ".new", cls.policy)
+
+    def token(self, client):
+        from jwcrypto import jwt
+        now = int(time.time())
+        t = jwt.JWT(header={"alg": "ES256", "kid": "as-1", "typ": "at+jwt"},
+                    claims={"iss": ISS, "aud": AUD, "client_id": client, "scope": "stir-signing",
+                            "iat": now, "nbf": now, "exp": now + 300})
+        t.make_signed_token(self.as_key)
+        return t.serialize()
+
+    def sign_as(self, client, orig, path="/stir/v1/signing", **over):
+        req = {"attest": "A", "orig": {"tn": orig}, "dest": {"tn": [stirtest.DEST_TN]},
+               "iat": int(time.time())}
+        req.update(over)
+        req = {k: v for k, v in req.items() if v is not None}
+        st, body, _ = self.srv.post(path, {"signingRequest": req},
+                                    headers={"Authorization": "Bearer " + self.token(client)})
+        return st, body
+
+    def assertSignedBy(self, st, body, leaf, others):
+        self.assertEqual(st, 200, body)
+        hdr = body["signingResponse"]["identityHeader"]
+        self.assertEqual(stirtest.decode_identity(hdr)[0]["x5u"], self.cs.url(leaf + ".pem"))
+        self.assertTrue(jws_verifies(hdr, self.path(leaf + ".pem")), leaf)
+        for other in others:
+            self.assertFalse(jws_verifies(hdr, self.path(other + ".pem")), other)
+
+    def test_client_signs_only_with_its_signers(self):
+        # Without "signers" (carol) the first covering identity signs: east (b).
+        self.assertSignedBy(*self.sign_as("carol", "12025551234"), "b", ("d", "a"))
+        # alice may use east2 only: d signs, although east comes first.
+        for _ in range(3):
+            self.assertSignedBy(*self.sign_as("alice", "12025551234"), "d", ("b", "a"))
+        # ... and none of hers covers 1215555xxxx: 403 naming the rule.
+        st, body = self.sign_as("alice", "12155551212")
+        self.assertEqual((st, body.get("cause")), (403, "NOT_AUTHORIZED_BY_POLICY"), body)
+        self.assertIn("signers (east2)", body["detail"])
+        self.assertIn("12155551212", body["detail"])
+        # bob: default (a) only; a TN only east/east2 cover is refused.
+        self.assertSignedBy(*self.sign_as("bob", "12155551212"), "a", ("b", "d"))
+        st, body = self.sign_as("bob", "12025551234")
+        self.assertEqual(st, 403, body)
+        self.assertIn("client 'bob'", body["detail"])
+        self.assertIn("rule=signers", self.srv.stderr())
+
+    def test_div_is_judged_by_the_diverting_number(self):
+        # /divSigning (ppt implied): the diverting TN decides, as when signing.
+        st, body = self.sign_as("alice", "12155551212", path="/stir/v1/divSigning",
+                                attest=None, div={"tn": "12025559999"})
+        self.assertSignedBy(st, body, "d", ("b", "a"))
+        st, body = self.sign_as("alice", "12025551234", path="/stir/v1/divSigning",
+                                attest=None, div={"tn": "12155559999"})
+        self.assertEqual(st, 403, body)
+        self.assertIn("div 12155559999 may not be signed", body["detail"])
+
+    def test_unknown_signer_in_reloaded_policy_is_refused(self):
+        self.write_policy({"alice": ["east2", "nosuch"], "bob": ["default"]})
+        try:
+            n = self.srv.stderr().count("new policy/OAuth keys REFUSED")
+            self.srv.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 20
+            while self.srv.stderr().count("new policy/OAuth keys REFUSED") == n:
+                self.assertLess(time.time(), deadline, self.srv.stderr())
+                time.sleep(0.05)
+            err = self.srv.stderr()
+            self.assertIn("client 'alice': signers[1]: 'nosuch' is not a signing identity", err)
+            # The old policy keeps serving: alice is still signed by east2 only.
+            self.assertSignedBy(*self.sign_as("alice", "12025551234"), "d", ("b",))
+            st, body = self.sign_as("alice", "12155551212")
+            self.assertEqual(st, 403, body)
+        finally:
+            self.write_policy({"alice": ["east2"], "bob": ["default"]})
+
+    def test_unknown_signer_at_start_is_refused(self):
+        bad = self.path("bad-policy.json")
+        with open(bad, "w") as f:
+            json.dump({"clients": {"eve": {"resources": ["signing"], "signers": ["west"]}}}, f)
+        r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none",
+                            "--listen", "127.0.0.1:0", "--config", self.conf,
+                            "--policy-file", bad), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("client 'eve': signers[0]: 'west' is not a signing identity",
+                      r.stderr.decode())
+        with open(bad, "w") as f:
+            json.dump({"clients": {"eve": {"resources": ["signing"], "signers": ["a b"]}}}, f)
+        r = subprocess.run((stirtest.STIRD, "--plain-http", "--metrics-listen", "none",
+                            "--listen", "127.0.0.1:0", "--config", self.conf,
+                            "--policy-file", bad), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("signers[0]: 'a b' is not a signer name", r.stderr.decode())
 
 
 if __name__ == "__main__":

@@ -139,7 +139,11 @@ class NotifyTest(unittest.TestCase):
         libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
         PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
         env = {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": "600000"}
-        srv = stirtest.Server(env=env, x5u=False)
+        # Verification only (any certificate as trust anchor), not embedded:
+        # embedded mode would listen for x5u (on its fixed default port
+        # when none is given, which parallel runs would fight over).
+        srv = stirtest.Server("--trust", os.path.join(stirtest.SRC, "tests", "data",
+                                                      "rfc9118.pem"), env=env, embedded=False)
         tid = None
         try:
             self.messages_until("READY=1", 10)

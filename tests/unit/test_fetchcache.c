@@ -408,9 +408,17 @@ static void test_per_host_timeout(void **state)
         assert_int_equal(w[i].rc, 436);
         if (strstr(w[i].err.detail, "fetch_max_per_host"))
             capped++;
-        /* Its own 1 s, never a wait and then a whole timeout again: a
-         * timing, so only reported here (one ASan run of the whole suite
-         * read 2.00 s once: under investigation, see the handoff note). */
+        /* Its own 1 s, never a wait and then a whole timeout again. That
+         * holds by construction (do_fetch fixes one deadline before the
+         * wait, waits on a CLOCK_MONOTONIC condition until it, and gives
+         * the download only what is left), so what `took` adds on top is
+         * curl's timer and the scheduler: measured under ASan with three
+         * copies of this test at once, 1.000-1.236 s (the 1.236 s one a
+         * 107 ms connect timeout that fired ~230 ms late). A timing, so
+         * only reported (FCACHE_TIMES=1 prints every waiter); the one
+         * 2.00 s reading of an earlier ASan suite run did not recur. */
+        if (getenv("FCACHE_TIMES"))
+            print_message("TIME %s took %.3f s: %s\n", w[i].path, w[i].took, w[i].err.detail);
         if (w[i].took > 1.6)
             print_message("WARNING: %s took %.2f s\n", w[i].path, w[i].took);
     }

@@ -141,6 +141,31 @@ static void test_identity_chosen_by_tn_range(void **state)
     assert_info(sign(s, NULL, "12155550001", &err), "https://cr.example/a.pem");
     assert_info(sign(s, "default", "12155550001", &err), "https://cr.example/default.pem");
 
+    /* A set of names (a policy's "signers"): the choice runs over those only,
+     * in configuration order. */
+    {
+        const char *const bd[] = {"default", "b"}, *const only_b[] = {"b"};
+        time_t now = time(NULL);
+        json_t *req = json_pack("{ss s{ss} s{s[s]} sI}", "attest", "A", "orig", "tn", "12025550001",
+                                "dest", "tn", "12155551213", "iat", (json_int_t)now);
+        assert_info(stir_sign_request_among(s, bd, 2, req, now, 0, &err),
+                    "https://cr.example/b.pem");
+        json_object_set_new(json_object_get(req, "orig"), "tn", json_string("12155550001"));
+        assert_info(stir_sign_request_among(s, bd, 2, req, now, 0, &err),
+                    "https://cr.example/default.pem");
+        assert_null(stir_sign_request_among(s, only_b, 1, req, now, 0, &err));
+        assert_int_equal(err.code, 400);
+        assert_string_equal(err.field, "orig.tn");
+        /* Coverage without signing: tn ranges, then the TNAuthList. */
+        assert_int_equal(stir_signer_covers(s, "a", req, NULL), 1);
+        assert_int_equal(stir_signer_covers(s, "b", req, NULL), 0);
+        assert_int_equal(stir_signer_covers(s, "default", req, NULL), 1);
+        assert_int_equal(stir_signer_covers(s, "nosuch", req, NULL), 0);
+        json_object_set_new(json_object_get(req, "orig"), "tn", json_string("12x"));
+        assert_int_equal(stir_signer_covers(s, "a", req, NULL), -1);
+        json_decref(req);
+    }
+
     /* Names are unique. */
     assert_int_not_equal(stir_signer_add(s, &b, &err), 0);
     assert_non_null(strstr(err.detail, "two signers are named \"b\""));
