@@ -371,8 +371,11 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
         verif_free(nv);
         nv = NULL;
     }
-    if (api_tls)
-        tls_slot_swap(http_tls(http), api_tls);
+    if (api_tls && tls_slot_swap(http_tls(http), api_tls) != 0) {
+        /* The swap freed it; the old certificate keeps serving. */
+        log_msg(LOG_LVL_ERROR, "SIGHUP: out of memory: new API TLS certificate REFUSED");
+        api_tls = NULL;
+    }
     metrics_set_signing_not_after(leaf_not_after(next.cert));
     warn_expiry(&next);
     ids = next.n_signers + (next.key ? 1 : 0);

@@ -203,6 +203,10 @@ int x5u_reload(x5u_server *s, const stird_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    tls_slot_swap(s->tls, ctx);
+    if (tls_slot_swap(s->tls, ctx) != 0) {
+        /* The new chain is in; only its TLS certificate could not be. */
+        snprintf(err, errlen, "out of memory: new x5u TLS certificate not installed");
+        return -1;
+    }
     return 0;
 }
