@@ -367,6 +367,7 @@ int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_
         return -1;
     pthread_mutex_lock(&h->mu);
     auth *old = h->cur;
+    policy_carry_buckets(n->pol, old->pol);
     h->cur = n;
     pthread_mutex_unlock(&h->mu);
     auth_unref(old);
