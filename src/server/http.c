@@ -860,6 +860,9 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
                                                              : cfg->fetch_threads / 4),
         .client_queue = (size_t)(cfg->fetch_client_queue ? cfg->fetch_client_queue
                                                          : cfg->fetch_queue / 4),
+        /* Waiting longer than a client may take to send a request means it
+         * has given up, or soon will (issue 8 item 6). */
+        .max_wait_ms = cfg->request_timeout * 1000,
     };
     s->pool = fetchpool_create(&pl, err, errlen);
     if (!s->pool)
