@@ -505,16 +505,19 @@ static void resume_deferred(void *arg)
 }
 
 /* Whose turn a deferred request waits for: the authenticated name, else
- * the client certificate's identity, else the address. */
-static void pool_client_key(conn *c, char *key, size_t cap)
+ * the client certificate's identity, else the address (IPv6: its
+ * client_ipv6_prefix). */
+static void pool_client_key(const struct http_server *s, conn *c, char *key, size_t cap)
 {
     const http_client *cl = conn_client(c);
     if (cl->principal[0])
         snprintf(key, cap, "p:%s", cl->principal);
     else if (cl->has_cert && cl->identity[0])
         snprintf(key, cap, "i:%s", cl->identity);
-    else
-        snprintf(key, cap, "a:%s", cl->addr);
+    else {
+        memcpy(key, "a:", 3);
+        client_addr_key(cl->addr, (int)s->app->cfg->client_ipv6_prefix, key + 2, cap - 2);
+    }
 }
 
 /* A request that must wait for a fetch: park it and let the pool run
@@ -525,7 +528,7 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
     char key[300];
     int rc = FETCHPOOL_FULL;
     struct deferred *d = malloc(sizeof *d);
-    pool_client_key(c, key, sizeof key);
+    pool_client_key(s, c, key, sizeof key);
     if (d) {
         *d = (struct deferred){s, c, res, json_incref(body), r};
         rc = fetchpool_run(s->pool, key, s->app, finish, body, req, r, resume_deferred, d);
@@ -829,6 +832,7 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         .idle_timeout_ms = cfg->idle_timeout * 1000,
         .max_header_bytes = (size_t)cfg->max_header_bytes,
         .max_body = (size_t)cfg->max_body,
+        .ipv6_prefix = (int)cfg->client_ipv6_prefix,
     };
     int fd;
 
