@@ -10,6 +10,7 @@
 #include "fetchpool.h"
 #include "http.h"
 #include "metrics.h"
+#include "stir/verify.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -219,6 +220,9 @@ static struct job *next_job(fetchpool *p)
 static void *pool_main(void *arg)
 {
     fetchpool *p = arg;
+    /* The x5u fetches a job leaves running past its budget stay this
+     * thread's (and its client's) until they end: see below. */
+    stir_verify_own_fetches(1);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         struct job *j;
@@ -230,6 +234,11 @@ static void *pool_main(void *arg)
         struct client *cl = j->cl;
         j->finish(j->app, j->body, j->req, j->r);
         job_end(j);
+        /* The reply is on its way; the client keeps this thread until the
+         * fetches its request left running end (within fetch_timeout_ms),
+         * so one client's hanging x5u never pile up beyond the threads
+         * it may hold (issue 8 item 6). */
+        stir_verify_wait_fetches();
         pthread_mutex_lock(&p->lock);
         cl->running--;
         p->busy--;
