@@ -541,9 +541,10 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
     http_problem(r, 503, "Service Unavailable",
                  rc == FETCHPOOL_CLIENT_FULL
                      ? "this client already has too many requests waiting for fetches "
-                       "(certificates, RCD content; fetch_client_queue); retry later"
-                     : "too many requests are waiting for fetches (certificates, RCD content); "
-                       "retry later", NULL, NULL, NULL);
+                       "(certificates, RCD content) or token signatures (fetch_client_queue); "
+                       "retry later"
+                     : "too many requests are waiting for fetches (certificates, RCD content) "
+                       "or token signatures (fetch_queue); retry later", NULL, NULL, NULL);
     r->retry_after = 1;
     return 0;
 }
@@ -560,6 +561,23 @@ static void note_request_id(const json_t *body, const struct resource *res, http
         snprintf(r->request_id, sizeof r->request_id, "%s", json_string_value(rid));
 }
 
+/*
+ * Signing with a PKCS#11 token key, on a fetch-pool thread: a token
+ * signature is several round trips to the token (~0.4 of the file-key
+ * rate with SoftHSM, more with a network HSM), too long to hold an event
+ * loop that serves other connections. `ppt` is the type a legacy
+ * resource implies, as a JSON string, or NULL. The whole signing path
+ * runs here, RCD fetches included (blocking is fine on this thread).
+ */
+static void sign_on_pool(const stird_app *app, const json_t *body, const json_t *ppt,
+                         http_reply *r)
+{
+    json_t *later = NULL;
+    if (signing_handle(app, body, json_string_value(ppt), r, &later))
+        signing_finish(app, body, later, r);
+    json_decref(later);
+}
+
 /* Run the resource on a parsed body. Returns 1 when the request was
  * deferred (no reply yet), else 0 with `r` filled. */
 static int run_resource(const struct http_server *s, conn *c, const struct resource *res,
@@ -570,6 +588,12 @@ static int run_resource(const struct http_server *s, conn *c, const struct resou
     int wait, deferred = 0;
 
     note_request_id(body, res, r);
+    if (res->route == R_SIGNING && s->app->sign_on_pool) {
+        json_t *ppt = res->ppt ? json_string(res->ppt) : NULL;
+        deferred = defer_request(s, c, res, sign_on_pool, body, ppt, r);
+        json_decref(ppt);
+        return deferred;
+    }
     if (res->route == R_SIGNING) {
         wait = signing_handle(s->app, body, res->ppt, r, &later);
         finish = signing_finish;
