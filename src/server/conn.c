@@ -562,7 +562,13 @@ static int after_response(conn *c)
     set_events(c, EPOLLIN);
     if (c->inpos < c->inlen) {       /* pipelined */
         timer_start(c, T_REQUEST);
-        return process(c);
+        if (process(c) != 0)
+            return -1;
+        /* The rest of a request may wait in TLS's read-ahead, where
+         * epoll does not see it. */
+        if (c->ssl && c->state == S_READ && SSL_has_pending(c->ssl))
+            return on_readable(c);
+        return 0;
     }
     timer_start(c, T_IDLE);
     if (c->ssl && SSL_has_pending(c->ssl))
@@ -729,8 +735,10 @@ static int on_readable(conn *c)
         c->inlen += got;
         if (process(c) != 0)
             return -1;
-        /* a plain socket is level-triggered: epoll says when there is more */
-        if (!c->ssl && got < room)
+        /* The socket is level-triggered: epoll says when there is more.
+         * TLS may hold bytes read ahead (a record not yet returned): only
+         * then read again before waiting. */
+        if (got < room && !(c->ssl && SSL_has_pending(c->ssl)))
             return 0;
     }
 }
