@@ -235,12 +235,10 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
     pthread_condattr_destroy(&ca);
     b->refs = 1;
 
-    /* A previous request's leftovers nobody waited for: let them go. */
-    if (leftover) {
-        pthread_mutex_lock(&leftover->mu);
-        batch_put_unlock(leftover);
-        leftover = NULL;
-    }
+    /* Leftovers of an earlier call nobody waited for (stird waits after
+     * every request, so this does not happen there): wait now, so that an
+     * owning thread never has more than one batch running. */
+    stir_verify_wait_fetches();
     pthread_mutex_lock(&p->mu);
     pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < n; i++)
