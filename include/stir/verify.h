@@ -114,6 +114,23 @@ json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, 
 #define STIR_PRIORITY_PASSED "RPH-Validation-Passed"
 #define STIR_PRIORITY_FAILED "RPH-Validation-Failed"
 
+/*
+ * Who bounds the x5u fetches a request leaves behind. A verification that
+ * may wait answers within its fetch budget; an x5u fetch still running
+ * then goes on in the background (and is cached for later). By default
+ * those fetches count against a process-wide cap of 256 threads, which one
+ * client sending many unique slow x5u can fill. A thread that calls
+ * stir_verify_own_fetches(1) owns its fetches instead: they are not
+ * counted there, and after each request it must call
+ * stir_verify_wait_fetches(), which returns once the fetches that
+ * request left running have ended (each within the fetch timeouts). So
+ * whoever schedules such threads fairly between clients (stird's fetch
+ * pool) bounds every client's background fetches too: at most
+ * STIR_MAX_IDENTITY_HEADERS per thread the client holds.
+ */
+void stir_verify_own_fetches(int on);
+void stir_verify_wait_fetches(void);
+
 #ifdef __cplusplus
 }
 #endif

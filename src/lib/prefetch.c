@@ -12,13 +12,16 @@
 #include <time.h>
 
 #include "prefetch.h"
+#include "stir/verify.h"
 
 #define MAX_URLS 32
 #define FETCH_STACK (512u * 1024u) /* curl + OpenSSL need far less */
 
 /* One request's wait: shared by the request and its fetch threads, freed
- * by whoever leaves last. */
+ * by whoever leaves last. Its own lock, so that a thread that owns its
+ * leftover fetches can wait for them after the prefetcher is gone. */
 typedef struct batch {
+    pthread_mutex_t mu;
     pthread_cond_t cond;
     int refs, pending;
     int done[MAX_URLS];
@@ -30,14 +33,27 @@ struct sti_prefetcher {
     size_t max_threads;
     pthread_mutex_t mu;
     pthread_cond_t idle; /* active reached 0 */
-    size_t active;
+    size_t active;       /* fetch threads alive */
+    size_t unowned;      /* of which started by threads that do not own theirs */
 };
+
+/*
+ * Fetch ownership (stir_verify_own_fetches): on a thread that owns its
+ * fetches, the fetches a request left running when its budget ran out
+ * stay attached to the thread until stir_verify_wait_fetches, so whoever
+ * schedules those threads (stird's fetch pool, fair between clients)
+ * also bounds them. Such fetches do not count against max_threads: they
+ * are at most STIR_MAX_IDENTITY_HEADERS per owning thread.
+ */
+static _Thread_local int owns_fetches;
+static _Thread_local batch *leftover;
 
 typedef struct job {
     sti_prefetcher *p;
     batch *b;
     size_t i;
     char *url;
+    int owned;           /* started by a thread that owns its fetches */
 } job;
 
 sti_prefetcher *sti_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads)
@@ -71,11 +87,14 @@ long sti_prefetcher_budget_ms(const sti_prefetcher *p)
     return p ? p->budget_ms : 0;
 }
 
-/* Lock held. */
-static void batch_put(batch *b)
+/* Drop one reference (b->mu held; released here). */
+static void batch_put_unlock(batch *b)
 {
-    if (--b->refs == 0) {
+    int last = --b->refs == 0;
+    pthread_mutex_unlock(&b->mu);
+    if (last) {
         pthread_cond_destroy(&b->cond);
+        pthread_mutex_destroy(&b->mu);
         free(b);
     }
 }
@@ -84,16 +103,21 @@ static void *fetch_main(void *arg)
 {
     job *j = arg;
     sti_prefetcher *p = j->p;
+    batch *b = j->b;
     stir_error e;
     memset(&e, 0, sizeof e);
     /* The outcome, good or bad, is in the cache now; the request reads it
      * from there. */
     stir_cert_unref(stir_certcache_get(p->cc, j->url, time(NULL), &e));
+    pthread_mutex_lock(&b->mu);
+    b->done[j->i] = 1;
+    b->pending--;
+    pthread_cond_broadcast(&b->cond);
+    batch_put_unlock(b);
+    /* Last: once active is 0 the prefetcher may be freed. */
     pthread_mutex_lock(&p->mu);
-    j->b->done[j->i] = 1;
-    j->b->pending--;
-    pthread_cond_signal(&j->b->cond);
-    batch_put(j->b);
+    if (!j->owned)
+        p->unowned--;
     if (--p->active == 0)
         pthread_cond_broadcast(&p->idle);
     pthread_mutex_unlock(&p->mu);
@@ -112,10 +136,11 @@ static int needs_fetch(sti_prefetcher *p, const char *url)
     return !c && e.code == STIR_WOULD_BLOCK;
 }
 
-/* Start the fetch of urls[i] in a detached thread (lock held). 0 or -1. */
+/* Start the fetch of urls[i] in a detached thread (p->mu and b->mu
+ * held). 0 or -1. */
 static int start(sti_prefetcher *p, batch *b, size_t i, const char *url)
 {
-    if (p->active >= p->max_threads)
+    if (!owns_fetches && p->unowned >= p->max_threads)
         return -1;
     job *j = calloc(1, sizeof *j);
     if (!j || !(j->url = strdup(url))) {
@@ -125,6 +150,7 @@ static int start(sti_prefetcher *p, batch *b, size_t i, const char *url)
     j->p = p;
     j->b = b;
     j->i = i;
+    j->owned = owns_fetches;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -133,17 +159,36 @@ static int start(sti_prefetcher *p, batch *b, size_t i, const char *url)
     b->refs++;
     b->pending++;
     p->active++;
+    p->unowned += !j->owned;
     int rc = pthread_create(&t, &attr, fetch_main, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         b->refs--;
         b->pending--;
         p->active--;
+        p->unowned -= !j->owned;
         free(j->url);
         free(j);
         return -1;
     }
     return 0;
+}
+
+void stir_verify_own_fetches(int on)
+{
+    owns_fetches = on != 0;
+}
+
+void stir_verify_wait_fetches(void)
+{
+    batch *b = leftover;
+    if (!b)
+        return;
+    leftover = NULL;
+    pthread_mutex_lock(&b->mu);
+    while (b->pending > 0)
+        pthread_cond_wait(&b->cond, &b->mu);
+    batch_put_unlock(b);
 }
 
 void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *late)
@@ -182,6 +227,7 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
     batch *b = calloc(1, sizeof *b);
     if (!b)
         return; /* the request then fetches inline, one by one */
+    pthread_mutex_init(&b->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -189,18 +235,28 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
     pthread_condattr_destroy(&ca);
     b->refs = 1;
 
+    /* Leftovers of an earlier call nobody waited for (stird waits after
+     * every request, so this does not happen there): wait now, so that an
+     * owning thread never has more than one batch running. */
+    stir_verify_wait_fetches();
     pthread_mutex_lock(&p->mu);
+    pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < n; i++)
         if (need[i])
             started[i] = start(p, b, i, urls[i]) == 0;
+    pthread_mutex_unlock(&p->mu);
     while (b->pending > 0)
-        if (pthread_cond_timedwait(&b->cond, &p->mu, &deadline) != 0)
+        if (pthread_cond_timedwait(&b->cond, &b->mu, &deadline) != 0)
             break; /* budget spent (ETIMEDOUT) */
     for (size_t i = 0; i < n; i++)
         if (need[i] && (!started[i] || !b->done[i]))
             late[i] = 1;
-    batch_put(b);
-    pthread_mutex_unlock(&p->mu);
+    if (owns_fetches && b->pending > 0) {
+        leftover = b; /* our reference: stir_verify_wait_fetches drops it */
+        pthread_mutex_unlock(&b->mu);
+    } else {
+        batch_put_unlock(b);
+    }
     /* Duplicates share their first occurrence's fate. */
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < i && urls[i]; k++)

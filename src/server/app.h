@@ -32,6 +32,10 @@ typedef struct stird_app {
      * open server pays one pointer test per request. */
     struct auth_holder *auth;
     struct audit *audit;       /* audit_log (audit.h); NULL: none */
+    /* 1: the signer holds a PKCS#11 token key, so signing (several ms of
+     * token round trips) runs on the fetch pool, not on the connection
+     * workers' event loops (cred_uses_token; set again by SIGHUP). */
+    _Atomic int sign_on_pool;
 } stird_app;
 
 /* What verifies, built on one set of trust anchors. */

@@ -378,6 +378,7 @@ void auth_holder_swap(auth_holder *h, auth *n)
 {
     pthread_mutex_lock(&h->mu);
     auth *old = h->cur;
+    policy_carry_buckets(n->pol, old->pol);
     h->cur = n;
     pthread_mutex_unlock(&h->mu);
     auth_unref(old);

@@ -66,6 +66,7 @@ static const opt OPTS[] = {
     {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
     {"request-timeout", K_LONG, OFF(request_timeout), 1, 3600, "SECONDS", "whole request (TLS handshake, headers, body) within this, else 408 (default 10)"},
     {"max-connections-per-client", K_LONG, OFF(max_connections_per_client), 1, 100000, "N", "concurrent connections per client address and per certificate identity (default 64)"},
+    {"client-ipv6-prefix", K_LONG, OFF(client_ipv6_prefix), 48, 128, "BITS", "IPv6 clients are one client per this prefix for the per-client limits (default 64)"},
     {"max-header-bytes", K_LONG, OFF(max_header_bytes), 1024, 1024 * 1024, "BYTES", "request line and headers, else 431 (default 8192)"},
     {"tls-cert", K_STR, OFF(tls_cert), 0, 0, "FILE", "HTTPS on the Ms API: certificate chain, PEM, leaf first"},
     {"tls-key", K_STR, OFF(tls_key), 0, 0, "FILE", "HTTPS on the Ms API: private key, PEM"},
@@ -182,6 +183,7 @@ static void config_defaults(stird_config *cfg)
     cfg->idle_timeout = 30;
     cfg->request_timeout = 10;
     cfg->max_connections_per_client = 64;
+    cfg->client_ipv6_prefix = 64;
     cfg->max_header_bytes = 8192;
     cfg->freshness = 60;
     cfg->fetch_threads = 8;

@@ -62,6 +62,7 @@ typedef struct stird_config {
     long idle_timeout;       /* seconds */
     long request_timeout;    /* seconds: whole request, TLS handshake included */
     long max_connections_per_client;
+    long client_ipv6_prefix; /* IPv6 clients are limited per this prefix */
     long max_header_bytes;
     char *tls_cert;          /* the Ms API's HTTPS certificate chain, PEM */
     char *tls_key;

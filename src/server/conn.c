@@ -194,9 +194,12 @@ static void client_release(conn_server *s, const char *key)
     }
 }
 
-static void addr_key(char *key, size_t cap, const http_client *c)
+/* IPv6 clients are counted per prefix (client_ipv6_prefix, default /64):
+ * one subscriber holds a whole /64, so per /128 it would be unlimited. */
+static void addr_key(const conn_server *s, char *key, size_t cap, const http_client *c)
 {
-    snprintf(key, cap, "a%s", c->addr);
+    key[0] = 'a';
+    client_addr_key(c->addr, s->lim.ipv6_prefix, key + 1, cap - 1);
 }
 
 static void identity_key(char *key, size_t cap, const http_client *c)
@@ -301,7 +304,7 @@ static void conn_free(conn *c)
     close(c->fd);
     pthread_mutex_lock(&s->clients_lock);
     s->n_conns--;
-    addr_key(key, sizeof key, &c->client);
+    addr_key(s, key, sizeof key, &c->client);
     client_release(s, key);
     if (c->counted_identity) {
         identity_key(key, sizeof key, &c->client);
@@ -559,7 +562,13 @@ static int after_response(conn *c)
     set_events(c, EPOLLIN);
     if (c->inpos < c->inlen) {       /* pipelined */
         timer_start(c, T_REQUEST);
-        return process(c);
+        if (process(c) != 0)
+            return -1;
+        /* The rest of a request may wait in TLS's read-ahead, where
+         * epoll does not see it. */
+        if (c->ssl && c->state == S_READ && SSL_has_pending(c->ssl))
+            return on_readable(c);
+        return 0;
     }
     timer_start(c, T_IDLE);
     if (c->ssl && SSL_has_pending(c->ssl))
@@ -726,8 +735,10 @@ static int on_readable(conn *c)
         c->inlen += got;
         if (process(c) != 0)
             return -1;
-        /* a plain socket is level-triggered: epoll says when there is more */
-        if (!c->ssl && got < room)
+        /* The socket is level-triggered: epoll says when there is more.
+         * TLS may hold bytes read ahead (a record not yet returned): only
+         * then read again before waiting. */
+        if (got < room && !(c->ssl && SSL_has_pending(c->ssl)))
             return 0;
     }
 }
@@ -813,7 +824,7 @@ static int admit(conn_server *s, const conn_listener *l, int fd, const http_clie
     char key[300];
     int busy = 0, over = 0;
 
-    addr_key(key, sizeof key, client);
+    addr_key(s, key, sizeof key, client);
     pthread_mutex_lock(&s->clients_lock);
     if (s->n_conns >= s->lim.max_connections)
         busy = 1;
@@ -830,7 +841,7 @@ static int admit(conn_server *s, const conn_listener *l, int fd, const http_clie
             shutdown(fd, SHUT_WR);
         close(fd);
         metrics_refusal(METRICS_REFUSED_CONNECTIONS);
-        log_refused(s, busy ? "max_connections reached" : "too many connections from this address",
+        log_refused(s, busy ? "max_connections reached" : "too many connections from this address (or IPv6 prefix)",
                     client);
         return -1;
     }
@@ -856,7 +867,7 @@ static void attach(struct worker *w, const conn_listener *l, int fd, const http_
             free(c);
         }
         close(fd);
-        addr_key(key, sizeof key, client);
+        addr_key(s, key, sizeof key, client);
         pthread_mutex_lock(&s->clients_lock);
         s->n_conns--;
         client_release(s, key);

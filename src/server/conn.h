@@ -58,6 +58,7 @@ typedef struct conn_limits {
     long idle_timeout_ms;           /* between requests; also a stalled response write */
     size_t max_header_bytes;        /* request line + headers: 431 above */
     size_t max_body;                /* 413 above */
+    int ipv6_prefix;                /* IPv6 clients counted per this prefix; 0: /64 */
 } conn_limits;
 
 #define CONN_MAX_LISTENERS 4

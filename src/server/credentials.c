@@ -130,17 +130,23 @@ static int check_identity(const stird_config *cfg, const char *origin, const cha
     return 0;
 }
 
+int cred_uses_token(const stird_config *cfg)
+{
+    int token = cfg->key && strncmp(cfg->key, "pkcs11:", 7) == 0;
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        token |= strncmp(cfg->signers[i].key, "pkcs11:", 7) == 0;
+    return token;
+}
+
 stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *rcd, char *err,
                              size_t errlen)
 {
     char pin[PIN_MAX + 1], origin[320];
-    int have_pin = 0, need_pin = cfg->key && strncmp(cfg->key, "pkcs11:", 7) == 0;
+    int have_pin = 0, need_pin = cred_uses_token(cfg);
     size_t n = cfg->n_signers + (cfg->key ? 1 : 0);
     stir_signer *s = NULL;
     stir_error e;
 
-    for (size_t i = 0; i < cfg->n_signers; i++)
-        need_pin |= strncmp(cfg->signers[i].key, "pkcs11:", 7) == 0;
     if (need_pin && read_pin(cfg, pin, &have_pin, err, errlen) != 0)
         return NULL;
     /* The signer lines in their order, then the default (key, cert, x5u):

@@ -32,6 +32,10 @@ int cred_check_key_file(const stird_config *cfg, const char *what, const char *p
 stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *rcd, char *err,
                              size_t errlen);
 
+/* 1 when a signing identity of `cfg` (key, or a signer line) is a
+ * "pkcs11:" key: slow to sign with, so not on an event loop. */
+int cred_uses_token(const stird_config *cfg);
+
 /*
  * Warn (log) about each certificate of the PEM file `path` (or of every
  * file of a directory: trust anchors) that has expired, is not valid yet,

@@ -10,6 +10,7 @@
 #include "fetchpool.h"
 #include "http.h"
 #include "metrics.h"
+#include "stir/verify.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define N_BUCKETS 1024          /* client table; chains stay short below ~10k clients */
 
@@ -32,6 +34,7 @@ struct job {
     http_reply *r;
     void (*done)(void *arg);
     void *arg;
+    long long queued_ms;        /* monotonic time it was queued */
 };
 
 /* A client with jobs waiting or running; freed when it has neither. */
@@ -54,11 +57,32 @@ struct fetchpool {
     int stopping;
     size_t n_threads;
     pthread_t *threads;
+    pthread_t reaper;           /* answers jobs past max_wait_ms */
+    pthread_cond_t reaper_cond; /* signalled on stop */
+    int has_reaper;
 };
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 static void shutting_down(http_reply *r)
 {
     http_problem(r, 503, "Service Unavailable", "the server is shutting down", NULL, NULL, NULL);
+    r->retry_after = 1;
+}
+
+static void waited_too_long(http_reply *r, long long waited_ms)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "the request waited %lld ms for a fetch thread, longer than the request timeout; "
+             "the server is busy with slow fetches (certificates, RCD content): retry later",
+             waited_ms);
+    http_problem(r, 503, "Service Unavailable", detail, "NF_CONGESTION", NULL, NULL);
     r->retry_after = 1;
 }
 
@@ -196,6 +220,9 @@ static struct job *next_job(fetchpool *p)
 static void *pool_main(void *arg)
 {
     fetchpool *p = arg;
+    /* The x5u fetches a job leaves running past its budget stay this
+     * thread's (and its client's) until they end: see below. */
+    stir_verify_own_fetches(1);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         struct job *j;
@@ -207,6 +234,11 @@ static void *pool_main(void *arg)
         struct client *cl = j->cl;
         j->finish(j->app, j->body, j->req, j->r, j->arg);
         job_end(j);
+        /* The reply is on its way; the client keeps this thread until the
+         * fetches its request left running end (within fetch_timeout_ms),
+         * so one client's hanging x5u never pile up beyond the threads
+         * it may hold (issue 8 item 6). */
+        stir_verify_wait_fetches();
         pthread_mutex_lock(&p->lock);
         cl->running--;
         p->busy--;
@@ -227,7 +259,8 @@ int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
     if (!j)
         return FETCHPOOL_FULL;
     *j = (struct job){.app = app, .finish = finish, .body = json_incref(body),
-                      .req = json_incref(req), .r = r, .done = done, .arg = arg};
+                      .req = json_incref(req), .r = r, .done = done, .arg = arg,
+                      .queued_ms = now_ms()};
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     struct client **pp = client_slot(p, client), *cl = *pp;
@@ -259,6 +292,74 @@ int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
     return rc;
 }
 
+/*
+ * Take every job that has waited longer than max_wait_ms out of the
+ * queues (lock held). Each client's FIFO is in queueing order, so its
+ * late jobs are at its head. Returns them as a list.
+ */
+static struct job *take_late(fetchpool *p, long long now)
+{
+    struct job *late = NULL;
+    struct client *cl = p->ring;
+    size_t clients = 0;
+    if (!cl)
+        return NULL;
+    /* Count first: a client leaves the ring when its last waiting job is
+     * taken, so the walk cannot stop at the start again. */
+    do {
+        clients++;
+        cl = cl->rnext;
+    } while (cl != p->ring);
+    for (cl = p->ring; clients-- > 0;) {
+        struct client *next = cl->rnext;    /* stays in the ring: only cl may leave */
+        while (cl->head && now - cl->head->queued_ms > p->lim.max_wait_ms) {
+            struct job *j = queue_pop(p, cl);
+            j->next = late;
+            late = j;
+        }
+        client_free_if_idle(p, cl);
+        cl = next;
+    }
+    return late;
+}
+
+/* The reaper: a few times per max_wait_ms, answer the jobs past it. */
+static void *reaper_main(void *arg)
+{
+    fetchpool *p = arg;
+    long tick = p->lim.max_wait_ms / 4;
+    if (tick < 10)
+        tick = 10;
+    if (tick > 250)
+        tick = 250;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += tick * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&p->reaper_cond, &p->lock, &until);
+        if (p->stopping)
+            break;
+        long long now = now_ms();
+        struct job *late = take_late(p, now);
+        if (!late)
+            continue;
+        pthread_mutex_unlock(&p->lock);
+        while (late) {
+            struct job *next = late->next;
+            metrics_refusal(METRICS_REFUSED_FETCH_WAIT);
+            waited_too_long(late->r, now - late->queued_ms);
+            job_end(late);
+            late = next;
+        }
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
 fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errlen)
 {
     fetchpool *p = calloc(1, sizeof *p);
@@ -269,6 +370,11 @@ fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errle
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->reaper_cond, &ca);
+    pthread_condattr_destroy(&ca);
     p->lim = *lim;
     if (p->lim.client_threads < 1)
         p->lim.client_threads = 1;
@@ -281,6 +387,15 @@ fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errle
             fetchpool_destroy(p);
             return NULL;
         }
+    }
+    if (p->lim.max_wait_ms > 0) {
+        int rc = pthread_create(&p->reaper, NULL, reaper_main, p);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start the fetch reaper thread: %s", strerror(rc));
+            fetchpool_destroy(p);
+            return NULL;
+        }
+        p->has_reaper = 1;
     }
     return p;
 }
@@ -307,7 +422,10 @@ void fetchpool_stop(fetchpool *p)
     }
     assert(p->queued == 0);
     pthread_cond_broadcast(&p->cond);
+    pthread_cond_signal(&p->reaper_cond);
     pthread_mutex_unlock(&p->lock);
+    if (p->has_reaper)
+        pthread_join(p->reaper, NULL);
     while (list) {
         struct job *next = list->next;
         shutting_down(list->r);
@@ -326,6 +444,7 @@ void fetchpool_destroy(fetchpool *p)
     if (!p)
         return;
     fetchpool_stop(p);
+    pthread_cond_destroy(&p->reaper_cond);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);

@@ -10,6 +10,11 @@
  * `client_threads` threads at once and has at most `client_queue` jobs
  * waiting. So a client flooding requests whose fetches hang only ever
  * delays its own requests.
+ *
+ * A job also has a deadline: one that has waited longer than max_wait_ms
+ * for a thread (the request timeout: its client has given up, or soon
+ * will) is answered 503 with Retry-After by a reaper thread instead of
+ * being run, even while every pool thread is stuck on a slow fetch.
  */
 #ifndef STIRD_FETCHPOOL_H
 #define STIRD_FETCHPOOL_H
@@ -30,6 +35,7 @@ typedef struct fetchpool_limits {
     size_t queue;               /* jobs waiting, all clients together */
     size_t client_threads;      /* threads one client may hold at once (>= 1) */
     size_t client_queue;        /* jobs one client may have waiting (>= 1) */
+    long max_wait_ms;           /* a job waiting longer is answered 503; 0: no limit */
 } fetchpool_limits;
 
 /* NULL with `err`. */

@@ -523,16 +523,19 @@ static void resume_deferred(void *arg)
 }
 
 /* Whose turn a deferred request waits for: the authenticated name, else
- * the client certificate's identity, else the address. */
-static void pool_client_key(conn *c, char *key, size_t cap)
+ * the client certificate's identity, else the address (IPv6: its
+ * client_ipv6_prefix). */
+static void pool_client_key(const struct http_server *s, conn *c, char *key, size_t cap)
 {
     const http_client *cl = conn_client(c);
     if (cl->principal[0])
         snprintf(key, cap, "p:%s", cl->principal);
     else if (cl->has_cert && cl->identity[0])
         snprintf(key, cap, "i:%s", cl->identity);
-    else
-        snprintf(key, cap, "a:%s", cl->addr);
+    else {
+        memcpy(key, "a:", 3);
+        client_addr_key(cl->addr, (int)s->app->cfg->client_ipv6_prefix, key + 2, cap - 2);
+    }
 }
 
 /* A request that must wait for a fetch: park it and let the pool run
@@ -544,7 +547,7 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
     char key[300];
     int rc = FETCHPOOL_FULL;
     struct deferred *d = malloc(sizeof *d);
-    pool_client_key(c, key, sizeof key);
+    pool_client_key(s, c, key, sizeof key);
     if (d) {
         *d = (struct deferred){s, c, res, json_incref(body), r, signers, n_signers};
         rc = fetchpool_run(s->pool, key, s->app, finish, body, req, r, resume_deferred, d);
@@ -557,9 +560,10 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
     http_problem(r, 503, "Service Unavailable",
                  rc == FETCHPOOL_CLIENT_FULL
                      ? "this client already has too many requests waiting for fetches "
-                       "(certificates, RCD content; fetch_client_queue); retry later"
-                     : "too many requests are waiting for fetches (certificates, RCD content); "
-                       "retry later", NULL, NULL, NULL);
+                       "(certificates, RCD content) or token signatures (fetch_client_queue); "
+                       "retry later"
+                     : "too many requests are waiting for fetches (certificates, RCD content) "
+                       "or token signatures (fetch_queue); retry later", NULL, NULL, NULL);
     r->retry_after = 1;
     return 0;
 }
@@ -576,6 +580,24 @@ static void note_request_id(const json_t *body, const struct resource *res, http
         snprintf(r->request_id, sizeof r->request_id, "%s", json_string_value(rid));
 }
 
+/*
+ * Signing with a PKCS#11 token key, on a fetch-pool thread: a token
+ * signature is several round trips to the token (~0.4 of the file-key
+ * rate with SoftHSM, more with a network HSM), too long to hold an event
+ * loop that serves other connections. `ppt` is the type a legacy
+ * resource implies, as a JSON string, or NULL. The whole signing path
+ * runs here, RCD fetches included (blocking is fine on this thread).
+ */
+static void sign_on_pool(const stird_app *app, const json_t *body, const json_t *ppt,
+                         http_reply *r, void *arg)
+{
+    const struct deferred *d = arg;
+    json_t *later = NULL;
+    if (signing_handle(app, body, json_string_value(ppt), d->signers, d->n_signers, r, &later))
+        signing_finish(app, body, later, d->signers, d->n_signers, r);
+    json_decref(later);
+}
+
 /* Run the resource on a parsed body. Returns 1 when the request was
  * deferred (no reply yet), else 0 with `r` filled. */
 static int run_resource(const struct http_server *s, conn *c, const struct resource *res,
@@ -589,6 +611,12 @@ static int run_resource(const struct http_server *s, conn *c, const struct resou
     const char *const *signers = policy_signers(st->pol, &n_signers);
 
     note_request_id(body, res, r);
+    if (res->route == R_SIGNING && s->app->sign_on_pool) {
+        json_t *ppt = res->ppt ? json_string(res->ppt) : NULL;
+        deferred = defer_request(s, c, res, signers, n_signers, sign_on_pool, body, ppt, r);
+        json_decref(ppt);
+        return deferred;
+    }
     if (res->route == R_SIGNING) {
         wait = signing_handle(s->app, body, res->ppt, signers, n_signers, r, &later);
         finish = finish_signing;
@@ -869,6 +897,7 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         .idle_timeout_ms = cfg->idle_timeout * 1000,
         .max_header_bytes = (size_t)cfg->max_header_bytes,
         .max_body = (size_t)cfg->max_body,
+        .ipv6_prefix = (int)cfg->client_ipv6_prefix,
     };
     int fd;
 
@@ -900,6 +929,9 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
                                                              : cfg->fetch_threads / 4),
         .client_queue = (size_t)(cfg->fetch_client_queue ? cfg->fetch_client_queue
                                                          : cfg->fetch_queue / 4),
+        /* Waiting longer than a client may take to send a request means it
+         * has given up, or soon will (issue 8 item 6). */
+        .max_wait_ms = cfg->request_timeout * 1000,
     };
     s->pool = fetchpool_create(&pl, err, errlen);
     if (!s->pool)

@@ -227,6 +227,39 @@ void log_client_from_sockaddr(http_client *c, const struct sockaddr *sa)
     }
 }
 
+void client_addr_key(const char *addr, int v6_prefix, char *key, size_t cap)
+{
+    static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    struct in6_addr a;
+    char text[INET6_ADDRSTRLEN];
+
+    if (v6_prefix <= 0)
+        v6_prefix = CLIENT_IPV6_PREFIX_DEFAULT;
+    if (v6_prefix > 128)
+        v6_prefix = 128;
+    if (!strchr(addr, ':') || inet_pton(AF_INET6, addr, &a) != 1) {
+        snprintf(key, cap, "%s", addr);
+        return;
+    }
+    if (memcmp(a.s6_addr, V4_MAPPED, sizeof V4_MAPPED) == 0) {
+        /* A dual-stack listener's IPv4 client: one address, as over IPv4. */
+        if (inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof text))
+            snprintf(key, cap, "%s", text);
+        else
+            snprintf(key, cap, "%s", addr);
+        return;
+    }
+    if (v6_prefix == 128) {
+        inet_ntop(AF_INET6, &a, text, sizeof text);
+        snprintf(key, cap, "%s", text);
+        return;
+    }
+    for (int bit = v6_prefix; bit < 128; bit++)
+        a.s6_addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+    inet_ntop(AF_INET6, &a, text, sizeof text);
+    snprintf(key, cap, "%s/%d", text, v6_prefix);
+}
+
 /* The access record as one JSON object (log_format = json). */
 static void log_access_json(const log_access_rec *rec)
 {

@@ -7,6 +7,7 @@
 #define STIRD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void log_set_level(int level);        /* enum stird_log_level */
 void log_set_json(int on);            /* log_format = json: one JSON object per line */
@@ -58,5 +59,16 @@ void log_access(const log_access_rec *rec);
 struct sockaddr;
 /* Fill addr/port of `c` from a socket address (the rest is zeroed). */
 void log_client_from_sockaddr(http_client *c, const struct sockaddr *sa);
+
+#define CLIENT_IPV6_PREFIX_DEFAULT 64
+/*
+ * The address part of a client's key for per-client limits (connections,
+ * fetch-pool turns): an IPv4 address as it is ("192.0.2.1"; an
+ * IPv4-mapped IPv6 address too), an IPv6 address cut to its first
+ * `v6_prefix` bits (48..128; 0: the default 64) and written as a prefix
+ * ("2001:db8:1:2::/64"), because one subscriber usually holds a whole /64.
+ * Anything unparsable is used as it is.
+ */
+void client_addr_key(const char *addr, int v6_prefix, char *key, size_t cap);
 
 #endif

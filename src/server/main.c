@@ -364,6 +364,7 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
         goto refused;
     }
     signer = NULL;
+    app->sign_on_pool = cred_uses_token(&next);
     if (nv && holder_swap(app->verif, nv) != 0) {
         /* The signer is already in: say so rather than pretend nothing changed. */
         log_msg(LOG_LVL_ERROR, "SIGHUP: out of memory: new trust anchors REFUSED, the signing "
@@ -529,6 +530,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "stird: %s\n", err);
             goto out;
         }
+        app.sign_on_pool = cred_uses_token(&cfg);
         if (cfg.key) {
             metrics_set_signing_not_after(leaf_not_after(cfg.cert));
             check_own_x5u(&cfg);

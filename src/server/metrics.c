@@ -54,6 +54,7 @@ static const char *const VERSTATS[] = {"TN-Validation-Passed", "TN-Validation-Fa
 
 static const char *const REFUSALS[METRICS_REFUSAL_COUNT] = {
     "size", "rate", "authentication", "policy", "fetch_queue", "connections",
+    "fetch_wait",
 };
 
 /* Latency bucket upper bounds in microseconds; one more bucket is +Inf. */

@@ -41,6 +41,7 @@ enum metrics_refusal {
     METRICS_REFUSED_POLICY,          /* 403 by the policy */
     METRICS_REFUSED_FETCH_QUEUE,     /* 503: the fetch queue is full */
     METRICS_REFUSED_CONNECTIONS,     /* max_connections reached */
+    METRICS_REFUSED_FETCH_WAIT,      /* 503: waited for a fetch thread past request_timeout */
     METRICS_REFUSAL_COUNT
 };
 

@@ -694,6 +694,35 @@ unsigned policy_take_rate_at(const policy_client *cc, double now, auth_denial *d
     return 429;
 }
 
+/*
+ * A reload must not refill the buckets (else a client resets its rate by
+ * waiting for one): each client of `to` whose name is in `from` and whose
+ * bucket there has started starts from the same tokens and time, capped
+ * at its (possibly new) burst. Only the buckets are touched.
+ */
+void policy_carry_buckets(policy *to, const policy *from)
+{
+    if (!to || !from)
+        return;
+    for (size_t i = 0; i < to->n; i++) {
+        policy_client *n = &to->c[i];
+        policy_client *o = (policy_client *)policy_find(from, n->name);
+        if (n->rate <= 0 || !o || strcmp(o->name, n->name) != 0 || o->rate <= 0)
+            continue;
+        pthread_mutex_lock(&o->mu);
+        int started = o->started;
+        double tokens = o->tokens, last = o->last;
+        pthread_mutex_unlock(&o->mu);
+        if (!started)
+            continue;
+        pthread_mutex_lock(&n->mu);
+        n->started = 1;
+        n->tokens = tokens < n->burst ? tokens : n->burst;
+        n->last = last;
+        pthread_mutex_unlock(&n->mu);
+    }
+}
+
 unsigned policy_take_rate(const policy_client *c, auth_denial *d)
 {
     struct timespec ts;

@@ -82,5 +82,8 @@ unsigned policy_check_signer_choice(const policy_client *c, const struct stir_si
 unsigned policy_take_rate(const policy_client *c, auth_denial *d);
 /* The same at a given monotonic time in seconds (tests). */
 unsigned policy_take_rate_at(const policy_client *c, double now, auth_denial *d);
+/* Reload (SIGHUP): the clients of `to` named in `from` keep the token
+ * counts of their buckets there (a reload never refills a rate). */
+void policy_carry_buckets(policy *to, const policy *from);
 
 #endif

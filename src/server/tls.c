@@ -48,6 +48,10 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
      * retries writes from wherever its output buffer has got to. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* Read what the socket has in one read(2), not a record header and
+     * then its body (two reads, and a third that finds nothing): the
+     * connection layer asks SSL_has_pending before waiting on epoll. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
         snprintf(err, errlen, "TLS: cipher list refused: %s", ossl_reason());
         goto fail;

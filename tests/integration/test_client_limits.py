@@ -10,6 +10,7 @@ global limit a new connection gets one 503 with Retry-After.
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -137,6 +138,64 @@ class ClientLimitsTest(unittest.TestCase):
         with s:
             self.assertTrue(closed_within(s, TIMEOUT_S + 2))
         self.assertLess(time.time() - t0, TIMEOUT_S + 1.5)
+
+
+def free_port6():
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+class IPv6PrefixTest(unittest.TestCase):
+    """IPv6 clients are limited per client_ipv6_prefix (default /64).
+
+    Loopback offers one IPv6 address (::1) without changing the host's
+    routes, so this shows the IPv6 path end to end (the key of ::1 is
+    ::/64, its connections are counted and the newest refused) and that
+    the setting is range-checked; that two addresses of one /64 share a
+    key is shown by tests/unit/test_clientkey.c."""
+
+    def test_ipv6_client_over_its_limit(self):
+        port = free_port6()
+        srv = stirtest.Server("--listen", "[::1]:%d" % port, "--max-connections-per-client",
+                              "3", "--request-timeout", "10", wait=False)
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    with socket.create_connection(("::1", port), timeout=2):
+                        break
+                except OSError:
+                    self.assertLess(time.time(), deadline, srv.stderr())
+                    time.sleep(0.05)
+            time.sleep(0.3)     # the probe connection is released
+            held = []
+            try:
+                for _ in range(3):
+                    s = socket.create_connection(("::1", port), timeout=10)
+                    s.sendall(b"POST /stir/v1/signing HTTP/1.1\r\n")
+                    held.append(s)
+                extra = socket.create_connection(("::1", port), timeout=10)
+                with extra:
+                    self.assertTrue(closed_within(extra, 3))
+                deadline = time.time() + 5
+                while "too many connections from this address" not in srv.stderr():
+                    self.assertLess(time.time(), deadline, srv.stderr())
+                    time.sleep(0.05)
+                self.assertIn("connection from ::1 refused", srv.stderr())
+            finally:
+                for s in held:
+                    s.close()
+        finally:
+            srv.stop()
+
+    def test_prefix_range(self):
+        for bad in ("47", "129"):
+            r = subprocess.run([stirtest.STIRD, "--plain-http", "--metrics-listen", "none",
+                                "--client-ipv6-prefix", bad], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("client-ipv6-prefix", r.stderr.decode())
 
 
 class GlobalLimitTest(unittest.TestCase):

@@ -157,6 +157,65 @@ class Pkcs11Test(unittest.TestCase):
         self.assertStartFails(self.args(URI, "chain_sp.pem", "--key-pin-file", loose),
                               loose, "mode 0644")
 
+    def test_token_signing_runs_on_the_fetch_pool(self):
+        # A token signature is slow: it runs on the fetch pool, not on the
+        # event loop that serves the other connections (issue 8 item 6).
+        # Shown without timing: the only pool thread is held by a
+        # verification whose x5u repository never answers (fetch budget
+        # 6 s), so a signing request waits for it and, past
+        # request_timeout (1 s), is answered 503 by the pool; meanwhile
+        # the event loop answers at once. With a key file, signing never
+        # touches the pool: 200 at once under the same conditions.
+        pki = os.path.join(self.tmp, "pki")
+        cs = stirtest.CertServer(os.path.join(pki, "tls.pem"), os.path.join(pki, "tls.key"),
+                                 pki)
+        common = ("--trust", os.path.join(pki, "root.pem"), "--fetch-allow-host", "127.0.0.1",
+                  "--fetch-allow-any-port", "--fetch-ca-file", os.path.join(pki, "tls.pem"),
+                  "--fetch-threads", "1", "--request-timeout", "1",
+                  "--fetch-timeout-ms", "6000", "--fetch-budget-ms", "6000",
+                  "--x5u", "https://cr.example.com/hsm.pem")
+        now = int(time.time())
+        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": cs.url("hang")}
+        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
+                   "orig": {"tn": stirtest.ORIG_TN},
+                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
+        hanging = {"verificationRequest": {
+            "identityHeader": stirtest.make_passport(header, payload,
+                                                     os.path.join(pki, "sp.key"), self.tmp),
+            "from": {"tn": stirtest.ORIG_TN}, "to": {"tn": stirtest.DEST_TN}, "time": now}}
+        sign = {"signingRequest": {"orig": {"tn": stirtest.ORIG_TN},
+                                   "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
+                                   "attest": "A"}}
+        keys = (("token", ("--key", URI, "--pkcs11-module", self.module, "--key-pin-file",
+                           self.pin_file, "--cert", os.path.join(self.tmp, "chain_sp.pem"))),
+                ("file", ("--key", os.path.join(pki, "sp.key"),
+                          "--cert", os.path.join(pki, "chain.pem"))))
+        try:
+            for kind, key in keys:
+                with stirtest.Server(*(key + common), embedded=False) as s, \
+                        concurrent.futures.ThreadPoolExecutor(2) as ex:
+                    held = ex.submit(s.post, "/stir/v1/verification", hanging)
+                    time.sleep(0.5)             # it holds the only pool thread
+                    t0 = time.monotonic()
+                    st, _, _ = s.request("GET", "/health")
+                    self.assertEqual(st, 200)
+                    self.assertLess(time.monotonic() - t0, 0.5)
+                    st, body, hd = s.post("/stir/v1/signing", sign)
+                    if kind == "token":
+                        self.assertEqual(st, 503, body)
+                        self.assertEqual(hd.get("retry-after"), "1")
+                        self.assertIn("longer than the request timeout", body["detail"])
+                    else:
+                        self.assertEqual(st, 200, body)
+                    self.assertEqual(held.result(30)[0], 200)
+            # And once the pool is free, the token signs as before.
+            with stirtest.Server(*(keys[0][1] + common), embedded=False) as s:
+                st, body, _ = s.post("/stir/v1/signing", sign)
+                self.assertEqual(st, 200, body)
+                self.check_signature(body["signingResponse"]["identityHeader"])
+        finally:
+            cs.stop()
+
 
     def test_sighup_reloads_the_token_key(self):
         """SIGHUP with another token object in the configuration: new

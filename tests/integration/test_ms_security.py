@@ -429,10 +429,10 @@ class StaticAndReloadTest(unittest.TestCase):
         shutil.rmtree(cls.d, ignore_errors=True)
 
     @classmethod
-    def write_policy(cls, tns):
-        write_json(cls.policy + ".tmp", {"clients": {URI_ID: {
+    def write_policy(cls, tns, **rate):
+        write_json(cls.policy + ".tmp", {"clients": {URI_ID: dict({
             "resources": ["signing"], "ppt": ["shaken"], "orig_tn": tns,
-            "max_attest": "A"}}})
+            "max_attest": "A"}, **rate)}})
         os.rename(cls.policy + ".tmp", cls.policy)
 
     def sign(self, tn, conn=None, cert=None):
@@ -453,6 +453,25 @@ class StaticAndReloadTest(unittest.TestCase):
         while self.api.srv.stderr().count(needle) == n:
             self.assertLess(time.time(), deadline, self.api.srv.stderr()[-2000:])
             time.sleep(0.05)
+
+    def test_sighup_does_not_refill_the_rate(self):
+        # One token per 20 s: nothing refills during the test. Before the
+        # fix a reload built fresh (full) buckets.
+        self.write_policy(["12155551212"], rate=0.05, burst=2)
+        self.hup_and_wait("SIGHUP: policy reloaded")
+        try:
+            self.assertEqual([self.sign("12155551212")[0] for _ in range(2)], [200, 200])
+            st, hdrs, body = self.sign("12155551212")
+            self.assertEqual(st, 429, body)
+            self.assertEqual(body["cause"], "TOO_MANY_REQUESTS", body)
+            self.hup_and_wait("SIGHUP: policy reloaded")
+            st, hdrs, body = self.sign("12155551212")
+            self.assertEqual(st, 429, body)
+            self.assertEqual(body["cause"], "TOO_MANY_REQUESTS", body)
+            self.assertGreaterEqual(int(hdrs["retry-after"]), 1)
+        finally:
+            self.write_policy(["12155551212"])
+            self.hup_and_wait("SIGHUP: policy reloaded")
 
     def test_sighup_reload_keeps_the_connection(self):
         c = self.api.conn(None)

@@ -240,6 +240,30 @@ class TlsTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(r.stdout, b"")
 
+    def test_pipelined_and_split_requests(self):
+        # The server reads TLS ahead (several records per read(2)): requests
+        # sent back to back in one record, and a request whose second half
+        # arrives in the same record as the end of the previous one, are
+        # all answered, in order, on one keep-alive connection.
+        one = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        last = b"GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        c = self.ctx(self.good)
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=10) as raw:
+            with c.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(one * 2 + last[:20])      # two whole, one begun
+                time.sleep(0.2)
+                s.sendall(last[20:40])              # records back to back: one
+                s.sendall(last[40:])                # read(2) may return both
+                buf = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+        self.assertEqual(buf.count(b"HTTP/1.1 200 OK\r\n"), 3, buf)
+        self.assertEqual(buf.count(b'{"status":"alive"}'), 2, buf)
+        self.assertIn(b'"status":"ready"', buf.rsplit(b"HTTP/1.1 ", 1)[1])
+
     def test_connection_limit_per_certificate_identity(self):
         srv = stirtest.Server("--tls-cert", self.server[0], "--tls-key", self.server[1],
                               "--tls-client-ca", self.cli_ca[1],

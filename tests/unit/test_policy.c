@@ -44,6 +44,38 @@ static void test_bucket_clock(void **state)
     policy_free(p);
 }
 
+/* A reload keeps each client's bucket (SIGHUP must not refill a rate). */
+static void test_bucket_carried_over_reload(void **state)
+{
+    (void)state;
+    char err[256];
+    policy *old = load();
+    const policy_client *c = policy_find(old, "slow");
+    auth_denial d;
+    for (int i = 0; i < 4; i++) assert_int_equal(policy_take_rate_at(c, 100.0, &d), 0);
+    assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429);
+
+    /* Same client, smaller burst, plus a client the old policy did not have. */
+    static const char NEXT[] =
+        "{\"clients\": {\"slow\": {\"resources\": [\"verification\"], \"rate\": 2,"
+        " \"burst\": 2}, \"fresh\": {\"resources\": [\"verification\"], \"rate\": 1}}}";
+    policy *next = policy_parse(NEXT, sizeof NEXT - 1, "next", err, sizeof err);
+    assert_non_null(next);
+    policy_carry_buckets(next, old);
+    policy_free(old);
+    c = policy_find(next, "slow");
+    assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429);      /* still empty */
+    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 0);        /* refills at 2/s */
+    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 429);
+    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);        /* capped at the new burst 2 */
+    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);
+    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 429);
+    const policy_client *f = policy_find(next, "fresh");           /* new: a full bucket */
+    assert_int_equal(policy_take_rate_at(f, 300.0, &d), 0);
+    assert_int_equal(policy_take_rate_at(f, 300.0, &d), 429);
+    policy_free(next);
+}
+
 struct race {
     const policy_client *c;
     int ok;
@@ -131,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_clock),
         cmocka_unit_test(test_bucket_threads),
+        cmocka_unit_test(test_bucket_carried_over_reload),
         cmocka_unit_test(test_holder_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
