@@ -237,14 +237,11 @@ static int add_ppt_type(const char *spec)
 
 static int parse_digest(const char *s, const char **out)
 {
-    static const char *const ALGS[] = { "sha256", "sha384", "sha512" };
-    for (size_t i = 0; i < 3; i++)
-        if (!strcmp(s, ALGS[i])) {
-            *out = ALGS[i];
-            return 0;
-        }
-    fprintf(stderr, "stirctl: --rcd-digest-alg \"%s\": need sha256, sha384 or sha512\n", s);
-    return -1;
+    if (!(*out = stir_digest_by_name(s))) {
+        fprintf(stderr, "stirctl: --rcd-digest-alg \"%s\": need %s\n", s, stir_digest_names());
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_sign(int argc, char **argv)

@@ -718,14 +718,22 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
     case K_SIGNER:
         return add_signer(cfg, label, v, err, errlen);
     case K_DIGEST: {
-        static const char *const ALGS[] = {"sha256", "sha384", "sha512"};
-        for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
-            if (strcasecmp(v, ALGS[i]) == 0) {
-                *(const char **)(base + o->off) = ALGS[i];
-                return 0;
-            }
-        set_err(err, errlen, "%s: '%.40s' is not sha256, sha384 or sha512", label, v);
-        return -1;
+        /* The setting takes any case ("SHA384"); the library's list is
+         * the RFC's lowercase spelling. */
+        char low[16];
+        size_t n = strlen(v);
+        const char *alg = NULL;
+        if (n < sizeof low) {
+            for (size_t i = 0; i <= n; i++)
+                low[i] = (char)tolower((unsigned char)v[i]);
+            alg = stir_digest_by_name(low);
+        }
+        if (!alg) {
+            set_err(err, errlen, "%s: '%.40s' is not %s", label, v, stir_digest_names());
+            return -1;
+        }
+        *(const char **)(base + o->off) = alg;
+        return 0;
     }
     case K_AUTH: {
         static const char *const MODES[] = {"none", "static", "oauth"};
