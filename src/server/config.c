@@ -179,7 +179,7 @@ static const opt OPTS[] = {
      .def = "30",
      .help = "warn at start and at each reload (SIGHUP) about signing chains, TLS certificates "
          "and trust anchors expiring within DAYS; 0: only expired ones (default 30)",
-     .doc = "0..3650. At start and at each SIGHUP, every certificate of the signing chains "
+     .doc = "At start and at each SIGHUP, every certificate of the signing chains "
          "(`cert`, `signer` lines), of the TLS certificates (`tls_cert`, `x5u_tls_cert`) and "
          "of the trust anchors (`trust`, file or directory) that has expired, is not valid "
          "yet, or expires within DAYS is logged (WARN, with its file, subject and days left). "
@@ -187,7 +187,7 @@ static const opt OPTS[] = {
     {"freshness", K_INT, M(verify.freshness_s), 1, 86400, "SECONDS", S_SIGN,
      .def = "60",
      .help = "allowed distance of iat/time from the clock (default 60)",
-     .doc = "1..86400. Signing refuses an `iat` further than this from the server clock; "
+     .doc = "Signing refuses an `iat` further than this from the server clock; "
          "verification refuses a `time` further than this from the clock and an `iat` further "
          "than this from `time` (403 Stale Date)."},
     {"require-user-phone", K_BOOL, M(verify.require_user_phone), 0, 1, NULL, S_SIGN,
@@ -445,7 +445,7 @@ static const opt OPTS[] = {
     {"oauth-clock-skew", K_INT, M(oauth_clock_skew), 0, 300, "SECONDS", S_AUTH,
      .def = "30",
      .help = "tolerance on the exp, nbf and iat of access tokens (default 30)",
-     .doc = "Tolerance on `exp`, `nbf` and `iat` (0..300)."},
+     .doc = "Tolerance on `exp`, `nbf` and `iat` of access tokens."},
     {"policy-file", K_STR, M(policy_file), 0, 0, "FILE", S_AUTH,
      .shown_def = "none (required for `static`)",
      .help = "per-client policy, JSON (docs/SECURITY.md); reloaded on SIGHUP",
@@ -1354,13 +1354,14 @@ static void range_text(const opt *o, char *out, size_t n)
         snprintf(out, n, "max %lld", o->max);
     } else if (o->kind == K_ROUTE) {
         snprintf(out, n, "≤ %zu chars", o->size - 1);
-    } else if (o->kind == K_ENUM || o->kind == K_DIGEST) {
-        char names[128];
-        if (o->kind == K_ENUM)
-            choices_str(o->choices, names, sizeof names);
-        else
-            snprintf(names, sizeof names, "%s", stir_digest_names());
-        snprintf(out, n, "%s", names);
+    } else if (o->kind == K_ENUM) {
+        size_t w = 0;
+        for (size_t i = 0; o->choices[i] && w < n; i++) {
+            int k = snprintf(out + w, n - w, "%s`%s`", i ? ", " : "", o->choices[i]);
+            w += k > 0 ? (size_t)k : 0;
+        }
+    } else if (o->kind == K_DIGEST) {
+        snprintf(out, n, "%s", stir_digest_names());
     }
 }
 
@@ -1394,7 +1395,9 @@ static void man_entry(FILE *out, const opt *o, const stird_config *d)
     man_text(out, o->name);
     fputs("\\fR.", out);
     range_text(o, buf, sizeof buf);
-    if (*buf) {
+    if (repeatable(o))
+        fprintf(out, " Repeatable, at most %lld.", o->max);
+    else if (*buf && o->kind != K_BOOL) {
         plain(buf, text, sizeof text);
         fputs(o->kind == K_INT || o->kind == K_LLONG ? " Range " : " Values: ", out);
         man_text(out, text);
