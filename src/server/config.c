@@ -1,8 +1,11 @@
 /*
  * stird settings: defaults, then the --config file, then the flags.
- * One table describes every setting; the file and the flags both go
+ * One table (OPTS) describes every setting; the file and the flags both go
  * through the same setters, so a key and its flag always accept the
- * same values with the same messages.
+ * same values with the same messages. A row points at its member, the
+ * server's own or one inside the libstir configurations stird_config
+ * embeds (config.h), and also drives --help, stird.conf(5), the tables
+ * of docs/CONFIG.md and the restart diff of a reload.
  */
 #include "config.h"
 #include "lab.h"
