@@ -93,7 +93,7 @@ static const opt OPTS[] = {
      .help = "read settings from FILE (key = value lines); flags override it"},
     {"listen", K_ADDR, M(listen), 0, 0, "HOST:PORT", S_HTTP,
      .shown_def = "`127.0.0.1:8080`",
-     .help = "address of the Ms API (default 127.0.0.1:8080)",
+     .help = "address of the Ms API",
      .doc = "Address of the Ms API. IPv6 as `[::1]:8080`; `0.0.0.0:8080` listens everywhere. "
          "Port 0 picks a free port (printed at start-up)."},
     {"routing-path", K_ROUTE, M(routing_path), 0, 0, "PATH", S_HTTP,
@@ -109,35 +109,35 @@ static const opt OPTS[] = {
      .doc = "Connection worker threads (each an epoll loop; they share the listening socket)."},
     {"max-body", K_INT, M(max_body), 1024, 8 * 1024 * 1024, "BYTES", S_HTTP,
      .def = "65536",
-     .help = "largest request body accepted (default 65536)",
+     .help = "largest request body accepted",
      .doc = "Largest request body. A larger `Content-Length` is answered 413 before any of the "
          "body is read; a chunked body is cut off with 413 when it grows past this."},
     {"max-connections", K_INT, M(max_connections), 1, 100000, "N", S_HTTP,
      .def = "4096",
-     .help = "concurrent client connections (default 4096)",
+     .help = "concurrent client connections",
      .doc = "Concurrent client connections in all. Past it a new connection is refused at once "
          "(plain HTTP: with a 503 and `Retry-After: 1`)."},
     {"idle-timeout", K_INT, M(idle_timeout), 1, 3600, "SECONDS", S_HTTP,
      .def = "30",
-     .help = "close idle client connections after this (default 30)",
+     .help = "close idle client connections after this",
      .doc = "A keep-alive connection with no request under way, or a response the client does "
          "not read, is closed after this."},
     {"request-timeout", K_INT, M(request_timeout), 1, 3600, "SECONDS", S_HTTP,
      .def = "10",
-     .help = "whole request (TLS handshake, headers, body) within this, else 408 (default 10)",
+     .help = "whole request (TLS handshake, headers, body) within this, else 408",
      .doc = "Deadline for receiving a whole request: from the connection's accept (TLS handshake "
          "included) or from the first byte of a later request, to its last body byte. "
          "Absolute: bytes dripped in do not extend it. Past it: one 408 ProblemDetails, then "
          "the connection is closed (during a TLS handshake: closed)."},
     {"max-connections-per-client", K_INT, M(max_connections_per_client), 1, 100000, "N", S_HTTP,
      .def = "64",
-     .help = "concurrent connections per client address and per certificate identity (default 64)",
+     .help = "concurrent connections per client address and per certificate identity",
      .doc = "Concurrent connections per client address, and per client certificate identity once "
          "the TLS handshake is done. A client's newer connections past it are closed at once "
          "(a WARN line, at most one a second, counts them); other clients are not affected."},
     {"max-header-bytes", K_INT, M(max_header_bytes), 1024, 1024 * 1024, "BYTES", S_HTTP,
      .def = "8192",
-     .help = "request line and headers, else 431 (default 8192)",
+     .help = "request line and headers, else 431",
      .doc = "Request line plus headers; above: 431. The request-target alone is limited to 2048 "
          "bytes (414), a request to 64 header fields (431)."},
     {"tls-cert", K_STR, M(tls_cert), 0, 0, "FILE", S_HTTP,
@@ -181,7 +181,7 @@ static const opt OPTS[] = {
     {"cert-expiry-warn-days", K_INT, M(cert_expiry_warn_days), 0, 3650, "DAYS", S_SIGN,
      .def = "30",
      .help = "warn at start and at each reload (SIGHUP) about signing chains, TLS certificates "
-         "and trust anchors expiring within DAYS; 0: only expired ones (default 30)",
+         "and trust anchors expiring within DAYS; 0: only expired ones",
      .doc = "At start and at each SIGHUP, every certificate of the signing chains "
          "(`cert`, `signer` lines), of the TLS certificates (`tls_cert`, `x5u_tls_cert`) and "
          "of the trust anchors (`trust`, file or directory) that has expired, is not valid "
@@ -189,7 +189,7 @@ static const opt OPTS[] = {
          "0: only expired and not-yet-valid ones. Costs nothing per request."},
     {"freshness", K_INT, M(verify.freshness_s), 1, 86400, "SECONDS", S_SIGN,
      .def = "60",
-     .help = "allowed distance of iat/time from the clock (default 60)",
+     .help = "allowed distance of iat/time from the clock",
      .doc = "Signing refuses an `iat` further than this from the server clock; "
          "verification refuses a `time` further than this from the clock and an `iat` further "
          "than this from `time` (403 Stale Date)."},
@@ -209,19 +209,19 @@ static const opt OPTS[] = {
          "Required. The system store is never used."},
     {"verstat-priority-passed", K_TOKEN, M(verify.priority_passed), 0, 0, "TOKEN", S_VERIFY,
      .shown_def = "`RPH-Validation-Passed`",
-     .help = "verstatPriority of a passing rph PASSporT (default RPH-Validation-Passed)",
+     .help = "verstatPriority of a passing rph PASSporT",
      .doc = "`verstatPriority` (TS 24.229 7.2.21) when the rph PASSporTs of a request pass. A "
          "SIP token of at most 64 characters (letters, digits, ``-.!%*_+`'~``)."},
     {"verstat-priority-failed", K_TOKEN, M(verify.priority_failed), 0, 0, "TOKEN", S_VERIFY,
      .shown_def = "`RPH-Validation-Failed`",
-     .help = "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)",
+     .help = "verstatPriority of a failing rph PASSporT",
      .doc = "`verstatPriority` when one fails. Only the passed value is confirmed by the sources "
          "of ms-api.md 6.7, so both are settings."},
     {"ppt-type", K_PPT, M(ppt_types), 0, STIRD_MAX_PPT_TYPES, "SPEC", S_PPT,
      .help = "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)",
      .doc = "A PASSporT type: `NAME CLAIM:TYPE[:required] ...`. Repeatable."},
     {"rcd-digest-alg", K_DIGEST, M(rcd.digest_alg), 0, 0, "ALG", S_RCD,
-     .help = "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)",
+     .help = "rcdi digests made when signing: sha256, sha384 or sha512",
      .doc = "Digest of the `rcdi` values made when signing: `sha256`, `sha384` or `sha512`. "
          "Verification accepts all three."},
     {"rcd-max-jcard-bytes", K_INT, M(rcd.max_jcard_bytes), 256, 1024 * 1024, "BYTES", S_RCD,
@@ -286,14 +286,14 @@ static const opt OPTS[] = {
          "taken anyway. 0: no cap."},
     {"fetch-threads", K_INT, M(fetch_threads), 1, 256, "N", S_FETCH,
      .def = "8",
-     .help = "threads for verifications that must wait for an x5u fetch (default 8)",
+     .help = "threads for verifications that must wait for an x5u fetch",
      .doc = "A verification whose certificate (or RCD content) is not cached yet, and a signing "
          "request whose RCD content is not, is handed, with its connection suspended, to one "
          "of these threads, so a slow repository never holds an HTTP worker (cached content "
          "is used directly in the HTTP workers)."},
     {"fetch-queue", K_INT, M(fetch_queue), 1, 100000, "N", S_FETCH,
      .def = "1024",
-     .help = "verifications that may wait for those threads; beyond, 503 (default 1024)",
+     .help = "verifications that may wait for those threads; beyond, 503",
      .doc = "Requests that may wait for those threads, all clients together; beyond that the "
          "answer is 503 with `Retry-After: 1`."},
     {"fetch-client-threads", K_INT, M(fetch_client_threads), 0, 256, "N", S_FETCH,
@@ -319,7 +319,7 @@ static const opt OPTS[] = {
     {"fetch-budget-ms", K_INT, M(verify.fetch_budget_ms), 1, 60000, "MS", S_FETCH,
      .def = "1500",
      .help = "time the x5u fetches of one verification request may take together; they run in "
-         "parallel (default 1500)",
+         "parallel",
      .doc = "Time the x5u fetches of one verification request may take together (chains and "
          "their CRLs). The x5u URLs of a request that are not cached are fetched in parallel, "
          "one thread each; when the budget runs out, each PASSporT whose chain has not "
@@ -364,15 +364,15 @@ static const opt OPTS[] = {
          "certificate is still refused whenever the CRL is reachable. Choose fail-closed "
          "where a missed revocation costs more than failed verifications."},
     {"crl-max-ttl", K_INT, M(crl.max_ttl_s), 60, 30L * 86400, "SECONDS", S_CRL,
-     .help = "a CRL is reused until its nextUpdate, at most this long (default 86400)",
+     .help = "a CRL is reused until its nextUpdate, at most this long",
      .doc = "A CRL is reused until its `nextUpdate`, at most this long; also the longest a "
          "chain's revocation verdict is kept."},
     {"crl-retry", K_INT, M(crl.retry_s), 1, 86400, "SECONDS", S_CRL,
-     .help = "a CRL that failed or was stale is fetched again after this (default 60)",
+     .help = "a CRL that failed or was stale is fetched again after this",
      .doc = "A CRL fetch that failed, or a stale CRL, is tried again after this; a chain "
          "accepted fail-open is rechecked after this. Not larger than `crl_max_ttl`."},
     {"crl-max-bytes", K_INT, M(crl.fetch.max_bytes), 1024, 16 * 1024 * 1024, "BYTES", S_CRL,
-     .help = "largest CRL accepted (default 1048576)",
+     .help = "largest CRL accepted",
      .doc = "Largest CRL accepted."},
     {"crl-allow-http", K_BOOL, M(crl.allow_http), 0, 1, NULL, S_CRL,
      .help = "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over "
@@ -388,7 +388,7 @@ static const opt OPTS[] = {
          "production."},
     {"state-dir", K_STR, M(state_dir), 0, 0, "DIR", S_EMBEDDED,
      .shown_def = "`var/stird`",
-     .help = "state directory for --embedded (default var/stird)",
+     .help = "state directory for --embedded",
      .doc = "Where the test PKI lives. Created (mode 0700) if missing, atomically: the PKI is "
          "written and fsynced in a temporary directory beside it (`.NAME.pki-PID.XXXXXX`) and "
          "renamed into place, so a crash leaves no PKI or a complete one; the leftover of a "
@@ -447,7 +447,7 @@ static const opt OPTS[] = {
          "13.4.1). Repeatable, at most 4; a token must name at least one."},
     {"oauth-clock-skew", K_INT, M(oauth_clock_skew), 0, 300, "SECONDS", S_AUTH,
      .def = "30",
-     .help = "tolerance on the exp, nbf and iat of access tokens (default 30)",
+     .help = "tolerance on the exp, nbf and iat of access tokens",
      .doc = "Tolerance on `exp`, `nbf` and `iat` of access tokens."},
     {"policy-file", K_STR, M(policy_file), 0, 0, "FILE", S_AUTH,
      .shown_def = "none (required for `static`)",
@@ -496,7 +496,7 @@ static const opt OPTS[] = {
     {"log-level", K_ENUM, M(log_level), 0, 0, "LEVEL", S_LOG,
      .choices = LOG_LEVELS,
      .def = "info",
-     .help = "error, warn, info (one line per request) or debug (default info)",
+     .help = "error, warn, info (one line per request) or debug",
      .doc = "`error`, `warn`, `info` or `debug`. At `info` and above every request is one stderr "
          "line: ISO time, server (`api`/`x5u`), client address, method, path, status, latency "
          "in microseconds, and for verification `verstat=... codes=...` (per PASSporT `pass` "
@@ -1254,6 +1254,9 @@ fail:
 
 /* ---- flags ----------------------------------------------------------------- */
 
+static void default_text(const struct opt *o, const stird_config *d, char *out, size_t n);
+static void plain(const char *md, char *out, size_t n);
+
 void config_usage(FILE *out)
 {
     stird_config d;
@@ -1271,9 +1274,16 @@ void config_usage(FILE *out)
         snprintf(left, sizeof left, "--%s%s%s", OPTS[i].name, OPTS[i].arg ? " " : "",
                  OPTS[i].arg ? OPTS[i].arg : "");
         fprintf(out, "  %-34s %s", left, OPTS[i].help);
-        if (OPTS[i].kind == K_INT && strstr(OPTS[i].help, "default") == NULL)
-            fprintf(out, " (default %lld)",
-                    int_get((const char *)&d + OPTS[i].off, OPTS[i].size));
+        /* A default that is a value (a number, `text`), made from the
+         * defaults themselves; one in words (booleans, "embedded: ...")
+         * is in the man page and docs. */
+        if (strstr(OPTS[i].help, "default") == NULL && OPTS[i].kind != K_CONFIG) {
+            char md[512], text[512];
+            default_text(&OPTS[i], &d, md, sizeof md);
+            plain(md, text, sizeof text);
+            if (md[0] == '`' || isdigit((unsigned char)md[0]))
+                fprintf(out, " (default %s)", text);
+        }
         if (OPTS[i].kind == K_INT || OPTS[i].kind == K_LLONG)
             fprintf(out, " [%lld..%lld]", OPTS[i].min, OPTS[i].max);
         fputc('\n', out);
