@@ -112,8 +112,12 @@ class ConfigTest(unittest.TestCase):
         # Every integer setting at its documented maximum, then at its
         # minimum: stird starts and serves (libstir accepts what the docs
         # promise; fetch_timeout_ms once documented 120000 and refused it).
+        # (At the minimum, one connection in all would refuse this test's
+        # request while the readiness probe's connection is still closing.)
         skip = {"fixed_time"}
         for end in (2, 1):
+            if end == 1:
+                skip |= {"max_connections", "max_connections_per_client"}
             text = "".join("%s = %d\n" % (r[0], r[end]) for r in self.documented_ranges()
                            if r[0] not in skip)
             path = self.write("extremes-%d.conf" % end, text)
