@@ -20,7 +20,7 @@ extern "C" {
 
 typedef struct stir_rcd_config {
     stir_fetch_policy fetch; /* max_bytes default 262144 (a logo) */
-    /* rcdi digests made when signing: "sha256" (default), "sha384" or "sha512" */
+    /* rcdi digests made when signing: a stir_digest_by_name name; default "sha256" */
     const char *digest_alg;
     /* inline jcd (serialized) or fetched jcl; default 16384 */
     size_t max_jcard_bytes;
@@ -126,6 +126,13 @@ json_t *stir_rcd_verify(stir_rcd *r, const json_t *claims, int flags, stir_error
 /* RFC 6901 JSON pointer lookup ("/jcd/1/3/3"; "~0" "~1" escapes).
  * Borrowed reference or NULL. */
 const json_t *stir_json_pointer(const json_t *root, const char *ptr);
+
+/* The rcdi digest algorithms (RFC 9795 6), one list (src/lib/digest.c):
+ * the static spelling of `name` ("sha256", "sha384", "sha512"; exact,
+ * lowercase as the RFC writes them), or NULL when it is none of them. */
+const char *stir_digest_by_name(const char *name);
+/* Their names for messages: "sha256, sha384 or sha512". */
+const char *stir_digest_names(void);
 
 /* "<alg>-<base64 digest>" of `len` bytes; alg sha256/sha384/sha512.
  * Returns 0, or -1 for an unknown alg. `out` needs 100 bytes. */

@@ -34,6 +34,7 @@
 #include "stir/rcd.h"
 
 #include "audit.h"
+#include "config.h"
 #include "lab.h"
 
 /* The ppt_type parser of stird, so both accept exactly the same text. */
@@ -154,114 +155,79 @@ static time_t parse_time(const char *s)
     return (time_t)v;
 }
 
-/* --freshness: seconds, as stird accepts them. */
-static long parse_freshness(const char *s)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end || v < 1 || v > 86400) {
-        fprintf(stderr, "stirctl: bad --freshness \"%s\": need seconds from 1 to 86400\n", s);
-        exit(2);
-    }
-    return v;
-}
-
-/* Options shared by sign and verify (getopt values >= 256). */
-enum {
-    OPT_ALLOW_HOST = 256, OPT_ANY_PORT, OPT_HTTP, OPT_CA_FILE, OPT_PPT_TYPE, OPT_DIGEST,
-    OPT_NO_RCD_FETCH, OPT_PROTECTED,
+/*
+ * Settings stirctl shares with stird: parsed by stird's settings table
+ * (src/server/config.c: same values, same checks, same messages) into a
+ * stird_config, whose embedded libstir configurations sign and verify
+ * here as they do in stird. Static, so that an early exit leaks nothing.
+ */
+static const char *const SHARED[] = {
+    "fetch-allow-host", "fetch-allow-any-port", "fetch-allow-http", "fetch-ca-file",
+    "ppt-type", "freshness", "rcd-digest-alg",
 };
+#define N_SHARED (sizeof SHARED / sizeof SHARED[0])
+static stird_config g_set;
 
-#define FETCH_OPTIONS \
-    { "fetch-allow-host", required_argument, 0, OPT_ALLOW_HOST }, \
-    { "fetch-allow-any-port", no_argument, 0, OPT_ANY_PORT }, \
-    { "fetch-allow-http", no_argument, 0, OPT_HTTP }, \
-    { "fetch-ca-file", required_argument, 0, OPT_CA_FILE }, \
-    { "ppt-type", required_argument, 0, OPT_PPT_TYPE }
+/* Options of stirctl's own (getopt values >= 256); SHARED follow OPT_SHARED. */
+enum { OPT_NO_RCD_FETCH = 256, OPT_PROTECTED, OPT_SHARED };
 
-/* Apply a fetch option to `pol`. 1 if `c` was one, 0 if not, -1 on error. */
-static int fetch_option(int c, stir_fetch_policy *pol)
+/* getopt entries of SHARED; booleans take an optional "=no". */
+#define SHARED_OPTIONS                                                   \
+    { "fetch-allow-host", required_argument, 0, OPT_SHARED + 0 },        \
+    { "fetch-allow-any-port", optional_argument, 0, OPT_SHARED + 1 },    \
+    { "fetch-allow-http", optional_argument, 0, OPT_SHARED + 2 },        \
+    { "fetch-ca-file", required_argument, 0, OPT_SHARED + 3 },           \
+    { "ppt-type", required_argument, 0, OPT_SHARED + 4 },                \
+    { "freshness", required_argument, 0, OPT_SHARED + 5 },               \
+    { "rcd-digest-alg", required_argument, 0, OPT_SHARED + 6 }
+
+/* 1 if getopt's `c` was a shared setting (applied to g_set), 0 if not,
+ * -1 on a bad value (said on stderr). */
+static int shared_option(int c)
 {
-    switch (c) {
-    case OPT_ALLOW_HOST:
-        if (pol->n_allow_hosts == STIR_MAX_ALLOW_HOSTS) {
-            fprintf(stderr, "stirctl: at most %d --fetch-allow-host\n", STIR_MAX_ALLOW_HOSTS);
-            return -1;
-        }
-        pol->allow_hosts[pol->n_allow_hosts++] = optarg;
-        return 1;
-    case OPT_ANY_PORT: pol->allow_any_port = 1; return 1;
-    case OPT_HTTP: pol->allow_http = 1; return 1;
-    case OPT_CA_FILE: pol->tls_ca_file = optarg; return 1;
+    char err[512], label[64];
+    if (c < OPT_SHARED || c >= OPT_SHARED + (int)N_SHARED)
+        return 0;
+    snprintf(label, sizeof label, "--%s", SHARED[c - OPT_SHARED]);
+    if (config_set(&g_set, SHARED[c - OPT_SHARED], label, optarg, err, sizeof err) != 0) {
+        fprintf(stderr, "stirctl: %s\n", err);
+        return -1;
     }
-    return 0;
-}
-
-/* RCD content is fetched under the x5u policy's relaxations, with the
- * RCD size cap. */
-static void rcd_fetch_from(stir_rcd_config *rc, const stir_fetch_policy *pol)
-{
-    for (size_t i = 0; i < pol->n_allow_hosts; i++)
-        rc->fetch.allow_hosts[i] = pol->allow_hosts[i];
-    rc->fetch.n_allow_hosts = pol->n_allow_hosts;
-    rc->fetch.allow_any_port = pol->allow_any_port;
-    rc->fetch.allow_http = pol->allow_http;
-    rc->fetch.tls_ca_file = pol->tls_ca_file;
+    return 1;
 }
 
 /* The one libstir context of this run (made in main). */
 static stir_ctx *g_ctx;
 
-/* --ppt-type: parsed as stird parses ppt_type, registered before the
- * signer or verifier exists (the registry copies the claim names). The
- * registry's own limit (32 types in all) bounds how many are accepted. */
-static int add_ppt_type(const char *spec)
+/* After the options: the fetch policy shared by RCD content, and the
+ * --ppt-type types registered before the signer or verifier exists (the
+ * registry copies the claim names). */
+static int settings_done(void)
 {
-    stir_ppt_type t;
     stir_error err;
-    char *buf = strdup(spec);
-    int rc = -1;
-
-    if (!buf) return -1;
-    memset(&err, 0, sizeof err);
-    if (stir_ppt_parse(buf, &t, &err) != 0)
-        fprintf(stderr, "stirctl: --ppt-type: %s\n", err.detail);
-    else if (stir_ppt_register(g_ctx, &t, &err) != 0)
-        fprintf(stderr, "stirctl: --ppt-type: PASSporT type '%s' refused: %s\n", t.name,
-                err.detail);
-    else
-        rc = 0;
-    free(buf);
-    return rc;
-}
-
-static int parse_digest(const char *s, const char **out)
-{
-    static const char *const ALGS[] = { "sha256", "sha384", "sha512" };
-    for (size_t i = 0; i < 3; i++)
-        if (!strcmp(s, ALGS[i])) {
-            *out = ALGS[i];
-            return 0;
+    config_finish_fetch(&g_set);
+    for (size_t i = 0; i < g_set.n_ppt_types; i++) {
+        memset(&err, 0, sizeof err);
+        if (stir_ppt_register(g_ctx, &g_set.ppt_types[i].type, &err) != 0) {
+            fprintf(stderr, "stirctl: --ppt-type: PASSporT type '%s' refused: %s\n",
+                    g_set.ppt_types[i].type.name, err.detail);
+            return -1;
         }
-    fprintf(stderr, "stirctl: --rcd-digest-alg \"%s\": need sha256, sha384 or sha512\n", s);
-    return -1;
+    }
+    return 0;
 }
 
 static int cmd_sign(int argc, char **argv)
 {
     stir_signer_config cfg = { 0 };
-    stir_rcd_config rc;
-    stir_fetch_policy pol = { 0 };
-    const char *digest = NULL;
     time_t now = time(NULL);
     static const struct option opts[] = {
         { "key", required_argument, 0, 'k' }, { "cert", required_argument, 0, 'c' },
         { "x5u", required_argument, 0, 'x' }, { "now", required_argument, 0, 'n' },
-        { "freshness", required_argument, 0, 'f' },
-        { "rcd-digest-alg", required_argument, 0, OPT_DIGEST }, FETCH_OPTIONS, { 0, 0, 0, 0 } };
+        SHARED_OPTIONS, { 0, 0, 0, 0 } };
     int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((f = fetch_option(c, &pol)) != 0) {
+        if ((f = shared_option(c)) != 0) {
             if (f < 0) return 2;
             continue;
         }
@@ -270,13 +236,12 @@ static int cmd_sign(int argc, char **argv)
         case 'c': cfg.cert_path = optarg; break;
         case 'x': cfg.x5u = optarg; break;
         case 'n': now = parse_time(optarg); break;
-        case 'f': cfg.freshness_s = parse_freshness(optarg); break;
-        case OPT_DIGEST: if (parse_digest(optarg, &digest)) return 2; break;
-        case OPT_PPT_TYPE: if (add_ppt_type(optarg)) return 2; break;
         default: return usage(), 2;
         }
     }
     if (!cfg.key_path || !cfg.cert_path || !cfg.x5u) return usage(), 2;
+    if (settings_done() != 0) return 2;
+    cfg.freshness_s = g_set.verify.freshness_s;
     char *text = read_all(optind < argc ? argv[optind] : "-");
     if (!text) return 2;
     json_t *req = load_request(text, "signingRequest");
@@ -286,10 +251,7 @@ static int cmd_sign(int argc, char **argv)
     int rc_exit = 2;
     stir_signer *s = NULL;
     memset(&err, 0, sizeof err);
-    stir_rcd_config_default(&rc);
-    rcd_fetch_from(&rc, &pol);
-    if (digest) rc.digest_alg = digest;
-    stir_rcd *rcd = stir_rcd_new(g_ctx, &rc, &err);
+    stir_rcd *rcd = stir_rcd_new(g_ctx, &g_set.rcd, &err);
     if (!rcd) {
         print_error("rcd", &err);
         goto out;
@@ -338,28 +300,23 @@ static void preload_chain(stir_certcache *cache, const json_t *hdr, const char *
 
 static int cmd_verify(int argc, char **argv)
 {
-    stir_certcache_config cc;
-    stir_certcache_config_default(&cc);
-    stir_rcd_config rcfg;
-    stir_rcd_config_default(&rcfg);
     const char *trust_path = NULL, *from = NULL, *to = NULL, *dest = NULL;
     const char *identities[STIR_MAX_IDENTITY_HEADERS];
     const char *protected_hdrs[32];
     size_t n_identities = 0, n_protected = 0;
     const char *cert_file = NULL;
     time_t now = time(NULL), at = 0;
-    long freshness = 60;
     static const struct option opts[] = {
         { "trust", required_argument, 0, 'T' }, { "identity", required_argument, 0, 'i' },
         { "from", required_argument, 0, 'f' }, { "to", required_argument, 0, 't' },
         { "dest", required_argument, 0, 'd' }, { "time", required_argument, 0, 'a' },
-        { "now", required_argument, 0, 'n' }, { "freshness", required_argument, 0, 'F' },
+        { "now", required_argument, 0, 'n' },
         { "protected-header", required_argument, 0, OPT_PROTECTED },
         { "rcd-no-fetch", no_argument, 0, OPT_NO_RCD_FETCH },
-        { "cert-file", required_argument, 0, 'c' }, FETCH_OPTIONS, { 0, 0, 0, 0 } };
+        { "cert-file", required_argument, 0, 'c' }, SHARED_OPTIONS, { 0, 0, 0, 0 } };
     int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((f = fetch_option(c, &cc.fetch)) != 0) {
+        if ((f = shared_option(c)) != 0) {
             if (f < 0) return 2;
             continue;
         }
@@ -377,7 +334,6 @@ static int cmd_verify(int argc, char **argv)
         case 'd': dest = optarg; break;
         case 'a': at = parse_time(optarg); break;
         case 'n': now = parse_time(optarg); break;
-        case 'F': freshness = parse_freshness(optarg); break;
         case OPT_PROTECTED:
             if (n_protected == sizeof protected_hdrs / sizeof protected_hdrs[0]) {
                 fprintf(stderr, "stirctl: at most %zu --protected-header\n",
@@ -391,13 +347,13 @@ static int cmd_verify(int argc, char **argv)
             }
             protected_hdrs[n_protected++] = optarg;
             break;
-        case OPT_NO_RCD_FETCH: rcfg.verify_fetch = 0; break;
-        case OPT_PPT_TYPE: if (add_ppt_type(optarg)) return 2; break;
+        case OPT_NO_RCD_FETCH: g_set.rcd.verify_fetch = 0; break;
         case 'c': cert_file = optarg; break;
         default: return usage(), 2;
         }
     }
     if (!trust_path) return usage(), 2;
+    if (settings_done() != 0) return 2;
     json_t *req;
     if (n_identities) {
         if (!from || !to) return usage(), 2;
@@ -440,11 +396,12 @@ static int cmd_verify(int argc, char **argv)
     stir_error err;
     memset(&err, 0, sizeof err);
     int rc = 2;
-    rcd_fetch_from(&rcfg, &cc.fetch);
-    stir_rcd *rcd = stir_rcd_new(g_ctx, &rcfg, &err);
+    stir_rcd *rcd = stir_rcd_new(g_ctx, &g_set.rcd, &err);
     stir_trust *trust = rcd ? stir_trust_load(trust_path, &err) : NULL;
-    stir_certcache *cache = trust ? stir_certcache_new(g_ctx, &cc, trust, &err) : NULL;
-    stir_verifier_config vc = { .cache = cache, .freshness_s = freshness, .rcd = rcd };
+    stir_certcache *cache = trust ? stir_certcache_new(g_ctx, &g_set.cache, trust, &err) : NULL;
+    stir_verifier_config vc = g_set.verify;   /* as stird's verifier */
+    vc.cache = cache;
+    vc.rcd = rcd;
     stir_verifier *v = cache ? stir_verifier_new(g_ctx, &vc, &err) : NULL;
     if (!v) {
         print_error("verifier", &err);
@@ -625,6 +582,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     int rc;
+    config_init(&g_set);
     argv++;
     argc--;
     if (!strcmp(cmd, "keygen")) rc = cmd_keygen(argc, argv);
@@ -642,6 +600,7 @@ int main(int argc, char **argv)
         usage();
         rc = 2;
     }
+    config_free(&g_set);
     stir_ctx_free(g_ctx);
     stir_cleanup();
     return rc;

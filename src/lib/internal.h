@@ -15,6 +15,8 @@ int sti_jws_init(void);
 void sti_jws_cleanup(void);
 void sti_jws_thread_cleanup(void);
 int stir_uuid4(char out[37]);
+/* The OpenSSL digest of a stir_digest_by_name name; NULL for others. */
+const EVP_MD *sti_digest_md(const char *name);
 
 /* ---- X.509 values as text for error details (cert.c) ---- */
 

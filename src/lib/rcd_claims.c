@@ -68,19 +68,6 @@ static int has_control(const char *s)
     return 0;
 }
 
-const EVP_MD *rcd_digest_md(const char *alg)
-{
-    if (!alg)
-        return NULL;
-    if (strcmp(alg, "sha256") == 0)
-        return EVP_sha256();
-    if (strcmp(alg, "sha384") == 0)
-        return EVP_sha384();
-    if (strcmp(alg, "sha512") == 0)
-        return EVP_sha512();
-    return NULL;
-}
-
 /* Serialized size of v (RFC 8225 9 form), or cap + 1 once it exceeds cap:
  * an oversized value is not serialized to the end just to be refused. */
 typedef struct sizer {
@@ -254,12 +241,11 @@ static int digest_syntax(const char *s, char *why, size_t n)
     char alg[16];
     size_t al = (size_t)(dash - s);
     snprintf(alg, sizeof alg, "%.*s", (int)(al < sizeof alg ? al : sizeof alg - 1), s);
-    const EVP_MD *md = al < sizeof alg ? rcd_digest_md(alg) : NULL;
+    const EVP_MD *md = al < sizeof alg ? sti_digest_md(alg) : NULL;
     if (!md) {
         snprintf(why, n,
-                 "unsupported digest algorithm \"%.*s\" (RFC 9795 6: sha256, sha384 "
-                 "or sha512, lowercase)",
-                 (int)(al > 16 ? 16 : al), s);
+                 "unsupported digest algorithm \"%.*s\" (RFC 9795 6: %s, lowercase)",
+                 (int)(al > 16 ? 16 : al), s, stir_digest_names());
         return -1;
     }
     size_t want = (size_t)EVP_MD_get_size(md);

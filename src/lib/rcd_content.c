@@ -32,16 +32,6 @@
         .cache_ttl_s = 300, .neg_ttl_s = 30, .cache_max_entries = 1000, .verify_fetch = 1,         \
     }
 
-/* The static spelling of a supported alg (config copies point at it). */
-static const char *alg_name(const char *alg)
-{
-    static const char *const names[] = {"sha256", "sha384", "sha512"};
-    for (size_t i = 0; alg && i < 3; i++)
-        if (strcmp(alg, names[i]) == 0)
-            return names[i];
-    return NULL;
-}
-
 /* ---- content cache ----------------------------------------------------------------- */
 
 static rcd_body *rcd_body_new(const char *d, size_t n)
@@ -100,8 +90,8 @@ void stir_rcd_config_default(stir_rcd_config *cfg)
 static int check_config(const stir_rcd_config *c, stir_error *err)
 {
 #define BADCFG(field, ...) stir_fail(err, STIR_ERR_INPUT, field, __VA_ARGS__)
-    if (c->digest_alg && !alg_name(c->digest_alg))
-        return BADCFG("digest_alg", "digest_alg must be sha256, sha384 or sha512 (RFC 9795 6)");
+    if (c->digest_alg && !stir_digest_by_name(c->digest_alg))
+        return BADCFG("digest_alg", "digest_alg must be %s (RFC 9795 6)", stir_digest_names());
     if (c->max_jcard_bytes == 0 || c->max_jcard_bytes > (1u << 20))
         return BADCFG("max_jcard_bytes", "max_jcard_bytes must be 1..1 MiB");
     if (c->fetch_budget_ms <= 0 || c->fetch_budget_ms > 60000)
@@ -137,7 +127,7 @@ stir_rcd *stir_rcd_new(stir_ctx *ctx, const stir_rcd_config *cfg, stir_error *er
         return NULL;
     }
     r->cfg = *cfg;
-    r->cfg.digest_alg = cfg->digest_alg ? alg_name(cfg->digest_alg) : "sha256";
+    r->cfg.digest_alg = cfg->digest_alg ? stir_digest_by_name(cfg->digest_alg) : "sha256";
     /* Content: kept min(cache_ttl_s, HTTP freshness); no-store and
      * no-cache (lifetime 0) not kept; failures kept neg_ttl_s, no backoff. */
     fcache_config fcfg;

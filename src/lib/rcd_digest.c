@@ -91,7 +91,7 @@ const json_t *stir_json_pointer(const json_t *root, const char *ptr)
 
 int stir_rcd_digest(const char *alg, const void *data, size_t len, char out[100])
 {
-    const EVP_MD *md = rcd_digest_md(alg);
+    const EVP_MD *md = sti_digest_md(alg);
     if (!md || !out) {
         if (out)
             out[0] = '\0';

@@ -28,8 +28,6 @@ int rcd_fail(stir_error *err, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Content we fetch and hash: http(s) URIs. */
 int rcd_is_link_url(const char *s);
-/* sha256, sha384, sha512; NULL for anything else. */
-const EVP_MD *rcd_digest_md(const char *alg);
 /* ["vcard", [properties]] (RFC 7095 3.2); -1 with why otherwise. */
 int rcd_jcard_syntax(const json_t *j, char *why, size_t n);
 /* Digests equal up to '=' padding. */

@@ -1,12 +1,16 @@
 /*
  * stird settings: defaults, then the --config file, then the flags.
- * One table describes every setting; the file and the flags both go
+ * One table (OPTS) describes every setting; the file and the flags both go
  * through the same setters, so a key and its flag always accept the
- * same values with the same messages.
+ * same values with the same messages. A row points at its member, the
+ * server's own or one inside the libstir configurations stird_config
+ * embeds (config.h), and also drives --help, stird.conf(5), the tables
+ * of docs/CONFIG.md and the restart diff of a reload.
  */
 #include "config.h"
 #include "lab.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -26,119 +30,531 @@
 #define LINE_MAX_LEN 4096        /* longest config file line */
 
 enum kind {
-    K_STR,      /* char *            */
-    K_BOOL,     /* int               */
-    K_LONG,     /* long, in [min,max] */
-    K_LLONG,    /* long long + has_  (fixed_time) */
-    K_LIST,     /* fetch_allow_host  */
-    K_ADDR,     /* stird_addr        */
-    K_ROUTE,    /* routing_path      */
-    K_LOGLEVEL, /* int               */
-    K_CONFIG,   /* flag only         */
-    K_PPT,      /* ppt_type (repeatable) */
-    K_DIGEST,   /* const char *, static: sha256/sha384/sha512 */
-    K_TOKEN,    /* char *, an RFC 3261 token */
-    K_AUTH,     /* int, enum stird_auth_mode */
-    K_AUDIENCE, /* oauth_audience (repeatable) */
+    K_STR,      /* char * (const char * in a library struct), strdup'd */
+    K_BOOL,     /* int 0/1 */
+    K_INT,      /* an integer member of `size` bytes (int, unsigned, long, size_t) in [min, max] */
+    K_LLONG,    /* long long in [min, max], and has_fixed_time (fixed_time) */
+    K_ENUM,     /* int: the index of the value in `choices` */
+    K_HOSTS,    /* fetch_allow_host: cache.fetch.allow_hosts (repeatable) */
+    K_ADDR,     /* stird_addr */
     K_ADDR_OFF, /* stird_addr, or "none": disabled (metrics_listen) */
-    K_LOGFORMAT,/* int: 0 text, 1 json */
+    K_ROUTE,    /* routing_path */
+    K_CONFIG,   /* flag only */
+    K_PPT,      /* ppt_type (repeatable) */
+    K_DIGEST,   /* const char *: stir_digest_by_name's static name */
+    K_TOKEN,    /* char *, an RFC 3261 token */
+    K_AUDIENCE, /* oauth_audience (repeatable) */
     K_SIGNER,   /* signer (repeatable) */
 };
 
+/* The headings of the settings in docs/CONFIG.md, in order. */
+enum section {
+    S_OTHER, S_HTTP, S_SIGN, S_VERIFY, S_PPT, S_RCD, S_FETCH, S_CACHE, S_CRL, S_EMBEDDED,
+    S_AUTH, S_KEYS, S_LOG, S_METRICS, N_SECTIONS
+};
+static const char *const SECTION_NAMES[N_SECTIONS] = {
+    "other", "HTTP API", "Signing (STI-AS)", "Verification (STI-VS)", "PASSporT types",
+    "Rich Call Data (rcd, rcdi)", "x5u fetching", "Certificate cache", "Revocation (CRLs)",
+    "Embedded mode", "Client authentication, per-client policy, audit", "Keys",
+    "Logging and clock", "Metrics",
+};
+
+/*
+ * One setting: everything the parser, --help, stird.conf(5) and the
+ * tables of docs/CONFIG.md know about it. `off` points into stird_config,
+ * into the embedded libstir structs too (cache.fetch.max_bytes), so a new
+ * library setting is one struct member plus one row here.
+ */
 typedef struct opt {
-    const char *name;     /* flag name without "--" */
+    const char *name;     /* flag name without "--"; the file key is it with '_' */
     enum kind kind;
-    size_t off;
-    long long min, max;
-    const char *arg;      /* placeholder shown by --help */
-    const char *help;
+    size_t off, size;     /* the member: offsetof and sizeof */
+    long long min, max;   /* K_INT, K_LLONG: accepted range; repeatable ones: max count */
+    const char *arg;      /* placeholder shown by --help; NULL: a boolean */
+    enum section section;
+    const char *const *choices; /* K_ENUM: the accepted names, NULL-terminated */
+    const char *def;      /* default, applied at init through the same checks;
+                           * NULL: libstir's default (or none) */
+    const char *shown_def;/* the default in words, when it is not just the value */
+    const char *help;     /* one line: --help, stird.conf(5) */
+    const char *doc;      /* docs/CONFIG.md, Markdown; NULL: help */
 } opt;
 
 #define OFF(m) offsetof(stird_config, m)
+#define M(m) OFF(m), sizeof(((stird_config *)0)->m)
+
+static const char *const LOG_LEVELS[] = {"error", "warn", "info", "debug", NULL};
+static const char *const AUTH_MODES[] = {"none", "static", "oauth", NULL};   /* enum stird_auth_mode */
+static const char *const LOG_FORMATS[] = {"text", "json", NULL};             /* log_json 0, 1 */
+static const char *const CRL_MODES[] = {"fail-open", "fail-closed", "off", NULL}; /* stir_crl_mode */
 
 static const opt OPTS[] = {
-    {"config", K_CONFIG, 0, 0, 0, "FILE", "read settings from FILE (key = value lines); flags override it"},
-    {"listen", K_ADDR, OFF(listen), 0, 0, "HOST:PORT", "address of the Ms API (default 127.0.0.1:8080)"},
-    {"routing-path", K_ROUTE, OFF(routing_path), 0, 0, "PATH", "RoutingPath prefix of the API root, e.g. /sti (default: none)"},
-    {"threads", K_LONG, OFF(threads), 1, 256, "N", "HTTP worker threads (default: number of CPUs)"},
-    {"max-body", K_LONG, OFF(max_body), 1024, 8 * 1024 * 1024, "BYTES", "largest request body accepted (default 65536)"},
-    {"max-connections", K_LONG, OFF(max_connections), 1, 100000, "N", "concurrent client connections (default 4096)"},
-    {"idle-timeout", K_LONG, OFF(idle_timeout), 1, 3600, "SECONDS", "close idle client connections after this (default 30)"},
-    {"request-timeout", K_LONG, OFF(request_timeout), 1, 3600, "SECONDS", "whole request (TLS handshake, headers, body) within this, else 408 (default 10)"},
-    {"max-connections-per-client", K_LONG, OFF(max_connections_per_client), 1, 100000, "N", "concurrent connections per client address and per certificate identity (default 64)"},
-    {"client-ipv6-prefix", K_LONG, OFF(client_ipv6_prefix), 48, 128, "BITS", "IPv6 clients are one client per this prefix for the per-client limits (default 64)"},
-    {"max-header-bytes", K_LONG, OFF(max_header_bytes), 1024, 1024 * 1024, "BYTES", "request line and headers, else 431 (default 8192)"},
-    {"tls-cert", K_STR, OFF(tls_cert), 0, 0, "FILE", "HTTPS on the Ms API: certificate chain, PEM, leaf first"},
-    {"tls-key", K_STR, OFF(tls_key), 0, 0, "FILE", "HTTPS on the Ms API: private key, PEM"},
-    {"tls-client-ca", K_STR, OFF(tls_client_ca), 0, 0, "PATH", "mutual TLS: client certificates must verify against these CAs (PEM bundle or directory)"},
-    {"plain-http", K_BOOL, OFF(plain_http), 0, 1, NULL, "serve the Ms API over plain HTTP (no TLS): explicit, for labs and trusted networks"},
-    {"key", K_STR, OFF(key), 0, 0, "FILE|URI", "signing key: P-256 PEM file, or PKCS#11 URI 'pkcs11:token=...;object=...'"},
-    {"cert", K_STR, OFF(cert), 0, 0, "FILE", "certificate chain of the signing key, PEM, leaf first"},
-    {"x5u", K_STR, OFF(x5u), 0, 0, "URL", "URL where that chain is published (becomes x5u and info)"},
-    {"trust", K_STR, OFF(trust), 0, 0, "PATH", "STI-PA trust anchors: PEM bundle or directory"},
-    {"cert-expiry-warn-days", K_LONG, OFF(cert_expiry_warn_days), 0, 3650, "DAYS", "warn at start and at each reload (SIGHUP) about signing chains, TLS certificates and trust anchors expiring within DAYS; 0: only expired ones (default 30)"},
-    {"freshness", K_LONG, OFF(freshness), 1, 86400, "SECONDS", "allowed distance of iat/time from the clock (default 60)"},
-    {"x5u-listen", K_ADDR, OFF(x5u_listen), 0, 0, "HOST:PORT", "serve the signing chain over HTTPS at /cert/chain.pem (embedded default 127.0.0.1:8443)"},
-    {"x5u-tls-cert", K_STR, OFF(x5u_tls_cert), 0, 0, "FILE", "TLS certificate of the x5u server (embedded: STATE/tls.pem)"},
-    {"x5u-tls-key", K_STR, OFF(x5u_tls_key), 0, 0, "FILE", "TLS key of the x5u server (embedded: STATE/tls.key)"},
-    {"embedded", K_BOOL, OFF(embedded), 0, 1, NULL, "use (and create on first run) a test PKI in the state directory"},
-    {"lab-secure", K_BOOL, OFF(lab_secure), 0, 1, NULL, "with --embedded: HTTPS, mutual TLS, OAuth, policy and audit from lab files made in the state directory (make run-secure)"},
-    {"state-dir", K_STR, OFF(state_dir), 0, 0, "DIR", "state directory for --embedded (default var/stird)"},
-    {"fetch-allow-host", K_LIST, 0, 0, 0, "HOST", "x5u host that may resolve to a loopback/private address (repeatable, max 8)"},
-    {"fetch-allow-any-port", K_BOOL, OFF(fetch_allow_any_port), 0, 1, NULL, "allow x5u ports other than 443 and 8443"},
-    {"fetch-allow-http", K_BOOL, OFF(fetch_allow_http), 0, 1, NULL, "allow http:// x5u URLs"},
-    {"fetch-ca-file", K_STR, OFF(fetch_ca_file), 0, 0, "FILE", "CA bundle for x5u TLS (default: system store)"},
-    {"fetch-connect-timeout-ms", K_LONG, OFF(fetch_connect_timeout_ms), 1, 60000, "MS", "x5u connect timeout"},
-    {"fetch-timeout-ms", K_LONG, OFF(fetch_timeout_ms), 1, 120000, "MS", "x5u total fetch timeout"},
-    {"fetch-max-bytes", K_LONG, OFF(fetch_max_bytes), 512, 1024 * 1024, "BYTES", "largest x5u body accepted"},
-    {"fetch-max-per-host", K_LONG, OFF(fetch_max_per_host), 0, 1024, "N", "concurrent downloads per repository host (x5u, RCD content); beyond, a download waits within its fetch timeout, then 436 (0: no cap)"},
-    {"fetch-threads", K_LONG, OFF(fetch_threads), 1, 256, "N", "threads for verifications that must wait for an x5u fetch (default 8)"},
-    {"fetch-queue", K_LONG, OFF(fetch_queue), 1, 100000, "N", "verifications that may wait for those threads; beyond, 503 (default 1024)"},
-    {"cache-default-ttl", K_LONG, OFF(cache_default_ttl), 1, 365L * 86400, "SECONDS", "certificate cache lifetime when the server gives none"},
-    {"cache-min-ttl", K_LONG, OFF(cache_min_ttl), 0, 365L * 86400, "SECONDS", "shortest certificate cache lifetime"},
-    {"cache-max-ttl", K_LONG, OFF(cache_max_ttl), 1, 365L * 86400, "SECONDS", "longest certificate cache lifetime"},
-    {"cache-neg-ttl", K_LONG, OFF(cache_neg_ttl), 0, 86400, "SECONDS", "first back-off after a failed fetch (doubles per failure)"},
-    {"cache-neg-ttl-max", K_LONG, OFF(cache_neg_ttl_max), 0, 86400, "SECONDS", "longest back-off after failed fetches"},
-    {"cache-max-entries", K_LONG, OFF(cache_max_entries), 1, 10000000, "N", "certificate cache size (oldest evicted first)"},
-    {"cache-max-failures", K_LONG, OFF(cache_max_failures), 1, 10000000, "N", "failed x5u fetches remembered, apart from the chains (oldest forgotten first)"},
-    {"ppt-type", K_PPT, 0, 0, 0, "SPEC", "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)"},
-    {"rcd-digest-alg", K_DIGEST, OFF(rcd_digest_alg), 0, 0, "ALG", "rcdi digests made when signing: sha256, sha384 or sha512 (default sha256)"},
-    {"rcd-max-jcard-bytes", K_LONG, OFF(rcd_max_jcard_bytes), 256, 1024 * 1024, "BYTES", "largest jCard, inline (jcd) or fetched (jcl)"},
-    {"rcd-max-links", K_LONG, OFF(rcd_max_links), 0, 64, "N", "URIs an rcd claim and its jCard may link"},
-    {"rcd-fetch-budget-ms", K_LONG, OFF(rcd_fetch_budget_ms), 1, 60000, "MS", "time all the RCD fetches of one request may take together"},
-    {"rcd-max-bytes", K_LONG, OFF(rcd_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest RCD content fetched (icon, jCard, linked files)"},
-    {"rcd-cache-ttl", K_LONG, OFF(rcd_cache_ttl), 0, 86400, "SECONDS", "fetched RCD content is kept this long (less if its server says so)"},
-    {"rcd-verify-fetch", K_BOOL, OFF(rcd_verify_fetch), 0, 1, NULL, "verification fetches linked RCD content to check rcdi (default yes; =no reports it unverified)"},
-    {"verstat-priority-passed", K_TOKEN, OFF(verstat_priority_passed), 0, 0, "TOKEN", "verstatPriority of a passing rph PASSporT (default RPH-Validation-Passed)"},
-    {"verstat-priority-failed", K_TOKEN, OFF(verstat_priority_failed), 0, 0, "TOKEN", "verstatPriority of a failing rph PASSporT (default RPH-Validation-Failed)"},
-    {"log-level", K_LOGLEVEL, OFF(log_level), 0, 0, "LEVEL", "error, warn, info (one line per request) or debug (default info)"},
-    {"fixed-time", K_LLONG, OFF(fixed_time), 0, 253402300799LL, "EPOCH", "labs/tests only: the server clock always reads EPOCH"},
-    {"auth", K_AUTH, OFF(auth), 0, 0, "MODE", "client authentication: none (default), static (mTLS identity + policy file) or oauth (Bearer access token)"},
-    {"oauth-jwks", K_STR, OFF(oauth_jwks), 0, 0, "FILE", "JWKS file of the OAuth 2.0 authorization server (ES256/RS256 public keys)"},
-    {"oauth-issuer", K_STR, OFF(oauth_issuer), 0, 0, "ISS", "the `iss` an access token must carry"},
-    {"oauth-audience", K_AUDIENCE, 0, 0, 0, "AUD", "an `aud` value that names this server: instance id or NF type (repeatable, max 4)"},
-    {"oauth-clock-skew", K_LONG, OFF(oauth_clock_skew), 0, 300, "SECONDS", "tolerance on the exp, nbf and iat of access tokens (default 30)"},
-    {"policy-file", K_STR, OFF(policy_file), 0, 0, "FILE", "per-client policy, JSON (docs/SECURITY.md); reloaded on SIGHUP"},
-    {"audit-log", K_STR, OFF(audit_log), 0, 0, "FILE", "append one JSON line per signing and refused signing to FILE"},
-    {"metrics-listen", K_ADDR_OFF, OFF(metrics_listen), 0, 0, "HOST:PORT", "serve Prometheus metrics at GET /metrics on this address; none disables (default 127.0.0.1:9464)"},
-    {"log-format", K_LOGFORMAT, OFF(log_json), 0, 0, "FORMAT", "text (default) or json: one JSON object per log line"},
-    {"crl-mode", K_STR, OFF(crl_mode), 0, 0, "MODE", "when a certificate's CRL cannot be fetched, verified or is stale: fail-open (accept, warn; default), fail-closed (437) or off (no revocation checks)"},
-    {"crl-max-ttl", K_LONG, OFF(crl_max_ttl), 60, 30L * 86400, "SECONDS", "a CRL is reused until its nextUpdate, at most this long (default 86400)"},
-    {"crl-retry", K_LONG, OFF(crl_retry), 1, 86400, "SECONDS", "a CRL that failed or was stale is fetched again after this (default 60)"},
-    {"crl-max-bytes", K_LONG, OFF(crl_max_bytes), 1024, 16 * 1024 * 1024, "BYTES", "largest CRL accepted (default 1048576)"},
-    {"crl-allow-http", K_BOOL, OFF(crl_allow_http), 0, 1, NULL, "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over HTTP)"},
-    {"fetch-budget-ms", K_LONG, OFF(fetch_budget_ms), 1, 60000, "MS", "time the x5u fetches of one verification request may take together; they run in parallel (default 1500)"},
-    {"require-user-phone", K_BOOL, OFF(require_user_phone), 0, 1, NULL, "a sip: URI is a TN only with user=phone (default no: a +global-number user part is one, RFC 8224 8.3)"},
-    {"pkcs11-module", K_STR, OFF(pkcs11_module), 0, 0, "FILE", "PKCS#11 module (shared library) of a 'pkcs11:' key; no default"},
-    {"key-pin-file", K_STR, OFF(key_pin_file), 0, 0, "FILE", "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)"},
-    {"signer", K_SIGNER, 0, 0, 0, "SPEC", "another signing identity: 'NAME key=FILE|URI cert=FILE x5u=URL [tn=RANGE[,RANGE]]' (repeatable, max 15)"},
-    {"allow-insecure-key-mode", K_BOOL, OFF(allow_insecure_key_mode), 0, 1, NULL, "labs only: accept private key files that group or others may read (default: refused at start)"},
-    {"fetch-client-threads", K_LONG, OFF(fetch_client_threads), 0, 256, "N", "fetch threads one client may hold at once; 0: a quarter of fetch_threads, at least 1 (default 0)"},
-    {"fetch-client-queue", K_LONG, OFF(fetch_client_queue), 0, 100000, "N", "requests one client may have waiting for fetch threads, beyond 503; 0: a quarter of fetch_queue, at least 1 (default 0)"},
+    {"config", K_CONFIG, 0, 0, 0, 0, "FILE", S_OTHER,
+     .help = "read settings from FILE (key = value lines); flags override it"},
+    {"listen", K_ADDR, M(listen), 0, 0, "HOST:PORT", S_HTTP,
+     .shown_def = "`127.0.0.1:8080`",
+     .help = "address of the Ms API",
+     .doc = "Address of the Ms API. IPv6 as `[::1]:8080`; `0.0.0.0:8080` listens everywhere. "
+         "Port 0 picks a free port (printed at start-up)."},
+    {"routing-path", K_ROUTE, M(routing_path), 0, 0, "PATH", S_HTTP,
+     .help = "RoutingPath prefix of the API root, e.g. /sti (default: none)",
+     .doc = "The RoutingPath of the API root (TS 24.229 V.2.2): with `/sti` the resources are "
+         "`/sti/stir/v1/signing` and `/sti/stir/v1/verification` (and the legacy ones, see "
+         "[HTTP endpoints](#http-endpoints)). Must start with `/`, must not end with `/`; "
+         "letters, digits, `-._~!$&'()*+,;=:@` and `/`; no empty, `.` or `..` segments. "
+         "`/health` and `/ready` stay at the root."},
+    {"threads", K_INT, M(threads), 1, 256, "N", S_HTTP,
+     .shown_def = "number of CPUs",
+     .help = "HTTP worker threads (default: number of CPUs)",
+     .doc = "Connection worker threads (each an epoll loop; they share the listening socket)."},
+    {"max-body", K_INT, M(max_body), 1024, 8 * 1024 * 1024, "BYTES", S_HTTP,
+     .def = "65536",
+     .help = "largest request body accepted",
+     .doc = "Largest request body. A larger `Content-Length` is answered 413 before any of the "
+         "body is read; a chunked body is cut off with 413 when it grows past this."},
+    {"max-connections", K_INT, M(max_connections), 1, 100000, "N", S_HTTP,
+     .def = "4096",
+     .help = "concurrent client connections",
+     .doc = "Concurrent client connections in all. Past it a new connection is refused at once "
+         "(plain HTTP: with a 503 and `Retry-After: 1`)."},
+    {"idle-timeout", K_INT, M(idle_timeout), 1, 3600, "SECONDS", S_HTTP,
+     .def = "30",
+     .help = "close idle client connections after this",
+     .doc = "A keep-alive connection with no request under way, or a response the client does "
+         "not read, is closed after this."},
+    {"request-timeout", K_INT, M(request_timeout), 1, 3600, "SECONDS", S_HTTP,
+     .def = "10",
+     .help = "whole request (TLS handshake, headers, body) within this, else 408",
+     .doc = "Deadline for receiving a whole request: from the connection's accept (TLS handshake "
+         "included) or from the first byte of a later request, to its last body byte. "
+         "Absolute: bytes dripped in do not extend it. Past it: one 408 ProblemDetails, then "
+         "the connection is closed (during a TLS handshake: closed). Also the longest a request "
+         "may wait for a fetch thread (`fetch_threads`) once received; past it, 503 with "
+         "`Retry-After: 1` instead of running it."},
+    {"max-connections-per-client", K_INT, M(max_connections_per_client), 1, 100000, "N", S_HTTP,
+     .def = "64",
+     .help = "concurrent connections per client address and per certificate identity",
+     .doc = "Concurrent connections per client address, and per client certificate identity once "
+         "the TLS handshake is done. A client's newer connections past it are closed at once "
+         "(a WARN line, at most one a second, counts them); other clients are not affected."},
+    {"client-ipv6-prefix", K_INT, M(client_ipv6_prefix), 48, 128, "BITS", S_HTTP,
+     .def = "64",
+     .help = "IPv6 clients are one client per this prefix for the per-client limits",
+     .doc = "An IPv6 client address counts as its first BITS bits for the per-client limits "
+         "(`max_connections_per_client`, the fetch pool's per-client turns and queue share): "
+         "every address of one /64 is one client. 128: per address. IPv4 (and IPv4-mapped "
+         "IPv6) addresses are always one client each."},
+    {"max-header-bytes", K_INT, M(max_header_bytes), 1024, 1024 * 1024, "BYTES", S_HTTP,
+     .def = "8192",
+     .help = "request line and headers, else 431",
+     .doc = "Request line plus headers; above: 431. The request-target alone is limited to 2048 "
+         "bytes (414), a request to 64 header fields (431)."},
+    {"tls-cert", K_STR, M(tls_cert), 0, 0, "FILE", S_HTTP,
+     .help = "HTTPS on the Ms API: certificate chain, PEM, leaf first",
+     .doc = "HTTPS on the Ms API: the server's certificate chain (PEM, leaf first). With "
+         "`tls_key`. TLS 1.2 and 1.3 only; TLS 1.2 with ECDHE and AES-GCM or "
+         "ChaCha20-Poly1305 only (OpenSSL 3)."},
+    {"tls-key", K_STR, M(tls_key), 0, 0, "FILE", S_HTTP,
+     .help = "HTTPS on the Ms API: private key, PEM",
+     .doc = "The private key of `tls_cert` (PEM)."},
+    {"tls-client-ca", K_STR, M(tls_client_ca), 0, 0, "PATH", S_HTTP,
+     .help = "mutual TLS: client certificates must verify against these CAs (PEM bundle or "
+         "directory)",
+     .doc = "Mutual TLS: a PEM bundle, or a directory of hashed PEM files (`openssl rehash`), of "
+         "the CAs client certificates must chain to. The handshake fails without a client "
+         "certificate that verifies (expired, other CA, none). The client's identity (first "
+         "SAN URI, else first SAN DNS name, else subject CN) is logged as `client=`."},
+    {"plain-http", K_BOOL, M(plain_http), 0, 1, NULL, S_HTTP,
+     .help = "serve the Ms API over plain HTTP (no TLS): explicit, for labs and trusted networks",
+     .doc = "Serve the Ms API over plain HTTP. Start-up refuses to run with neither `tls_cert` "
+         "nor `plain_http`; plain HTTP on a non-loopback address logs a loud WARN. `make run` "
+         "and the tests pass `--plain-http`."},
+    {"key", K_STR, M(key), 0, 0, "FILE|URI", S_SIGN,
+     .shown_def = "(embedded: `STATE/sp.key`)",
+     .help = "signing key: P-256 PEM file, or PKCS#11 URI 'pkcs11:token=...;object=...'",
+     .doc = "EC P-256 private key: a PEM file (owner-only, see [Keys](#keys)), or a PKCS#11 URI "
+         "(RFC 7512) naming a key in an HSM, e.g. "
+         "`pkcs11:token=stird;object=sp-2026;type=private` (then `pkcs11_module` is needed). "
+         "Never logged."},
+    {"cert", K_STR, M(cert), 0, 0, "FILE", S_SIGN,
+     .shown_def = "(embedded: `STATE/chain.pem`)",
+     .help = "certificate chain of the signing key, PEM, leaf first",
+     .doc = "Certificate chain of that key, PEM, leaf first (what the x5u URL serves). Start-up "
+         "fails if the leaf does not match the key or carries a malformed JWT Claim "
+         "Constraints extension (RFC 8226 8, RFC 9118); requests its constraints forbid are "
+         "refused with 400 naming the claim."},
+    {"x5u", K_STR, M(x5u), 0, 0, "URL", S_SIGN,
+     .shown_def = "(embedded: `https://127.0.0.1:<x5u port>/cert/chain.pem`)",
+     .help = "URL where that chain is published (becomes x5u and info)",
+     .doc = "URL of the chain; signed as the `x5u` header and the `info` parameter."},
+    {"cert-expiry-warn-days", K_INT, M(cert_expiry_warn_days), 0, 3650, "DAYS", S_SIGN,
+     .def = "30",
+     .help = "warn at start and at each reload (SIGHUP) about signing chains, TLS certificates "
+         "and trust anchors expiring within DAYS; 0: only expired ones",
+     .doc = "At start and at each SIGHUP, every certificate of the signing chains "
+         "(`cert`, `signer` lines), of the TLS certificates (`tls_cert`, `x5u_tls_cert`) and "
+         "of the trust anchors (`trust`, file or directory) that has expired, is not valid "
+         "yet, or expires within DAYS is logged (WARN, with its file, subject and days left). "
+         "0: only expired and not-yet-valid ones. Costs nothing per request."},
+    {"freshness", K_INT, M(verify.freshness_s), 1, 86400, "SECONDS", S_SIGN,
+     .def = "60",
+     .help = "allowed distance of iat/time from the clock",
+     .doc = "Signing refuses an `iat` further than this from the server clock; "
+         "verification refuses a `time` further than this from the clock and an `iat` further "
+         "than this from `time` (403 Stale Date)."},
+    {"require-user-phone", K_BOOL, M(verify.require_user_phone), 0, 1, NULL, S_SIGN,
+     .help = "a sip: URI is a TN only with user=phone (default no: a +global-number user part is "
+         "one, RFC 8224 8.3)",
+     .doc = "A `sip:`/`sips:` URI (in `orig`/`dest` when signing, in `from`/`to`/`dest` and in "
+         "PASSporT claims when verifying) is a TN only with `;user=phone`, the strict reading "
+         "of RFC 8224 8.1. By default a URI whose user part is a global number (`+` then "
+         "digits and RFC 3966 visual separators `-` `.` `(` `)`, e.g. "
+         "`sip:+1-215-555-1212@pbx.example.net`) is compared as that TN (RFC 8224 8.3), since "
+         "many trunks omit `user=phone`."},
+    {"trust", K_STR, M(trust), 0, 0, "PATH", S_VERIFY,
+     .shown_def = "(embedded: `STATE/root.pem`)",
+     .help = "STI-PA trust anchors: PEM bundle or directory",
+     .doc = "STI-PA trust anchors: a PEM bundle, or a directory of `*.pem`/`*.crt` files. "
+         "Required. The system store is never used."},
+    {"verstat-priority-passed", K_TOKEN, M(verify.priority_passed), 0, 0, "TOKEN", S_VERIFY,
+     .shown_def = "`RPH-Validation-Passed`",
+     .help = "verstatPriority of a passing rph PASSporT",
+     .doc = "`verstatPriority` (TS 24.229 7.2.21) when the rph PASSporTs of a request pass. A "
+         "SIP token of at most 64 characters (letters, digits, ``-.!%*_+`'~``)."},
+    {"verstat-priority-failed", K_TOKEN, M(verify.priority_failed), 0, 0, "TOKEN", S_VERIFY,
+     .shown_def = "`RPH-Validation-Failed`",
+     .help = "verstatPriority of a failing rph PASSporT",
+     .doc = "`verstatPriority` when one fails. Only the passed value is confirmed by the sources "
+         "of ms-api.md 6.7, so both are settings."},
+    {"ppt-type", K_PPT, M(ppt_types), 0, STIRD_MAX_PPT_TYPES, "SPEC", S_PPT,
+     .help = "add a PASSporT type: 'NAME CLAIM:TYPE[:required] ...' (repeatable, max 16)",
+     .doc = "A PASSporT type: `NAME CLAIM:TYPE[:required] ...`. Repeatable."},
+    {"rcd-digest-alg", K_DIGEST, M(rcd.digest_alg), 0, 0, "ALG", S_RCD,
+     .help = "rcdi digests made when signing: sha256, sha384 or sha512",
+     .doc = "Digest of the `rcdi` values made when signing: `sha256`, `sha384` or `sha512`. "
+         "Verification accepts all three."},
+    {"rcd-max-jcard-bytes", K_INT, M(rcd.max_jcard_bytes), 256, 1024 * 1024, "BYTES", S_RCD,
+     .help = "largest jCard, inline (jcd) or fetched (jcl)",
+     .doc = "Largest jCard, inline (`jcd`, serialized) or fetched (`jcl`)."},
+    {"rcd-max-links", K_INT, M(rcd.max_links), 0, 64, "N", S_RCD,
+     .help = "URIs an rcd claim and its jCard may link",
+     .doc = "URIs an `rcd` claim and its jCard may link; more is refused (400 when signing, a "
+         "failed `rcd` result when verifying)."},
+    {"rcd-fetch-budget-ms", K_INT, M(rcd.fetch_budget_ms), 1, 60000, "MS", S_RCD,
+     .help = "time all the RCD fetches of one request may take together",
+     .doc = "Time all the RCD fetches of one signing or verification may take together (each "
+         "fetch is also bounded by the fetch timeouts); past it the remaining links are not "
+         "fetched: 400 when signing, a failed `rcdResult` when verifying."},
+    {"rcd-max-bytes", K_INT, M(rcd.fetch.max_bytes), 1024, 16 * 1024 * 1024, "BYTES", S_RCD,
+     .help = "largest RCD content fetched (icon, jCard, linked files)",
+     .doc = "Largest linked resource fetched (an icon, a jCard, a file the jCard links)."},
+    {"rcd-cache-ttl", K_INT, M(rcd.cache_ttl_s), 0, 86400, "SECONDS", S_RCD,
+     .help = "fetched RCD content is kept this long (less if its server says so)",
+     .doc = "Fetched content is kept this long, less when its server says so (`Cache-Control`)."},
+    {"rcd-verify-fetch", K_BOOL, M(rcd.verify_fetch), 0, 1, NULL, S_RCD,
+     .help = "verification fetches linked RCD content to check rcdi (default yes; =no reports it "
+         "unverified)",
+     .doc = "Verification fetches linked content to check its `rcdi` digest. RFC 9795 8.2 "
+         "advises against fetching content that will not be displayed: `rcd_verify_fetch = "
+         "no` (flag `--rcd-verify-fetch=no`) reports such content as unverified instead: an "
+         "`rcd` PASSporT that links content then fails (438), and RCD riding in a shaken "
+         "PASSporT is left out of `validClaims` (docs/API.md)."},
+    {"fetch-allow-host", K_HOSTS, M(cache.fetch.allow_hosts), 0, STIR_MAX_ALLOW_HOSTS, "HOST", S_FETCH,
+     .shown_def = "none (embedded: `127.0.0.1`, `localhost`)",
+     .help = "x5u host that may resolve to a loopback/private address (repeatable, max 8)",
+     .doc = "A host (exact name or IP literal) that may resolve to a loopback/private address. "
+         "Repeatable."},
+    {"fetch-allow-any-port", K_BOOL, M(cache.fetch.allow_any_port), 0, 1, NULL, S_FETCH,
+     .help = "allow x5u ports other than 443 and 8443",
+     .doc = "Allow ports other than 443 and 8443."},
+    {"fetch-allow-http", K_BOOL, M(cache.fetch.allow_http), 0, 1, NULL, S_FETCH,
+     .help = "allow http:// x5u URLs",
+     .doc = "Allow `http://` x5u URLs."},
+    {"fetch-ca-file", K_STR, M(cache.fetch.tls_ca_file), 0, 0, "FILE", S_FETCH,
+     .shown_def = "system store (embedded: `STATE/tls.pem`)",
+     .help = "CA bundle for x5u TLS (default: system store)",
+     .doc = "CA bundle for the TLS connection to the repository. Must be readable at start-up."},
+    {"fetch-connect-timeout-ms", K_INT, M(cache.fetch.connect_timeout_ms), 1, 60000, "MS", S_FETCH,
+     .help = "x5u connect timeout",
+     .doc = "Connect timeout. Not larger than the total timeout."},
+    {"fetch-timeout-ms", K_INT, M(cache.fetch.total_timeout_ms), 1, 60000, "MS", S_FETCH,
+     .help = "x5u total fetch timeout",
+     .doc = "Total time for one fetch."},
+    {"fetch-max-bytes", K_INT, M(cache.fetch.max_bytes), 512, 1024 * 1024, "BYTES", S_FETCH,
+     .help = "largest x5u body accepted",
+     .doc = "Largest x5u body."},
+    {"fetch-max-per-host", K_INT, M(cache.fetch.max_per_host), 0, 1024, "N", S_FETCH,
+     .help = "concurrent downloads per repository host (x5u, RCD content); beyond, a download "
+         "waits within its fetch timeout, then 436 (0: no cap)",
+     .doc = "Concurrent downloads per repository host, certificates, RCD content and CRLs "
+         "counted together. Beyond it a download waits for a slot within its own "
+         "`fetch_timeout_ms` (what is left of it is the download's timeout) and then fails "
+         "with 436, which is not remembered as a failure of that URL. Waiting rather than "
+         "failing at once: a legitimate burst to one repository (several icons, a few x5u) "
+         "still succeeds, and the wait is bounded by the timeout a hanging fetch would have "
+         "taken anyway. 0: no cap."},
+    {"fetch-threads", K_INT, M(fetch_threads), 1, 256, "N", S_FETCH,
+     .def = "8",
+     .help = "threads for verifications that must wait for an x5u fetch",
+     .doc = "A verification whose certificate (or RCD content) is not cached yet, and a signing "
+         "request whose RCD content is not, is handed, with its connection suspended, to one "
+         "of these threads, so a slow repository never holds an HTTP worker (cached content "
+         "is used directly in the HTTP workers). With a `pkcs11:` signing key every signing "
+         "request runs on these threads too (a token signature is too slow for an event loop): "
+         "it is also the number of token signatures at once."},
+    {"fetch-queue", K_INT, M(fetch_queue), 1, 100000, "N", S_FETCH,
+     .def = "1024",
+     .help = "verifications that may wait for those threads; beyond, 503",
+     .doc = "Requests that may wait for those threads, all clients together; beyond that the "
+         "answer is 503 with `Retry-After: 1`."},
+    {"fetch-client-threads", K_INT, M(fetch_client_threads), 0, 256, "N", S_FETCH,
+     .shown_def = "0 (= `fetch_threads` / 4, at least 1)",
+     .help = "fetch threads one client may hold at once; 0: a quarter of fetch_threads, at least "
+         "1 (default 0)",
+     .doc = "Fetch threads one client may hold at once. A client is the authenticated principal, "
+         "else the client certificate's identity, else the source address. The waiting "
+         "requests of the clients are served in turn (round-robin, one FIFO per client), so a "
+         "client whose requests wait on hanging repositories holds at most this many threads "
+         "while others wait, for at most `fetch_budget_ms` each, and other clients' requests "
+         "find a free thread. A client alone may borrow threads beyond this as long as this "
+         "many stay free (so with the defaults one SBC carrying all the traffic gets 6 of 8 "
+         "threads, and a newcomer still finds one). Setting it to `fetch_threads` turns the "
+         "cap off."},
+    {"fetch-client-queue", K_INT, M(fetch_client_queue), 0, 100000, "N", S_FETCH,
+     .shown_def = "0 (= `fetch_queue` / 4, at least 1)",
+     .help = "requests one client may have waiting for fetch threads, beyond 503; 0: a quarter of "
+         "fetch_queue, at least 1 (default 0)",
+     .doc = "Requests one client may have waiting for the fetch threads; beyond, that client "
+         "gets 503 with `Retry-After: 1` (\"this client already has too many requests waiting "
+         "...\") while other clients still queue."},
+    {"fetch-budget-ms", K_INT, M(verify.fetch_budget_ms), 1, 60000, "MS", S_FETCH,
+     .def = "1500",
+     .help = "time the x5u fetches of one verification request may take together; they run in "
+         "parallel",
+     .doc = "Time the x5u fetches of one verification request may take together (chains and "
+         "their CRLs). The x5u URLs of a request that are not cached are fetched in parallel, "
+         "one thread each; when the budget runs out, each PASSporT whose chain has not "
+         "arrived fails with 436 (\"fetch budget of N ms exceeded\") and the request is "
+         "answered. The fetch goes on in the background and its result is cached for the next "
+         "request. The default keeps a request that needs a fresh fetch under an SBC's 2 s "
+         "timer."},
+    {"cache-default-ttl", K_INT, M(cache.default_ttl_s), 1, 365L * 86400, "SECONDS", S_CACHE,
+     .help = "certificate cache lifetime when the server gives none",
+     .doc = "Lifetime when the server says nothing."},
+    {"cache-min-ttl", K_INT, M(cache.min_ttl_s), 0, 365L * 86400, "SECONDS", S_CACHE,
+     .help = "shortest certificate cache lifetime",
+     .doc = "Shortest lifetime. Not larger than `cache_max_ttl`."},
+    {"cache-max-ttl", K_INT, M(cache.max_ttl_s), 1, 365L * 86400, "SECONDS", S_CACHE,
+     .help = "longest certificate cache lifetime",
+     .doc = "Longest lifetime."},
+    {"cache-neg-ttl", K_INT, M(cache.neg_ttl_initial_s), 0, 86400, "SECONDS", S_CACHE,
+     .help = "first back-off after a failed fetch (doubles per failure)",
+     .doc = "First back-off after a failed fetch. Not larger than `cache_neg_ttl_max`."},
+    {"cache-neg-ttl-max", K_INT, M(cache.neg_ttl_max_s), 0, 86400, "SECONDS", S_CACHE,
+     .help = "longest back-off after failed fetches",
+     .doc = "Longest back-off."},
+    {"cache-max-entries", K_INT, M(cache.max_entries), 1, 10000000, "N", S_CACHE,
+     .help = "certificate cache size (oldest evicted first)",
+     .doc = "Cached chains (good, or with their 437 verdict); the oldest is evicted first."},
+    {"cache-max-failures", K_INT, M(cache.max_neg_entries), 1, 10000000, "N", S_CACHE,
+     .help = "failed x5u fetches remembered, apart from the chains (oldest forgotten first)",
+     .doc = "Failed fetches remembered (for the back-off), in a table of their own: a flood of "
+         "unique unreachable x5u evicts older failures, never a cached chain."},
+    {"crl-mode", K_ENUM, M(crl.mode), 0, 0, "MODE", S_CRL,
+     .choices = CRL_MODES,
+     .help = "when a certificate's CRL cannot be fetched, verified or is stale: fail-open "
+         "(accept, warn; default), fail-closed (437) or off (no revocation checks)",
+     .doc = "When a CRL cannot be fetched, does not parse, is not signed by the issuer, or is "
+         "stale: `fail-open` accepts the certificate and logs a WARN line naming the "
+         "certificate, the URL and the reason (and rechecks after `crl_retry`); `fail-closed` "
+         "fails the PASSporT with 437 \"revocation status unknown (...)\"; `off` checks "
+         "nothing. A stale CRL that verifies still revokes what it lists. Default fail-open, "
+         "because the STI-PA CRL is one host for the whole ecosystem: fail-closed turns its "
+         "outage (or a network path that drops it) into TN-Validation-Failed for every call "
+         "whose chain is fetched meanwhile, while revocations are rare and a revoked "
+         "certificate is still refused whenever the CRL is reachable. Choose fail-closed "
+         "where a missed revocation costs more than failed verifications."},
+    {"crl-max-ttl", K_INT, M(crl.max_ttl_s), 60, 30L * 86400, "SECONDS", S_CRL,
+     .help = "a CRL is reused until its nextUpdate, at most this long",
+     .doc = "A CRL is reused until its `nextUpdate`, at most this long; also the longest a "
+         "chain's revocation verdict is kept."},
+    {"crl-retry", K_INT, M(crl.retry_s), 1, 86400, "SECONDS", S_CRL,
+     .help = "a CRL that failed or was stale is fetched again after this",
+     .doc = "A CRL fetch that failed, or a stale CRL, is tried again after this; a chain "
+         "accepted fail-open is rechecked after this. Not larger than `crl_max_ttl`."},
+    {"crl-max-bytes", K_INT, M(crl.fetch.max_bytes), 1024, 16 * 1024 * 1024, "BYTES", S_CRL,
+     .help = "largest CRL accepted",
+     .doc = "Largest CRL accepted."},
+    {"crl-allow-http", K_BOOL, M(crl.allow_http), 0, 1, NULL, S_CRL,
+     .help = "fetch http:// CRL URLs (default yes: CRLs are signed; SHAKEN publishes them over "
+         "HTTP)",
+     .doc = "Fetch `http://` CRL URLs (see above). `=no` limits CRLs to `https`. Ports: 80 for "
+         "`http`, 443/8443 for `https` unless `fetch_allow_any_port`."},
+    {"embedded", K_BOOL, M(embedded), 0, 1, NULL, S_EMBEDDED,
+     .help = "use (and create on first run) a test PKI in the state directory",
+     .doc = "Use a test PKI in the state directory, creating it on first run (STI-PA root, "
+         "STI-CA, SP certificate with TNAuthList SPC 709J, TLS certificate for "
+         "127.0.0.1/localhost), and serve the signing chain over HTTPS. Sets the defaults "
+         "marked \"embedded\" in this document; explicit settings still win. Never for "
+         "production."},
+    {"state-dir", K_STR, M(state_dir), 0, 0, "DIR", S_EMBEDDED,
+     .shown_def = "`var/stird`",
+     .help = "state directory for --embedded",
+     .doc = "Where the test PKI lives. Created (mode 0700) if missing, atomically: the PKI is "
+         "written and fsynced in a temporary directory beside it (`.NAME.pki-PID.XXXXXX`) and "
+         "renamed into place, so a crash leaves no PKI or a complete one; the leftover of a "
+         "crashed start is removed at the next start. A state directory holding some PKI "
+         "files but not all (made by something else) is refused, naming the first file found."},
+    {"lab-secure", K_BOOL, M(lab_secure), 0, 1, NULL, S_EMBEDDED,
+     .help = "with --embedded: HTTPS, mutual TLS, OAuth, policy and audit from lab files made in "
+         "the state directory (make run-secure)",
+     .doc = "With `--embedded` (`make run-secure`): secure the Ms API as in production with lab "
+         "material made on first run in the state directory (src/server/lab.h): HTTPS with "
+         "`STATE/api.pem`/`api.key`, mutual TLS against `STATE/client-ca.pem`, `auth = oauth` "
+         "with `STATE/oauth-jwks.json`, issuer `urn:stird:lab-as`, audience `stird`, "
+         "`policy_file = STATE/policy.json` (client `lab` signs only for the README TNs) and "
+         "`audit_log = STATE/audit.log`. Explicit settings still win, except `auth`, which is "
+         "always `oauth`. Refused with `--plain-http`. Tokens: `stirctl token --state-dir "
+         "STATE --client lab --scope stir-signing`. Never for production."},
+    {"x5u-listen", K_ADDR, M(x5u_listen), 0, 0, "HOST:PORT", S_EMBEDDED,
+     .shown_def = "none (embedded: `127.0.0.1:8443`)",
+     .help = "serve the signing chain over HTTPS at /cert/chain.pem (embedded default "
+         "127.0.0.1:8443)",
+     .doc = "Serve `GET /cert/chain.pem` (the `cert` chain, `application/pem-certificate-chain`, "
+         "`Cache-Control: max-age=86400`) over HTTPS on this address. Outside embedded mode "
+         "it also needs the two settings below."},
+    {"x5u-tls-cert", K_STR, M(x5u_tls_cert), 0, 0, "FILE", S_EMBEDDED,
+     .shown_def = "(embedded: `STATE/tls.pem`)",
+     .help = "TLS certificate of the x5u server (embedded: STATE/tls.pem)",
+     .doc = "TLS certificate of that server, PEM."},
+    {"x5u-tls-key", K_STR, M(x5u_tls_key), 0, 0, "FILE", S_EMBEDDED,
+     .shown_def = "(embedded: `STATE/tls.key`)",
+     .help = "TLS key of the x5u server (embedded: STATE/tls.key)",
+     .doc = "Its key, PEM."},
+    {"auth", K_ENUM, M(auth), 0, 0, "MODE", S_AUTH,
+     .choices = AUTH_MODES,
+     .def = "none",
+     .help = "client authentication: none (default), static (mTLS identity + policy file) or "
+         "oauth (Bearer access token)",
+     .doc = "`none`: no client authentication (today's behaviour; a `policy_file`, when set, "
+         "still applies by certificate identity or its `\"*\"` entry). `static`: the verified "
+         "mTLS certificate identity names the client in `policy_file`; no token. `oauth`: "
+         "every request to the signing and verification resources needs an `Authorization: "
+         "Bearer` access token (JWT, ES256 or RS256) from the configured authorization server."},
+    {"oauth-jwks", K_STR, M(oauth_jwks), 0, 0, "FILE", S_AUTH,
+     .shown_def = "none (required for `oauth`)",
+     .help = "JWKS file of the OAuth 2.0 authorization server (ES256/RS256 public keys)",
+     .doc = "JWKS (RFC 7517) of the authorization server: public EC P-256 and RSA (2048 bits or "
+         "more) keys, each with a `kid`; at most 16 keys, 64 KiB. A secret (`kty` `oct`) or "
+         "private (`d`) key refuses start-up. Reloaded with the policy."},
+    {"oauth-issuer", K_STR, M(oauth_issuer), 0, 0, "ISS", S_AUTH,
+     .shown_def = "none (required for `oauth`)",
+     .help = "the `iss` an access token must carry",
+     .doc = "The `iss` every token must carry, compared exactly."},
+    {"oauth-audience", K_AUDIENCE, M(oauth_audience), 0, STIRD_MAX_AUDIENCES, "AUD", S_AUTH,
+     .shown_def = "none (required for `oauth`)",
+     .help = "an `aud` value that names this server: instance id or NF type (repeatable, max 4)",
+     .doc = "A value of `aud` that names this server: its NF instance id or NF type (TS 33.501 "
+         "13.4.1). Repeatable, at most 4; a token must name at least one."},
+    {"oauth-clock-skew", K_INT, M(oauth_clock_skew), 0, 300, "SECONDS", S_AUTH,
+     .def = "30",
+     .help = "tolerance on the exp, nbf and iat of access tokens",
+     .doc = "Tolerance on `exp`, `nbf` and `iat` of access tokens."},
+    {"policy-file", K_STR, M(policy_file), 0, 0, "FILE", S_AUTH,
+     .shown_def = "none (required for `static`)",
+     .help = "per-client policy, JSON (docs/SECURITY.md); reloaded on SIGHUP",
+     .doc = "The per-client policy (JSON, docs/SECURITY.md \"Per-client policy\", "
+         "etc/policy.json.example). Without it an authenticated client may do whatever its "
+         "token scope allows. Reloaded on SIGHUP without dropping connections; a file with an "
+         "error is refused and the old policy keeps serving."},
+    {"audit-log", K_STR, M(audit_log), 0, 0, "FILE", S_AUTH,
+     .help = "append one JSON line per signing and refused signing to FILE",
+     .doc = "Append one JSON line per signing and per refused signing (docs/SECURITY.md \"Audit "
+         "trail\"); created mode 0640; reopened on SIGHUP (log rotation). `stirctl audit "
+         "--log FILE --ppi VALUE` finds the record of a downstream `ppi`."},
+    {"pkcs11-module", K_STR, M(pkcs11_module), 0, 0, "FILE", S_KEYS,
+     .help = "PKCS#11 module (shared library) of a 'pkcs11:' key; no default",
+     .doc = "The PKCS#11 module (shared library) of the token holding a `pkcs11:` key, e.g. "
+         "`/usr/lib/softhsm/libsofthsm2.so` for Debian's SoftHSM, or the HSM vendor's. There "
+         "is deliberately no default in production: the tests name SoftHSM's path themselves. "
+         "Loaded once per process."},
+    {"key-pin-file", K_STR, M(key_pin_file), 0, 0, "FILE", S_KEYS,
+     .help = "file whose first line is the PKCS#11 token PIN (else $STIRD_PKCS11_PIN)",
+     .doc = "File whose first line is the user PIN of that token (owner-only, like a key file). "
+         "Without it the PIN is taken from the environment variable `STIRD_PKCS11_PIN`; with "
+         "neither, a token that needs a login is refused at start. On SIGHUP the token is "
+         "already logged in, and a logged-in token cannot check a PIN (C_Login checks nothing "
+         "then; logging out would end the sessions that sign): a PIN other than the one it "
+         "logged in with (compared as a salted PBKDF2 hash, never kept in clear) is refused "
+         "with the running credentials kept, so a wrong PIN file is found at the reload rather "
+         "than at the next restart; a new PIN after `pkcs11-tool --change-pin` takes effect at "
+         "the next start. The PIN is never accepted "
+         "on the config line or in the URI (`pin-value`, `pin-source` are refused), never "
+         "logged, and wiped from memory after the login."},
+    {"signer", K_SIGNER, M(signers), 0, STIRD_MAX_SIGNERS, "SPEC", S_KEYS,
+     .help = "another signing identity: 'NAME key=FILE|URI cert=FILE x5u=URL [tn=RANGE[,RANGE]]' "
+         "(repeatable, max 15)",
+     .doc = "Another signing identity, repeatable (at most 15): `NAME key=FILE\\|URI cert=FILE "
+         "x5u=URL [tn=RANGE[,RANGE...]]`, fields separated by blanks (paths and URLs without "
+         "blanks). NAME: 1-32 letters, digits, `_ . -` (`default` is the `key`/`cert`/`x5u` "
+         "identity's). RANGE: `1215555*` (prefix), `12155550000-12155559999` (inclusive, "
+         "equal length) or one TN, canonical digits; at most 16. Without `tn`, the identity "
+         "signs every TN its certificate's TNAuthList covers. Its key is checked and loaded "
+         "like `key` (file mode; `pkcs11:` URIs with the same `pkcs11_module` and PIN). See "
+         "\"How a signing identity is chosen\" below. If one `--signer` flag is given, the "
+         "flags replace the file's `signer` lines."},
+    {"allow-insecure-key-mode", K_BOOL, M(allow_insecure_key_mode), 0, 1, NULL, S_KEYS,
+     .help = "labs only: accept private key files that group or others may read (default: refused "
+         "at start)",
+     .doc = "Labs only. By default a private key file (`key`, `x5u_tls_key`) that group or "
+         "others may access (mode & 077) stops start-up with exit 1 and a message naming the "
+         "file and its mode (`chmod 600` it). With this set, such a file is accepted with a "
+         "warning."},
+    {"log-level", K_ENUM, M(log_level), 0, 0, "LEVEL", S_LOG,
+     .choices = LOG_LEVELS,
+     .def = "info",
+     .help = "error, warn, info (one line per request) or debug",
+     .doc = "`error`, `warn`, `info` or `debug`. At `info` and above every request is one stderr "
+         "line: ISO time, server (`api`/`x5u`), client address, method, path, status, latency "
+         "in microseconds, and for verification `verstat=... codes=...` (per PASSporT `pass` "
+         "or its reason code, in request order), for a refused request `field=<member>`. Keys "
+         "and request bodies are never logged."},
+    {"log-format", K_ENUM, M(log_json), 0, 0, "FORMAT", S_LOG,
+     .choices = LOG_FORMATS,
+     .def = "text",
+     .help = "text (default) or json: one JSON object per log line",
+     .doc = "`text` (the lines above) or `json`: one JSON object per line. Access records: "
+         "`time`, `level` (`INFO`), `tag`, `client` (`{\"addr\",\"port\",\"identity\"}`; "
+         "`identity` only with a client certificate or token), `requestId`, `resource`, "
+         "`method`, `path`, `status`, `latency_us`, `verstat`, `codes`, `note` (members "
+         "without a value are left out); other lines: `time`, `level`, `msg`. Request bytes "
+         "are JSON-escaped (control characters and bytes above 0x7e as `\\u00XX`)."},
+    {"fixed-time", K_LLONG, M(fixed_time), 0, 253402300799LL, "EPOCH", S_LOG,
+     .help = "labs/tests only: the server clock always reads EPOCH",
+     .doc = "Labs and tests only: the server clock always reads EPOCH (seconds since 1970), e.g. "
+         "to verify published test vectors. A warning is logged at start-up."},
+    {"metrics-listen", K_ADDR_OFF, M(metrics_listen), 0, 0, "HOST:PORT", S_METRICS,
+     .shown_def = "`127.0.0.1:9464`",
+     .help = "serve Prometheus metrics at GET /metrics on this address; none disables (default "
+         "127.0.0.1:9464)",
+     .doc = "Serve Prometheus metrics (text format 0.0.4) at `GET /metrics` on this address, a "
+         "listener of its own (plain HTTP; keep it on loopback or a management network), "
+         "served by the API's worker threads within the same `max_connections` / "
+         "`max_connections_per_client`; the start-up banner prints its URL. `none` disables "
+         "it (two stird processes on one host need different ports or `none`). The families "
+         "are listed in docs/ARCHITECTURE.md (\"Metrics\")."},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
-static const char *LEVELS[] = {"error", "warn", "info", "debug"};
+/* Settings that must not exceed another one: checked after parsing. */
+static const struct {
+    const char *lesser, *greater;
+} ORDERED[] = {
+    {"cache-min-ttl", "cache-max-ttl"},
+    {"cache-neg-ttl", "cache-neg-ttl-max"},
+    {"crl-retry", "crl-max-ttl"},
+    {"fetch-connect-timeout-ms", "fetch-timeout-ms"},
+};
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -170,58 +586,31 @@ static const opt *find_opt(const char *given, size_t n)
     return NULL;
 }
 
-static void config_defaults(stird_config *cfg)
+static int apply(stird_config *cfg, const opt *o, const char *label, const char *v, char *err,
+                 size_t errlen);
+static long long int_get(const void *p, size_t size);
+
+void config_init(stird_config *cfg)
 {
-    stir_certcache_config cc;
-    stir_rcd_config rc;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    char err[256];
 
     memset(cfg, 0, sizeof *cfg);
+    /* libstir owns the defaults of its settings. */
+    stir_certcache_config_default(&cfg->cache);
+    stir_rcd_config_default(&cfg->rcd);
+    stir_crl_config_default(&cfg->crl);
     cfg->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu;
-    cfg->max_body = 65536;
-    cfg->max_connections = 4096;
-    cfg->idle_timeout = 30;
-    cfg->request_timeout = 10;
-    cfg->max_connections_per_client = 64;
-    cfg->client_ipv6_prefix = 64;
-    cfg->max_header_bytes = 8192;
-    cfg->freshness = 60;
-    cfg->fetch_threads = 8;
-    cfg->fetch_queue = 1024;
-    cfg->log_level = LOG_LVL_INFO;
-    cfg->auth = AUTH_MODE_NONE;
-    cfg->oauth_clock_skew = 30;
-
-    stir_certcache_config_default(&cc);
-    cfg->fetch_connect_timeout_ms = cc.fetch.connect_timeout_ms;
-    cfg->fetch_timeout_ms = cc.fetch.total_timeout_ms;
-    cfg->fetch_max_bytes = (long)cc.fetch.max_bytes;
-    cfg->fetch_max_per_host = (long)cc.fetch.max_per_host;
-    cfg->cache_default_ttl = cc.default_ttl_s;
-    cfg->cache_min_ttl = cc.min_ttl_s;
-    cfg->cache_max_ttl = cc.max_ttl_s;
-    cfg->cache_neg_ttl = cc.neg_ttl_initial_s;
-    cfg->cache_neg_ttl_max = cc.neg_ttl_max_s;
-    cfg->cache_max_entries = (long)cc.max_entries;
-    cfg->cache_max_failures = (long)cc.max_neg_entries;
-
-    /* libstir owns the RCD defaults; the settings start from them. */
-    stir_rcd_config_default(&rc);
-    cfg->rcd_digest_alg = rc.digest_alg;
-    cfg->rcd_max_jcard_bytes = (long)rc.max_jcard_bytes;
-    cfg->rcd_max_links = (long)rc.max_links;
-    cfg->rcd_fetch_budget_ms = rc.fetch_budget_ms;
-    cfg->rcd_max_bytes = (long)rc.fetch.max_bytes;
-    cfg->rcd_cache_ttl = rc.cache_ttl_s;
-    cfg->rcd_verify_fetch = rc.verify_fetch;
-    stir_crl_config crl;
-    stir_crl_config_default(&crl);
-    cfg->crl_max_ttl = crl.max_ttl_s;
-    cfg->crl_retry = crl.retry_s;
-    cfg->crl_max_bytes = (long)crl.fetch.max_bytes;
-    cfg->crl_allow_http = crl.allow_http;
-    cfg->fetch_budget_ms = 1500;
-    cfg->cert_expiry_warn_days = 30;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt *o = &OPTS[i];
+        /* A default goes through the setter, so it obeys the row's range. */
+        if (o->def && apply(cfg, o, o->name, o->def, err, sizeof err) != 0)
+            assert(!"a default in OPTS is refused by its own row");
+        assert((o->kind != K_BOOL && o->kind != K_ENUM) || o->size == sizeof(int));
+        assert(o->kind != K_INT ||
+               (int_get((const char *)cfg + o->off, o->size) >= o->min &&
+                int_get((const char *)cfg + o->off, o->size) <= o->max));
+    }
 }
 
 /* ---- address parsing ---------------------------------------------------- */
@@ -342,6 +731,8 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
+/* Range errors name the setting, the value and the range (and, from a
+ * file, FILE:LINE before it). */
 static int parse_ll(const char *label, const char *v, long long min, long long max,
                     long long *out, char *err, size_t errlen)
 {
@@ -351,21 +742,57 @@ static int parse_ll(const char *label, const char *v, long long min, long long m
     if (*p == '-' || *p == '+')
         p++;
     if (!isdigit((unsigned char)*p)) {
-        set_err(err, errlen, "%s: '%s' is not an integer", label, v);
+        set_err(err, errlen, "setting %s: '%.40s' is not an integer", label, v);
         return -1;
     }
     errno = 0;
     x = strtoll(v, &end, 10);
     if (*end != '\0') {
-        set_err(err, errlen, "%s: '%s' is not an integer", label, v);
+        set_err(err, errlen, "setting %s: '%.40s' is not an integer", label, v);
         return -1;
     }
     if (errno == ERANGE || x < min || x > max) {
-        set_err(err, errlen, "%s: %s is out of range (%lld..%lld)", label, v, min, max);
+        set_err(err, errlen, "setting %s: value %.40s out of range [%lld, %lld]", label, v, min,
+                max);
         return -1;
     }
     *out = x;
     return 0;
+}
+
+/*
+ * K_INT members are int, unsigned, long or size_t: stored by size. A
+ * signed and an unsigned integer type of one size may alias (C11
+ * 6.5p7), and the row's range keeps the value representable in both.
+ */
+static void int_set(void *p, size_t size, long long v)
+{
+    if (size == sizeof(int)) {
+        *(int *)p = (int)v;
+    } else {
+        assert(size == sizeof(long));
+        *(long *)p = (long)v;
+    }
+}
+
+static long long int_get(const void *p, size_t size)
+{
+    if (size == sizeof(int))
+        return *(const int *)p;
+    assert(size == sizeof(long));
+    return *(const long *)p;
+}
+
+/* "a, b or c" of a NULL-terminated list. */
+static void choices_str(const char *const *c, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; c[i] && o < outlen; i++) {
+        int w = snprintf(out + o, outlen - o, "%s%s", i == 0 ? "" : c[i + 1] ? ", " : " or ",
+                         c[i]);
+        o += w > 0 ? (size_t)w : 0;
+    }
 }
 
 /* RoutingPath: "/a/b" made of RFC 3986 pchar without '%' (MHD decodes
@@ -411,6 +838,8 @@ static int set_route(char *dst, size_t cap, const char *label, const char *v,
 
 static int add_host(stird_config *cfg, const char *label, const char *v, char *err, size_t errlen)
 {
+    stir_fetch_policy *f = &cfg->cache.fetch;
+    char *dup;
     size_t n = strlen(v);
     if (n > 253) {
         set_err(err, errlen, "%s: host name longer than 253 characters", label);
@@ -423,20 +852,27 @@ static int add_host(stird_config *cfg, const char *label, const char *v, char *e
             return -1;
         }
     }
-    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
-        if (strcasecmp(cfg->fetch_allow_host[i], v) == 0)
+    for (size_t i = 0; i < f->n_allow_hosts; i++)
+        if (strcasecmp(f->allow_hosts[i], v) == 0)
             return 0;
-    if (cfg->n_fetch_allow_host >= STIR_MAX_ALLOW_HOSTS) {
+    if (f->n_allow_hosts >= STIR_MAX_ALLOW_HOSTS) {
         set_err(err, errlen, "%s: at most %d hosts may be allowed", label, STIR_MAX_ALLOW_HOSTS);
         return -1;
     }
-    cfg->fetch_allow_host[cfg->n_fetch_allow_host] = strdup(v);
-    if (!cfg->fetch_allow_host[cfg->n_fetch_allow_host]) {
+    if (!(dup = strdup(v))) {
         set_err(err, errlen, "out of memory");
         return -1;
     }
-    cfg->n_fetch_allow_host++;
+    f->allow_hosts[f->n_allow_hosts++] = dup;
     return 0;
+}
+
+static void clear_hosts(stird_config *cfg)
+{
+    stir_fetch_policy *f = &cfg->cache.fetch;
+    for (size_t i = 0; i < f->n_allow_hosts; i++)
+        free((char *)f->allow_hosts[i]);
+    f->n_allow_hosts = 0;
 }
 
 /* One more accepted token audience: printable, no spaces (RFC 7519 StringOrURI). */
@@ -671,10 +1107,10 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
             return -1;
         }
         return 0;
-    case K_LONG:
+    case K_INT:
         if (parse_ll(label, v, o->min, o->max, &x, err, errlen) != 0)
             return -1;
-        *(long *)(base + o->off) = (long)x;
+        int_set(base + o->off, o->size, x);
         return 0;
     case K_LLONG:
         if (parse_ll(label, v, o->min, o->max, &x, err, errlen) != 0)
@@ -682,7 +1118,7 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         *(long long *)(base + o->off) = x;
         cfg->has_fixed_time = 1;
         return 0;
-    case K_LIST:
+    case K_HOSTS:
         return add_host(cfg, label, v, err, errlen);
     case K_ADDR:
         return set_addr((stird_addr *)(base + o->off), label, v, err, errlen);
@@ -695,23 +1131,19 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
         }
         return set_addr(a, label, v, err, errlen);
     }
-    case K_LOGFORMAT:
-        if (strcasecmp(v, "text") == 0 || strcasecmp(v, "json") == 0) {
-            *(int *)(base + o->off) = strcasecmp(v, "json") == 0;
-            return 0;
-        }
-        set_err(err, errlen, "%s: '%.40s' is not text or json", label, v);
-        return -1;
     case K_ROUTE:
         return set_route(base + o->off, sizeof cfg->routing_path, label, v, err, errlen);
-    case K_LOGLEVEL:
-        for (int i = 0; i < 4; i++)
-            if (strcasecmp(v, LEVELS[i]) == 0) {
+    case K_ENUM: {
+        char names[128];
+        for (int i = 0; o->choices[i]; i++)
+            if (strcasecmp(v, o->choices[i]) == 0) {
                 *(int *)(base + o->off) = i;
                 return 0;
             }
-        set_err(err, errlen, "%s: '%s' is not one of error, warn, info, debug", label, v);
+        choices_str(o->choices, names, sizeof names);
+        set_err(err, errlen, "%s: '%.40s' is not %s", label, v, names);
         return -1;
+    }
     case K_CONFIG:
         set_err(err, errlen, "%s: cannot be set inside a config file", label);
         return -1;
@@ -720,24 +1152,22 @@ static int apply(stird_config *cfg, const opt *o, const char *label, const char 
     case K_SIGNER:
         return add_signer(cfg, label, v, err, errlen);
     case K_DIGEST: {
-        static const char *const ALGS[] = {"sha256", "sha384", "sha512"};
-        for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
-            if (strcasecmp(v, ALGS[i]) == 0) {
-                *(const char **)(base + o->off) = ALGS[i];
-                return 0;
-            }
-        set_err(err, errlen, "%s: '%.40s' is not sha256, sha384 or sha512", label, v);
-        return -1;
-    }
-    case K_AUTH: {
-        static const char *const MODES[] = {"none", "static", "oauth"};
-        for (int i = 0; i < 3; i++)
-            if (strcasecmp(v, MODES[i]) == 0) {
-                *(int *)(base + o->off) = i;
-                return 0;
-            }
-        set_err(err, errlen, "%s: '%.40s' is not none, static or oauth", label, v);
-        return -1;
+        /* The setting takes any case ("SHA384"); the library's list is
+         * the RFC's lowercase spelling. */
+        char low[16];
+        size_t n = strlen(v);
+        const char *alg = NULL;
+        if (n < sizeof low) {
+            for (size_t i = 0; i <= n; i++)
+                low[i] = (char)tolower((unsigned char)v[i]);
+            alg = stir_digest_by_name(low);
+        }
+        if (!alg) {
+            set_err(err, errlen, "%s: '%.40s' is not %s", label, v, stir_digest_names());
+            return -1;
+        }
+        *(const char **)(base + o->off) = alg;
+        return 0;
     }
     case K_AUDIENCE:
         return add_audience(cfg, label, v, err, errlen);
@@ -841,10 +1271,13 @@ fail:
 
 /* ---- flags ----------------------------------------------------------------- */
 
+static void default_text(const struct opt *o, const stird_config *d, char *out, size_t n);
+static void plain(const char *md, char *out, size_t n);
+
 void config_usage(FILE *out)
 {
     stird_config d;
-    config_defaults(&d);
+    config_init(&d);
     fprintf(out,
             "usage: stird [--embedded] [--config FILE] [flags]\n"
             "\n"
@@ -858,15 +1291,24 @@ void config_usage(FILE *out)
         snprintf(left, sizeof left, "--%s%s%s", OPTS[i].name, OPTS[i].arg ? " " : "",
                  OPTS[i].arg ? OPTS[i].arg : "");
         fprintf(out, "  %-34s %s", left, OPTS[i].help);
-        if (OPTS[i].kind == K_LONG && strstr(OPTS[i].help, "default") == NULL)
-            fprintf(out, " (default %ld)", *(const long *)((const char *)&d + OPTS[i].off));
-        if (OPTS[i].kind == K_LONG || OPTS[i].kind == K_LLONG)
+        /* A default that is a value (a number, `text`), made from the
+         * defaults themselves; one in words (booleans, "embedded: ...")
+         * is in the man page and docs. */
+        if (strstr(OPTS[i].help, "default") == NULL && OPTS[i].kind != K_CONFIG) {
+            char md[512], text[512];
+            default_text(&OPTS[i], &d, md, sizeof md);
+            plain(md, text, sizeof text);
+            if (md[0] == '`' || isdigit((unsigned char)md[0]))
+                fprintf(out, " (default %s)", text);
+        }
+        if (OPTS[i].kind == K_INT || OPTS[i].kind == K_LLONG)
             fprintf(out, " [%lld..%lld]", OPTS[i].min, OPTS[i].max);
         fputc('\n', out);
     }
     fprintf(out, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "--help", "show this help",
             "--help-settings=man|md", "the settings reference as roff or Markdown",
             "--version", "show the version");
+    config_free(&d);
 }
 
 /* Text for a man page: backslashes doubled, '-' as \- (a minus that
@@ -890,36 +1332,169 @@ static void man_text(FILE *out, const char *s)
  * .TP entries) or docs ("md": one table row per setting). The man page
  * is made from this at build time, so it cannot drift from --help.
  */
+static int repeatable(const opt *o)
+{
+    return o->kind == K_HOSTS || o->kind == K_PPT || o->kind == K_AUDIENCE || o->kind == K_SIGNER;
+}
+
+/* The default of a setting in words, Markdown (`code` for literal values);
+ * `d` holds the defaults (config_init). */
+static void default_text(const opt *o, const stird_config *d, char *out, size_t n)
+{
+    const char *p = (const char *)d + o->off;
+    const char *str = NULL;
+
+    if (o->shown_def) {
+        snprintf(out, n, "%s", o->shown_def);
+        return;
+    }
+    switch (o->kind) {
+    case K_INT:
+        snprintf(out, n, "%lld", int_get(p, o->size));
+        return;
+    case K_BOOL:
+        snprintf(out, n, "%s", *(const int *)(const void *)p ? "yes" : "no");
+        return;
+    case K_ENUM:
+        str = o->choices[*(const int *)(const void *)p];
+        break;
+    case K_STR:
+    case K_TOKEN:
+    case K_DIGEST:
+        str = *(const char *const *)(const void *)p;
+        break;
+    default:
+        break;
+    }
+    if (str)
+        snprintf(out, n, "`%s`", str);
+    else
+        snprintf(out, n, "none");
+}
+
+/* What values a setting takes, Markdown; "" when its meaning says it. */
+static void range_text(const opt *o, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (o->kind == K_INT || o->kind == K_LLONG) {
+        snprintf(out, n, "%lld..%lld", o->min, o->max);
+    } else if (o->kind == K_BOOL) {
+        snprintf(out, n, "boolean");
+    } else if (repeatable(o)) {
+        snprintf(out, n, "max %lld", o->max);
+    } else if (o->kind == K_ROUTE) {
+        snprintf(out, n, "≤ %zu chars", o->size - 1);
+    } else if (o->kind == K_ENUM) {
+        size_t w = 0;
+        for (size_t i = 0; o->choices[i] && w < n; i++) {
+            int k = snprintf(out + w, n - w, "%s`%s`", i ? ", " : "", o->choices[i]);
+            w += k > 0 ? (size_t)k : 0;
+        }
+    } else if (o->kind == K_DIGEST) {
+        snprintf(out, n, "%s", stir_digest_names());
+    }
+}
+
+/* Markdown text with the backquotes dropped, for roff and --help. */
+static void plain(const char *md, char *out, size_t n)
+{
+    size_t o = 0;
+    for (; *md && o + 1 < n; md++)
+        if (*md != '`')
+            out[o++] = *md;
+    out[o] = '\0';
+}
+
+static void key_of(const opt *o, char key[64])
+{
+    size_t k;
+    for (k = 0; o->name[k] && k + 1 < 64; k++)
+        key[k] = o->name[k] == '-' ? '_' : o->name[k];
+    key[k] = '\0';
+}
+
+static void man_entry(FILE *out, const opt *o, const stird_config *d)
+{
+    char key[64], buf[512], text[512];
+    key_of(o, key);
+    fprintf(out, ".TP\n.BR %s \" = \" ", key);
+    man_text(out, o->arg ? o->arg : "BOOLEAN");
+    fputs("\n", out);
+    man_text(out, o->help);
+    fprintf(out, "\n.br\nFlag: \\fB\\-\\-");
+    man_text(out, o->name);
+    fputs("\\fR.", out);
+    range_text(o, buf, sizeof buf);
+    if (repeatable(o))
+        fprintf(out, " Repeatable, at most %lld.", o->max);
+    else if (*buf && o->kind != K_BOOL) {
+        plain(buf, text, sizeof text);
+        fputs(o->kind == K_INT || o->kind == K_LLONG ? " Range " : " Values: ", out);
+        man_text(out, text);
+        fputs(".", out);
+    }
+    default_text(o, d, buf, sizeof buf);
+    plain(buf, text, sizeof text);
+    fputs(" Default: ", out);
+    man_text(out, text);
+    fputs(".\n", out);
+}
+
+/*
+ * The settings reference from OPTS: "man", roff .TP entries for
+ * stird.conf(5), made at build time; "md", one table per section of
+ * docs/CONFIG.md between markers, which scripts/config-doc.sh splices in
+ * and test_config.py checks, so neither can drift from the parser.
+ */
 void config_settings_doc(FILE *out, const char *format)
 {
     int man = strcmp(format, "man") == 0;
-    if (!man)
-        fprintf(out, "| key | flag | meaning |\n|---|---|---|\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        const opt *o = &OPTS[i];
-        char key[64];
-        size_t k;
-        if (o->kind == K_CONFIG)
-            continue;   /* a flag only */
-        for (k = 0; o->name[k] && k + 1 < sizeof key; k++)
-            key[k] = o->name[k] == '-' ? '_' : o->name[k];
-        key[k] = '\0';
-        if (man) {
-            fprintf(out, ".TP\n.BR %s \" = \" ", key);
-            man_text(out, o->arg ? o->arg : "BOOLEAN");
-            fputs("\n", out);
-            man_text(out, o->help);
-            fprintf(out, "\n.br\nFlag: \\fB\\-\\-");
-            man_text(out, o->name);
-            fputs("\\fR.", out);
-            if (o->kind == K_LONG || o->kind == K_LLONG)
-                fprintf(out, " Range %lld..%lld.", o->min, o->max);
-            fputs("\n", out);
-        } else {
-            fprintf(out, "| `%s` | `--%s%s%s` | %s |\n", key, o->name, o->arg ? " " : "",
-                    o->arg ? o->arg : "", o->help);
+    stird_config d;
+
+    config_init(&d);
+    for (int sec = S_HTTP; sec < N_SECTIONS; sec++) {
+        if (!man)
+            fprintf(out, "<!-- settings: %s (generated by `stird --help-settings=md` from "
+                    "src/server/config.c) -->\n| flag / key | default | range | meaning |\n"
+                    "|---|---|---|---|\n", SECTION_NAMES[sec]);
+        for (size_t i = 0; i < N_OPTS; i++) {
+            const opt *o = &OPTS[i];
+            char key[64], def[512], range[160];
+            if (o->section != (enum section)sec || o->kind == K_CONFIG)
+                continue;
+            if (man) {
+                man_entry(out, o, &d);
+                continue;
+            }
+            key_of(o, key);
+            default_text(o, &d, def, sizeof def);
+            range_text(o, range, sizeof range);
+            fprintf(out, "| `--%s", o->name);
+            if (o->arg) {
+                fputc(' ', out);
+                for (const char *c = o->arg; *c; c++)   /* '|' would end the cell */
+                    if (*c == '|')
+                        fputs("\\|", out);
+                    else
+                        fputc(*c, out);
+            }
+            fprintf(out, "` / `%s` | %s | %s | %s |\n", key, def, range, o->doc ? o->doc : o->help);
         }
+        if (!man)
+            fprintf(out, "<!-- end of settings: %s -->\n", SECTION_NAMES[sec]);
     }
+    config_free(&d);
+}
+
+int config_set(stird_config *cfg, const char *name, const char *label, const char *value,
+               char *err, size_t errlen)
+{
+    const opt *o = find_opt(name, strlen(name));
+    if (!o || o->kind == K_CONFIG) {
+        set_err(err, errlen, "%s: not a setting", label);
+        return -1;
+    }
+    return apply(cfg, o, label, value, err, errlen);
 }
 
 /* Split "--name[=value]"; returns the option or NULL. */
@@ -961,10 +1536,8 @@ static int apply_flags(stird_config *cfg, int argc, char **argv, char *err, size
         if (o->kind == K_CONFIG)
             continue;               /* already loaded */
         /* Flags replace the file's lists rather than extend them. */
-        if (o->kind == K_LIST && !hosts_reset) {
-            for (size_t j = 0; j < cfg->n_fetch_allow_host; j++)
-                free(cfg->fetch_allow_host[j]);
-            cfg->n_fetch_allow_host = 0;
+        if (o->kind == K_HOSTS && !hosts_reset) {
+            clear_hosts(cfg);
             hosts_reset = 1;
         }
         if (o->kind == K_PPT && !ppt_reset) {
@@ -1002,6 +1575,40 @@ static int default_str(char **dst, const char *dir, const char *file)
     return *dst ? 0 : -1;
 }
 
+static const opt *opt_named(const char *name)
+{
+    const opt *o = find_opt(name, strlen(name));
+    assert(o);
+    return o;
+}
+
+/* ORDERED: e.g. cache-min-ttl not above cache-max-ttl. */
+static int check_ordered(const stird_config *cfg, char *err, size_t errlen)
+{
+    const char *base = (const char *)cfg;
+    for (size_t i = 0; i < sizeof ORDERED / sizeof ORDERED[0]; i++) {
+        const opt *lo = opt_named(ORDERED[i].lesser), *hi = opt_named(ORDERED[i].greater);
+        long long a = int_get(base + lo->off, lo->size), b = int_get(base + hi->off, hi->size);
+        if (a > b) {
+            set_err(err, errlen, "%s (%lld) is larger than %s (%lld)", lo->name, a, hi->name, b);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void config_finish_fetch(stird_config *cfg)
+{
+    size_t rcd_max = cfg->rcd.fetch.max_bytes, crl_max = cfg->crl.fetch.max_bytes;
+    /* One policy: RCD content and CRLs are fetched under the x5u rules
+     * (timeouts, address checks, allowed hosts), each with its size cap;
+     * CRLs add crl.allow_http of their own. */
+    cfg->rcd.fetch = cfg->cache.fetch;
+    cfg->rcd.fetch.max_bytes = rcd_max;
+    cfg->crl.fetch = cfg->cache.fetch;
+    cfg->crl.fetch.max_bytes = crl_max;
+}
+
 static int finalize(stird_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->listen.set && set_addr(&cfg->listen, "listen", "127.0.0.1:8080", err, errlen) != 0)
@@ -1023,7 +1630,7 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
             default_str(&cfg->trust, cfg->state_dir, "root.pem") ||
             default_str(&cfg->x5u_tls_cert, cfg->state_dir, "tls.pem") ||
             default_str(&cfg->x5u_tls_key, cfg->state_dir, "tls.key") ||
-            default_str(&cfg->fetch_ca_file, cfg->state_dir, "tls.pem"))
+            default_str((char **)&cfg->cache.fetch.tls_ca_file, cfg->state_dir, "tls.pem"))
             goto oom;
         /* The TLS certificate of the embedded PKI names 127.0.0.1 and
          * localhost, so a wildcard listener is reached through 127.0.0.1. */
@@ -1067,6 +1674,7 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
             return -1;
         cfg->auth = AUTH_MODE_OAUTH;
     }
+    config_finish_fetch(cfg);
 
     if ((cfg->key != NULL) != (cfg->cert != NULL) || (cfg->key != NULL) != (cfg->x5u != NULL)) {
         set_err(err, errlen, "signing needs --key, --cert and --x5u together (missing: %s%s%s)",
@@ -1096,16 +1704,8 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
         set_err(err, errlen, "tls-client-ca (mutual TLS) needs HTTPS: set tls-cert and tls-key");
         return -1;
     }
-    if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
-        set_err(err, errlen, "cache-min-ttl (%ld) is larger than cache-max-ttl (%ld)",
-                cfg->cache_min_ttl, cfg->cache_max_ttl);
+    if (check_ordered(cfg, err, errlen) != 0)
         return -1;
-    }
-    if (cfg->cache_neg_ttl > cfg->cache_neg_ttl_max) {
-        set_err(err, errlen, "cache-neg-ttl (%ld) is larger than cache-neg-ttl-max (%ld)",
-                cfg->cache_neg_ttl, cfg->cache_neg_ttl_max);
-        return -1;
-    }
     if (cfg->auth == AUTH_MODE_OAUTH &&
         (!cfg->oauth_jwks || !cfg->oauth_issuer || cfg->n_oauth_audience == 0)) {
         set_err(err, errlen, "auth = oauth needs oauth_jwks, oauth_issuer and oauth_audience (missing: %s%s%s)",
@@ -1115,20 +1715,6 @@ static int finalize(stird_config *cfg, char *err, size_t errlen)
     }
     if (cfg->auth == AUTH_MODE_STATIC && !cfg->policy_file) {
         set_err(err, errlen, "auth = static lists its clients in policy_file: set it");
-        return -1;
-    }
-    if (cfg->crl_mode && stir_crl_mode_parse(cfg->crl_mode) < 0) {
-        set_err(err, errlen, "crl-mode: '%s' is not fail-open, fail-closed or off", cfg->crl_mode);
-        return -1;
-    }
-    if (cfg->crl_retry > cfg->crl_max_ttl) {
-        set_err(err, errlen, "crl-retry (%ld) is larger than crl-max-ttl (%ld)", cfg->crl_retry,
-                cfg->crl_max_ttl);
-        return -1;
-    }
-    if (cfg->fetch_connect_timeout_ms > cfg->fetch_timeout_ms) {
-        set_err(err, errlen, "fetch-connect-timeout-ms (%ld) is larger than fetch-timeout-ms (%ld)",
-                cfg->fetch_connect_timeout_ms, cfg->fetch_timeout_ms);
         return -1;
     }
     if (!cfg->tls_cert && !cfg->plain_http) {
@@ -1150,7 +1736,7 @@ int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errl
 {
     const char *config_file = NULL;
 
-    config_defaults(cfg);
+    config_init(cfg);
     /* First pass: --help, --version and --config, which act before the rest. */
     for (int i = 1; i < argc; i++) {
         const char *val;
@@ -1196,88 +1782,16 @@ int config_load(stird_config *cfg, int argc, char **argv, char *err, size_t errl
 
 void config_free(stird_config *cfg)
 {
+    char *base = (char *)cfg;
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (OPTS[i].kind == K_STR || OPTS[i].kind == K_TOKEN)
+            free(*(char **)(base + OPTS[i].off));
     free(cfg->config_path);
-    free(cfg->key);
-    free(cfg->cert);
-    free(cfg->x5u);
-    free(cfg->trust);
-    free(cfg->x5u_tls_cert);
-    free(cfg->x5u_tls_key);
-    free(cfg->tls_cert);
-    free(cfg->tls_key);
-    free(cfg->tls_client_ca);
-    free(cfg->state_dir);
-    free(cfg->fetch_ca_file);
-    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
-        free(cfg->fetch_allow_host[i]);
+    clear_hosts(cfg);
     clear_ppt(cfg);
-    free(cfg->verstat_priority_passed);
-    free(cfg->verstat_priority_failed);
-    free(cfg->oauth_jwks);
-    free(cfg->oauth_issuer);
     clear_audiences(cfg);
-    free(cfg->policy_file);
-    free(cfg->audit_log);
-    free(cfg->crl_mode);
-    free(cfg->pkcs11_module);
-    free(cfg->key_pin_file);
     clear_signers(cfg);
     memset(cfg, 0, sizeof *cfg);
-}
-
-/* The fetch_* settings as a policy; the size cap is the caller's. */
-static void fetch_policy(const stird_config *cfg, stir_fetch_policy *f, long max_bytes)
-{
-    f->connect_timeout_ms = cfg->fetch_connect_timeout_ms;
-    f->total_timeout_ms = cfg->fetch_timeout_ms;
-    f->max_bytes = (size_t)max_bytes;
-    f->max_per_host = (unsigned)cfg->fetch_max_per_host;
-    f->allow_http = cfg->fetch_allow_http;
-    f->allow_any_port = cfg->fetch_allow_any_port;
-    for (size_t i = 0; i < cfg->n_fetch_allow_host; i++)
-        f->allow_hosts[i] = cfg->fetch_allow_host[i];
-    f->n_allow_hosts = cfg->n_fetch_allow_host;
-    f->tls_ca_file = cfg->fetch_ca_file;
-}
-
-void config_certcache(const stird_config *cfg, stir_certcache_config *cc)
-{
-    stir_certcache_config_default(cc);
-    fetch_policy(cfg, &cc->fetch, cfg->fetch_max_bytes);
-    cc->default_ttl_s = cfg->cache_default_ttl;
-    cc->min_ttl_s = cfg->cache_min_ttl;
-    cc->max_ttl_s = cfg->cache_max_ttl;
-    cc->neg_ttl_initial_s = cfg->cache_neg_ttl;
-    cc->neg_ttl_max_s = cfg->cache_neg_ttl_max;
-    cc->max_entries = (size_t)cfg->cache_max_entries;
-    cc->max_neg_entries = (size_t)cfg->cache_max_failures;
-}
-
-void config_rcd(const stird_config *cfg, stir_rcd_config *rc)
-{
-    stir_rcd_config_default(rc);
-    /* The same relaxations as x5u fetches: a lab that may fetch its
-     * certificates from loopback may fetch its logos there too. */
-    fetch_policy(cfg, &rc->fetch, cfg->rcd_max_bytes);
-    if (cfg->rcd_digest_alg)
-        rc->digest_alg = cfg->rcd_digest_alg;
-    rc->max_jcard_bytes = (size_t)cfg->rcd_max_jcard_bytes;
-    rc->max_links = (size_t)cfg->rcd_max_links;
-    rc->fetch_budget_ms = cfg->rcd_fetch_budget_ms;
-    rc->cache_ttl_s = cfg->rcd_cache_ttl;
-    rc->verify_fetch = cfg->rcd_verify_fetch;
-}
-
-void config_crl(const stird_config *cfg, stir_crl_config *c)
-{
-    stir_crl_config_default(c);
-    /* The x5u address checks, timeouts and allowed hosts; http by its own
-     * switch, since a CRL is signed and SHAKEN CRL URLs are http. */
-    fetch_policy(cfg, &c->fetch, cfg->crl_max_bytes);
-    c->allow_http = cfg->crl_allow_http;
-    c->mode = cfg->crl_mode ? stir_crl_mode_parse(cfg->crl_mode) : STIR_CRL_FAIL_OPEN;
-    c->max_ttl_s = cfg->crl_max_ttl;
-    c->retry_s = cfg->crl_retry;
 }
 
 /* ---- reload (SIGHUP) ---------------------------------------------------------------- */
@@ -1304,7 +1818,7 @@ static int str_differ(const char *a, const char *b)
     return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
-static int strs_differ(char *const *a, size_t na, char *const *b, size_t nb)
+static int strs_differ(const char *const *a, size_t na, const char *const *b, size_t nb)
 {
     if (na != nb)
         return 1;
@@ -1325,12 +1839,10 @@ static int opt_differs(const opt *o, const stird_config *a, const stird_config *
         return str_differ(*(const char *const *)(const void *)pa,
                           *(const char *const *)(const void *)pb);
     case K_BOOL:
-    case K_LOGLEVEL:
-    case K_AUTH:
-    case K_LOGFORMAT:
+    case K_ENUM:
         return *(const int *)(const void *)pa != *(const int *)(const void *)pb;
-    case K_LONG:
-        return *(const long *)(const void *)pa != *(const long *)(const void *)pb;
+    case K_INT:
+        return int_get(pa, o->size) != int_get(pb, o->size);
     case K_LLONG:
         return a->has_fixed_time != b->has_fixed_time || a->fixed_time != b->fixed_time;
     case K_ADDR:
@@ -1342,12 +1854,12 @@ static int opt_differs(const opt *o, const stird_config *a, const stird_config *
     }
     case K_ROUTE:
         return strcmp(a->routing_path, b->routing_path) != 0;
-    case K_LIST:
-        return strs_differ(a->fetch_allow_host, a->n_fetch_allow_host, b->fetch_allow_host,
-                           b->n_fetch_allow_host);
+    case K_HOSTS:
+        return strs_differ(a->cache.fetch.allow_hosts, a->cache.fetch.n_allow_hosts,
+                           b->cache.fetch.allow_hosts, b->cache.fetch.n_allow_hosts);
     case K_AUDIENCE:
-        return strs_differ(a->oauth_audience, a->n_oauth_audience, b->oauth_audience,
-                           b->n_oauth_audience);
+        return strs_differ((const char *const *)a->oauth_audience, a->n_oauth_audience,
+                           (const char *const *)b->oauth_audience, b->n_oauth_audience);
     case K_PPT:
         if (a->n_ppt_types != b->n_ppt_types)
             return 1;

@@ -14,6 +14,7 @@
 #include <stir/ppt.h>
 #include <stir/rcd.h>
 #include <stir/sign.h>
+#include <stir/verify.h>
 
 enum stird_log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -73,7 +74,6 @@ typedef struct stird_config {
     char *cert;
     char *x5u;
     char *trust;
-    long freshness;
 
     stird_addr x5u_listen;
     char *x5u_tls_cert;
@@ -83,41 +83,13 @@ typedef struct stird_config {
     int lab_secure;          /* --lab-secure: HTTPS, mTLS, OAuth from lab files (lab.h) */
     char *state_dir;
 
-    char *fetch_allow_host[STIR_MAX_ALLOW_HOSTS];
-    size_t n_fetch_allow_host;
-    int fetch_allow_any_port;
-    int fetch_allow_http;
-    char *fetch_ca_file;
-    long fetch_connect_timeout_ms;
-    long fetch_timeout_ms;
-    long fetch_max_bytes;
-    long fetch_max_per_host; /* concurrent downloads per repository host */
     long fetch_threads;      /* verifications that must wait for a fetch */
     long fetch_queue;
     long fetch_client_threads;  /* 0: fetch_threads / 4, at least 1 */
     long fetch_client_queue;    /* 0: fetch_queue / 4, at least 1 */
 
-    long cache_default_ttl;
-    long cache_min_ttl;
-    long cache_max_ttl;
-    long cache_neg_ttl;
-    long cache_neg_ttl_max;
-    long cache_max_entries;
-    long cache_max_failures;
-
     stird_ppt_def ppt_types[STIRD_MAX_PPT_TYPES];
     size_t n_ppt_types;
-
-    const char *rcd_digest_alg;     /* static: "sha256", "sha384", "sha512" */
-    long rcd_max_jcard_bytes;
-    long rcd_max_links;
-    long rcd_fetch_budget_ms;
-    long rcd_max_bytes;
-    long rcd_cache_ttl;
-    int rcd_verify_fetch;
-    int require_user_phone;      /* a sip URI is a TN only with user=phone */
-    char *verstat_priority_passed;  /* NULL: libstir's default */
-    char *verstat_priority_failed;
 
     int log_level;
     int has_fixed_time;
@@ -133,19 +105,31 @@ typedef struct stird_config {
     char *audit_log;
     stird_addr metrics_listen;      /* set: serve GET /metrics; .off: "none" */
     int log_json;                   /* log_format = json */
-    char *crl_mode;                 /* NULL: fail-open */
-    long crl_max_ttl;
-    long crl_retry;
-    long crl_max_bytes;
-    int crl_allow_http;
     long cert_expiry_warn_days;     /* warn at start/reload within this */
-    long fetch_budget_ms;           /* x5u fetches of one verification */
     /* Keys (docs/SECURITY.md "Keys") */
     int allow_insecure_key_mode;
     char *pkcs11_module;            /* module of "pkcs11:" keys; no default */
     char *key_pin_file;             /* token PIN, first line */
     stird_signer_def signers[STIRD_MAX_SIGNERS];
     size_t n_signers;
+
+    /*
+     * libstir's configurations, embedded: the settings table (config.c)
+     * points into them, their defaults are libstir's, and they are handed
+     * to the library as they are. Strings in them belong to this config
+     * (config_free). After config_load:
+     *   cache.fetch  the x5u fetch policy (fetch_*), the one policy: rcd.fetch
+     *                and crl.fetch are copies of it (borrowing its strings)
+     *                with their own size caps, rcd_max_bytes and crl_max_bytes;
+     *   verify       freshness, verstat_priority_*, fetch_budget_ms,
+     *                require_user_phone; the signers take freshness_s and
+     *                require_user_phone from here too (credentials.c);
+     *   cache.crl, verify.cache, verify.rcd are the caller's to set.
+     */
+    stir_certcache_config cache;
+    stir_rcd_config rcd;
+    stir_crl_config crl;
+    stir_verifier_config verify;
 } stird_config;
 
 /*
@@ -178,14 +162,20 @@ void config_settings_doc(FILE *out, const char *format);
 /* "127.0.0.1:8080" / "[::1]:8080" for an address. */
 void config_addr_str(const stird_addr *a, char *out, size_t outlen);
 
-/* Fill a certcache configuration from the settings. */
-void config_certcache(const stird_config *cfg, stir_certcache_config *cc);
+/* The defaults of every setting (what config_load starts from). */
+void config_init(stird_config *cfg);
 
-/* Fill an RCD configuration: the x5u fetch relaxations and timeouts, the
- * rcd_* size caps and cache lifetime. */
-void config_rcd(const stird_config *cfg, stir_rcd_config *rc);
+/*
+ * Set one setting by its flag name ("fetch-allow-host" or
+ * "fetch_allow_host"), as `--NAME VALUE` does: same checks, same messages
+ * (`label` names it in them). For tools sharing stird's settings
+ * (stirctl); call config_finish_fetch() once all are set.
+ */
+int config_set(stird_config *cfg, const char *name, const char *label, const char *value,
+               char *err, size_t errlen);
 
-/* Fill a revocation configuration (crl_* settings, fetch_* rules). */
-void config_crl(const stird_config *cfg, stir_crl_config *c);
+/* Copy the fetch_* policy into rcd.fetch and crl.fetch, keeping their
+ * size caps (config_load does it). */
+void config_finish_fetch(stird_config *cfg);
 
 #endif

@@ -162,9 +162,9 @@ stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *r
             .n_tn_ranges = d ? d->n_tn : 0,
             .pkcs11_module = cfg->pkcs11_module,
             .pkcs11_pin = have_pin ? pin : NULL,
-            .freshness_s = cfg->freshness,
+            .freshness_s = cfg->verify.freshness_s,   /* one setting for both */
             .rcd = rcd,
-            .require_user_phone = cfg->require_user_phone,
+            .require_user_phone = cfg->verify.require_user_phone,
         };
         if (d)
             snprintf(origin, sizeof origin, "%s: signer %s: ", d->origin, d->name);

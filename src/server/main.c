@@ -159,12 +159,10 @@ static void raise_fd_limit(long want)
  * if it cannot, every self-check fails with 436, so warn at start-up. */
 static void check_own_x5u(const stird_config *cfg)
 {
-    stir_certcache_config cc;
     stir_error e;
 
-    config_certcache(cfg, &cc);
     memset(&e, 0, sizeof e);
-    if (stir_url_check(&cc.fetch, cfg->x5u, &e) != 0)
+    if (stir_url_check(&cfg->cache.fetch, cfg->x5u, &e) != 0)
         log_msg(LOG_LVL_WARN, "this server's own fetch policy refuses its x5u URL %s (%s); "
                 "verifying our own signatures will fail with 436%s", cfg->x5u, e.detail,
                 cfg->embedded ? " (add --fetch-allow-any-port for a port other than 443/8443)"
@@ -249,10 +247,9 @@ static void crl_warn(void *arg, const char *line)
  * so no CRL is ever fetched. */
 static int setup_crl(const stird_config *cfg, stird_app *app)
 {
-    stir_crl_config c;
+    stir_crl_config c = cfg->crl;
     stir_crl_source src;
     stir_error e;
-    config_crl(cfg, &c);
     if (c.mode == STIR_CRL_OFF)
         return 0;
     c.warn = crl_warn;
@@ -336,8 +333,8 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
         log_msg(LOG_LVL_WARN, "SIGHUP: changed setting(s) %s: needs a restart; the running "
                 "value(s) are kept", diff);
     /* The signer reads these too; the verifier keeps the running ones. */
-    next.freshness = cfg->freshness;
-    next.require_user_phone = cfg->require_user_phone;
+    next.verify.freshness_s = cfg->verify.freshness_s;
+    next.verify.require_user_phone = cfg->verify.require_user_phone;
     if ((next.key || next.n_signers) &&
         !(signer = cred_signer_new(app->ctx, &next, app->rcd, err, sizeof err)))
         goto refused;
@@ -425,7 +422,6 @@ int main(int argc, char **argv)
     stird_config cfg;
     stird_app app;
     stir_error e;
-    stir_rcd_config rcfg;
     http_server *http = NULL;
     x5u_server *x5u = NULL;
     char err[1024];
@@ -502,12 +498,12 @@ int main(int argc, char **argv)
     memset(&e, 0, sizeof e);
     if (check_readable("trust anchors", cfg.trust) != 0)
         goto out;
-    if (cfg.fetch_ca_file && check_readable("fetch CA file", cfg.fetch_ca_file) != 0)
+    if (cfg.cache.fetch.tls_ca_file &&
+        check_readable("fetch CA file", cfg.cache.fetch.tls_ca_file) != 0)
         goto out;
     if (setup_crl(&cfg, &app) != 0)
         goto out;
-    config_rcd(&cfg, &rcfg);
-    app.rcd = stir_rcd_new(app.ctx, &rcfg, &e);
+    app.rcd = stir_rcd_new(app.ctx, &cfg.rcd, &e);
     if (!app.rcd) {
         fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
         goto out;

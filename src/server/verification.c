@@ -144,22 +144,16 @@ verif *verif_new(const stird_app *app, const stird_config *cfg, char *err, size_
         goto fail;
     }
     v->trust_count = stir_trust_count(v->trust);
-    config_certcache(cfg, &ccfg);
+    ccfg = cfg->cache;
     ccfg.crl = app->crl;
     v->cache = stir_certcache_new(app->ctx, &ccfg, v->trust, &e);
     if (!v->cache) {
         snprintf(err, errlen, "cannot create the certificate cache: %s", e.detail);
         goto fail;
     }
-    stir_verifier_config vc = {
-        .cache = v->cache,
-        .freshness_s = cfg->freshness,
-        .rcd = app->rcd,
-        .priority_passed = cfg->verstat_priority_passed,
-        .priority_failed = cfg->verstat_priority_failed,
-        .fetch_budget_ms = cfg->fetch_budget_ms,
-        .require_user_phone = cfg->require_user_phone,
-    };
+    stir_verifier_config vc = cfg->verify;
+    vc.cache = v->cache;
+    vc.rcd = app->rcd;
     v->verifier = stir_verifier_new(app->ctx, &vc, &e);
     if (!v->verifier) {
         snprintf(err, errlen, "cannot create the verifier: %s", e.detail);

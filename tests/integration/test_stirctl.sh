@@ -82,5 +82,23 @@ if "$STIRCTL" sign --key k.pem --cert pki/chain.pem --x5u "$X5U" req.json 2>err.
   bad "sign with a key that does not match the certificate"; else ok "mismatched key and certificate refused"; fi
 check "the refusal says which" "grep -q 'does not belong to the signing key' err.txt"
 
+# The settings shared with stird go through stird's table: same ranges,
+# same values, same messages (docs/CONFIG.md).
+set +e
+"$STIRCTL" sign --key pki/sp.key --cert pki/chain.pem --x5u "$X5U" --freshness 0 req.json 2>err.txt
+rc=$?
+set -e
+check "--freshness 0 is a usage error (2)" "[ $rc = 2 ]"
+check "it names the setting, the value and stird's range" \
+  "grep -qxF 'stirctl: setting --freshness: value 0 out of range [1, 86400]' err.txt"
+if "$STIRCTL" sign --key pki/sp.key --cert pki/chain.pem --x5u "$X5U" --rcd-digest-alg SHA1 req.json 2>err.txt; then
+  bad "sign accepted digest SHA1"; else ok "sign refuses digest SHA1"; fi
+check "the refusal lists the RFC 9795 algorithms" "grep -q \"'SHA1' is not sha256, sha384 or sha512\" err.txt"
+if "$STIRCTL" verify --trust pki/root.pem --fetch-allow-http=maybe req.json 2>err.txt; then
+  bad "verify accepted --fetch-allow-http=maybe"; else ok "verify refuses --fetch-allow-http=maybe"; fi
+check "it says what a boolean is" "grep -q \"'maybe' is not a boolean\" err.txt"
+"$STIRCTL" sign --key pki/sp.key --cert pki/chain.pem --x5u "$X5U" --freshness 86400 --fetch-allow-any-port=no req.json >/dev/null
+ok "the range's maximum and a boolean =no are accepted"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

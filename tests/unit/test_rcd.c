@@ -1352,6 +1352,32 @@ static void test_single_flight(void **state)
     stir_rcd_free(r);
 }
 
+/* The one digest list: RFC 9795 6 names, exact and lowercase; the message
+ * text lists the same ones; a digest made with each has the size the
+ * openssl CLI gives (`openssl dgst -sha384 -binary </dev/null | base64`). */
+static void test_digest_by_name(void **state)
+{
+    (void)state;
+    static const char *const rfc[] = {"sha256", "sha384", "sha512"};
+    char out[100];
+    for (size_t i = 0; i < 3; i++) {
+        const char *n = stir_digest_by_name(rfc[i]);
+        assert_non_null(n);
+        assert_string_equal(n, rfc[i]);
+        assert_non_null(strstr(stir_digest_names(), rfc[i]));
+        assert_int_equal(stir_rcd_digest(n, "", 0, out), 0);
+    }
+    assert_string_equal(out, "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==");
+    assert_int_equal(stir_rcd_digest("sha384", "", 0, out), 0);
+    assert_string_equal(out, "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb");
+    assert_null(stir_digest_by_name("SHA256"));
+    assert_null(stir_digest_by_name("sha1"));
+    assert_null(stir_digest_by_name("md5"));
+    assert_null(stir_digest_by_name(""));
+    assert_null(stir_digest_by_name(NULL));
+    assert_int_equal(stir_rcd_digest("sha1", "", 0, out), -1);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -1416,6 +1442,7 @@ int main(void)
         cmocka_unit_test(test_cache_semantics),
         cmocka_unit_test(test_single_flight),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_digest_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
