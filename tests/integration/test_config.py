@@ -4,6 +4,7 @@ the credentials, and --fixed-time."""
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest

@@ -47,13 +47,15 @@ def tnauth_range(start, count):
     return der(0x30, der(0xa1, rng)).hex(":")
 
 
-def make_range_leaf(pki, d, name, subj, start, days):
+def make_range_leaf(pki, d, name, subj, start, days, extra_ext=""):
     """A leaf under the mkpki.sh CA of `pki` (openssl CLI) whose TNAuthList
-    is the 10000 TNs from `start`: d/<name>.key (mode 0600) and
-    d/<name>.pem; returns the chain leaf + CA as bytes."""
+    is the 10000 TNs from `start`, plus the extension lines `extra_ext`:
+    d/<name>.key (mode 0600) and d/<name>.pem; returns the chain leaf + CA
+    as bytes."""
     key, csr, pem, ext = (os.path.join(d, name + s) for s in (".key", ".csr", ".pem", ".cnf"))
     with open(ext, "w") as f:
         f.write(EE % tnauth_range(start, 10000))
+        f.write(extra_ext)
     stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                      "-out", key)
     os.chmod(key, 0o600)

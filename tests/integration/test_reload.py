@@ -253,28 +253,16 @@ class ReloadTest(unittest.TestCase):
         the RSS (60 reloads would keep 3+ MB). x5u GETs run during the
         reloads, so under ASan a document freed while a reply still
         points into it is a use-after-free report."""
-        key, csr, pem, ext = (self.path("fat" + s) for s in (".key", ".csr", ".pem", ".cnf"))
-        with open(ext, "w") as f:
-            f.write(EE % tnauth_range("12155550000", 10000))
-            f.write("nsComment=%s\n" % ("x" * 40000))
-        stirtest.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                         "-out", key)
-        os.chmod(key, 0o600)
-        stirtest.openssl("req", "-new", "-key", key, "-subj", "/C=US/O=Carrier/CN=SHAKEN fat",
-                         "-out", csr)
-        stirtest.openssl("x509", "-req", "-sha256", "-in", csr, "-CA",
-                         os.path.join(self.pki, "ca.pem"), "-CAkey",
-                         os.path.join(self.pki, "ca.key"), "-CAcreateserial", "-days", "300",
-                         "-extfile", ext, "-extensions", "ext", "-out", pem)
-        with open(pem, "rb") as f, open(os.path.join(self.pki, "ca.pem"), "rb") as g:
-            chain = f.read() + g.read()
+        chain = make_range_leaf(self.pki, os.path.dirname(self.path("fat")), "fat",
+                                "/C=US/O=Carrier/CN=SHAKEN fat", "12155550000", 300,
+                                extra_ext="nsComment=%s\n" % ("x" * 40000))
         with open(self.path("chain_fat.pem"), "wb") as f:
             f.write(chain)
         x5u_port = stirtest.free_port()
         extra = ("x5u-listen = 127.0.0.1:%d\nx5u-tls-cert = %s\nx5u-tls-key = %s\n"
                  % (x5u_port, os.path.join(self.pki, "tls.pem"), os.path.join(self.pki, "tls.key")))
         os.chmod(os.path.join(self.pki, "tls.key"), 0o600)
-        conf, srv = self.start(key, "fat", extra)
+        conf, srv = self.start(self.path("fat.key"), "fat", extra)
         ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "tls.pem"))
         ctx.check_hostname = False
 
