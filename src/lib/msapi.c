@@ -401,6 +401,13 @@ void stir_jbuf_raw(stir_jbuf *b, const char *s, size_t n)
 
 #define RAW(b, lit) stir_jbuf_raw((b), (lit), sizeof(lit) - 1)
 
+/* Bytes that a JSON string cannot hold as they are (", \, controls), and
+ * those that start a UTF-8 sequence to check: the rest are copied in runs. */
+static int special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 /* JSON string escaping as jansson writes it (RFC 8259 7): ", \ and the
  * controls, with the short forms where they exist; other UTF-8 as is. */
 void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
@@ -413,12 +420,14 @@ void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     *o++ = '"';
     while (p < end) {
-        unsigned char c = *p;
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            *o++ = (char)c;
+        const unsigned char *run = p;
+        while (p < end && !special(*p))
             p++;
-            continue;
-        }
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == end)
+            break;
+        unsigned char c = *p;
         if (c >= 0x80) {
             size_t k = stir_utf8_seq(p, (size_t)(end - p));
             if (k == 0) { /* not UTF-8: as stir_utf8_repair does */
