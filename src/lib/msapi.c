@@ -510,7 +510,8 @@ char *stir_ms_sign_response(const char *identity, const char *request_id, size_t
 {
     stir_jbuf b = {0};
     size_t il = strlen(identity);
-    jbuf_reserve(&b, il + request_id_len + 80); /* usually the one allocation */
+    /* the escaper's worst case at once: the one allocation */
+    jbuf_reserve(&b, 6 * (il + request_id_len) + 64);
     RAW(&b, "{\"signingResponse\":{\"identityHeader\":");
     stir_jbuf_string(&b, identity, il);
     if (request_id) {
