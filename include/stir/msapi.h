@@ -62,8 +62,8 @@ int stir_ms_request_id(const json_t *req, const json_t *wrapper, const char **id
 /* A signingRequest, checked as far as its type: the claim members are
  * built and checked by the signer against that type (stir_sign). */
 typedef struct stir_ms_sign_request {
-    const json_t *members; /* the signingRequest object (borrowed) */
-    const char *ppt;       /* type to sign: given, implied or inferred ("shaken") */
+    const json_t *members;  /* the signingRequest object (borrowed) */
+    const char *ppt;        /* type to sign: given, implied or inferred ("shaken") */
     const char *request_id; /* NULL: none; points into `members` or its wrapper */
     size_t request_id_len;
 } stir_ms_sign_request;

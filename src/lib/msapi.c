@@ -26,8 +26,9 @@
 
 /* Members whose absence or bad value is a mandatory-IE error (Tables
  * V.2.5.2-1 and V.2.6.2-1), and the two wrappers. */
-static const char *const MANDATORY[] = {"orig", "dest", "iat", "identityHeader", "from", "to",
-                                        "time", "signingRequest", "verificationRequest"};
+static const char *const MANDATORY[] = {"orig",           "dest",           "iat",
+                                        "identityHeader", "from",           "to",
+                                        "time",           "signingRequest", "verificationRequest"};
 
 int stir_ms_field_is_mandatory(const char *field)
 {
@@ -348,8 +349,8 @@ int stir_ms_parse_verify(const json_t *req, int ident_flags, stir_ms_verify_requ
     out->time = 0;
     if (!json_is_object(req))
         return stir_fail(err, STIR_ERR_INPUT, "verificationRequest", "must be a JSON object");
-    if ((rc = collect_headers(req, out, err)) || (rc = get_ident(req, "to", &out->to, 1,
-                                                                 ident_flags, err)))
+    if ((rc = collect_headers(req, out, err)) ||
+        (rc = get_ident(req, "to", &out->to, 1, ident_flags, err)))
         return rc;
     if ((rc = get_ident(req, "dest", &out->dest, 0, ident_flags, err)) > 1)
         return rc;
@@ -408,6 +409,10 @@ static int special(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
+/* The controls with a two-byte escape (\n, \t...); the others take six bytes. */
+static const char SHORT_ESCAPE[0x20] = {
+    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
 /* JSON string escaping as jansson writes it (RFC 8259 7): ", \ and the
  * controls, with the short forms where they exist; other UTF-8 as is. */
 void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
@@ -441,15 +446,11 @@ void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
             continue;
         }
         *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
+        if (c == '"' || c == '\\') {
+            *o++ = (char)c;
+        } else if (SHORT_ESCAPE[c]) {
+            *o++ = SHORT_ESCAPE[c];
+        } else {
             memcpy(o, "u00", 3);
             o[3] = hex[c >> 4];
             o[4] = hex[c & 15];

@@ -118,7 +118,7 @@ stir_passport *stir_passport_parse(const char *token, size_t len, stir_error *er
     if (!(p->header = decode_part(t, (size_t)(d1 - t), "header", NULL, NULL, err)))
         goto fail;
     if (!(p->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", &p->payload,
-                                    &p->payload_len, err)))
+                                  &p->payload_len, err)))
         goto fail;
     const json_t *typ = json_object_get(p->header, "typ");
     if (!json_is_string(typ) || strcmp(json_string_value(typ), "passport") != 0) {

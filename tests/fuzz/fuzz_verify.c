@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *s = stir_ms_verify_response(&o, &mr, &len);
         json_t *back = s ? json_loadb(s, len, 0, NULL) : NULL;
         if (!json_is_object(json_object_get(back, "verificationResponse")))
-            abort(); /* the writer must write the response object */
+            abort();              /* the writer must write the response object */
         if (getenv("FUZZ_DEBUG")) /* to see where a seed goes */
             fprintf(stderr, "%s\n", s);
         json_decref(back);

@@ -19,7 +19,8 @@ static world W;
 #define V1                                                                                         \
     "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
     "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9." V1_PAYLOAD                                                 \
-    ".BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA;info=" \
+    ".BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA;"     \
+    "info="                                                                                        \
     "<https://cert.example.org/passport.cer>;alg=ES256;ppt=\\\"shaken\\\""
 
 static int setup(void **state)
@@ -48,12 +49,12 @@ static json_t *load(const char *text)
 static void test_mandatory(void **state)
 {
     (void)state;
-    static const char *const yes[] = {"orig", "dest", "dest.tn[0]", "iat", "identityHeader",
-                                      "from", "to.tn", "time", "signingRequest",
-                                      "verificationRequest"};
-    static const char *const no[] = {"requestId", "ppt", "attest", "origid", "date",
-                                     "identityHeaders", "protectedHeaders", "destination",
-                                     "tox", ""};
+    static const char *const yes[] = {
+        "orig", "dest",           "dest.tn[0]",         "iat", "identityHeader", "from", "to.tn",
+        "time", "signingRequest", "verificationRequest"};
+    static const char *const no[] = {
+        "requestId",        "ppt",         "attest", "origid", "date", "identityHeaders",
+        "protectedHeaders", "destination", "tox",    ""};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         assert_true(stir_ms_field_is_mandatory(yes[i]));
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -65,7 +66,8 @@ static void test_unwrap(void **state)
     (void)state;
     stir_error err;
     json_t *b = load("{\"signingRequest\":{\"a\":1}}");
-    assert_ptr_equal(stir_ms_unwrap(b, "signingRequest", &err), json_object_get(b, "signingRequest"));
+    assert_ptr_equal(stir_ms_unwrap(b, "signingRequest", &err),
+                     json_object_get(b, "signingRequest"));
     json_decref(b);
     b = load("{\"a\":1}");
     assert_ptr_equal(stir_ms_unwrap(b, "signingRequest", &err), b);
@@ -109,9 +111,8 @@ static void test_request_id(void **state)
     }
     /* from the wrapper when the request has none */
     json_t *body = load("{\"requestId\":\"outer\",\"signingRequest\":{}}");
-    assert_int_equal(stir_ms_request_id(json_object_get(body, "signingRequest"), body, &id, &len,
-                                        &err),
-                     0);
+    assert_int_equal(
+        stir_ms_request_id(json_object_get(body, "signingRequest"), body, &id, &len, &err), 0);
     assert_string_equal(id, "outer");
     json_decref(body);
     json_decref(r);
@@ -184,7 +185,7 @@ static void test_parse_sign(void **state)
 
 /* ---- verificationRequest ------------------------------------------------- */
 
-#define VREQ                                                                                       \
+#define VREQ                                                                                      \
     "{\"identityHeader\":\"a.b.c;info=<https://x.example/c>\",\"from\":{\"tn\":\"12155550121\"}," \
     "\"to\":{\"tn\":\"12155550131\"},\"time\":1443208345}"
 
@@ -303,7 +304,8 @@ static void test_escape(void **state)
     size_t len;
     stir_jbuf_string(&b, "a\xff\xc3(b", 5);
     char *out = stir_jbuf_finish(&b, &len);
-    assert_string_equal(out, "\"a?" "?(b\"");
+    assert_string_equal(out, "\"a?"
+                             "?(b\"");
     free(out);
 }
 
@@ -369,8 +371,8 @@ static void test_verify_response_splice(void **state)
     assert_string_equal(json_string_value(json_object_get(vr, "verstatValue")),
                         STIR_VERSTAT_PASSED);
     assert_string_equal(json_string_value(json_object_get(vr, "requestId")), "q\"1");
-    json_t *r0 = json_object_get(json_array_get(json_object_get(vr, "verifyResults"), 0),
-                                 "verifyResult");
+    json_t *r0 =
+        json_object_get(json_array_get(json_object_get(vr, "verifyResults"), 0), "verifyResult");
     assert_string_equal(json_string_value(json_object_get(r0, "status")), "pass");
     assert_string_equal(json_string_value(json_object_get(r0, "ppt")), "shaken");
     assert_true(json_equal(json_object_get(r0, "validClaims"), claims));
@@ -403,7 +405,8 @@ static void test_verify_response_no_verstat(void **state)
     /* Only a value in identityHeaders whose type is unknown: no verstat
      * member; the body must still be one well-formed object. */
     stir_verify_outcome o;
-    char *out = verify_text("{\"identityHeaders\":[\"x.y.z;info=<https://a.example/c>;ppt=foo\"],\"from\":{\"tn\":\"12155550121\"},"
+    char *out = verify_text("{\"identityHeaders\":[\"x.y.z;info=<https://a.example/"
+                            "c>;ppt=foo\"],\"from\":{\"tn\":\"12155550121\"},"
                             "\"to\":{\"tn\":\"12155550131\"},\"time\":1443208345}",
                             &o);
     json_t *j = load(out);
