@@ -134,9 +134,9 @@ void http_problem_from_stir(http_reply *r, const stir_error *err)
 {
     if (err->code == STIR_ERR_INPUT) {
         int missing = err->missing;
-        const char *cause = missing ? "MANDATORY_IE_MISSING"
+        const char *cause = missing                                  ? "MANDATORY_IE_MISSING"
                             : stir_ms_field_is_mandatory(err->field) ? "MANDATORY_IE_INCORRECT"
-                                                              : "OPTIONAL_IE_INCORRECT";
+                                                                     : "OPTIONAL_IE_INCORRECT";
         http_problem(r, 400, missing ? "Missing Mandatory Parameter" : "Invalid Parameter Value",
                      err->detail, cause, err->field, err->detail);
         snprintf(r->note, sizeof r->note, "field=%.100s", err->field[0] ? err->field : "-");
@@ -375,7 +375,8 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
     snprintf(detail, sizeof detail, "%s is not valid UTF-8 (line %d, column %d)", field,
              jerr->line, jerr->column);
     http_problem(r, 400, "Invalid Parameter Value", detail,
-                 stir_ms_field_is_mandatory(field) ? "MANDATORY_IE_INCORRECT" : "OPTIONAL_IE_INCORRECT",
+                 stir_ms_field_is_mandatory(field) ? "MANDATORY_IE_INCORRECT"
+                                                   : "OPTIONAL_IE_INCORRECT",
                  field, "not valid UTF-8");
     snprintf(r->note, sizeof r->note, "field=%.100s", field);
     return 1;
