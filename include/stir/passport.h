@@ -41,6 +41,11 @@ void stir_passport_free(stir_passport *p);
 const json_t *stir_passport_header(const stir_passport *p);
 const json_t *stir_passport_claims(const stir_passport *p);
 
+/* The claims as the payload bytes that were signed (decoded from
+ * base64url; for a compact form, their canonical serialization): a JSON
+ * object, NUL-terminated, owned by `p`. */
+const char *stir_passport_payload(const stir_passport *p, size_t *len);
+
 /* Header members, NULL when absent or not a string. */
 const char *stir_passport_alg(const stir_passport *p);
 const char *stir_passport_ppt(const stir_passport *p);

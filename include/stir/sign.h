@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "error.h"
 #include "ctx.h"
+#include "msapi.h"
 
 struct stir_rcd;
 
@@ -126,6 +127,18 @@ char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t
  * (signing answers 400 then).
  */
 int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req, const char *ppt);
+
+/*
+ * The signing core: sign a parsed signingRequest (stir_ms_parse_sign) by
+ * one of the `n_signers` identities named in `signers` (NULL: any),
+ * chosen as above. Its type must be known to the signer; orig, dest and
+ * iat must be there (400 "missing"); every claim is built and checked as
+ * for stir_sign_request. Returns the Identity header value (malloc'd), or
+ * NULL with the error (STIR_WOULD_BLOCK with STIR_CACHE_NOWAIT in flags).
+ * The stir_sign_request* functions are this after stir_ms_parse_sign.
+ */
+char *stir_sign(stir_signer *s, const char *const *signers, size_t n_signers,
+                const stir_ms_sign_request *req, time_t now, int flags, stir_error *err);
 
 /* The x5u URL of the identity named "default", else of the first one. */
 const char *stir_signer_x5u(const stir_signer *s);

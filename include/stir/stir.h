@@ -26,6 +26,7 @@
 #include "ppt.h"
 #include "sign.h"
 #include "verify.h"
+#include "msapi.h"
 #include "reason.h"
 #include "pki.h"
 

@@ -11,14 +11,13 @@
 #include "ctx.h"
 #include "tn.h"
 #include "certcache.h"
+#include "msapi.h"
 
 struct stir_rcd;
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define STIR_MAX_IDENTITY_HEADERS 16
 
 typedef struct stir_verifier_config {
     stir_certcache *cache; /* borrowed; where x5u chains come from */
@@ -67,6 +66,11 @@ typedef struct stir_verify_result {
     char *passport; /* token as received (malloc'd) or NULL */
     char *compact;  /* "..sig" (malloc'd) or NULL */
     json_t *claims; /* verified claims when pass (owned) */
+    /* the same claims as the payload bytes that were signed (malloc'd), or
+     * NULL when they differ from the payload (rcd members stripped): the
+     * response splices these instead of re-serializing `claims` */
+    char *claims_text;
+    size_t claims_text_len;
     /* decoded claims, verified or not (owned), NULL when undecodable: names the div of a failed
      * div PASSporT in divResult */
     json_t *payload;
@@ -86,12 +90,38 @@ void stir_verify_result_clear(stir_verify_result *r);
 int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
                          const stir_verify_ctx *ctx, stir_verify_result *out);
 
+/* The verdict on one verificationRequest. */
+typedef struct stir_verify_outcome {
+    size_t n; /* results[0..n): one per Identity value, in request order */
+    stir_verify_result results[STIR_MAX_IDENTITY_HEADERS];
+    const char *verstat;  /* verstatValue (static), NULL: none to report */
+    const char *priority; /* verstatPriority (the verifier's), NULL: no rph */
+} stir_verify_outcome;
+
+/*
+ * Verify every Identity value of a parsed verificationRequest
+ * (stir_ms_parse_verify) against its SIP context: each PASSporT, the
+ * diversion chains, third-party RCD gating, verstat. `cache_flags` is 0
+ * or STIR_CACHE_NOWAIT: then a request that would have to fetch a
+ * certificate returns STIR_WOULD_BLOCK in err->code with `out` empty;
+ * run it again where blocking is fine. 0 with `out` filled (clear it
+ * with stir_verify_outcome_clear), else the code; `v` must outlive `out`.
+ */
+int stir_verify(stir_verifier *v, const stir_ms_verify_request *req, time_t now, int cache_flags,
+                stir_verify_outcome *out, stir_error *err);
+void stir_verify_outcome_clear(stir_verify_outcome *o);
+
+/* The identity flags (STIR_IDENT_*) the verifier reads requests with. */
+int stir_verifier_ident_flags(const stir_verifier *v);
+
 /*
  * Verify one Ms API verification request: the members of
  * "verificationRequest" (the caller unwraps it). Returns the members of
  * "verificationResponse" (new reference): verstatValue, verifyResults[]
  * and requestId when given. Request-level problems (missing or malformed
- * members) return NULL with a 400 error naming the member.
+ * members) return NULL with a 400 error naming the member. A wrapper of
+ * stir_ms_parse_verify, stir_verify and stir_ms_verify_response (whose
+ * text it parses back): for tools and tests, not the hot path.
  */
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err);
 

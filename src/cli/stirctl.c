@@ -92,22 +92,27 @@ static void print_error(const char *what, const stir_error *e)
 }
 
 /* Parse JSON and drop the wrapper member if present. */
+/* A request file: the JSON body, unwrapped as the server does (msapi). */
 static json_t *load_request(const char *text, const char *wrapper)
 {
     json_error_t je;
+    stir_error err;
     json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
         fprintf(stderr, "stirctl: invalid JSON at line %d column %d: %s\n", je.line, je.column,
                 je.text);
         return NULL;
     }
-    json_t *inner = json_object_get(j, wrapper);
-    if (inner) {
-        json_incref(inner);
+    memset(&err, 0, sizeof err);
+    const json_t *inner = stir_ms_unwrap(j, wrapper, &err);
+    if (!inner) {
+        print_error("request", &err);
         json_decref(j);
-        return inner;
+        return NULL;
     }
-    return j;
+    json_incref((json_t *)inner);
+    json_decref(j);
+    return (json_t *)inner;
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -261,7 +266,10 @@ static int cmd_sign(int argc, char **argv)
     if (!s) {
         print_error("signer", &err);
     } else {
-        char *hdr = stir_sign_request(s, req, now, &err);
+        stir_ms_sign_request mr;
+        char *hdr = stir_ms_parse_sign(req, NULL, NULL, &mr, &err)
+                        ? NULL
+                        : stir_sign(s, NULL, 0, &mr, now, 0, &err);
         if (hdr) {
             puts(hdr);
             rc_exit = 0;
@@ -419,23 +427,35 @@ static int cmd_verify(int argc, char **argv)
         }
         free(pem);
     }
-    json_t *resp = stir_verify_request(v, req, now, &err);
-    if (!resp) {
+    /* The same module and core as the server: the printed response is
+     * the server's body, indented with sorted keys. */
+    stir_ms_verify_request *mr = malloc(sizeof *mr);
+    stir_verify_outcome *o = malloc(sizeof *o);
+    if (!mr || !o) {
+        fprintf(stderr, "stirctl: out of memory\n");
+    } else if (stir_ms_parse_verify(req, stir_verifier_ident_flags(v), mr, &err) ||
+               stir_verify(v, mr, now, 0, o, &err)) {
         print_error("verify", &err);
-        goto out;
+    } else {
+        size_t len;
+        char *text = stir_ms_verify_response(o, mr, &len);
+        json_t *resp = text ? json_loadb(text, len, 0, NULL) : NULL;
+        if (resp) {
+            json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+            putchar('\n');
+            rc = 0;
+            for (size_t i = 0; i < o->n; i++)
+                if (!o->results[i].pass)
+                    rc = 1;
+        } else {
+            fprintf(stderr, "stirctl: out of memory\n");
+        }
+        json_decref(resp);
+        free(text);
+        stir_verify_outcome_clear(o);
     }
-    json_t *wrapped = json_pack("{so}", "verificationResponse", resp);
-    json_dumpf(wrapped, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    putchar('\n');
-    rc = 0;
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(resp, "verifyResults"), i, r) {
-        const char *st = json_string_value(json_object_get(json_object_get(r, "verifyResult"),
-                                                           "status"));
-        if (!st || strcmp(st, "pass")) rc = 1;
-    }
-    json_decref(wrapped);
+    free(mr);
+    free(o);
 out:
     stir_verifier_free(v);
     stir_certcache_free(cache);

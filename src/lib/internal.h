@@ -80,4 +80,8 @@ void sti_pkcs11_cleanup(void);
  */
 int sti_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err);
 
+/* The members every signingRequest must hold (orig, dest, iat): 0, or a
+ * 400 "missing" naming the first absent one (msapi.c). */
+int sti_ms_sign_require(const json_t *req, stir_error *err);
+
 #endif

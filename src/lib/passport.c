@@ -17,11 +17,15 @@ struct stir_passport {
     char *input; /* signing input "h.p" */
     size_t input_len;
     char *compact; /* "..s" */
+    char *payload; /* the claims as the bytes that were signed (decoded) */
+    size_t payload_len;
     unsigned char sig[STIR_ES256_SIG_LEN];
 };
 
-/* Decode one base64url part into a JSON object. */
-static json_t *decode_part(const char *b64, size_t n, const char *what, stir_error *err)
+/* Decode one base64url part into a JSON object; with `keep`, hand over
+ * the decoded bytes too (NUL-terminated). */
+static json_t *decode_part(const char *b64, size_t n, const char *what, char **keep,
+                           size_t *keep_len, stir_error *err)
 {
     unsigned char *buf = malloc(n / 4 * 3 + 3);
     if (!buf) {
@@ -48,6 +52,12 @@ static json_t *decode_part(const char *b64, size_t n, const char *what, stir_err
         BAD("PASSporT %s is not a JSON object", what);
         json_decref(j);
         j = NULL;
+    }
+    if (j && keep) {
+        buf[len] = '\0';
+        *keep = (char *)buf;
+        *keep_len = (size_t)len;
+        return j;
     }
 out:
     free(buf);
@@ -105,9 +115,10 @@ stir_passport *stir_passport_parse(const char *token, size_t len, stir_error *er
         BAD("PASSporT in compact form has no header/payload to check");
         goto fail;
     }
-    if (!(p->header = decode_part(t, (size_t)(d1 - t), "header", err)))
+    if (!(p->header = decode_part(t, (size_t)(d1 - t), "header", NULL, NULL, err)))
         goto fail;
-    if (!(p->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", err)))
+    if (!(p->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", &p->payload,
+                                  &p->payload_len, err)))
         goto fail;
     const json_t *typ = json_object_get(p->header, "typ");
     if (!json_is_string(typ) || strcmp(json_string_value(typ), "passport") != 0) {
@@ -152,7 +163,8 @@ stir_passport *stir_passport_from_compact(const char *token, size_t len, const j
     o += stir_b64url_encode(c, cl, p->input + o);
     p->input_len = o;
     free(h);
-    free(c);
+    p->payload = c;
+    p->payload_len = cl;
     return p;
 fail:
     stir_passport_free(p);
@@ -169,7 +181,14 @@ void stir_passport_free(stir_passport *p)
         free(p->input);
     free(p->token);
     free(p->compact);
+    free(p->payload);
     free(p);
+}
+
+const char *stir_passport_payload(const stir_passport *p, size_t *len)
+{
+    *len = p->payload_len;
+    return p->payload;
 }
 
 const json_t *stir_passport_header(const stir_passport *p)

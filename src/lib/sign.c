@@ -12,6 +12,7 @@
 #include "stir/cert.h"
 #include "stir/identity.h"
 #include "stir/jws.h"
+#include "stir/msapi.h"
 #include "stir/rcd.h"
 #include "stir/sign.h"
 #include "stir/tn.h"
@@ -525,61 +526,9 @@ static int add_rcdi(const stir_signer *s, json_t *claims, int flags, stir_error 
     return 0;
 }
 
-/* Request members that are the claims of one type only. */
-static const struct {
-    const char *member, *ppt;
-} owned[] = {
-    {"div", "div"},
-    {"rph", "rph"},
-    {"sph", "rph"},
-};
-#define N_OWNED (sizeof owned / sizeof owned[0])
-
-/*
- * No ppt: shaken [WID], unless the request holds div, rph or sph. Their
- * type is used when it is the only one they name and no shaken member
- * (attest, origid) is there; otherwise the intent is unclear: 400.
- */
-static int infer_ppt(const json_t *req, const char **ppt, stir_error *err)
-{
-    const char *first = NULL, *type = NULL;
-    *ppt = "shaken";
-    for (size_t i = 0; i < N_OWNED; i++) {
-        if (!json_object_get(req, owned[i].member))
-            continue;
-        if (type && strcmp(type, owned[i].ppt))
-            return stir_fail(err, STIR_ERR_INPUT, owned[i].member,
-                             "%s is a claim of ppt \"%s\" and %s one of ppt \"%s\": one "
-                             "PASSporT cannot hold both; send one request per type, each "
-                             "with its ppt",
-                             first, type, owned[i].member, owned[i].ppt);
-        if (!type) {
-            first = owned[i].member;
-            type = owned[i].ppt;
-        }
-    }
-    if (!type)
-        return 0;
-    static const char *const shaken_only[] = {"attest", "origid"};
-    for (size_t i = 0; i < 2; i++)
-        if (json_object_get(req, shaken_only[i]))
-            return stir_fail(err, STIR_ERR_INPUT, first,
-                             "%s is a claim of ppt \"%s\" but %s is one of ppt \"shaken\", "
-                             "and the request has no ppt: send \"ppt\": \"%s\" (without %s), "
-                             "or leave %s out for a shaken PASSporT",
-                             first, type, shaken_only[i], type, shaken_only[i], first);
-    *ppt = type;
-    return 0;
-}
-
 int stir_sign_request_ppt(const json_t *req, const char **ppt, stir_error *err)
 {
-    const json_t *jppt = json_object_get(req, "ppt");
-    if (json_is_string(jppt) && json_string_length(jppt) > 0) {
-        *ppt = json_string_value(jppt);
-        return 0;
-    }
-    return infer_ppt(req, ppt, err);
+    return stir_ms_sign_ppt(req, ppt, err);
 }
 
 char *stir_sign_request(stir_signer *s, const json_t *req, time_t now, stir_error *err)
@@ -620,33 +569,24 @@ int stir_signer_covers(const stir_signer *s, const char *name, const json_t *req
 char *stir_sign_request_among(stir_signer *s, const char *const *signers, size_t n_signers,
                               const json_t *req, time_t now, int flags, stir_error *err)
 {
-    if (!json_is_object(req)) {
-        stir_fail(err, STIR_ERR_INPUT, "signingRequest", "must be a JSON object");
+    stir_ms_sign_request mr;
+    if (stir_ms_parse_sign(req, NULL, NULL, &mr, err))
         return NULL;
-    }
-    const json_t *jppt = json_object_get(req, "ppt");
-    const char *ppt = NULL;
-    if (jppt && !json_is_string(jppt)) {
-        stir_fail(err, STIR_ERR_INPUT, "ppt", "must be a string");
-        return NULL;
-    }
-    if (jppt && json_string_length(jppt) > 0)
-        ppt = json_string_value(jppt);
-    else if (infer_ppt(req, &ppt, err))
-        return NULL;
-    const stir_ppt_type *t = stir_ppt_find(s->ctx, ppt);
+    return stir_sign(s, signers, n_signers, &mr, now, flags, err);
+}
+
+char *stir_sign(stir_signer *s, const char *const *signers, size_t n_signers,
+                const stir_ms_sign_request *mr, time_t now, int flags, stir_error *err)
+{
+    const json_t *req = mr->members;
+    const stir_ppt_type *t = stir_ppt_find(s->ctx, mr->ppt);
     if (!t || !t->name[0]) {
-        stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", ppt,
+        stir_fail(err, STIR_ERR_INPUT, "ppt", "unsupported ppt \"%.32s\"; supported: %s", mr->ppt,
                   stir_ppt_names(s->ctx));
         return NULL;
     }
-    static const char *const base[] = {"orig", "dest", "iat"};
-    for (size_t i = 0; i < 3; i++)
-        if (!json_object_get(req, base[i])) {
-            stir_fail_missing(err, base[i], "missing %s", base[i]);
-            return NULL;
-        }
-    if (check_iat(json_object_get(req, "iat"), now, s->freshness_s, err))
+    if (sti_ms_sign_require(req, err) ||
+        check_iat(json_object_get(req, "iat"), now, s->freshness_s, err))
         return NULL;
 
     char *token = NULL, *out = NULL;

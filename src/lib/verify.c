@@ -9,6 +9,7 @@
  * and, the claims now known to be the signer's, the JWT Claim Constraints
  * of its certificate (438; RFC 8226 8, RFC 9118 3, RFC 9795 8.1).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ void stir_verify_result_clear(stir_verify_result *r)
     free(r->passport);
     free(r->compact);
     json_decref(r->claims);
+    free(r->claims_text);
     json_decref(r->payload);
     json_decref(r->rcd);
     memset(r, 0, sizeof *r);
@@ -360,6 +362,20 @@ static json_t *without_rcd(const json_t *claims)
     return c;
 }
 
+/* The verified claims, as a tree (for the chain checks) and as the
+ * payload bytes that were signed (for the response). */
+static int keep_claims(const stir_passport *p, stir_verify_result *out)
+{
+    size_t len;
+    const char *text = stir_passport_payload(p, &len);
+    out->claims = json_incref((json_t *)stir_passport_claims(p));
+    if (text && (out->claims_text = malloc(len + 1))) {
+        memcpy(out->claims_text, text, len + 1);
+        out->claims_text_len = len;
+    }
+    return 0; /* without the text, the response writes `claims` */
+}
+
 static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passport *p,
                            const stir_verify_ctx *ctx, stir_verify_result *out)
 {
@@ -432,8 +448,10 @@ static int verify_passport(stir_verifier *v, const stir_identity *id, stir_passp
     int strip = 0;
     if (!rc && sti_ppt_has_claim(t, "rcd"))
         rc = check_rcd(v, t, claims, ctx, out, &strip);
-    if (!rc)
-        out->claims = strip ? without_rcd(claims) : json_incref((json_t *)claims);
+    if (!rc && strip)
+        out->claims = without_rcd(claims);
+    else if (!rc)
+        rc = keep_claims(p, out);
     return rc;
 }
 
@@ -515,31 +533,6 @@ int stir_verify_identity(stir_verifier *v, const char *identity, size_t len,
     return rc;
 }
 
-/* ---- the Ms API verification request ------------------------------------ */
-
-#define REQUEST_ID_MAX 256
-
-static json_t *result_json(const stir_verify_result *r)
-{
-    json_t *o = json_pack("{ss ss}", "ppt", r->ppt, "status", r->pass ? "pass" : "fail");
-    if (r->pass) {
-        json_object_set(o, "validClaims", r->claims);
-        if (r->rcd)
-            json_object_set(o, "rcdResult", r->rcd);
-    } else {
-        char *reason = stir_reason_format(r->err.code, r->err.text, r->compact);
-        json_object_set_new(o, "reasonCode", json_integer(r->err.code));
-        json_object_set_new(o, "reasonText", json_string(r->err.text));
-        json_object_set_new(o, "reasonDescription", json_string(r->err.detail));
-        if (reason)
-            json_object_set_new(o, "reasonHeader", json_string(reason));
-        free(reason);
-        if (r->passport && stir_utf8_valid(r->passport, strlen(r->passport)))
-            json_object_set_new(o, "passport", json_string(r->passport));
-    }
-    return json_pack("{so}", "verifyResult", o);
-}
-
 /* verstat for the originating identity (TS 24.229 7.2A.20). */
 static const char *verstat_of(const stir_verify_result *r)
 {
@@ -549,150 +542,6 @@ static const char *verstat_of(const stir_verify_result *r)
     if (r->err.code == STIR_ERR_USE_IDENTITY || r->err.code == STIR_ERR_ANONYMITY)
         return STIR_VERSTAT_NONE;
     return STIR_VERSTAT_FAILED;
-}
-
-/* ---- protected headers ---------------------------------------------------- */
-
-#define PROTECTED_MAX 16
-#define PROTECTED_LINE_MAX 1024
-
-typedef struct protected_headers {
-    char resource_priority[PROTECTED_LINE_MAX];
-    char priority[64];
-    int has_rp, has_priority;
-} protected_headers;
-
-/* Does "Name: value" name `name` (case-insensitive)? Returns the value. */
-static const char *header_value(const char *line, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncasecmp(line, name, n))
-        return NULL;
-    line += n;
-    line += strspn(line, " \t");
-    if (*line != ':')
-        return NULL;
-    line++;
-    return line + strspn(line, " \t");
-}
-
-/*
- * protectedHeaders: SIP header lines the client vouches for, as
- * "Resource-Priority: esnet.0" (the Neustar dialect of the Ms API). Only
- * Resource-Priority and Priority are used (rph, sph); several
- * Resource-Priority lines are one list (RFC 4412 3.1).
- */
-static int parse_protected(const json_t *req, protected_headers *ph, stir_error *err)
-{
-    const json_t *arr = json_object_get(req, "protectedHeaders");
-    memset(ph, 0, sizeof *ph);
-    if (!arr)
-        return 0;
-    if (!json_is_array(arr) || json_array_size(arr) > PROTECTED_MAX)
-        return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
-                         "must be an array of at most %d header lines \"Name: value\"",
-                         PROTECTED_MAX);
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const char *line = json_string_value(json_array_get(arr, i)), *val;
-        if (!line || json_string_length(json_array_get(arr, i)) >= PROTECTED_LINE_MAX ||
-            !strchr(line, ':'))
-            return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
-                             "element %zu must be a header line \"Name: value\" shorter "
-                             "than %d bytes",
-                             i, PROTECTED_LINE_MAX);
-        if ((val = header_value(line, "Resource-Priority"))) {
-            size_t used = strlen(ph->resource_priority);
-            if (used + strlen(val) + 2 > sizeof ph->resource_priority)
-                return stir_fail(err, STIR_ERR_INPUT, "protectedHeaders",
-                                 "Resource-Priority values are longer than %d bytes",
-                                 PROTECTED_LINE_MAX);
-            snprintf(ph->resource_priority + used, sizeof ph->resource_priority - used, "%s%s",
-                     used ? "," : "", val);
-            ph->has_rp = 1;
-        } else if ((val = header_value(line, "Priority"))) {
-            snprintf(ph->priority, sizeof ph->priority, "%.*s", (int)strcspn(val, " \t;"), val);
-            ph->has_priority = 1;
-        }
-    }
-    return 0;
-}
-
-/*
- * The SIP Date: `time` (NumericDate) or `date` (the Date header value
- * itself, IMF-fixdate). Both may be sent if they name the same second.
- */
-static int request_time(const json_t *req, time_t *out, stir_error *err)
-{
-    const json_t *t = json_object_get(req, "time"), *d = json_object_get(req, "date");
-    if (!t && !d)
-        return stir_fail_missing(err, "time", "missing time (or date)");
-    if (t && (!json_is_integer(t) || json_integer_value(t) <= 0))
-        return stir_fail(err, STIR_ERR_INPUT, "time", "must be a positive integer NumericDate");
-    if (t)
-        *out = (time_t)json_integer_value(t);
-    if (!d)
-        return 0;
-    const char *why = "must be a string";
-    time_t dt;
-    if (!json_is_string(d) ||
-        sti_httpdate_parse(json_string_value(d), json_string_length(d), &dt, &why))
-        return stir_fail(err, STIR_ERR_INPUT, "date", "%s", why);
-    if (t && dt != *out)
-        return stir_fail(err, STIR_ERR_INPUT, "date",
-                         "date names %lld but time is %lld: send "
-                         "one of them, or both for the same second",
-                         (long long)dt, (long long)*out);
-    *out = dt;
-    return 0;
-}
-
-static int get_ident(const json_t *req, const char *name, stir_ident *out, int required, int flags,
-                     stir_error *err)
-{
-    const json_t *v = json_object_get(req, name);
-    if (!v) {
-        if (required)
-            return stir_fail_missing(err, name, "missing %s", name);
-        return 1;
-    }
-    return stir_ident_from_json_ex(v, out, flags, name, err);
-}
-
-/* Collect the Identity header values: identityHeader first, then the array. */
-static int collect_headers(const json_t *req, const json_t **vals, size_t *n, int *has_orig,
-                           stir_error *err)
-{
-    const json_t *one = json_object_get(req, "identityHeader");
-    const json_t *many = json_object_get(req, "identityHeaders");
-    const char *many_name = "identityHeaders";
-    if (!many && (many = json_object_get(req, "IdentityHeaders")))
-        many_name = "IdentityHeaders";
-    *n = 0;
-    *has_orig = 0;
-    if (one) {
-        if (!json_is_string(one) || json_string_length(one) == 0)
-            return stir_fail(err, STIR_ERR_INPUT, "identityHeader", "must be a non-empty string");
-        vals[(*n)++] = one;
-        *has_orig = 1;
-    }
-    if (many) {
-        if (!json_is_array(many))
-            return stir_fail(err, STIR_ERR_INPUT, many_name, "must be an array of strings");
-        if (json_array_size(many) + *n > STIR_MAX_IDENTITY_HEADERS)
-            return stir_fail(err, STIR_ERR_INPUT, many_name, "more than %d Identity header values",
-                             STIR_MAX_IDENTITY_HEADERS);
-        for (size_t i = 0; i < json_array_size(many); i++) {
-            const json_t *e = json_array_get(many, i);
-            if (!json_is_string(e) || json_string_length(e) == 0)
-                return stir_fail(err, STIR_ERR_INPUT, many_name,
-                                 "element %zu must be a non-empty string", i);
-            vals[(*n)++] = e;
-        }
-    }
-    if (*n == 0)
-        return stir_fail_missing(err, "identityHeader",
-                                 "missing identityHeader (and no identityHeaders)");
-    return 0;
 }
 
 /* ---- diversion chains (RFC 8946 4.2) ------------------------------------------ */
@@ -748,6 +597,8 @@ static void chain_fail(stir_verify_result *r, const char *field, const char *det
     r->pass = 0;
     json_decref(r->claims);
     r->claims = NULL;
+    free(r->claims_text);
+    r->claims_text = NULL;
 }
 
 /*
@@ -800,21 +651,6 @@ static void check_chains(stir_verify_result *rs, size_t n, const stir_verify_ctx
             }
         }
     }
-}
-
-/* divResult: one {div, verstatValue} per div PASSporT, in request order. */
-static json_t *div_results(const stir_verify_result *rs, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const json_t *div = is_chain(&rs[i]) ? json_object_get(rs[i].payload, "div") : NULL;
-        if (!json_is_object(div))
-            continue;
-        json_array_append_new(arr,
-                              json_pack("{sO ss}", "div", div, "verstatValue",
-                                        rs[i].pass ? STIR_VERSTAT_PASSED : STIR_VERSTAT_FAILED));
-    }
-    return arr;
 }
 
 /* ---- the response ------------------------------------------------------------- */
@@ -888,6 +724,8 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
         json_t *c = without_rcd(rs[i].claims);
         json_decref(rs[i].claims);
         rs[i].claims = c;
+        free(rs[i].claims_text); /* no longer the payload: written from `claims` */
+        rs[i].claims_text = NULL;
     }
 }
 
@@ -895,16 +733,16 @@ static void gate_third_party(stir_verify_result *rs, size_t n)
 
 /* Fetch the x5u (Identity info) of every header that is not cached, all at
  * once, waiting at most the budget; late[i] marks those still missing. */
-static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *late)
+static void prefetch_x5u(stir_verifier *v, const stir_ms_verify_request *req, int *late)
 {
-    const char *urls[STIR_MAX_IDENTITY_HEADERS + 1];
+    const char *urls[STIR_MAX_IDENTITY_HEADERS + 1] = {0};
     stir_identity ids[STIR_MAX_IDENTITY_HEADERS + 1];
     stir_error e;
+    size_t n = req->n_identity;
     for (size_t i = 0; i < n; i++) {
         memset(&ids[i], 0, sizeof ids[i]);
         urls[i] = NULL;
-        if (!stir_identity_parse(json_string_value(vals[i]), json_string_length(vals[i]), &ids[i],
-                                 &e))
+        if (!stir_identity_parse(req->identity[i], req->identity_len[i], &ids[i], &e))
             urls[i] = ids[i].info;
     }
     sti_prefetch(v->prefetch, urls, n, late);
@@ -913,11 +751,9 @@ static void prefetch_x5u(stir_verifier *v, const json_t **vals, size_t n, int *l
 }
 
 /* Verify one header; one whose x5u is late must not wait for it (436). */
-static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ctx *ctx, int late,
-                       stir_verify_result *out)
+static void verify_one(stir_verifier *v, const char *s, size_t len, const stir_verify_ctx *ctx,
+                       int late, stir_verify_result *out)
 {
-    const char *s = json_string_value(val);
-    size_t len = json_string_length(val);
     if (!late) {
         stir_verify_identity(v, s, len, ctx, out);
         return;
@@ -940,6 +776,61 @@ static void verify_one(stir_verifier *v, const json_t *val, const stir_verify_ct
     stir_verify_identity(v, s, len, ctx, out);
 }
 
+int stir_verifier_ident_flags(const stir_verifier *v)
+{
+    return v->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
+}
+
+void stir_verify_outcome_clear(stir_verify_outcome *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        stir_verify_result_clear(&o->results[i]);
+    o->n = 0;
+    o->verstat = o->priority = NULL;
+}
+
+int stir_verify(stir_verifier *v, const stir_ms_verify_request *req, time_t now, int cache_flags,
+                stir_verify_outcome *out, stir_error *err)
+{
+    stir_verify_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    out->n = 0;
+    out->verstat = out->priority = NULL;
+    ctx.now = now;
+    ctx.cache_flags = cache_flags;
+    ctx.request = req->members;
+    ctx.ident_flags = stir_verifier_ident_flags(v);
+    ctx.from = req->from;
+    ctx.to = req->to;
+    ctx.dest = req->dest;
+    ctx.has_dest = req->has_dest;
+    ctx.time = req->time;
+    ctx.resource_priority = req->resource_priority;
+    ctx.priority = req->priority;
+
+    size_t n = req->n_identity;
+    stir_verify_result *rs = out->results;
+    int late[STIR_MAX_IDENTITY_HEADERS] = {0};
+    assert(n <= STIR_MAX_IDENTITY_HEADERS);
+    if (!(cache_flags & STIR_CACHE_NOWAIT))
+        prefetch_x5u(v, req, late);
+    for (size_t i = 0; i < n; i++) {
+        verify_one(v, req->identity[i], req->identity_len[i], &ctx, late[i], &rs[i]);
+        out->n = i + 1;
+        if (rs[i].err.code == STIR_WOULD_BLOCK) {
+            if (err)
+                *err = rs[i].err;
+            stir_verify_outcome_clear(out);
+            return STIR_WOULD_BLOCK;
+        }
+    }
+    check_chains(rs, n, &ctx);
+    gate_third_party(rs, n);
+    out->verstat = verstat_value(rs, n, req->has_orig);
+    out->priority = verstat_priority(v, rs, n);
+    return 0;
+}
+
 json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, stir_error *err)
 {
     return stir_verify_request_ex(v, req, now, 0, err);
@@ -948,91 +839,29 @@ json_t *stir_verify_request(stir_verifier *v, const json_t *req, time_t now, sti
 json_t *stir_verify_request_ex(stir_verifier *v, const json_t *req, time_t now, int cache_flags,
                                stir_error *err)
 {
-    const json_t *vals[STIR_MAX_IDENTITY_HEADERS + 1];
-    stir_verify_result rs[STIR_MAX_IDENTITY_HEADERS + 1];
-    protected_headers ph;
-    size_t n, done = 0;
-    int has_orig, rc;
-    stir_verify_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.now = now;
-    ctx.cache_flags = cache_flags;
-    ctx.request = req;
-    if (!json_is_object(req)) {
-        stir_fail(err, STIR_ERR_INPUT, "verificationRequest", "must be a JSON object");
-        return NULL;
-    }
-    if (collect_headers(req, vals, &n, &has_orig, err))
-        return NULL;
-    ctx.ident_flags = v->require_user_phone ? STIR_IDENT_REQUIRE_USER_PHONE : 0;
-    if (get_ident(req, "to", &ctx.to, 1, ctx.ident_flags, err))
-        return NULL;
-    rc = get_ident(req, "dest", &ctx.dest, 0, ctx.ident_flags, err);
-    if (rc > 1)
-        return NULL;
-    ctx.has_dest = rc == 0;
-    /* Table V.2.6.2-1 marks from M: a request without it is malformed. An
-     * anonymous one is a request like any other: 433 per PASSporT. */
-    if (get_ident(req, "from", &ctx.from, 1, ctx.ident_flags, err))
-        return NULL;
-    if (request_time(req, &ctx.time, err))
-        return NULL;
-    const json_t *rid = json_object_get(req, "requestId");
-    if (rid && (!json_is_string(rid) || json_string_length(rid) > REQUEST_ID_MAX)) {
-        stir_fail(err, STIR_ERR_INPUT, "requestId", "must be a string of at most %d characters",
-                  REQUEST_ID_MAX);
-        return NULL;
-    }
-    for (size_t i = 0; i < 2; i++) {
-        const char *name = i ? "appId" : "avatarId";
-        const json_t *m = json_object_get(req, name);
-        if (m && (!json_is_string(m) || json_string_length(m) > STI_CLAIM_STRING_MAX)) {
-            stir_fail(err, STIR_ERR_INPUT, name, "must be a string of at most %d bytes",
-                      STI_CLAIM_STRING_MAX);
-            return NULL;
-        }
-    }
-    if (parse_protected(req, &ph, err))
-        return NULL;
-    ctx.resource_priority = ph.has_rp ? ph.resource_priority : NULL;
-    ctx.priority = ph.has_priority ? ph.priority : NULL;
-
+    stir_ms_verify_request *mr = malloc(sizeof *mr);
+    stir_verify_outcome *o = malloc(sizeof *o);
     json_t *resp = NULL;
-    int late[STIR_MAX_IDENTITY_HEADERS + 1] = {0};
-    if (!(cache_flags & STIR_CACHE_NOWAIT))
-        prefetch_x5u(v, vals, n, late);
-    for (; done < n; done++) {
-        verify_one(v, vals[done], &ctx, late[done], &rs[done]);
-        if (rs[done].err.code == STIR_WOULD_BLOCK) {
-            if (err)
-                *err = rs[done].err;
-            done++;
-            goto out;
-        }
+    if (!mr || !o) {
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
+        goto out;
     }
-    check_chains(rs, n, &ctx);
-    gate_third_party(rs, n);
-
-    resp = json_object();
-    const char *verstat = verstat_value(rs, n, has_orig);
-    const char *priority = verstat_priority(v, rs, n);
-    if (verstat)
-        json_object_set_new(resp, "verstatValue", json_string(verstat));
-    if (priority)
-        json_object_set_new(resp, "verstatPriority", json_string(priority));
-    json_t *divs = div_results(rs, n);
-    if (json_array_size(divs))
-        json_object_set_new(resp, "divResult", divs);
-    else
-        json_decref(divs);
-    json_t *results = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(results, result_json(&rs[i]));
-    json_object_set_new(resp, "verifyResults", results);
-    if (rid)
-        json_object_set(resp, "requestId", (json_t *)rid);
+    o->n = 0;
+    if (stir_ms_parse_verify(req, stir_verifier_ident_flags(v), mr, err) ||
+        stir_verify(v, mr, now, cache_flags, o, err))
+        goto out;
+    size_t len;
+    char *text = stir_ms_verify_response(o, mr, &len);
+    json_t *doc = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
+    resp = json_incref(json_object_get(doc, "verificationResponse"));
+    json_decref(doc);
+    if (!resp)
+        stir_fail(err, STIR_ERR_INTERNAL, NULL, "out of memory");
 out:
-    for (size_t i = 0; i < done; i++)
-        stir_verify_result_clear(&rs[i]);
+    if (o)
+        stir_verify_outcome_clear(o);
+    free(o);
+    free(mr);
     return resp;
 }

@@ -271,6 +271,7 @@ static void reply_clear(http_reply *r)
 {
     if (!r->body_static)
         free(r->body);
+    free(r->identity);
     memset(r, 0, offsetof(http_reply, headers));
     r->headers_len = 0;
     r->headers[0] = r->note[0] = r->request_id[0] = r->verstat[0] = r->codes[0] = '\0';

@@ -130,26 +130,13 @@ void http_problem(http_reply *r, unsigned status, const char *title, const char 
     r->content_type = CT_PROBLEM;
 }
 
-/* Members whose absence or bad value is a mandatory-IE error (Tables
- * V.2.5.2-1 and V.2.6.2-1); everything else is optional. */
-static int field_is_mandatory(const char *field)
-{
-    static const char *M[] = {"orig", "dest", "iat", "identityHeader", "from", "to", "time",
-                              "signingRequest", "verificationRequest"};
-    size_t n = strcspn(field, ".[");
-    for (size_t i = 0; i < sizeof M / sizeof M[0]; i++)
-        if (strlen(M[i]) == n && strncmp(field, M[i], n) == 0)
-            return 1;
-    return 0;
-}
-
 void http_problem_from_stir(http_reply *r, const stir_error *err)
 {
     if (err->code == STIR_ERR_INPUT) {
         int missing = err->missing;
-        const char *cause = missing ? "MANDATORY_IE_MISSING"
-                            : field_is_mandatory(err->field) ? "MANDATORY_IE_INCORRECT"
-                                                              : "OPTIONAL_IE_INCORRECT";
+        const char *cause = missing                                  ? "MANDATORY_IE_MISSING"
+                            : stir_ms_field_is_mandatory(err->field) ? "MANDATORY_IE_INCORRECT"
+                                                                     : "OPTIONAL_IE_INCORRECT";
         http_problem(r, 400, missing ? "Missing Mandatory Parameter" : "Invalid Parameter Value",
                      err->detail, cause, err->field, err->detail);
         snprintf(r->note, sizeof r->note, "field=%.100s", err->field[0] ? err->field : "-");
@@ -161,20 +148,6 @@ void http_problem_from_stir(http_reply *r, const stir_error *err)
     http_problem(r, 500, "Internal Server Error", "internal error; see the server log",
                  "SYSTEM_FAILURE", NULL, NULL);
     snprintf(r->note, sizeof r->note, "error=%d", err->code);
-}
-
-const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r)
-{
-    const json_t *w = json_object_get(body, name);
-    char detail[120];
-    if (!w)
-        return body;
-    if (json_is_object(w))
-        return w;
-    snprintf(detail, sizeof detail, "%s must be a JSON object", name);
-    http_problem(r, 400, "Invalid Parameter Value", detail, "MANDATORY_IE_INCORRECT", name, detail);
-    snprintf(r->note, sizeof r->note, "field=%s", name);
-    return NULL;
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -402,7 +375,8 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
     snprintf(detail, sizeof detail, "%s is not valid UTF-8 (line %d, column %d)", field,
              jerr->line, jerr->column);
     http_problem(r, 400, "Invalid Parameter Value", detail,
-                 field_is_mandatory(field) ? "MANDATORY_IE_INCORRECT" : "OPTIONAL_IE_INCORRECT",
+                 stir_ms_field_is_mandatory(field) ? "MANDATORY_IE_INCORRECT"
+                                                   : "OPTIONAL_IE_INCORRECT",
                  field, "not valid UTF-8");
     snprintf(r->note, sizeof r->note, "field=%.100s", field);
     return 1;
@@ -446,7 +420,7 @@ static const char *ppt_of(const struct resource *res, const json_t *req)
     if (res->ppt)
         return res->ppt;
     stir_error_clear(&e);
-    return stir_sign_request_ppt(req, &ppt, &e) == 0 ? ppt : NULL;
+    return stir_ms_sign_ppt(req, &ppt, &e) == 0 ? ppt : NULL;
 }
 
 /*
@@ -464,19 +438,18 @@ static void audit_signing(const struct http_server *s, const http_client *cl,
 
     if (!au)
         return;
-    doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
     if (r->status == 200) {
-        const char *idh = json_string_value(
-            json_object_get(json_object_get(doc, "signingResponse"), "identityHeader"));
-        if (idh)
-            audit_signed(au, cl, app_now(s->app), rid, idh);
+        /* signing.c hands over what it signed: no need to read the reply */
+        if (r->identity)
+            audit_signed(au, cl, app_now(s->app), rid, r->identity);
         else
             log_msg(LOG_LVL_ERROR, "audit: a signing reply without identityHeader");
-    } else {
-        const json_t *req = signing_request_of(body);
-        audit_refused(au, cl, app_now(s->app), rid, req, ppt_of(res, req), r->status,
-                      json_string_value(json_object_get(doc, "detail")));
+        return;
     }
+    const json_t *req = signing_request_of(body);
+    doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    audit_refused(au, cl, app_now(s->app), rid, req, ppt_of(res, req), r->status,
+                  json_string_value(json_object_get(doc, "detail")));
     json_decref(doc);
 }
 
@@ -746,11 +719,15 @@ static int check_signing_policy(const struct http_server *s, const struct req_st
     const json_t *req;
     const char *ppt;
     auth_denial d;
+    stir_error err;
 
     if (!st->pol || st->res->route != R_SIGNING)
         return 0;
-    if (!(req = http_unwrap(body, "signingRequest", r)))
+    memset(&err, 0, sizeof err);
+    if (!(req = stir_ms_unwrap(body, "signingRequest", &err))) {
+        http_problem_from_stir(r, &err);
         return 1;
+    }
     ppt = ppt_of(st->res, req);
     if (policy_check_signing(st->pol, req, ppt, &d) == 0 &&
         check_signer_choice(s->app, st, req, ppt, &d) == 0)

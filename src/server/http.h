@@ -13,7 +13,7 @@
 #define HTTP_NOTE_MAX 160
 
 #define HTTP_EXTRA_HEADERS_MAX 512
-#define HTTP_REQUEST_ID_MAX 260
+#define HTTP_REQUEST_ID_MAX (STIR_MS_REQUEST_ID_MAX + 1)
 
 /* A response under construction. `body` is malloc'd (the connection layer
  * frees it once sent) unless `body_static` is set. */
@@ -27,6 +27,8 @@ typedef struct http_reply {
     unsigned retry_after;         /* Retry-After seconds for 503/429, 0: none */
     const char *resource;         /* metrics: the resource answered ("signing"), static;
                                    * NULL: "other" */
+    char *identity;               /* signing 200: the Identity value signed, malloc'd (the
+                                   * connection layer frees it); for the audit record */
     char headers[HTTP_EXTRA_HEADERS_MAX];   /* more "Name: value\r\n" lines */
     size_t headers_len;
     /* for the access log line */
@@ -81,12 +83,6 @@ unsigned http_metrics_port(const http_server *s);
 int http_alive(void *arg);
 void http_stop(http_server *s);
 
-/*
- * The request object of a resource: body[name] when the body has that
- * wrapper member ({"signingRequest": {...}}), else the body itself.
- * NULL (and a 400 in `r`) when the wrapper is not an object.
- */
-const json_t *http_unwrap(const json_t *body, const char *name, http_reply *r);
 
 /* Request text fit for a problem detail or a log line: printable ASCII
  * ('?' for anything else), cut with "..." to fit `cap`. */

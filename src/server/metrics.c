@@ -158,19 +158,13 @@ void metrics_verstat(const char *verstat)
     ADD(M.verstat[label_index(VERSTATS, N_VERSTAT - 1, verstat)]);
 }
 
-void metrics_verification(const json_t *response)
+void metrics_verification(const stir_verify_outcome *o)
 {
-    const json_t *results = json_object_get(response, "verifyResults"), *item;
-    size_t i;
-
-    json_array_foreach(results, i, item) {
-        const json_t *vr = json_object_get(item, "verifyResult");
-        const char *status = json_string_value(json_object_get(vr, "status"));
-        int pass = status && strcmp(status, "pass") == 0;
-        metrics_verify_result(json_string_value(json_object_get(vr, "ppt")), pass,
-                              (int)json_integer_value(json_object_get(vr, "reasonCode")));
+    for (size_t i = 0; i < o->n; i++) {
+        const stir_verify_result *r = &o->results[i];
+        metrics_verify_result(r->ppt, r->pass, r->pass ? 0 : r->err.code);
     }
-    metrics_verstat(json_string_value(json_object_get(response, "verstatValue")));
+    metrics_verstat(o->verstat);
 }
 
 void metrics_refusal(enum metrics_refusal cause)

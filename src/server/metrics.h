@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stir/certcache.h>
 #include <stir/rcd.h>
+#include <stir/verify.h>
 
 /* A growable output buffer; metrics_render appends to it. */
 typedef struct metrics_buf {
@@ -63,9 +64,9 @@ void metrics_verify_result(const char *ppt, int pass, int reason_code);
 /* The verstatValue of one verification response (NULL: none). */
 void metrics_verstat(const char *verstat);
 
-/* Convenience: both of the above for a whole verificationResponse object
- * (the value of "verificationResponse"): one walk over verifyResults. */
-void metrics_verification(const json_t *response);
+/* Convenience: both of the above for one verified request: one walk
+ * over its results. */
+void metrics_verification(const stir_verify_outcome *o);
 
 void metrics_refusal(enum metrics_refusal cause);
 

@@ -25,63 +25,84 @@
 
 /* For the access log: verstat ("TN-Validation-Failed") and the outcome
  * per PASSporT ("438,pass": "pass" or its reasonCode), in request order. */
-static void log_outcome(const json_t *res, http_reply *r)
+static void log_outcome(const stir_verify_outcome *o, http_reply *r)
 {
-    const json_t *results = json_object_get(res, "verifyResults"), *item;
-    const char *verstat = json_string_value(json_object_get(res, "verstatValue"));
-    size_t i, o = 0, cap = sizeof r->codes;
+    size_t o_len = 0, cap = sizeof r->codes;
 
-    snprintf(r->verstat, sizeof r->verstat, "%s", verstat ? verstat : "-");
+    snprintf(r->verstat, sizeof r->verstat, "%s", o->verstat ? o->verstat : "-");
     r->codes[0] = '\0';
-    json_array_foreach(results, i, item) {
-        const json_t *vr = json_object_get(item, "verifyResult");
-        const json_t *code = json_object_get(vr, "reasonCode");
-        const char *status = json_string_value(json_object_get(vr, "status"));
+    for (size_t i = 0; i < o->n; i++) {
+        const stir_verify_result *vr = &o->results[i];
         char one[24];
-        if (json_is_integer(code))
-            snprintf(one, sizeof one, "%s%lld", i ? "," : "", (long long)json_integer_value(code));
-        else
-            snprintf(one, sizeof one, "%s%s", i ? "," : "", status ? status : "?");
-        if (o + strlen(one) + 1 >= cap)
+        int w = vr->pass ? snprintf(one, sizeof one, "%spass", i ? "," : "")
+                         : snprintf(one, sizeof one, "%s%d", i ? "," : "", vr->err.code);
+        if (o_len + (size_t)w + 1 >= cap)
             break;
-        memcpy(r->codes + o, one, strlen(one) + 1);
-        o += strlen(one);
+        memcpy(r->codes + o_len, one, (size_t)w + 1);
+        o_len += (size_t)w;
     }
-    if (i == 0)
+    if (o->n == 0)
         snprintf(r->codes, cap, "-");
 }
 
-/* Turn the library's answer into the HTTP reply. */
-static void reply(json_t *res, const stir_error *err, http_reply *r)
+/*
+ * Verify a parsed request and fill the reply. Returns 1 when it would have
+ * to wait for a fetch (nothing filled), else 0.
+ */
+static int verify_reply(const stird_app *app, const json_t *req, int flags, http_reply *r)
 {
-    if (!res) {
-        http_problem_from_stir(r, err);
-        return;
+    stir_ms_verify_request mr;
+    stir_verify_outcome o;
+    stir_error err;
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    /* The trust anchors current now: a reload in between means the new. */
+    holder_ref *ref = holder_acquire(app->verif);
+    const verif *v = holder_obj(ref);
+    rc = stir_ms_parse_verify(req, stir_verifier_ident_flags(v->verifier), &mr, &err);
+    if (!rc)
+        rc = stir_verify(v->verifier, &mr, app_now(app), flags, &o, &err);
+    if (rc == STIR_WOULD_BLOCK) {
+        holder_release(ref);
+        return 1;
     }
-    log_outcome(res, r);
-    metrics_verification(res);
-    http_reply_json(r, 200, json_pack("{s:o}", "verificationResponse", res));
+    if (rc) {
+        holder_release(ref);
+        http_problem_from_stir(r, &err);
+        return 0;
+    }
+    log_outcome(&o, r);
+    metrics_verification(&o);
+    r->body = stir_ms_verify_response(&o, &mr, &r->len);
+    /* the results point into the verifier's types: cleared before release */
+    stir_verify_outcome_clear(&o);
+    holder_release(ref);
+    if (!r->body) {
+        http_problem(r, 500, "Internal Server Error", "out of memory", "SYSTEM_FAILURE", NULL,
+                     NULL);
+        return 0;
+    }
+    r->status = 200;
+    r->content_type = "application/json";
+    return 0;
 }
 
 int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
                         json_t **later)
 {
-    const json_t *req = http_unwrap(body, "verificationRequest", r);
     stir_error err;
-    json_t *res;
+    const json_t *req;
 
-    if (!req)
-        return 0;
-    holder_ref *ref = holder_acquire(app->verif);
-    const verif *v = holder_obj(ref);
     memset(&err, 0, sizeof err);
-    res = stir_verify_request_ex(v->verifier, req, app_now(app), STIR_CACHE_NOWAIT, &err);
-    holder_release(ref);
-    if (!res && err.code == STIR_WOULD_BLOCK) {
+    if (!(req = stir_ms_unwrap(body, "verificationRequest", &err))) {
+        http_problem_from_stir(r, &err);
+        return 0;
+    }
+    if (verify_reply(app, req, STIR_CACHE_NOWAIT, r)) {
         *later = json_incref((json_t *)req);
         return 1;
     }
-    reply(res, &err, r);
     return 0;
 }
 
@@ -89,17 +110,8 @@ int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
 void verification_finish(const stird_app *app, const json_t *body, const json_t *req,
                          http_reply *r)
 {
-    stir_error err;
-    json_t *res;
-
     (void)body;
-    /* The trust anchors current now: a reload in between means the new. */
-    holder_ref *ref = holder_acquire(app->verif);
-    const verif *v = holder_obj(ref);
-    memset(&err, 0, sizeof err);
-    res = stir_verify_request_ex(v->verifier, req, app_now(app), 0, &err);
-    holder_release(ref);
-    reply(res, &err, r);
+    verify_reply(app, req, 0, r);
 }
 
 void verif_free(void *p)

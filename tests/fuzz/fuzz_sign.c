@@ -1,9 +1,12 @@
 /*
  * A whole Ms API signingRequest (the members inside "signingRequest")
- * through stir_sign_request_ex with the vector key and chain: every type's
+ * through the Ms API module (stir_ms_parse_sign, with the wrapper's
+ * requestId and, when the body says so, a legacy resource's implied
+ * type) and stir_sign with the vector key and chain: every type's
  * build hook, TN canonicalization, rcd/rcdi (inline content digested,
  * linked content stops with STIR_WOULD_BLOCK under NOWAIT), claim
- * constraints, the JWS, and the Identity value, which must parse again.
+ * constraints, the JWS, and the Identity value, which must parse again,
+ * as must the signingResponse written around it.
  */
 #include "fuzz_common.h"
 
@@ -17,8 +20,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     stir_error err;
     stir_error_clear(&err);
-    char *v = stir_sign_request_ex(g_w.signer, req, FUZZ_NOW, STIR_CACHE_NOWAIT, &err);
+    stir_ms_sign_request mr;
+    /* A body member "legacy": "div" stands for /divSigning. */
+    const char *implied = json_string_value(json_object_get(req, "legacy"));
+    char *v = NULL;
+    if (!stir_ms_parse_sign(req, NULL, implied, &mr, &err))
+        v = stir_sign(g_w.signer, NULL, 0, &mr, FUZZ_NOW, STIR_CACHE_NOWAIT, &err);
     if (v) {
+        size_t len;
+        char *body = stir_ms_sign_response(v, mr.request_id, mr.request_id_len, &len);
+        json_t *back = body ? json_loadb(body, len, 0, NULL) : NULL;
+        if (!back) /* the writer must write JSON */
+            abort();
+        json_decref(back);
+        free(body);
         stir_identity id;
         memset(&id, 0, sizeof id);
         if (stir_identity_parse(v, strlen(v), &id, &err) != 0)

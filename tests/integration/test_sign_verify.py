@@ -140,6 +140,21 @@ class SignVerifyTest(stirtest.ServerTestCase):
             self.assertEqual(st, 400, body)
             self.assertEqual(body["invalidParams"][0]["param"], "requestId")
 
+    def test_request_id_rule_verification(self):
+        # One rule for both resources (msapi.c): 1 to 256 bytes, echoed escaped.
+        identity, req = self.srv.sign_ok()
+        vreq = {"identityHeader": identity, "from": {"tn": stirtest.ORIG_TN},
+                "to": {"tn": stirtest.DEST_TN}, "time": req["iat"]}
+        rid = 'q"uote\\back\u00e9\x01/' + "x" * 240
+        st, body = self.srv.verify(dict(vreq, requestId=rid))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["verificationResponse"]["requestId"], rid)
+        for bad in ("", 5, "x" * 257):
+            st, body = self.srv.verify(dict(vreq, requestId=bad))
+            self.assertEqual(st, 400, body)
+            self.assertEqual(body["invalidParams"][0]["param"], "requestId")
+            self.assertEqual(body["cause"], "OPTIONAL_IE_INCORRECT")
+
     def test_bare_verification_request(self):
         identity, req = self.srv.sign_ok()
         st, body = self.srv.verify({"identityHeader": identity, "from": {"tn": "+1-215-555-1212"},
