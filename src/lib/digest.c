@@ -9,7 +9,7 @@
 #include "stir/rcd.h"
 
 typedef struct digest_alg {
-    const char *name;             /* as RFC 9795 writes it: lowercase */
+    const char *name; /* as RFC 9795 writes it: lowercase */
     const EVP_MD *(*md)(void);
 } digest_alg;
 

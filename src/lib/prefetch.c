@@ -53,7 +53,7 @@ typedef struct job {
     batch *b;
     size_t i;
     char *url;
-    int owned;           /* started by a thread that owns its fetches */
+    int owned; /* started by a thread that owns its fetches */
 } job;
 
 sti_prefetcher *sti_prefetcher_new(stir_certcache *cc, long budget_ms, size_t max_threads)

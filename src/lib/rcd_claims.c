@@ -243,8 +243,7 @@ static int digest_syntax(const char *s, char *why, size_t n)
     snprintf(alg, sizeof alg, "%.*s", (int)(al < sizeof alg ? al : sizeof alg - 1), s);
     const EVP_MD *md = al < sizeof alg ? sti_digest_md(alg) : NULL;
     if (!md) {
-        snprintf(why, n,
-                 "unsupported digest algorithm \"%.*s\" (RFC 9795 6: %s, lowercase)",
+        snprintf(why, n, "unsupported digest algorithm \"%.*s\" (RFC 9795 6: %s, lowercase)",
                  (int)(al > 16 ? 16 : al), s, stir_digest_names());
         return -1;
     }

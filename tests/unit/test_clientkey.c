@@ -18,16 +18,16 @@ static void test_ipv6_prefixes(void **state)
 {
     (void)state;
     check("2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::/64");
-    check("2001:db8:1:2:ffff:4:5:6", 64, "2001:db8:1:2::/64");  /* same /64, same key */
-    check("2001:db8:1:3::1", 64, "2001:db8:1:3::/64");           /* the next /64 differs */
-    check("2001:db8:1:2:3:4:5:6", 0, "2001:db8:1:2::/64");       /* 0: the default */
+    check("2001:db8:1:2:ffff:4:5:6", 64, "2001:db8:1:2::/64"); /* same /64, same key */
+    check("2001:db8:1:3::1", 64, "2001:db8:1:3::/64");         /* the next /64 differs */
+    check("2001:db8:1:2:3:4:5:6", 0, "2001:db8:1:2::/64");     /* 0: the default */
     check("2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::/48");
     check("2001:db8:1:2:3:4:5:6", 56, "2001:db8:1::/56");
     check("2001:db8:1:2:3:4:5:6", 60, "2001:db8:1::/60");
     check("fe80::1:2", 100, "fe80::/100");
     check("2001:db8:1:2:3:4:5:6", 127, "2001:db8:1:2:3:4:5:6/127");
     check("2001:db8:1:2:3:4:5:7", 127, "2001:db8:1:2:3:4:5:6/127");
-    check("2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6");    /* per address */
+    check("2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6"); /* per address */
     check("::1", 64, "::/64");
 }
 
@@ -43,7 +43,7 @@ static void test_ipv4_and_mapped(void **state)
     check("not an address", 64, "not an address");
     char small[8];
     client_addr_key("2001:db8:1:2:3:4:5:6", 64, small, sizeof small);
-    assert_int_equal(strlen(small), 7);                             /* cut, terminated */
+    assert_int_equal(strlen(small), 7); /* cut, terminated */
 }
 
 int main(void)

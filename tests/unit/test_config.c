@@ -26,8 +26,8 @@ static const char *write_conf(const char *name, const char *text)
 static int load(stird_config *cfg, const char *path, const char *const *extra, char *err,
                 size_t errlen)
 {
-    char *argv[16] = {"stird", "--config", (char *)path, "--plain-http", "--trust",
-                      "/nonexistent/root.pem"};
+    char *argv[16] = {"stird",        "--config", (char *)path,
+                      "--plain-http", "--trust",  "/nonexistent/root.pem"};
     int argc = 6;
     for (size_t i = 0; extra && extra[i]; i++)
         argv[argc++] = (char *)extra[i];
@@ -78,29 +78,29 @@ static void test_types(void **state)
     (void)state;
     stird_config c;
     char err[512];
-    const char *path = write_conf("types.conf",
-        "fetch_allow_any_port = on\n"
-        "rcd-verify-fetch = off          # '-' and '_' alike\n"
-        "require_user_phone = YES\n"
-        "crl_allow_http = 0\n"
-        "fetch_timeout_ms = 60000\n"
-        "fetch_connect_timeout_ms = 60000\n"
-        "freshness = 1\n"
-        "cache_max_entries = 123\n"
-        "fetch_max_per_host = 0\n"
-        "rcd_max_bytes = 2048\n"
-        "crl_max_bytes = 4096\n"
-        "fixed_time = 1700000000\n"
-        "fetch_ca_file = \"/tmp/dir with space/ca #1.pem\"\n"
-        "fetch_allow_host = a.example\n"
-        "fetch_allow_host = b.example\n"
-        "fetch_allow_host = A.EXAMPLE\n"
-        "crl_mode = Fail-Closed\n"
-        "rcd_digest_alg = SHA384\n"
-        "log_format = json\n"
-        "auth = static\n"
-        "policy_file = /etc/stird/policy.json\n"
-        "verstat_priority_passed = RPH-ok\n");
+    const char *path =
+        write_conf("types.conf", "fetch_allow_any_port = on\n"
+                                 "rcd-verify-fetch = off          # '-' and '_' alike\n"
+                                 "require_user_phone = YES\n"
+                                 "crl_allow_http = 0\n"
+                                 "fetch_timeout_ms = 60000\n"
+                                 "fetch_connect_timeout_ms = 60000\n"
+                                 "freshness = 1\n"
+                                 "cache_max_entries = 123\n"
+                                 "fetch_max_per_host = 0\n"
+                                 "rcd_max_bytes = 2048\n"
+                                 "crl_max_bytes = 4096\n"
+                                 "fixed_time = 1700000000\n"
+                                 "fetch_ca_file = \"/tmp/dir with space/ca #1.pem\"\n"
+                                 "fetch_allow_host = a.example\n"
+                                 "fetch_allow_host = b.example\n"
+                                 "fetch_allow_host = A.EXAMPLE\n"
+                                 "crl_mode = Fail-Closed\n"
+                                 "rcd_digest_alg = SHA384\n"
+                                 "log_format = json\n"
+                                 "auth = static\n"
+                                 "policy_file = /etc/stird/policy.json\n"
+                                 "verstat_priority_passed = RPH-ok\n");
     assert_int_equal(load(&c, path, NULL, err, sizeof err), 0);
     assert_int_equal(c.cache.fetch.allow_any_port, 1);
     assert_int_equal(c.rcd.verify_fetch, 0);
@@ -108,12 +108,12 @@ static void test_types(void **state)
     assert_int_equal(c.crl.allow_http, 0);
     assert_int_equal(c.cache.fetch.total_timeout_ms, 60000);
     assert_int_equal(c.verify.freshness_s, 1);
-    assert_int_equal(c.cache.max_entries, 123);          /* size_t */
-    assert_int_equal(c.cache.fetch.max_per_host, 0);     /* unsigned */
+    assert_int_equal(c.cache.max_entries, 123);      /* size_t */
+    assert_int_equal(c.cache.fetch.max_per_host, 0); /* unsigned */
     assert_int_equal(c.has_fixed_time, 1);
     assert_true(c.fixed_time == 1700000000LL);
     assert_string_equal(c.cache.fetch.tls_ca_file, "/tmp/dir with space/ca #1.pem");
-    assert_int_equal(c.cache.fetch.n_allow_hosts, 2);    /* the duplicate is one host */
+    assert_int_equal(c.cache.fetch.n_allow_hosts, 2); /* the duplicate is one host */
     assert_string_equal(c.cache.fetch.allow_hosts[1], "b.example");
     assert_int_equal(c.crl.mode, STIR_CRL_FAIL_CLOSED);
     assert_string_equal(c.rcd.digest_alg, "sha384");
@@ -130,8 +130,13 @@ static void test_types(void **state)
     config_free(&c);
 
     /* Flags win; a list flag replaces the file's list. */
-    static const char *const flags[] = {"--fetch-allow-host", "c.example", "--freshness=90",
-                                        "--fetch-allow-any-port=no", "--crl-mode", "off", NULL};
+    static const char *const flags[] = {"--fetch-allow-host",
+                                        "c.example",
+                                        "--freshness=90",
+                                        "--fetch-allow-any-port=no",
+                                        "--crl-mode",
+                                        "off",
+                                        NULL};
     assert_int_equal(load(&c, path, flags, err, sizeof err), 0);
     assert_int_equal(c.cache.fetch.n_allow_hosts, 1);
     assert_string_equal(c.cache.fetch.allow_hosts[0], "c.example");
@@ -159,13 +164,15 @@ static void test_range_errors(void **state)
 {
     (void)state;
     expect_file_error("freshness = 0", "setting freshness: value 0 out of range [1, 86400]");
-    expect_file_error("freshness = 86401", "setting freshness: value 86401 out of range [1, 86400]");
+    expect_file_error("freshness = 86401",
+                      "setting freshness: value 86401 out of range [1, 86400]");
     expect_file_error("fetch_timeout_ms = 60001",
                       "setting fetch_timeout_ms: value 60001 out of range [1, 60000]");
     expect_file_error("cache_max_entries = -1",
                       "setting cache_max_entries: value -1 out of range [1, 10000000]");
-    expect_file_error("fetch_max_per_host = 99999999999999999999",
-                      "setting fetch_max_per_host: value 99999999999999999999 out of range [0, 1024]");
+    expect_file_error(
+        "fetch_max_per_host = 99999999999999999999",
+        "setting fetch_max_per_host: value 99999999999999999999 out of range [0, 1024]");
     expect_file_error("rcd_max_links = 65", "setting rcd_max_links: value 65 out of range [0, 64]");
     expect_file_error("max_body = 12k", "setting max_body: '12k' is not an integer");
     expect_file_error("idle_timeout = soon", "setting idle_timeout: 'soon' is not an integer");
@@ -206,7 +213,8 @@ static void test_list_limit_and_cross_checks(void **state)
     config_free(&c);
     path = write_conf("order2.conf", "fetch_connect_timeout_ms = 900\nfetch_timeout_ms = 800\n");
     assert_int_equal(load(&c, path, NULL, err, sizeof err), -1);
-    assert_string_equal(err, "fetch-connect-timeout-ms (900) is larger than fetch-timeout-ms (800)");
+    assert_string_equal(err,
+                        "fetch-connect-timeout-ms (900) is larger than fetch-timeout-ms (800)");
     config_free(&c);
 }
 
@@ -219,11 +227,11 @@ static void test_config_set(void **state)
     config_init(&c);
     assert_int_equal(config_set(&c, "freshness", "--freshness", "0", err, sizeof err), -1);
     assert_string_equal(err, "setting --freshness: value 0 out of range [1, 86400]");
-    assert_int_equal(config_set(&c, "fetch_allow_http", "--fetch-allow-http", NULL, err,
-                                sizeof err), 0);
+    assert_int_equal(
+        config_set(&c, "fetch_allow_http", "--fetch-allow-http", NULL, err, sizeof err), 0);
     assert_int_equal(c.cache.fetch.allow_http, 1);
-    assert_int_equal(config_set(&c, "rcd-digest-alg", "--rcd-digest-alg", "sha512", err,
-                                sizeof err), 0);
+    assert_int_equal(
+        config_set(&c, "rcd-digest-alg", "--rcd-digest-alg", "sha512", err, sizeof err), 0);
     assert_string_equal(c.rcd.digest_alg, "sha512");
     assert_int_equal(config_set(&c, "config", "--config", "x", err, sizeof err), -1);
     assert_int_equal(config_set(&c, "no-such", "--no-such", "x", err, sizeof err), -1);
@@ -237,19 +245,23 @@ static void test_restart_diff(void **state)
     (void)state;
     stird_config a, b;
     char err[512], out[256];
-    assert_int_equal(load(&a, write_conf("a.conf", "fetch_timeout_ms = 900\ncert = /a.pem\n"
-                                                   "key = /a.key\nx5u = https://a/c.pem\n"),
-                          NULL, err, sizeof err), 0);
-    assert_int_equal(load(&b, write_conf("b.conf", "fetch_timeout_ms = 800\ncert = /b.pem\n"
-                                                   "key = /a.key\nx5u = https://a/c.pem\n"
-                                                   "fetch_allow_host = x.example\n"
-                                                   "rcd_max_bytes = 4096\n"),
-                          NULL, err, sizeof err), 0);
+    assert_int_equal(load(&a,
+                          write_conf("a.conf", "fetch_timeout_ms = 900\ncert = /a.pem\n"
+                                               "key = /a.key\nx5u = https://a/c.pem\n"),
+                          NULL, err, sizeof err),
+                     0);
+    assert_int_equal(load(&b,
+                          write_conf("b.conf", "fetch_timeout_ms = 800\ncert = /b.pem\n"
+                                               "key = /a.key\nx5u = https://a/c.pem\n"
+                                               "fetch_allow_host = x.example\n"
+                                               "rcd_max_bytes = 4096\n"),
+                          NULL, err, sizeof err),
+                     0);
     assert_int_equal(config_restart_diff(&a, &b, out, sizeof out), 3);
     assert_non_null(strstr(out, "fetch-allow-host"));
     assert_non_null(strstr(out, "fetch-timeout-ms"));
     assert_non_null(strstr(out, "rcd-max-bytes"));
-    assert_null(strstr(out, "cert"));               /* reloaded, not a restart */
+    assert_null(strstr(out, "cert")); /* reloaded, not a restart */
     assert_int_equal(config_restart_diff(&a, &a, out, sizeof out), 0);
     config_free(&a);
     config_free(&b);
@@ -260,12 +272,9 @@ int main(void)
     snprintf(g_dir, sizeof g_dir, "/tmp/test_config.XXXXXX");
     assert_non_null(mkdtemp(g_dir));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_types),
-        cmocka_unit_test(test_range_errors),
-        cmocka_unit_test(test_list_limit_and_cross_checks),
-        cmocka_unit_test(test_config_set),
-        cmocka_unit_test(test_restart_diff),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_types),
+        cmocka_unit_test(test_range_errors), cmocka_unit_test(test_list_limit_and_cross_checks),
+        cmocka_unit_test(test_config_set),   cmocka_unit_test(test_restart_diff),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

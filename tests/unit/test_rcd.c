@@ -1367,9 +1367,11 @@ static void test_digest_by_name(void **state)
         assert_non_null(strstr(stir_digest_names(), rfc[i]));
         assert_int_equal(stir_rcd_digest(n, "", 0, out), 0);
     }
-    assert_string_equal(out, "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==");
+    assert_string_equal(out, "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/"
+                             "SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==");
     assert_int_equal(stir_rcd_digest("sha384", "", 0, out), 0);
-    assert_string_equal(out, "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb");
+    assert_string_equal(out,
+                        "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb");
     assert_null(stir_digest_by_name("SHA256"));
     assert_null(stir_digest_by_name("sha1"));
     assert_null(stir_digest_by_name("md5"));
