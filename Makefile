@@ -74,13 +74,11 @@ fuzz: fuzz-build
 test-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=5
 
-# The library, its headers and its unit and fuzz tests follow .clang-format
-# (clang-format-14); src/server, src/cli, tests/integration and the tests of
-# server files (test_audit, test_policy, fuzz_config) not yet.
+# Every C file follows .clang-format (clang-format-14): the library, the
+# server, the CLI, the benchmarks' C and the unit and fuzz tests.
 CLANG_FORMAT ?= clang-format-14
-FORMAT_SKIP  = tests/unit/test_audit.c tests/unit/test_policy.c tests/fuzz/fuzz_config.c
-FORMAT_FILES = $(filter-out $(FORMAT_SKIP),\
-  $(wildcard src/lib/*.[ch] include/stir/*.h tests/unit/*.[ch] tests/fuzz/*.[ch]))
+FORMAT_FILES = $(wildcard src/lib/*.[ch] src/server/*.[ch] src/cli/*.[ch] include/stir/*.h \
+  tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c)
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

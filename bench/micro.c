@@ -29,7 +29,8 @@ static double now_s(void)
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     char *b = malloc(65536);
     size_t n = fread(b, 1, 65535, f);
     fclose(f);
@@ -37,15 +38,17 @@ static char *slurp(const char *path)
     return b;
 }
 
-#define LOOP(label, secs, body)                                                      \
-    do {                                                                             \
-        long n_ = 0;                                                                 \
-        double t0_ = now_s(), t_;                                                    \
-        do {                                                                         \
-            for (int i_ = 0; i_ < 64; i_++, n_++) { body; }                         \
-            t_ = now_s() - t0_;                                                      \
-        } while (t_ < (secs));                                                       \
-        printf("%-28s %8.2f us/op  (%ld ops)\n", label, t_ * 1e6 / (double)n_, n_);  \
+#define LOOP(label, secs, body)                                                     \
+    do {                                                                            \
+        long n_ = 0;                                                                \
+        double t0_ = now_s(), t_;                                                   \
+        do {                                                                        \
+            for (int i_ = 0; i_ < 64; i_++, n_++) {                                 \
+                body;                                                               \
+            }                                                                       \
+            t_ = now_s() - t0_;                                                     \
+        } while (t_ < (secs));                                                      \
+        printf("%-28s %8.2f us/op  (%ld ops)\n", label, t_ * 1e6 / (double)n_, n_); \
     } while (0)
 
 int main(int argc, char **argv)
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
     stir_init();
     const char *x5u = "https://cert.example.org/chain.pem";
     stir_error err;
-    stir_signer_config sc = { .key_path = key, .cert_path = cert, .x5u = x5u };
+    stir_signer_config sc = {.key_path = key, .cert_path = cert, .x5u = x5u};
     stir_ctx *ctx = stir_ctx_new(&err);
     stir_signer *s = ctx ? stir_signer_new(ctx, &sc, &err) : NULL;
     stir_trust *trust = stir_trust_load(root, &err);
@@ -74,12 +77,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup: %s\n", err.detail);
         return 1;
     }
-    stir_verifier_config vc = { .cache = cache };
+    stir_verifier_config vc = {.cache = cache};
     stir_verifier *v = stir_verifier_new(ctx, &vc, &err);
     time_t now = time(NULL);
-    json_t *sreq = json_pack("{ss s{ss} s{s[s]} sI ss}", "attest", "A", "orig", "tn",
-                             "12155551212", "dest", "tn", "12155551213", "iat", (json_int_t)now,
-                             "origid", "123e4567-e89b-12d3-a456-426614174000");
+    json_t *sreq = json_pack("{ss s{ss} s{s[s]} sI ss}", "attest", "A", "orig", "tn", "12155551212",
+                             "dest", "tn", "12155551213", "iat", (json_int_t)now, "origid",
+                             "123e4567-e89b-12d3-a456-426614174000");
     char *hdr = stir_sign_request(s, sreq, now, &err);
     json_t *vreq = json_pack("{ss s{ss} s{ss} sI}", "identityHeader", hdr, "from", "tn",
                              "12155551212", "to", "tn", "12155551213", "time", (json_int_t)now);
@@ -128,9 +131,11 @@ int main(int argc, char **argv)
 
     const char *p11 = getenv("STIR_MICRO_P11_URI");
     if (p11) {
-        stir_signer_config hc = { .key_path = p11, .cert_path = getenv("STIR_MICRO_P11_CERT"),
-                                  .x5u = x5u, .pkcs11_module = getenv("STIR_MICRO_P11_MODULE"),
-                                  .pkcs11_pin = getenv("STIRD_PKCS11_PIN") };
+        stir_signer_config hc = {.key_path = p11,
+                                 .cert_path = getenv("STIR_MICRO_P11_CERT"),
+                                 .x5u = x5u,
+                                 .pkcs11_module = getenv("STIR_MICRO_P11_MODULE"),
+                                 .pkcs11_pin = getenv("STIRD_PKCS11_PIN")};
         stir_signer *hs = hc.cert_path ? stir_signer_new(ctx, &hc, &err) : NULL;
         if (!hs) {
             fprintf(stderr, "pkcs11 signer: %s\n", hc.cert_path ? err.detail : "no cert");

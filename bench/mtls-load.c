@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         return 1;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);   /* full handshakes */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* full handshakes */
     if (!(f = fopen(argv[6], "rb")))
         return 1;
     blen = fread(body, 1, sizeof body, f);
@@ -152,7 +152,8 @@ int main(int argc, char **argv)
     request = malloc(blen + 512);
     request_len = (size_t)snprintf(request, 512,
                                    "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json"
-                                   "\r\nContent-Length: %zu\r\n\r\n", argv[7], argv[1], blen);
+                                   "\r\nContent-Length: %zu\r\n\r\n",
+                                   argv[7], argv[1], blen);
     memcpy(request + request_len, body, blen);
     request_len += blen;
     secs = atoi(argv[8]);

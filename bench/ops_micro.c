@@ -74,7 +74,7 @@ static double bench_metrics(int threads, int same)
                        (void *)(same || i == 0 ? "verification" : "signing"));
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    return (now_ns() - t0) / (double)n_iter;   /* wall time per call per thread */
+    return (now_ns() - t0) / (double)n_iter; /* wall time per call per thread */
 }
 
 int main(int argc, char **argv)
@@ -89,13 +89,13 @@ int main(int argc, char **argv)
     fflush(stderr);
     dup2(devnull, 2);
     close(devnull);
-    setvbuf(stderr, NULL, _IOLBF, 0);     /* as stird: one write per line */
+    setvbuf(stderr, NULL, _IOLBF, 0); /* as stird: one write per line */
     log_set_level(LOG_LVL_INFO);
     if (argc > 2) {
         bench_log(strcmp(argv[2], "json") == 0);
         return 0;
     }
-    bench_log(0);                         /* warm up */
+    bench_log(0); /* warm up */
     text = bench_log(0);
     json = bench_log(1);
     metrics_init();

@@ -16,6 +16,7 @@ libsystemd-dev
 libcmocka-dev
 clang
 libclang-rt-14-dev
+clang-format-14
 curl
 python3
 python3-jwcrypto

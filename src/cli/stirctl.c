@@ -74,8 +74,10 @@ static char *read_all(const char *path)
     }
     char *buf = malloc(INPUT_MAX + 1);
     size_t n = buf ? fread(buf, 1, INPUT_MAX + 1, f) : 0;
-    if (f != stdin) fclose(f);
-    if (!buf) return NULL;
+    if (f != stdin)
+        fclose(f);
+    if (!buf)
+        return NULL;
     if (n > INPUT_MAX) {
         fprintf(stderr, "stirctl: input larger than %d bytes\n", INPUT_MAX);
         free(buf);
@@ -117,35 +119,50 @@ static json_t *load_request(const char *text, const char *wrapper)
 
 static int cmd_keygen(int argc, char **argv)
 {
-    if (argc != 2) return usage(), 2;
+    if (argc != 2)
+        return usage(), 2;
     stir_error err;
-    if (stir_keygen(argv[1], &err)) return print_error("keygen", &err), 2;
+    if (stir_keygen(argv[1], &err))
+        return print_error("keygen", &err), 2;
     printf("wrote %s\n", argv[1]);
     return 0;
 }
 
 static int cmd_pki(int argc, char **argv)
 {
-    stir_pki_options o = { 0 };
-    static const struct option opts[] = {
-        { "dir", required_argument, 0, 'd' }, { "spc", required_argument, 0, 's' },
-        { "days", required_argument, 0, 'n' }, { "tls-hosts", required_argument, 0, 't' },
-        { 0, 0, 0, 0 } };
+    stir_pki_options o = {0};
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"spc", required_argument, 0, 's'},
+                                         {"days", required_argument, 0, 'n'},
+                                         {"tls-hosts", required_argument, 0, 't'},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': o.dir = optarg; break;
-        case 's': o.spc = optarg; break;
-        case 'n': o.days = atoi(optarg); break;
-        case 't': o.tls_hosts = optarg; break;
-        default: return usage(), 2;
+        case 'd':
+            o.dir = optarg;
+            break;
+        case 's':
+            o.spc = optarg;
+            break;
+        case 'n':
+            o.days = atoi(optarg);
+            break;
+        case 't':
+            o.tls_hosts = optarg;
+            break;
+        default:
+            return usage(), 2;
         }
     }
-    if (!o.dir) return usage(), 2;
+    if (!o.dir)
+        return usage(), 2;
     stir_error err;
-    if (stir_pki_create(&o, &err)) return print_error("pki", &err), 2;
+    if (stir_pki_create(&o, &err))
+        return print_error("pki", &err), 2;
     printf("test PKI in %s: root.pem (trust anchor), ca.pem, sp.pem/sp.key (signer), "
-           "chain.pem (serve at x5u), tls.pem/tls.key\n", o.dir);
+           "chain.pem (serve at x5u), tls.pem/tls.key\n",
+           o.dir);
     return 0;
 }
 
@@ -167,8 +184,8 @@ static time_t parse_time(const char *s)
  * here as they do in stird. Static, so that an early exit leaks nothing.
  */
 static const char *const SHARED[] = {
-    "fetch-allow-host", "fetch-allow-any-port", "fetch-allow-http", "fetch-ca-file",
-    "ppt-type", "freshness", "rcd-digest-alg",
+    "fetch-allow-host", "fetch-allow-any-port", "fetch-allow-http", "fetch-ca-file", "ppt-type",
+    "freshness",        "rcd-digest-alg",
 };
 #define N_SHARED (sizeof SHARED / sizeof SHARED[0])
 static stird_config g_set;
@@ -177,14 +194,16 @@ static stird_config g_set;
 enum { OPT_NO_RCD_FETCH = 256, OPT_PROTECTED, OPT_SHARED };
 
 /* getopt entries of SHARED; booleans take an optional "=no". */
-#define SHARED_OPTIONS                                                   \
-    { "fetch-allow-host", required_argument, 0, OPT_SHARED + 0 },        \
-    { "fetch-allow-any-port", optional_argument, 0, OPT_SHARED + 1 },    \
-    { "fetch-allow-http", optional_argument, 0, OPT_SHARED + 2 },        \
-    { "fetch-ca-file", required_argument, 0, OPT_SHARED + 3 },           \
-    { "ppt-type", required_argument, 0, OPT_SHARED + 4 },                \
-    { "freshness", required_argument, 0, OPT_SHARED + 5 },               \
-    { "rcd-digest-alg", required_argument, 0, OPT_SHARED + 6 }
+#define SHARED_OPTIONS                                                  \
+    {"fetch-allow-host", required_argument, 0, OPT_SHARED + 0},         \
+        {"fetch-allow-any-port", optional_argument, 0, OPT_SHARED + 1}, \
+        {"fetch-allow-http", optional_argument, 0, OPT_SHARED + 2},     \
+        {"fetch-ca-file", required_argument, 0, OPT_SHARED + 3},        \
+        {"ppt-type", required_argument, 0, OPT_SHARED + 4},             \
+        {"freshness", required_argument, 0, OPT_SHARED + 5},            \
+    {                                                                   \
+        "rcd-digest-alg", required_argument, 0, OPT_SHARED + 6          \
+    }
 
 /* 1 if getopt's `c` was a shared setting (applied to g_set), 0 if not,
  * -1 on a bad value (said on stderr). */
@@ -224,34 +243,50 @@ static int settings_done(void)
 
 static int cmd_sign(int argc, char **argv)
 {
-    stir_signer_config cfg = { 0 };
+    stir_signer_config cfg = {0};
     time_t now = time(NULL);
-    static const struct option opts[] = {
-        { "key", required_argument, 0, 'k' }, { "cert", required_argument, 0, 'c' },
-        { "x5u", required_argument, 0, 'x' }, { "now", required_argument, 0, 'n' },
-        SHARED_OPTIONS, { 0, 0, 0, 0 } };
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"cert", required_argument, 0, 'c'},
+                                         {"x5u", required_argument, 0, 'x'},
+                                         {"now", required_argument, 0, 'n'},
+                                         SHARED_OPTIONS,
+                                         {0, 0, 0, 0}};
     int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if ((f = shared_option(c)) != 0) {
-            if (f < 0) return 2;
+            if (f < 0)
+                return 2;
             continue;
         }
         switch (c) {
-        case 'k': cfg.key_path = optarg; break;
-        case 'c': cfg.cert_path = optarg; break;
-        case 'x': cfg.x5u = optarg; break;
-        case 'n': now = parse_time(optarg); break;
-        default: return usage(), 2;
+        case 'k':
+            cfg.key_path = optarg;
+            break;
+        case 'c':
+            cfg.cert_path = optarg;
+            break;
+        case 'x':
+            cfg.x5u = optarg;
+            break;
+        case 'n':
+            now = parse_time(optarg);
+            break;
+        default:
+            return usage(), 2;
         }
     }
-    if (!cfg.key_path || !cfg.cert_path || !cfg.x5u) return usage(), 2;
-    if (settings_done() != 0) return 2;
+    if (!cfg.key_path || !cfg.cert_path || !cfg.x5u)
+        return usage(), 2;
+    if (settings_done() != 0)
+        return 2;
     cfg.freshness_s = g_set.verify.freshness_s;
     char *text = read_all(optind < argc ? argv[optind] : "-");
-    if (!text) return 2;
+    if (!text)
+        return 2;
     json_t *req = load_request(text, "signingRequest");
     free(text);
-    if (!req) return 2;
+    if (!req)
+        return 2;
     stir_error err;
     int rc_exit = 2;
     stir_signer *s = NULL;
@@ -280,7 +315,8 @@ static int cmd_sign(int argc, char **argv)
     }
 out:
     stir_signer_free(s);
-    if (rcd) stir_rcd_free(rcd);
+    if (rcd)
+        stir_rcd_free(rcd);
     json_decref(req);
     return rc_exit;
 }
@@ -314,22 +350,29 @@ static int cmd_verify(int argc, char **argv)
     size_t n_identities = 0, n_protected = 0;
     const char *cert_file = NULL;
     time_t now = time(NULL), at = 0;
-    static const struct option opts[] = {
-        { "trust", required_argument, 0, 'T' }, { "identity", required_argument, 0, 'i' },
-        { "from", required_argument, 0, 'f' }, { "to", required_argument, 0, 't' },
-        { "dest", required_argument, 0, 'd' }, { "time", required_argument, 0, 'a' },
-        { "now", required_argument, 0, 'n' },
-        { "protected-header", required_argument, 0, OPT_PROTECTED },
-        { "rcd-no-fetch", no_argument, 0, OPT_NO_RCD_FETCH },
-        { "cert-file", required_argument, 0, 'c' }, SHARED_OPTIONS, { 0, 0, 0, 0 } };
+    static const struct option opts[] = {{"trust", required_argument, 0, 'T'},
+                                         {"identity", required_argument, 0, 'i'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"dest", required_argument, 0, 'd'},
+                                         {"time", required_argument, 0, 'a'},
+                                         {"now", required_argument, 0, 'n'},
+                                         {"protected-header", required_argument, 0, OPT_PROTECTED},
+                                         {"rcd-no-fetch", no_argument, 0, OPT_NO_RCD_FETCH},
+                                         {"cert-file", required_argument, 0, 'c'},
+                                         SHARED_OPTIONS,
+                                         {0, 0, 0, 0}};
     int c, f;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if ((f = shared_option(c)) != 0) {
-            if (f < 0) return 2;
+            if (f < 0)
+                return 2;
             continue;
         }
         switch (c) {
-        case 'T': trust_path = optarg; break;
+        case 'T':
+            trust_path = optarg;
+            break;
         case 'i':
             if (n_identities == STIR_MAX_IDENTITY_HEADERS) {
                 fprintf(stderr, "stirctl: at most %d --identity\n", STIR_MAX_IDENTITY_HEADERS);
@@ -337,11 +380,21 @@ static int cmd_verify(int argc, char **argv)
             }
             identities[n_identities++] = optarg;
             break;
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 'd': dest = optarg; break;
-        case 'a': at = parse_time(optarg); break;
-        case 'n': now = parse_time(optarg); break;
+        case 'f':
+            from = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'd':
+            dest = optarg;
+            break;
+        case 'a':
+            at = parse_time(optarg);
+            break;
+        case 'n':
+            now = parse_time(optarg);
+            break;
         case OPT_PROTECTED:
             if (n_protected == sizeof protected_hdrs / sizeof protected_hdrs[0]) {
                 fprintf(stderr, "stirctl: at most %zu --protected-header\n",
@@ -349,42 +402,55 @@ static int cmd_verify(int argc, char **argv)
                 return 2;
             }
             if (!strchr(optarg, ':') || optarg[0] == ':') {
-                fprintf(stderr, "stirctl: --protected-header \"%s\": expected a SIP header "
-                        "line 'Name: value' (e.g. 'Resource-Priority: esnet.0')\n", optarg);
+                fprintf(stderr,
+                        "stirctl: --protected-header \"%s\": expected a SIP header "
+                        "line 'Name: value' (e.g. 'Resource-Priority: esnet.0')\n",
+                        optarg);
                 return 2;
             }
             protected_hdrs[n_protected++] = optarg;
             break;
-        case OPT_NO_RCD_FETCH: g_set.rcd.verify_fetch = 0; break;
-        case 'c': cert_file = optarg; break;
-        default: return usage(), 2;
+        case OPT_NO_RCD_FETCH:
+            g_set.rcd.verify_fetch = 0;
+            break;
+        case 'c':
+            cert_file = optarg;
+            break;
+        default:
+            return usage(), 2;
         }
     }
-    if (!trust_path) return usage(), 2;
-    if (settings_done() != 0) return 2;
+    if (!trust_path)
+        return usage(), 2;
+    if (settings_done() != 0)
+        return 2;
     json_t *req;
     if (n_identities) {
-        if (!from || !to) return usage(), 2;
-        req = json_pack("{ss so so sI}", "identityHeader", identities[0], "from",
-                        ident_arg(from), "to", ident_arg(to), "time", (json_int_t)(at ? at : now));
+        if (!from || !to)
+            return usage(), 2;
+        req = json_pack("{ss so so sI}", "identityHeader", identities[0], "from", ident_arg(from),
+                        "to", ident_arg(to), "time", (json_int_t)(at ? at : now));
         if (n_identities > 1) {
             json_t *more = json_array();
             for (size_t i = 1; i < n_identities; i++)
                 json_array_append_new(more, json_string(identities[i]));
             json_object_set_new(req, "identityHeaders", more);
         }
-        if (dest) json_object_set_new(req, "dest", ident_arg(dest));
+        if (dest)
+            json_object_set_new(req, "dest", ident_arg(dest));
     } else {
         if (from || to || dest || at) {
             fprintf(stderr, "stirctl: --from, --to, --dest and --time go with --identity; "
-                    "a request file carries its own\n");
+                            "a request file carries its own\n");
             return 2;
         }
         char *text = read_all(optind < argc ? argv[optind] : "-");
-        if (!text) return 2;
+        if (!text)
+            return 2;
         req = load_request(text, "verificationRequest");
         free(text);
-        if (!req) return 2;
+        if (!req)
+            return 2;
         if (!json_is_object(req)) {
             fprintf(stderr, "stirctl: the verification request must be a JSON object\n");
             json_decref(req);
@@ -407,7 +473,7 @@ static int cmd_verify(int argc, char **argv)
     stir_rcd *rcd = stir_rcd_new(g_ctx, &g_set.rcd, &err);
     stir_trust *trust = rcd ? stir_trust_load(trust_path, &err) : NULL;
     stir_certcache *cache = trust ? stir_certcache_new(g_ctx, &g_set.cache, trust, &err) : NULL;
-    stir_verifier_config vc = g_set.verify;   /* as stird's verifier */
+    stir_verifier_config vc = g_set.verify; /* as stird's verifier */
     vc.cache = cache;
     vc.rcd = rcd;
     stir_verifier *v = cache ? stir_verifier_new(g_ctx, &vc, &err) : NULL;
@@ -422,7 +488,7 @@ static int cmd_verify(int argc, char **argv)
             size_t i;
             const json_t *h;
             preload_chain(cache, json_object_get(req, "identityHeader"), pem);
-            json_array_foreach(json_object_get(req, "identityHeaders"), i, h)
+            json_array_foreach (json_object_get(req, "identityHeaders"), i, h)
                 preload_chain(cache, h, pem);
         }
         free(pem);
@@ -460,7 +526,8 @@ out:
     stir_verifier_free(v);
     stir_certcache_free(cache);
     stir_trust_free(trust);
-    if (rcd) stir_rcd_free(rcd);
+    if (rcd)
+        stir_rcd_free(rcd);
     json_decref(req);
     return rc;
 }
@@ -475,16 +542,21 @@ static void print_part(const char *label, const json_t *j)
 static int cmd_decode(int argc, char **argv)
 {
     const char *cert_file = NULL;
-    static const struct option opts[] = { { "cert", required_argument, 0, 'c' }, { 0, 0, 0, 0 } };
+    static const struct option opts[] = {{"cert", required_argument, 0, 'c'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c') cert_file = optarg;
-        else return usage(), 2;
+        if (c == 'c')
+            cert_file = optarg;
+        else
+            return usage(), 2;
     }
     char *text;
-    if (optind < argc && strcmp(argv[optind], "-")) text = strdup(argv[optind]);
-    else text = read_all("-");
-    if (!text) return 2;
+    if (optind < argc && strcmp(argv[optind], "-"))
+        text = strdup(argv[optind]);
+    else
+        text = read_all("-");
+    if (!text)
+        return 2;
     text[strcspn(text, "\r\n")] = '\0';
     stir_identity id;
     stir_error err;
@@ -538,24 +610,30 @@ static int cmd_audit(int argc, char **argv)
 {
     const char *log = NULL, *ppi = NULL;
     static const struct option opts[] = {
-        { "log", required_argument, 0, 'l' }, { "ppi", required_argument, 0, 'p' },
-        { 0, 0, 0, 0 } };
+        {"log", required_argument, 0, 'l'}, {"ppi", required_argument, 0, 'p'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': log = optarg; break;
-        case 'p': ppi = optarg; break;
-        default: return usage(), 2;
+        case 'l':
+            log = optarg;
+            break;
+        case 'p':
+            ppi = optarg;
+            break;
+        default:
+            return usage(), 2;
         }
     }
-    if (!log || !ppi || optind != argc) return usage(), 2;
+    if (!log || !ppi || optind != argc)
+        return usage(), 2;
     char err[512];
     long n = audit_find(log, ppi, stdout, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "stirctl: audit: %s\n", err);
         return 2;
     }
-    if (n == 0) fprintf(stderr, "stirctl: audit: no record of that PASSporT in %s\n", log);
+    if (n == 0)
+        fprintf(stderr, "stirctl: audit: no record of that PASSporT in %s\n", log);
     return n > 0 ? 0 : 1;
 }
 
@@ -565,21 +643,33 @@ static int cmd_token(int argc, char **argv)
     const char *dir = NULL, *client = NULL, *scope = NULL, *aud = NULL;
     long ttl = 300;
     static const struct option opts[] = {
-        { "state-dir", required_argument, 0, 'd' }, { "client", required_argument, 0, 'c' },
-        { "scope", required_argument, 0, 's' }, { "ttl", required_argument, 0, 't' },
-        { "aud", required_argument, 0, 'a' }, { 0, 0, 0, 0 } };
+        {"state-dir", required_argument, 0, 'd'}, {"client", required_argument, 0, 'c'},
+        {"scope", required_argument, 0, 's'},     {"ttl", required_argument, 0, 't'},
+        {"aud", required_argument, 0, 'a'},       {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'c': client = optarg; break;
-        case 's': scope = optarg; break;
-        case 't': ttl = atol(optarg); break;
-        case 'a': aud = optarg; break;
-        default: return usage(), 2;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'c':
+            client = optarg;
+            break;
+        case 's':
+            scope = optarg;
+            break;
+        case 't':
+            ttl = atol(optarg);
+            break;
+        case 'a':
+            aud = optarg;
+            break;
+        default:
+            return usage(), 2;
         }
     }
-    if (!dir || !client || !scope || optind != argc) return usage(), 2;
+    if (!dir || !client || !scope || optind != argc)
+        return usage(), 2;
     char err[512];
     char *tok = lab_token(dir, client, scope, ttl, aud, time(NULL), err, sizeof err);
     if (!tok) {
@@ -593,7 +683,8 @@ static int cmd_token(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) return usage(), 2;
+    if (argc < 2)
+        return usage(), 2;
     stir_init();
     stir_error cerr;
     if (!(g_ctx = stir_ctx_new(&cerr))) {
@@ -605,13 +696,20 @@ int main(int argc, char **argv)
     config_init(&g_set);
     argv++;
     argc--;
-    if (!strcmp(cmd, "keygen")) rc = cmd_keygen(argc, argv);
-    else if (!strcmp(cmd, "pki")) rc = cmd_pki(argc, argv);
-    else if (!strcmp(cmd, "sign")) rc = cmd_sign(argc, argv);
-    else if (!strcmp(cmd, "verify")) rc = cmd_verify(argc, argv);
-    else if (!strcmp(cmd, "decode")) rc = cmd_decode(argc, argv);
-    else if (!strcmp(cmd, "audit")) rc = cmd_audit(argc, argv);
-    else if (!strcmp(cmd, "token")) rc = cmd_token(argc, argv);
+    if (!strcmp(cmd, "keygen"))
+        rc = cmd_keygen(argc, argv);
+    else if (!strcmp(cmd, "pki"))
+        rc = cmd_pki(argc, argv);
+    else if (!strcmp(cmd, "sign"))
+        rc = cmd_sign(argc, argv);
+    else if (!strcmp(cmd, "verify"))
+        rc = cmd_verify(argc, argv);
+    else if (!strcmp(cmd, "decode"))
+        rc = cmd_decode(argc, argv);
+    else if (!strcmp(cmd, "audit"))
+        rc = cmd_audit(argc, argv);
+    else if (!strcmp(cmd, "token"))
+        rc = cmd_token(argc, argv);
     else if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage();
         rc = 0;

@@ -17,7 +17,7 @@ struct audit;
 
 typedef struct stird_app {
     const stird_config *cfg;
-    stir_ctx *ctx;             /* everything below is created from it */
+    stir_ctx *ctx; /* everything below is created from it */
     /* The trust anchors, the certificate cache built on them and the
      * verifier (a `verif`), swapped by SIGHUP: holder.h. */
     struct holder *verif;
@@ -31,7 +31,7 @@ typedef struct stird_app {
     /* The gate (auth.h): NULL when auth = none and no policy_file, so an
      * open server pays one pointer test per request. */
     struct auth_holder *auth;
-    struct audit *audit;       /* audit_log (audit.h); NULL: none */
+    struct audit *audit; /* audit_log (audit.h); NULL: none */
     /* 1: the signer holds a PKCS#11 token key, so signing (several ms of
      * token round trips) runs on the fetch pool, not on the connection
      * workers' event loops (cred_uses_token; set again by SIGHUP). */
@@ -41,11 +41,11 @@ typedef struct stird_app {
 /* What verifies, built on one set of trust anchors. */
 typedef struct verif {
     char *trust_path;
-    unsigned char trust_digest[TRUST_DIGEST_LEN];  /* of trust_path when loaded:
+    unsigned char trust_digest[TRUST_DIGEST_LEN]; /* of trust_path when loaded:
                                        * a reload reloads when it changed */
     stir_trust *trust;
     size_t trust_count;
-    stir_certcache *cache;     /* validated against `trust` */
+    stir_certcache *cache; /* validated against `trust` */
     stir_verifier *verifier;
 } verif;
 

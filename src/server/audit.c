@@ -15,9 +15,9 @@
 #include "audit.h"
 #include "config.h"
 
-#define STR_MAX 256          /* longest string copied from a request */
-#define OBJ_MAX 2048         /* longest orig/dest object copied from a request */
-#define LOG_EVERY 60         /* seconds between two write-error log lines */
+#define STR_MAX 256  /* longest string copied from a request */
+#define OBJ_MAX 2048 /* longest orig/dest object copied from a request */
+#define LOG_EVERY 60 /* seconds between two write-error log lines */
 
 struct audit {
     pthread_mutex_t mu;
@@ -84,7 +84,7 @@ static int write_record(audit *a, json_t *rec)
     size_t n = line ? strlen(line) : 0;
     int rc = -1, e = ENOMEM;
     if (line && n < AUDIT_RECORD_MAX) {
-        line[n] = '\n';   /* json_dumps left room: its NUL */
+        line[n] = '\n'; /* json_dumps left room: its NUL */
         pthread_mutex_lock(&a->mu);
         ssize_t w = write(a->fd, line, n + 1);
         e = errno;
@@ -104,9 +104,10 @@ static int write_record(audit *a, json_t *rec)
             }
             pthread_mutex_unlock(&a->mu);
             if (say)
-                log_msg(LOG_LVL_ERROR, "audit_log %s: record not written: %s (%lu more "
-                        "failures not logged)", a->path, w < 0 ? strerror(e) : "short write",
-                        skipped);
+                log_msg(LOG_LVL_ERROR,
+                        "audit_log %s: record not written: %s (%lu more "
+                        "failures not logged)",
+                        a->path, w < 0 ? strerror(e) : "short write", skipped);
         }
     } else {
         log_msg(LOG_LVL_ERROR, "audit_log %s: record not built (%s)", a->path,
@@ -143,7 +144,8 @@ static void copy_member(json_t *rec, const json_t *req, const char *name)
         return;
     if (json_is_string(v)) {
         size_t n = json_string_length(v);
-        json_object_set_new(rec, name, json_stringn(json_string_value(v), n < STR_MAX ? n : STR_MAX));
+        json_object_set_new(rec, name,
+                            json_stringn(json_string_value(v), n < STR_MAX ? n : STR_MAX));
         return;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -184,7 +186,8 @@ int audit_refused(audit *a, const http_client *c, time_t now, const char *reques
                   const json_t *req, const char *ppt, unsigned status, const char *reason)
 {
     json_t *rec = base_record(c, now, request_id, "refused", status);
-    json_object_set_new(rec, "reason", json_stringn(reason ? reason : "", strnlen(reason ? reason : "", 512)));
+    json_object_set_new(rec, "reason",
+                        json_stringn(reason ? reason : "", strnlen(reason ? reason : "", 512)));
     json_object_set_new(rec, "ppt", json_string(ppt && *ppt ? ppt : "shaken"));
     if (json_is_object(req)) {
         static const char *const MEMBERS[] = {"orig", "dest", "attest", "origid", "iat"};
@@ -199,7 +202,8 @@ int audit_refused(audit *a, const http_client *c, time_t now, const char *reques
 /* Split "h.p.s" into its three parts; 0, or -1 when not three parts. */
 static int split3(const char *t, size_t n, const char *part[3], size_t len[3])
 {
-    const char *d1 = memchr(t, '.', n), *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - t)) : NULL;
+    const char *d1 = memchr(t, '.', n),
+               *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - t)) : NULL;
     if (!d2 || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - t)))
         return -1;
     part[0] = t, len[0] = (size_t)(d1 - t);

@@ -14,7 +14,7 @@
 
 #include "log.h"
 
-#define AUDIT_RECORD_MAX 65536      /* one line; larger records are cut */
+#define AUDIT_RECORD_MAX 65536 /* one line; larger records are cut */
 
 typedef struct audit audit;
 

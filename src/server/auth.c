@@ -28,14 +28,14 @@
 #include "auth.h"
 
 #define KID_MAX 128
-#define CLAIM_MAX 255            /* iss, aud entries, client_id, sub */
+#define CLAIM_MAX 255 /* iss, aud entries, client_id, sub */
 #define SCOPE_MAX 1024
 #define AUD_MAX_ENTRIES 16
-#define HEADER_MAX 1024          /* decoded JOSE header */
-#define PAYLOAD_MAX 6144         /* decoded claims */
-#define SIG_MAX 1024             /* RSA up to 8192 bits */
-#define NUMERIC_DATE_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
-#define TOKEN_CACHE_SLOTS 1024   /* verified tokens kept (direct-mapped) */
+#define HEADER_MAX 1024                 /* decoded JOSE header */
+#define PAYLOAD_MAX 6144                /* decoded claims */
+#define SIG_MAX 1024                    /* RSA up to 8192 bits */
+#define NUMERIC_DATE_MAX 253402300799.0 /* 9999-12-31T23:59:59Z */
+#define TOKEN_CACHE_SLOTS 1024          /* verified tokens kept (direct-mapped) */
 #define TOKEN_CACHE_LOCKS 16
 
 enum kty { KTY_EC, KTY_RSA, KTY_OTHER };
@@ -43,9 +43,9 @@ enum kty { KTY_EC, KTY_RSA, KTY_OTHER };
 typedef struct jwk {
     char kid[KID_MAX + 1];
     enum kty kty;
-    char alg[16];               /* "" when the JWK has none */
-    int sig_use;                /* use absent or "sig", key_ops absent or has "verify" */
-    EVP_PKEY *key;              /* NULL: not usable, `why` says why */
+    char alg[16];  /* "" when the JWK has none */
+    int sig_use;   /* use absent or "sig", key_ops absent or has "verify" */
+    EVP_PKEY *key; /* NULL: not usable, `why` says why */
     char why[96];
 } jwk;
 
@@ -56,11 +56,11 @@ typedef struct jwk {
  * checks that depend on the clock and on the connection run every time.
  */
 typedef struct tok_entry {
-    unsigned char key[32];      /* SHA-256 of the token */
+    unsigned char key[32]; /* SHA-256 of the token */
     int used;
-    double exp, nbf, iat;       /* nbf/iat: -1 when absent */
-    unsigned scopes;            /* SCOPE_* bits */
-    int bound;                  /* cnf x5t#S256 present */
+    double exp, nbf, iat; /* nbf/iat: -1 when absent */
+    unsigned scopes;      /* SCOPE_* bits */
+    int bound;            /* cnf x5t#S256 present */
     char x5t[STIR_B64URL_LEN(32)];
     char principal[CLAIM_MAX + 1];
 } tok_entry;
@@ -78,7 +78,7 @@ struct auth {
     jwk keys[AUTH_JWKS_MAX_KEYS];
     size_t n_keys;
     policy *pol;
-    struct tok_entry *cache;    /* TOKEN_CACHE_SLOTS verified tokens (oauth) */
+    struct tok_entry *cache; /* TOKEN_CACHE_SLOTS verified tokens (oauth) */
     pthread_mutex_t cache_mu[TOKEN_CACHE_LOCKS];
 };
 
@@ -130,7 +130,7 @@ static void ec_key(const json_t *k, jwk *j)
                  crv ? crv : "no crv");
         return;
     }
-    pub[0] = 0x04;   /* uncompressed point: 04 || x || y */
+    pub[0] = 0x04; /* uncompressed point: 04 || x || y */
     if (b64_member(k, "x", pub + 1, 32) != 32 || b64_member(k, "y", pub + 33, 32) != 32) {
         snprintf(j->why, sizeof j->why, "an EC key whose x or y is not 32 bytes of base64url");
         return;
@@ -152,7 +152,8 @@ static void rsa_key(const json_t *k, jwk *j)
     while (nl > 0 && off < nl && n[off] == 0)
         off++;
     if (nl <= 0 || el <= 0) {
-        snprintf(j->why, sizeof j->why, "an RSA key whose n or e is missing, not base64url or too long");
+        snprintf(j->why, sizeof j->why,
+                 "an RSA key whose n or e is missing, not base64url or too long");
         return;
     }
     if ((nl - off) * 8 < 2048) {
@@ -207,7 +208,7 @@ static int load_jwks(auth *a, const char *path, char *err, size_t errlen)
         json_decref(root);
         return -1;
     }
-    json_array_foreach(keys, i, k) {
+    json_array_foreach (keys, i, k) {
         jwk *j = &a->keys[a->n_keys];
         const char *kty = json_string_value(json_object_get(k, "kty"));
         const char *kid = json_string_value(json_object_get(k, "kid"));
@@ -240,7 +241,7 @@ static int load_jwks(auth *a, const char *path, char *err, size_t errlen)
             size_t o;
             json_t *op;
             int verify = 0;
-            json_array_foreach(ops, o, op)
+            json_array_foreach (ops, o, op)
                 verify |= json_is_string(op) && strcmp(json_string_value(op), "verify") == 0;
             j->sig_use &= verify;
         }
@@ -413,8 +414,7 @@ static void fmt_time(char *out, size_t cap, double t)
 
 /* ---- the token ------------------------------------------------------------------------ */
 
-static json_t *decode_json(const char *part, size_t n, size_t max, const char *what,
-                           auth_denial *d)
+static json_t *decode_json(const char *part, size_t n, size_t max, const char *what, auth_denial *d)
 {
     unsigned char buf[PAYLOAD_MAX];
     json_error_t je;
@@ -533,7 +533,6 @@ static unsigned check_header(const json_t *hdr, const char **alg_out, auth_denia
     return 0;
 }
 
-
 /* Claims whose meaning does not change with time or connection. */
 static unsigned check_iss_aud(const auth *a, const json_t *cl, auth_denial *d)
 {
@@ -552,7 +551,7 @@ static unsigned check_iss_aud(const auth *a, const json_t *cl, auth_denial *d)
             if (strcmp(json_string_value(aud), a->aud[k]) == 0)
                 return 0;
     } else if (json_is_array(aud) && json_array_size(aud) <= AUD_MAX_ENTRIES) {
-        json_array_foreach(aud, i, e)
+        json_array_foreach (aud, i, e)
             for (size_t k = 0; json_is_string(e) && k < a->n_aud; k++)
                 if (strcmp(json_string_value(e), a->aud[k]) == 0)
                     return 0;
@@ -670,15 +669,15 @@ static unsigned check_entry(const auth *a, const tok_entry *e, http_client *c,
                    "the access token lacks the scope %s", want);
         snprintf(d->www_authenticate, sizeof d->www_authenticate,
                  "Bearer error=\"insufficient_scope\", error_description=\"the access token "
-                 "lacks the scope %s\", scope=\"%s\"", want, want);
+                 "lacks the scope %s\", scope=\"%s\"",
+                 want, want);
         return 403;
     }
     return 0;
 }
 
 /* Header, key, signature and claims: the expensive part, once per token. */
-static unsigned verify_token(const auth *a, const char *tok, size_t n, tok_entry *e,
-                             auth_denial *d)
+static unsigned verify_token(const auth *a, const char *tok, size_t n, tok_entry *e, auth_denial *d)
 {
     const char *dot1 = memchr(tok, '.', n);
     const char *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - tok)) : NULL;
@@ -780,8 +779,7 @@ static int jws_chars(const char *t, size_t n)
 }
 
 unsigned auth_check(const auth *a, http_client *c, const char *authorization,
-                    enum auth_resource res, time_t now, const policy_client **pol,
-                    auth_denial *d)
+                    enum auth_resource res, time_t now, const policy_client **pol, auth_denial *d)
 {
     unsigned rc;
     *pol = NULL;

@@ -23,7 +23,7 @@
 #include "log.h"
 #include "policy.h"
 
-#define AUTH_TOKEN_MAX 8192         /* longest Authorization value accepted */
+#define AUTH_TOKEN_MAX 8192 /* longest Authorization value accepted */
 #define AUTH_JWKS_MAX_BYTES 65536
 #define AUTH_JWKS_MAX_KEYS 16
 
@@ -50,8 +50,7 @@ void auth_free(auth *a);
  * verification policy_take_rate.
  */
 unsigned auth_check(const auth *a, http_client *c, const char *authorization,
-                     enum auth_resource res, time_t now, const policy_client **pol,
-                     auth_denial *d);
+                    enum auth_resource res, time_t now, const policy_client **pol, auth_denial *d);
 
 /* The `auth` setting (enum stird_auth_mode) `a` was built with. */
 int auth_mode(const auth *a);

@@ -26,17 +26,17 @@ enum stird_auth_mode { AUTH_MODE_NONE, AUTH_MODE_STATIC, AUTH_MODE_OAUTH };
 
 /* A PASSporT type from `ppt_type` / `--ppt-type`, registered at start-up. */
 typedef struct stird_ppt_def {
-    char origin[300];        /* "FILE:LINE" or "--ppt-type", for messages */
-    char *spec;              /* the text, cut in place: claim names point here */
+    char origin[300]; /* "FILE:LINE" or "--ppt-type", for messages */
+    char *spec;       /* the text, cut in place: claim names point here */
     stir_ppt_type type;
 } stird_ppt_def;
 
-#define STIRD_MAX_SIGNERS 15        /* signer lines; the default is one more */
+#define STIRD_MAX_SIGNERS 15 /* signer lines; the default is one more */
 
 /* A signing identity from `signer` / `--signer`: NAME key=... cert=... x5u=... [tn=...]. */
 typedef struct stird_signer_def {
-    char origin[300];        /* "FILE:LINE" or "--signer", for messages */
-    char *spec;              /* the text, cut in place: the fields point here */
+    char origin[300]; /* "FILE:LINE" or "--signer", for messages */
+    char *spec;       /* the text, cut in place: the fields point here */
     const char *name, *key, *cert, *x5u;
     const char *tn[STIR_SIGNER_RANGES_MAX];
     size_t n_tn;
@@ -45,10 +45,10 @@ typedef struct stird_signer_def {
 /* A listening address: the text given, and what it resolved to. */
 typedef struct stird_addr {
     int set;
-    int off;                 /* "none" given: the listener is disabled */
+    int off; /* "none" given: the listener is disabled */
     struct sockaddr_storage sa;
     socklen_t salen;
-    char host[256];          /* as given (IPv6 without brackets) */
+    char host[256]; /* as given (IPv6 without brackets) */
     unsigned port;
 } stird_addr;
 
@@ -56,19 +56,19 @@ typedef struct stird_config {
     char *config_path;
 
     stird_addr listen;
-    char routing_path[201];  /* "" or "/seg/seg", no trailing '/' */
+    char routing_path[201]; /* "" or "/seg/seg", no trailing '/' */
     long threads;
     long max_body;
     long max_connections;
-    long idle_timeout;       /* seconds */
-    long request_timeout;    /* seconds: whole request, TLS handshake included */
+    long idle_timeout;    /* seconds */
+    long request_timeout; /* seconds: whole request, TLS handshake included */
     long max_connections_per_client;
     long client_ipv6_prefix; /* IPv6 clients are limited per this prefix */
     long max_header_bytes;
-    char *tls_cert;          /* the Ms API's HTTPS certificate chain, PEM */
+    char *tls_cert; /* the Ms API's HTTPS certificate chain, PEM */
     char *tls_key;
-    char *tls_client_ca;     /* set: mutual TLS, client certificates from these CAs */
-    int plain_http;          /* plain HTTP on `listen`, explicitly */
+    char *tls_client_ca; /* set: mutual TLS, client certificates from these CAs */
+    int plain_http;      /* plain HTTP on `listen`, explicitly */
 
     char *key;
     char *cert;
@@ -80,13 +80,13 @@ typedef struct stird_config {
     char *x5u_tls_key;
 
     int embedded;
-    int lab_secure;          /* --lab-secure: HTTPS, mTLS, OAuth from lab files (lab.h) */
+    int lab_secure; /* --lab-secure: HTTPS, mTLS, OAuth from lab files (lab.h) */
     char *state_dir;
 
-    long fetch_threads;      /* verifications that must wait for a fetch */
+    long fetch_threads; /* verifications that must wait for a fetch */
     long fetch_queue;
-    long fetch_client_threads;  /* 0: fetch_threads / 4, at least 1 */
-    long fetch_client_queue;    /* 0: fetch_queue / 4, at least 1 */
+    long fetch_client_threads; /* 0: fetch_threads / 4, at least 1 */
+    long fetch_client_queue;   /* 0: fetch_queue / 4, at least 1 */
 
     stird_ppt_def ppt_types[STIRD_MAX_PPT_TYPES];
     size_t n_ppt_types;
@@ -95,21 +95,21 @@ typedef struct stird_config {
     int has_fixed_time;
     long long fixed_time;
 
-    int auth;                       /* enum stird_auth_mode */
+    int auth; /* enum stird_auth_mode */
     char *oauth_jwks;
     char *oauth_issuer;
     char *oauth_audience[STIRD_MAX_AUDIENCES];
     size_t n_oauth_audience;
-    long oauth_clock_skew;          /* seconds */
+    long oauth_clock_skew; /* seconds */
     char *policy_file;
     char *audit_log;
-    stird_addr metrics_listen;      /* set: serve GET /metrics; .off: "none" */
-    int log_json;                   /* log_format = json */
-    long cert_expiry_warn_days;     /* warn at start/reload within this */
+    stird_addr metrics_listen;  /* set: serve GET /metrics; .off: "none" */
+    int log_json;               /* log_format = json */
+    long cert_expiry_warn_days; /* warn at start/reload within this */
     /* Keys (docs/SECURITY.md "Keys") */
     int allow_insecure_key_mode;
-    char *pkcs11_module;            /* module of "pkcs11:" keys; no default */
-    char *key_pin_file;             /* token PIN, first line */
+    char *pkcs11_module; /* module of "pkcs11:" keys; no default */
+    char *key_pin_file;  /* token PIN, first line */
     stird_signer_def signers[STIRD_MAX_SIGNERS];
     size_t n_signers;
 
@@ -171,8 +171,8 @@ void config_init(stird_config *cfg);
  * (`label` names it in them). For tools sharing stird's settings
  * (stirctl); call config_finish_fetch() once all are set.
  */
-int config_set(stird_config *cfg, const char *name, const char *label, const char *value,
-               char *err, size_t errlen);
+int config_set(stird_config *cfg, const char *name, const char *label, const char *value, char *err,
+               size_t errlen);
 
 /* Copy the fetch_* policy into rcd.fetch and crl.fetch, keeping their
  * size caps (config_load does it). */

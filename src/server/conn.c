@@ -41,8 +41,8 @@
 
 #include <openssl/err.h>
 
-#define IN_CAP 16384            /* read buffer per connection */
-#define INLINE_BODY 1024        /* most Ms bodies fit without a malloc */
+#define IN_CAP 16384     /* read buffer per connection */
+#define INLINE_BODY 1024 /* most Ms bodies fit without a malloc */
 #define LINGER_MS 2000
 #define CLIENT_BUCKETS 1024
 
@@ -57,7 +57,7 @@ struct conn {
     int fd;
     SSL *ssl;
     enum state state;
-    unsigned events;                /* epoll interest now */
+    unsigned events; /* epoll interest now */
     int in_epoll;
     http_client client;
     int counted_identity;
@@ -66,7 +66,7 @@ struct conn {
     int tkind;
     long long deadline;
     conn *tprev, *tnext;
-    conn *prev, *next;              /* every connection of the worker */
+    conn *prev, *next; /* every connection of the worker */
     conn *resume_next;
 
     /* input */
@@ -76,11 +76,11 @@ struct conn {
 
     /* the request */
     struct timespec t0;
-    int answered;                   /* reply filled from the headers */
+    int answered; /* reply filled from the headers */
     int complete;
     int close_after;
     const void *data;
-    void (*done)(void *arg, conn *c);   /* conn_set_data_done */
+    void (*done)(void *arg, conn *c); /* conn_set_data_done */
     void *done_arg;
     char *body;
     size_t body_len, body_cap;
@@ -106,13 +106,13 @@ struct worker {
     int ep;
     int evfd;
     pthread_mutex_t lock;
-    conn *resumed;                  /* under lock */
-    struct handoff *handoffs;       /* under lock */
+    conn *resumed;            /* under lock */
+    struct handoff *handoffs; /* under lock */
     conn *all;
     conn *thead[T_KINDS], *ttail[T_KINDS];
     long long now;
-    atomic_ulong loops;             /* event loop turns: the watchdog's heartbeat */
-    unsigned long loops_seen;       /* the liveness checker's: at its last call */
+    atomic_ulong loops;       /* event loop turns: the watchdog's heartbeat */
+    unsigned long loops_seen; /* the liveness checker's: at its last call */
 };
 
 struct client_count {
@@ -126,21 +126,21 @@ struct conn_server {
     http1_limits hlim;
     conn_listener ls[CONN_MAX_LISTENERS];
     size_t n_ls;
-    size_t n_workers;               /* initialized */
-    size_t n_started;               /* running */
-    int alive_primed;               /* conn_server_alive has taken its first reading */
+    size_t n_workers; /* initialized */
+    size_t n_started; /* running */
+    int alive_primed; /* conn_server_alive has taken its first reading */
     struct worker *workers;
     atomic_int stopping;
-    atomic_uint next_worker;        /* round robin of new connections */
+    atomic_uint next_worker; /* round robin of new connections */
     long timeout_ms[T_KINDS];
 
-    pthread_mutex_t clients_lock;   /* the counts below */
+    pthread_mutex_t clients_lock; /* the counts below */
     long n_conns;
     struct client_count *clients[CLIENT_BUCKETS];
 
-    char busy[400];                 /* the 503 written past max_connections */
+    char busy[400]; /* the 503 written past max_connections */
     int busy_len;
-    atomic_llong refused_log_at;    /* rate limit of the "refused" warning */
+    atomic_llong refused_log_at; /* rate limit of the "refused" warning */
     atomic_long refused_since;
 };
 
@@ -325,7 +325,7 @@ static void conn_free(conn *c)
 static void begin_linger(conn *c)
 {
     if (c->ssl)
-        SSL_shutdown(c->ssl);       /* close_notify; we do not wait for the peer's */
+        SSL_shutdown(c->ssl); /* close_notify; we do not wait for the peer's */
     shutdown(c->fd, SHUT_WR);
     c->state = S_LINGER;
     timer_start(c, T_LINGER);
@@ -431,28 +431,50 @@ static void out_put(conn *c, const char *s, size_t n)
 static const char *reason_phrase(unsigned status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
     }
 }
 
@@ -487,10 +509,10 @@ static int queue_reply(conn *c)
     long long lat;
     struct timespec t1;
 
-    if (r->status == 0)             /* a handler that said nothing */
+    if (r->status == 0) /* a handler that said nothing */
         r->status = 500;
     if (!body && (r->status >= 400 || r->content_type)) {
-        r->status = 500;            /* a problem that could not be built */
+        r->status = 500; /* a problem that could not be built */
         r->content_type = "application/problem+json";
         body = OOM_BODY;
         blen = sizeof OOM_BODY - 1;
@@ -523,13 +545,16 @@ static int queue_reply(conn *c)
     lat = c->t0.tv_sec ? (long long)(t1.tv_sec - c->t0.tv_sec) * 1000000LL +
                              (t1.tv_nsec - c->t0.tv_nsec) / 1000
                        : 0;
-    log_access(&(log_access_rec){
-        .tag = c->l->tag, .client = &c->client,
-        .method = c->h.method[0] ? c->h.method : NULL,
-        .path = c->h.headers_done ? c->h.path : NULL, .status = r->status,
-        .latency_us = lat, .request_id = r->request_id[0] ? r->request_id : NULL,
-        .verstat = r->verstat[0] ? r->verstat : NULL, .codes = r->codes[0] ? r->codes : NULL,
-        .note = r->note});
+    log_access(&(log_access_rec){.tag = c->l->tag,
+                                 .client = &c->client,
+                                 .method = c->h.method[0] ? c->h.method : NULL,
+                                 .path = c->h.headers_done ? c->h.path : NULL,
+                                 .status = r->status,
+                                 .latency_us = lat,
+                                 .request_id = r->request_id[0] ? r->request_id : NULL,
+                                 .verstat = r->verstat[0] ? r->verstat : NULL,
+                                 .codes = r->codes[0] ? r->codes : NULL,
+                                 .note = r->note});
     metrics_request(r->resource, r->status, lat);
     if (r->status == 413)
         metrics_refusal(METRICS_REFUSED_SIZE);
@@ -561,7 +586,7 @@ static int after_response(conn *c)
     c->t0.tv_sec = 0;
     c->state = S_READ;
     set_events(c, EPOLLIN);
-    if (c->inpos < c->inlen) {       /* pipelined */
+    if (c->inpos < c->inlen) { /* pipelined */
         timer_start(c, T_REQUEST);
         if (process(c) != 0)
             return -1;
@@ -617,11 +642,11 @@ static int ev_headers(void *arg)
         c->close_after = 1;
     if (c->l->handler->headers(c->l->arg, c, &c->reply)) {
         c->answered = 1;
-        if (body_expected(c)) {     /* refused from its headers: do not read the body */
+        if (body_expected(c)) { /* refused from its headers: do not read the body */
             c->close_after = 1;
             return 1;
         }
-        return 0;                   /* nothing more to read: complete follows */
+        return 0; /* nothing more to read: complete follows */
     }
     if (c->h.expect_continue && c->h.version_minor >= 1 && body_expected(c)) {
         static const char CONTINUE[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -679,7 +704,7 @@ static int dispatch(conn *c)
 {
     c->body[c->body_len] = '\0';
     if (c->l->handler->request(c->l->arg, c, c->body, c->body_len, &c->reply)) {
-        c->state = S_WAIT;          /* out of epoll until conn_resume */
+        c->state = S_WAIT; /* out of epoll until conn_resume */
         timer_stop(c);
         epoll_ctl(c->w->ep, EPOLL_CTL_DEL, c->fd, NULL);
         c->in_epoll = 0;
@@ -694,7 +719,7 @@ static int process(conn *c)
     while (c->state == S_READ && c->inpos < c->inlen) {
         size_t n;
         if (!http1_started(&c->h) && c->tkind == T_IDLE)
-            timer_start(c, T_REQUEST);      /* a new request: its deadline starts */
+            timer_start(c, T_REQUEST); /* a new request: its deadline starts */
         n = http1_feed(&c->h, c->in + c->inpos, c->inlen - c->inpos);
         c->inpos += n;
         if (c->h.err_status) {
@@ -704,7 +729,7 @@ static int process(conn *c)
         }
         if (c->complete)
             return c->answered ? respond(c) : dispatch(c);
-        if (c->answered)            /* refused from the headers */
+        if (c->answered) /* refused from the headers */
             return respond(c);
         if (n == 0)
             break;
@@ -725,11 +750,11 @@ static int on_readable(conn *c)
             c->inpos = c->inlen = 0;
         room = IN_CAP - c->inlen;
         if (room == 0)
-            return 0;               /* the parser is paused on a full buffer */
+            return 0; /* the parser is paused on a full buffer */
         st = conn_read(c, c->in + c->inlen, room, &got);
         if (st == IO_AGAIN)
             return 0;
-        if (st != IO_OK) {          /* the client went away */
+        if (st != IO_OK) { /* the client went away */
             conn_free(c);
             return -1;
         }
@@ -750,7 +775,7 @@ static void handshake(conn *c)
     int rc = SSL_do_handshake(c->ssl);
     if (rc != 1) {
         if (tls_status(c, rc) != IO_AGAIN)
-            conn_free(c);           /* refused: protocol, no or bad client certificate */
+            conn_free(c); /* refused: protocol, no or bad client certificate */
         return;
     }
     tls_client_identity(c->ssl, &c->client);
@@ -781,7 +806,7 @@ static void on_event(conn *c, unsigned ev)
         handshake(c);
         break;
     case S_READ:
-        if (c->outlen && (ev & EPOLLOUT)) {     /* a 100 Continue still going out */
+        if (c->outlen && (ev & EPOLLOUT)) { /* a 100 Continue still going out */
             if (flush_out(c) == IO_ERROR) {
                 conn_free(c);
                 return;
@@ -811,7 +836,7 @@ static void on_event(conn *c, unsigned ev)
 
 /* ---- accept -------------------------------------------------------------- */
 
-#define BUSY_BODY                                                                          \
+#define BUSY_BODY                                                                           \
     "{\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections; " \
     "retry later\",\"cause\":\"NF_CONGESTION\"}"
 
@@ -837,12 +862,13 @@ static int admit(conn_server *s, const conn_listener *l, int fd, const http_clie
     if (busy || over) {
         /* Refused at once. A plain client over the global limit gets a
          * 503 written straight into its socket buffer; TLS cannot. */
-        if (busy && !l->tls &&
-            send(fd, s->busy, (size_t)s->busy_len, MSG_NOSIGNAL) > 0)
+        if (busy && !l->tls && send(fd, s->busy, (size_t)s->busy_len, MSG_NOSIGNAL) > 0)
             shutdown(fd, SHUT_WR);
         close(fd);
         metrics_refusal(METRICS_REFUSED_CONNECTIONS);
-        log_refused(s, busy ? "max_connections reached" : "too many connections from this address (or IPv6 prefix)",
+        log_refused(s,
+                    busy ? "max_connections reached"
+                         : "too many connections from this address (or IPv6 prefix)",
                     client);
         return -1;
     }
@@ -888,7 +914,7 @@ static void attach(struct worker *w, const conn_listener *l, int fd, const http_
     if (w->all)
         w->all->prev = c;
     w->all = c;
-    timer_start(c, T_REQUEST);      /* the handshake counts */
+    timer_start(c, T_REQUEST); /* the handshake counts */
     if (c->ssl) {
         SSL_set_fd(c->ssl, fd);
         SSL_set_accept_state(c->ssl);
@@ -1072,11 +1098,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, size_t n,
-                               char *err, size_t errlen)
+conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, size_t n, char *err,
+                               size_t errlen)
 {
     conn_server *s = calloc(1, sizeof *s);
-    size_t started = 0;   /* workers initialized */
+    size_t started = 0; /* workers initialized */
 
     if (!s || n > CONN_MAX_LISTENERS) {
         snprintf(err, errlen, "out of memory");
@@ -1096,7 +1122,8 @@ conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, 
     s->busy_len = snprintf(s->busy, sizeof s->busy,
                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
                            "application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\n"
-                           "Content-Length: %zu\r\n\r\n%s", sizeof BUSY_BODY - 1, BUSY_BODY);
+                           "Content-Length: %zu\r\n\r\n%s",
+                           sizeof BUSY_BODY - 1, BUSY_BODY);
     pthread_mutex_init(&s->clients_lock, NULL);
     s->workers = calloc((size_t)s->lim.threads, sizeof *s->workers);
     if (!s->workers) {
@@ -1159,7 +1186,7 @@ void conn_server_stop(conn_server *s)
         pthread_join(s->workers[i].thread, NULL);
     for (size_t i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
-        while (w->handoffs) {       /* handed over after that worker stopped */
+        while (w->handoffs) { /* handed over after that worker stopped */
             struct handoff *h = w->handoffs;
             w->handoffs = h->next;
             close(h->fd);
@@ -1194,7 +1221,7 @@ int conn_server_alive(conn_server *s)
         if (judge && loops == w->loops_seen)
             alive = 0;
         w->loops_seen = loops;
-        wake(w);                    /* an idle worker turns its loop once for the next call */
+        wake(w); /* an idle worker turns its loop once for the next call */
     }
     return alive;
 }

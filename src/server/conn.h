@@ -43,28 +43,28 @@ typedef struct conn_handler {
 } conn_handler;
 
 typedef struct conn_listener {
-    const char *tag;                /* access log: "api", "x5u", "metrics" */
-    int fd;                         /* bound, listening, non-blocking; the server closes it */
-    struct tls_slot *tls;           /* NULL: plain HTTP; the caller frees it after stop */
+    const char *tag;      /* access log: "api", "x5u", "metrics" */
+    int fd;               /* bound, listening, non-blocking; the server closes it */
+    struct tls_slot *tls; /* NULL: plain HTTP; the caller frees it after stop */
     const conn_handler *handler;
     void *arg;
 } conn_listener;
 
 typedef struct conn_limits {
-    long threads;                   /* epoll worker threads */
-    long max_connections;           /* in all */
-    long max_per_client;            /* per client address, and per certificate identity */
-    long request_timeout_ms;        /* TLS handshake + request line + headers + body */
-    long idle_timeout_ms;           /* between requests; also a stalled response write */
-    size_t max_header_bytes;        /* request line + headers: 431 above */
-    size_t max_body;                /* 413 above */
-    int ipv6_prefix;                /* IPv6 clients counted per this prefix; 0: /64 */
+    long threads;            /* epoll worker threads */
+    long max_connections;    /* in all */
+    long max_per_client;     /* per client address, and per certificate identity */
+    long request_timeout_ms; /* TLS handshake + request line + headers + body */
+    long idle_timeout_ms;    /* between requests; also a stalled response write */
+    size_t max_header_bytes; /* request line + headers: 431 above */
+    size_t max_body;         /* 413 above */
+    int ipv6_prefix;         /* IPv6 clients counted per this prefix; 0: /64 */
 } conn_limits;
 
 #define CONN_MAX_LISTENERS 4
 
-conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, size_t n,
-                               char *err, size_t errlen);
+conn_server *conn_server_start(const conn_limits *lim, const conn_listener *ls, size_t n, char *err,
+                               size_t errlen);
 /* Stop accepting, close every connection, join the workers. NULL is fine. */
 void conn_server_stop(conn_server *s);
 
@@ -80,9 +80,9 @@ int conn_server_alive(conn_server *s);
 
 /* The request being handled (valid from the headers callback on). */
 const char *conn_method(const conn *c);
-const char *conn_path(const conn *c);          /* without the query */
-const char *conn_header(const conn *c, const char *name);   /* NULL when absent */
-long long conn_content_length(const conn *c);   /* -1: none (or chunked) */
+const char *conn_path(const conn *c);                     /* without the query */
+const char *conn_header(const conn *c, const char *name); /* NULL when absent */
+long long conn_content_length(const conn *c);             /* -1: none (or chunked) */
 int conn_chunked(const conn *c);
 /* Who is calling (address; certificate identity after the TLS handshake).
  * The gate may fill `principal`. */

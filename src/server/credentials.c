@@ -21,8 +21,8 @@
 
 #define PIN_MAX 256
 
-int cred_check_key_file(const stird_config *cfg, const char *what, const char *path,
-                        char *err, size_t errlen)
+int cred_check_key_file(const stird_config *cfg, const char *what, const char *path, char *err,
+                        size_t errlen)
 {
     struct stat st;
 
@@ -35,14 +35,17 @@ int cred_check_key_file(const stird_config *cfg, const char *what, const char *p
     /* Anyone who can read the key can sign as this provider; anyone who
      * can write it can make us sign with theirs. */
     if (cfg->allow_insecure_key_mode) {
-        log_msg(LOG_LVL_WARN, "%s %s has mode %04o (group/other access); accepted because "
-                "allow_insecure_key_mode is set: for labs only", what, path,
-                (unsigned)(st.st_mode & 07777));
+        log_msg(LOG_LVL_WARN,
+                "%s %s has mode %04o (group/other access); accepted because "
+                "allow_insecure_key_mode is set: for labs only",
+                what, path, (unsigned)(st.st_mode & 07777));
         return 0;
     }
-    snprintf(err, errlen, "%s %s has mode %04o: group or others may access it; "
+    snprintf(err, errlen,
+             "%s %s has mode %04o: group or others may access it; "
              "make it owner-only (chmod 600 %s), or set allow_insecure_key_mode = yes "
-             "(labs only)", what, path, (unsigned)(st.st_mode & 07777), path);
+             "(labs only)",
+             what, path, (unsigned)(st.st_mode & 07777), path);
     return -1;
 }
 
@@ -57,7 +60,7 @@ static int read_pin(const stird_config *cfg, char pin[PIN_MAX + 1], int *have, c
     const char *env = getenv("STIRD_PKCS11_PIN");
     *have = 0;
     if (cfg->key_pin_file) {
-        char buf[PIN_MAX + 3];   /* the longest PIN, "\r\n" */
+        char buf[PIN_MAX + 3]; /* the longest PIN, "\r\n" */
         FILE *f;
         size_t n, len;
         if (cred_check_key_file(cfg, "PIN file", cfg->key_pin_file, err, errlen) != 0)
@@ -75,8 +78,8 @@ static int read_pin(const stird_config *cfg, char pin[PIN_MAX + 1], int *have, c
         pin[len > PIN_MAX ? PIN_MAX : len] = '\0';
         OPENSSL_cleanse(buf, sizeof buf);
         if (len > PIN_MAX) {
-            snprintf(err, errlen, "PIN file %s: the PIN is longer than %d bytes",
-                     cfg->key_pin_file, PIN_MAX);
+            snprintf(err, errlen, "PIN file %s: the PIN is longer than %d bytes", cfg->key_pin_file,
+                     PIN_MAX);
             return -1;
         }
         if (pin[0] == '\0') {
@@ -100,8 +103,10 @@ static int check_key_source(const stird_config *cfg, const char *key, char *err,
 {
     if (strncmp(key, "pkcs11:", 7) == 0) {
         if (!cfg->pkcs11_module) {
-            snprintf(err, errlen, "the signing key %s is in a PKCS#11 token: set "
-                     "pkcs11_module (e.g. /usr/lib/softhsm/libsofthsm2.so for SoftHSM)", key);
+            snprintf(err, errlen,
+                     "the signing key %s is in a PKCS#11 token: set "
+                     "pkcs11_module (e.g. /usr/lib/softhsm/libsofthsm2.so for SoftHSM)",
+                     key);
             return -1;
         }
         return 0;
@@ -162,7 +167,7 @@ stir_signer *cred_signer_new(stir_ctx *ctx, const stird_config *cfg, stir_rcd *r
             .n_tn_ranges = d ? d->n_tn : 0,
             .pkcs11_module = cfg->pkcs11_module,
             .pkcs11_pin = have_pin ? pin : NULL,
-            .freshness_s = cfg->verify.freshness_s,   /* one setting for both */
+            .freshness_s = cfg->verify.freshness_s, /* one setting for both */
             .rcd = rcd,
             .require_user_phone = cfg->verify.require_user_phone,
         };
@@ -251,14 +256,15 @@ static time_t warn_file(const char *what, const char *path, long days, time_t no
         else if (nb > now)
             log_msg(LOG_LVL_WARN, "%s %s: certificate %s is not valid yet", what, path, subject);
         else if (na && na - now < (time_t)days * 86400)
-            log_msg(LOG_LVL_WARN, "%s %s: certificate %s expires in %.1f days "
-                    "(cert_expiry_warn_days = %ld)", what, path, subject,
-                    (double)(na - now) / 86400, days);
+            log_msg(LOG_LVL_WARN,
+                    "%s %s: certificate %s expires in %.1f days "
+                    "(cert_expiry_warn_days = %ld)",
+                    what, path, subject, (double)(na - now) / 86400, days);
         if (na && (!first || na < first))
             first = na;
         X509_free(x);
     }
-    ERR_clear_error();      /* the end of the file reads as an error */
+    ERR_clear_error(); /* the end of the file reads as an error */
     fclose(f);
     return first;
 }

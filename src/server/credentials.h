@@ -17,8 +17,8 @@
  * names the setting in the message ("signing key"). Returns 0, or -1 with
  * a one-line message naming the file and its mode in `err`.
  */
-int cred_check_key_file(const stird_config *cfg, const char *what, const char *path,
-                        char *err, size_t errlen);
+int cred_check_key_file(const stird_config *cfg, const char *what, const char *path, char *err,
+                        size_t errlen);
 
 /*
  * The signer of the configured credentials: one identity per `signer`
@@ -53,11 +53,12 @@ time_t cred_warn_expiry(const char *what, const char *path, long days, time_t no
  */
 typedef struct cred_holder cred_holder;
 typedef struct cred_ref cred_ref;
-cred_holder *cred_holder_new(stir_signer *initial);   /* takes it; NULL: out of memory */
+cred_holder *cred_holder_new(stir_signer *initial); /* takes it; NULL: out of memory */
 void cred_holder_free(cred_holder *h);
 cred_ref *cred_acquire(cred_holder *h);
 stir_signer *cred_signer(const cred_ref *r);
 void cred_release(cred_ref *r);
-int cred_holder_swap(cred_holder *h, stir_signer *next);   /* takes it; -1: out of memory, not taken */
+int cred_holder_swap(cred_holder *h,
+                     stir_signer *next); /* takes it; -1: out of memory, not taken */
 
 #endif

@@ -22,8 +22,7 @@ typedef struct auth_denial {
 
 /* Fill `d` (status, title, cause, rule may be NULL) and return status. */
 unsigned denial_set(auth_denial *d, unsigned status, const char *title, const char *cause,
-                    const char *rule, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+                    const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Copy at most `max` bytes of untrusted text into out (cap bytes), keeping
  * printable ASCII and replacing anything else, '"' and '\\' with '?', so

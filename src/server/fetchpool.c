@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define N_BUCKETS 1024          /* client table; chains stay short below ~10k clients */
+#define N_BUCKETS 1024 /* client table; chains stay short below ~10k clients */
 
 struct client;
 
@@ -29,18 +29,18 @@ struct job {
     struct client *cl;
     const stird_app *app;
     fetchpool_finish_fn finish;
-    json_t *body;               /* owned reference */
-    json_t *req;                /* owned reference */
+    json_t *body; /* owned reference */
+    json_t *req;  /* owned reference */
     http_reply *r;
     void (*done)(void *arg);
     void *arg;
-    long long queued_ms;        /* monotonic time it was queued */
+    long long queued_ms; /* monotonic time it was queued */
 };
 
 /* A client with jobs waiting or running; freed when it has neither. */
 struct client {
-    struct client *hnext;               /* hash chain */
-    struct client *rprev, *rnext;       /* ring of clients with jobs waiting */
+    struct client *hnext;         /* hash chain */
+    struct client *rprev, *rnext; /* ring of clients with jobs waiting */
     struct job *head, *tail;
     size_t waiting, running;
     char key[];
@@ -50,9 +50,9 @@ struct fetchpool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct client *table[N_BUCKETS];
-    struct client *ring;        /* next client to serve; NULL: nothing waiting */
-    size_t queued;              /* jobs waiting, all clients */
-    size_t busy;                /* threads running a job */
+    struct client *ring; /* next client to serve; NULL: nothing waiting */
+    size_t queued;       /* jobs waiting, all clients */
+    size_t busy;         /* threads running a job */
     fetchpool_limits lim;
     int stopping;
     size_t n_threads;
@@ -96,7 +96,7 @@ static void job_end(struct job *j)
 
 static uint32_t key_hash(const char *k)
 {
-    uint32_t h = 2166136261u;           /* FNV-1a */
+    uint32_t h = 2166136261u; /* FNV-1a */
     while (*k)
         h = (h ^ (unsigned char)*k++) * 16777619u;
     return h;
@@ -229,7 +229,7 @@ static void *pool_main(void *arg)
         while (!(j = next_job(p)) && !p->stopping)
             pthread_cond_wait(&p->cond, &p->lock);
         if (!j)
-            break;              /* stopping and nothing left to run */
+            break; /* stopping and nothing left to run */
         pthread_mutex_unlock(&p->lock);
         struct client *cl = j->cl;
         j->finish(j->app, j->body, j->req, j->r, j->arg);
@@ -258,8 +258,13 @@ int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
     struct job *j = malloc(sizeof *j);
     if (!j)
         return FETCHPOOL_FULL;
-    *j = (struct job){.app = app, .finish = finish, .body = json_incref(body),
-                      .req = json_incref(req), .r = r, .done = done, .arg = arg,
+    *j = (struct job){.app = app,
+                      .finish = finish,
+                      .body = json_incref(body),
+                      .req = json_incref(req),
+                      .r = r,
+                      .done = done,
+                      .arg = arg,
                       .queued_ms = now_ms()};
     int rc = 0;
     pthread_mutex_lock(&p->lock);
@@ -311,7 +316,7 @@ static struct job *take_late(fetchpool *p, long long now)
         cl = cl->rnext;
     } while (cl != p->ring);
     for (cl = p->ring; clients-- > 0;) {
-        struct client *next = cl->rnext;    /* stays in the ring: only cl may leave */
+        struct client *next = cl->rnext; /* stays in the ring: only cl may leave */
         while (cl->head && now - cl->head->queued_ms > p->lim.max_wait_ms) {
             struct job *j = queue_pop(p, cl);
             j->next = late;

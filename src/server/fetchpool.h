@@ -31,19 +31,19 @@ typedef void (*fetchpool_finish_fn)(const stird_app *app, const json_t *body, co
 typedef struct fetchpool fetchpool;
 
 typedef struct fetchpool_limits {
-    size_t threads;             /* pool threads */
-    size_t queue;               /* jobs waiting, all clients together */
-    size_t client_threads;      /* threads one client may hold at once (>= 1) */
-    size_t client_queue;        /* jobs one client may have waiting (>= 1) */
-    long max_wait_ms;           /* a job waiting longer is answered 503; 0: no limit */
+    size_t threads;        /* pool threads */
+    size_t queue;          /* jobs waiting, all clients together */
+    size_t client_threads; /* threads one client may hold at once (>= 1) */
+    size_t client_queue;   /* jobs one client may have waiting (>= 1) */
+    long max_wait_ms;      /* a job waiting longer is answered 503; 0: no limit */
 } fetchpool_limits;
 
 /* NULL with `err`. */
 fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errlen);
 
 enum {
-    FETCHPOOL_FULL = -1,        /* the whole queue is full, or the pool is stopping */
-    FETCHPOOL_CLIENT_FULL = -2  /* this client already has client_queue jobs waiting */
+    FETCHPOOL_FULL = -1,       /* the whole queue is full, or the pool is stopping */
+    FETCHPOOL_CLIENT_FULL = -2 /* this client already has client_queue jobs waiting */
 };
 
 /*
@@ -52,8 +52,8 @@ enum {
  * FETCHPOOL_FULL / FETCHPOOL_CLIENT_FULL (nothing queued, done not called).
  */
 int fetchpool_run(fetchpool *p, const char *client, const stird_app *app,
-                  fetchpool_finish_fn finish, json_t *body, json_t *req,
-                  struct http_reply *r, void (*done)(void *arg), void *arg);
+                  fetchpool_finish_fn finish, json_t *body, json_t *req, struct http_reply *r,
+                  void (*done)(void *arg), void *arg);
 
 /* Answer the queued jobs 503 (calling their done) and wait for the running
  * ones; later fetchpool_run calls get FETCHPOOL_FULL. Idempotent. The pool

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 struct holder_ref {
-    atomic_int refs;            /* the holder's one + one per request using it */
+    atomic_int refs; /* the holder's one + one per request using it */
     void *obj;
     void (*free_obj)(void *obj);
 };

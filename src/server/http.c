@@ -38,7 +38,7 @@ enum route { R_NONE, R_SIGNING, R_VERIFICATION, R_HEALTH, R_READY };
 struct resource {
     const char *name;
     enum route route;
-    const char *ppt;            /* type implied by a legacy signing resource */
+    const char *ppt; /* type implied by a legacy signing resource */
 };
 
 static const struct resource RESOURCES[] = {
@@ -58,8 +58,8 @@ static const struct resource READY = {"ready", R_READY, NULL};
 struct http_server {
     const stird_app *app;
     unsigned port;
-    unsigned metrics_port;      /* 0: no metrics listener */
-    char prefix[256];           /* "{routing_path}/stir/v1/" */
+    unsigned metrics_port; /* 0: no metrics listener */
+    char prefix[256];      /* "{routing_path}/stir/v1/" */
     size_t prefix_len;
     char sign_path[256];
     char verify_path[256];
@@ -216,19 +216,17 @@ static void ready_reply(const stird_app *app, http_reply *r)
     cred_release(ref);
     stir_certcache_stats_get(v->cache, &st);
     holder_release(vref);
-    o = json_pack("{s:s, s:I, s:b, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-                  "status", ready ? "ready" : "not ready",
-                  "trustAnchors", (json_int_t)anchors,
-                  "signing", can_sign,
-                  "verification", can_verify,
-                  "certCache",
-                  "entries", (json_int_t)st.entries, "hits", (json_int_t)st.hits,
-                  "misses", (json_int_t)st.misses, "fetches", (json_int_t)st.fetches,
-                  "fetchFailures", (json_int_t)st.fetch_failures,
-                  "negativeHits", (json_int_t)st.neg_hits, "refreshes", (json_int_t)st.refreshes);
+    o = json_pack("{s:s, s:I, s:b, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "status",
+                  ready ? "ready" : "not ready", "trustAnchors", (json_int_t)anchors, "signing",
+                  can_sign, "verification", can_verify, "certCache", "entries",
+                  (json_int_t)st.entries, "hits", (json_int_t)st.hits, "misses",
+                  (json_int_t)st.misses, "fetches", (json_int_t)st.fetches, "fetchFailures",
+                  (json_int_t)st.fetch_failures, "negativeHits", (json_int_t)st.neg_hits,
+                  "refreshes", (json_int_t)st.refreshes);
     if (o && !ready)
-        json_object_set_new(o, "detail", json_string("no signing key configured and no trust "
-                                                     "anchors loaded"));
+        json_object_set_new(o, "detail",
+                            json_string("no signing key configured and no trust "
+                                        "anchors loaded"));
     http_reply_json(r, ready ? 200 : 503, o);
 }
 
@@ -312,7 +310,7 @@ static int find_sentinel(const json_t *v, char *path, size_t cap)
     if (json_is_string(v))
         return strstr(json_string_value(v), SENTINEL) != NULL;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             int in_key = strstr(key, SENTINEL) != NULL;
             if (!in_key)
                 snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
@@ -321,7 +319,7 @@ static int find_sentinel(const json_t *v, char *path, size_t cap)
             path[base] = '\0';
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child) {
+        json_array_foreach (v, i, child) {
             snprintf(path + base, cap - base, "[%zu]", i);
             if (find_sentinel(child, path, cap))
                 return 1;
@@ -372,8 +370,8 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
         field += 15;
     else if (strncmp(field, "verificationRequest.", 20) == 0)
         field += 20;
-    snprintf(detail, sizeof detail, "%s is not valid UTF-8 (line %d, column %d)", field,
-             jerr->line, jerr->column);
+    snprintf(detail, sizeof detail, "%s is not valid UTF-8 (line %d, column %d)", field, jerr->line,
+             jerr->column);
     http_problem(r, 400, "Invalid Parameter Value", detail,
                  stir_ms_field_is_mandatory(field) ? "MANDATORY_IE_INCORRECT"
                                                    : "OPTIONAL_IE_INCORRECT",
@@ -391,8 +389,8 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
  */
 struct req_state {
     const struct resource *res;
-    const auth *a;                  /* NULL: no gate */
-    const policy_client *pol;       /* NULL: no policy applies */
+    const auth *a;            /* NULL: no gate */
+    const policy_client *pol; /* NULL: no policy applies */
 };
 
 static const struct req_state OPEN[N_RESOURCES] = {
@@ -462,7 +460,7 @@ struct deferred {
     const struct resource *res;
     json_t *body;
     http_reply *r;
-    const char *const *signers;     /* the client's policy "signers" (the
+    const char *const *signers; /* the client's policy "signers" (the
                                      * auth holding them outlives the job) */
     size_t n_signers;
 };
@@ -536,7 +534,8 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
                        "(certificates, RCD content) or token signatures (fetch_client_queue); "
                        "retry later"
                      : "too many requests are waiting for fetches (certificates, RCD content) "
-                       "or token signatures (fetch_queue); retry later", NULL, NULL, NULL);
+                       "or token signatures (fetch_queue); retry later",
+                 NULL, NULL, NULL);
     r->retry_after = 1;
     return 0;
 }
@@ -544,8 +543,8 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
 /* The requestId of the request, for the access log. */
 static void note_request_id(const json_t *body, const struct resource *res, http_reply *r)
 {
-    const json_t *w = json_object_get(body, res->route == R_SIGNING ? "signingRequest"
-                                                                     : "verificationRequest");
+    const json_t *w =
+        json_object_get(body, res->route == R_SIGNING ? "signingRequest" : "verificationRequest");
     const json_t *rid = json_object_get(json_is_object(w) ? w : body, "requestId");
     if (!rid)
         rid = json_object_get(body, "requestId");
@@ -561,8 +560,8 @@ static void note_request_id(const json_t *body, const struct resource *res, http
  * resource implies, as a JSON string, or NULL. The whole signing path
  * runs here, RCD fetches included (blocking is fine on this thread).
  */
-static void sign_on_pool(const stird_app *app, const json_t *body, const json_t *ppt,
-                         http_reply *r, void *arg)
+static void sign_on_pool(const stird_app *app, const json_t *body, const json_t *ppt, http_reply *r,
+                         void *arg)
 {
     const struct deferred *d = arg;
     json_t *later = NULL;
@@ -667,17 +666,15 @@ static int gate(struct http_server *s, conn *c, const struct resource *res, http
             conn_set_data_done(c, st, api_done, s);
             return 0;
         }
-        status = denial_set(&d, 500, "Internal Server Error", "SYSTEM_FAILURE", NULL,
-                            "out of memory");
+        status =
+            denial_set(&d, 500, "Internal Server Error", "SYSTEM_FAILURE", NULL, "out of memory");
     }
     deny(r, &d);
     if (res->route == R_SIGNING && status != 401 && s->app->audit)
-        audit_refused(s->app->audit, cl, app_now(s->app), NULL, NULL, res->ppt, status,
-                      d.detail);
+        audit_refused(s->app->audit, cl, app_now(s->app), NULL, NULL, res->ppt, status, d.detail);
     auth_release(h, a);
     return 1;
 }
-
 
 static int api_headers(void *arg, conn *c, http_reply *r)
 {
@@ -769,8 +766,8 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
         goto answered;
     }
     if (!json_is_object(body)) {
-        http_problem(r, 400, "Failed To Parse Message Body",
-                     "request body must be a JSON object", "INVALID_MSG_FORMAT", NULL, NULL);
+        http_problem(r, 400, "Failed To Parse Message Body", "request body must be a JSON object",
+                     "INVALID_MSG_FORMAT", NULL, NULL);
     } else if (check_signing_policy(s, st, body, r)) {
         note_request_id(body, res, r);
     } else {
@@ -813,21 +810,20 @@ static int metrics_headers(void *arg, conn *c, http_reply *r)
     } else {
         r->status = 200;
         r->content_type = METRICS_CONTENT_TYPE;
-        r->body = b.data;           /* the connection layer frees it */
+        r->body = b.data; /* the connection layer frees it */
         r->len = b.len;
     }
     return 1;
 }
 
-static int metrics_request_body(void *arg, conn *c, const char *body, size_t len,
-                                http_reply *r)
+static int metrics_request_body(void *arg, conn *c, const char *body, size_t len, http_reply *r)
 {
     (void)arg;
     (void)c;
     (void)body;
     (void)len;
     (void)r;
-    return 0;                   /* never reached: metrics_headers answers everything */
+    return 0; /* never reached: metrics_headers answers everything */
 }
 
 static const conn_handler METRICS_HANDLER = {metrics_headers, metrics_request_body};
@@ -888,8 +884,7 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     snprintf(s->sign_path, sizeof s->sign_path, "%s/stir/v1/signing", cfg->routing_path);
     snprintf(s->verify_path, sizeof s->verify_path, "%s/stir/v1/verification", cfg->routing_path);
     if (cfg->tls_cert) {
-        SSL_CTX *ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err,
-                                      errlen);
+        SSL_CTX *ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen);
         if (!ctx)
             goto fail;
         if (!(s->tls = tls_slot_new(ctx))) {
@@ -904,8 +899,8 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         /* 0: a quarter of the threads / of the queue, at least 1 */
         .client_threads = (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads
                                                              : cfg->fetch_threads / 4),
-        .client_queue = (size_t)(cfg->fetch_client_queue ? cfg->fetch_client_queue
-                                                         : cfg->fetch_queue / 4),
+        .client_queue =
+            (size_t)(cfg->fetch_client_queue ? cfg->fetch_client_queue : cfg->fetch_queue / 4),
         /* Waiting longer than a client may take to send a request means it
          * has given up, or soon will (issue 8 item 6). */
         .max_wait_ms = cfg->request_timeout * 1000,
@@ -930,12 +925,14 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     }
     if (!s->tls) {
         const char *h = cfg->listen.host;
-        int loopback = strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-                       strcmp(h, "::1") == 0;
+        int loopback =
+            strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
         if (!loopback)
-            log_msg(LOG_LVL_WARN, "PLAIN HTTP on %s, a non-loopback address: anyone on the network "
+            log_msg(LOG_LVL_WARN,
+                    "PLAIN HTTP on %s, a non-loopback address: anyone on the network "
                     "can read and forge Ms requests and answers; set tls-cert/tls-key "
-                    "(and tls-client-ca)", h);
+                    "(and tls-client-ca)",
+                    h);
     }
     s->conns = conn_server_start(&lim, ls, n, err, errlen);
     if (!s->conns) {
@@ -944,8 +941,8 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         goto fail;
     }
     if (s->tls)
-        log_msg(LOG_LVL_INFO, "Ms API over HTTPS%s", cfg->tls_client_ca
-                ? " with mutual TLS (client certificates required)" : "");
+        log_msg(LOG_LVL_INFO, "Ms API over HTTPS%s",
+                cfg->tls_client_ca ? " with mutual TLS (client certificates required)" : "");
     return s;
 fail:
     fetchpool_destroy(s->pool);

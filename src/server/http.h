@@ -21,21 +21,21 @@ typedef struct http_reply {
     unsigned status;
     char *body;
     size_t len;
-    int body_static;              /* body is not ours to free */
-    const char *content_type;     /* static string */
-    const char *allow;            /* Allow header for 405, static */
-    unsigned retry_after;         /* Retry-After seconds for 503/429, 0: none */
-    const char *resource;         /* metrics: the resource answered ("signing"), static;
+    int body_static;                      /* body is not ours to free */
+    const char *content_type;             /* static string */
+    const char *allow;                    /* Allow header for 405, static */
+    unsigned retry_after;                 /* Retry-After seconds for 503/429, 0: none */
+    const char *resource;                 /* metrics: the resource answered ("signing"), static;
                                    * NULL: "other" */
-    char *identity;               /* signing 200: the Identity value signed, malloc'd (the
+    char *identity;                       /* signing 200: the Identity value signed, malloc'd (the
                                    * connection layer frees it); for the audit record */
-    char headers[HTTP_EXTRA_HEADERS_MAX];   /* more "Name: value\r\n" lines */
+    char headers[HTTP_EXTRA_HEADERS_MAX]; /* more "Name: value\r\n" lines */
     size_t headers_len;
     /* for the access log line */
     char note[HTTP_NOTE_MAX];
-    char request_id[HTTP_REQUEST_ID_MAX];   /* the request's requestId; "" */
-    char verstat[64];             /* verification: verstatValue; "" */
-    char codes[96];               /* verification: "438,pass" per PASSporT; "" */
+    char request_id[HTTP_REQUEST_ID_MAX]; /* the request's requestId; "" */
+    char verstat[64];                     /* verification: verstatValue; "" */
+    char codes[96];                       /* verification: "438,pass" per PASSporT; "" */
 } http_reply;
 
 /* Add a header to the reply (WWW-Authenticate, ...). -1 when it does not
@@ -83,7 +83,6 @@ unsigned http_metrics_port(const http_server *s);
 int http_alive(void *arg);
 void http_stop(http_server *s);
 
-
 /* Request text fit for a problem detail or a log line: printable ASCII
  * ('?' for anything else), cut with "..." to fit `cap`. */
 void http_clean_text(char *out, size_t cap, const char *s);
@@ -101,12 +100,10 @@ void http_clean_text(char *out, size_t cap, const char *s);
  * NULL: any) are the signing identities the client's policy allows.
  */
 int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
-                   const char *const *signers, size_t n_signers, http_reply *r,
-                   json_t **later);
+                   const char *const *signers, size_t n_signers, http_reply *r, json_t **later);
 void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
                     const char *const *signers, size_t n_signers, http_reply *r);
-int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
-                        json_t **later);
+int verification_handle(const stird_app *app, const json_t *body, http_reply *r, json_t **later);
 void verification_finish(const stird_app *app, const json_t *body, const json_t *req,
                          http_reply *r);
 

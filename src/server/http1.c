@@ -52,9 +52,9 @@ static int switch_to(http1 *h, int next)
 {
     if (h->cur == next)
         return 0;
-    if (h->cur != CUR_NONE && put(h, "", 1) != 0)   /* NUL-terminate it */
+    if (h->cur != CUR_NONE && put(h, "", 1) != 0) /* NUL-terminate it */
         return -1;
-    if (h->cur == CUR_NAME && next != CUR_VALUE) {  /* a name without value */
+    if (h->cur == CUR_NAME && next != CUR_VALUE) { /* a name without value */
         h->headers[h->n_headers - 1].value = h->hlen;
         if (put(h, "", 1) != 0)
             return -1;
@@ -205,19 +205,20 @@ static int check_headers(http1 *h)
     if (te && h->version_minor == 0)
         return refuse(h, 400, "Transfer-Encoding is not allowed in an HTTP/1.0 request");
     if (h->version_minor >= 1 && h->host_count != 1)
-        return refuse(h, 400, h->host_count ? "more than one Host header"
-                                            : "an HTTP/1.1 request needs a Host header");
+        return refuse(h, 400,
+                      h->host_count ? "more than one Host header"
+                                    : "an HTTP/1.1 request needs a Host header");
     h->chunked = te != NULL;
-    h->target = h->hbuf;            /* the first string in hbuf */
+    h->target = h->hbuf; /* the first string in hbuf */
     h->path = origin_path(h->target);
     if (!h->path || h->target[0] == '\0')
         return refuse(h, 400, "the request-target must be a path (origin-form)");
     /* path without the query: cut a copy of it in place after the target */
-    q = strchr(h->path, '?');    /* the path's own query: never before it */
+    q = strchr(h->path, '?'); /* the path's own query: never before it */
     if (q) {
         char copy[HTTP1_MAX_TARGET + 1];
         size_t plen = (size_t)(q - h->path), at = h->hlen;
-        memcpy(copy, h->path, plen);    /* put() may move hbuf */
+        memcpy(copy, h->path, plen); /* put() may move hbuf */
         if (put(h, copy, plen) != 0 || put(h, "", 1) != 0)
             return -1;
         h->target = h->hbuf;
@@ -231,20 +232,20 @@ static int on_headers_complete(http_parser *p)
 {
     http1 *h = of(p);
     if (h->cur == CUR_TARGET || h->cur == CUR_NONE) {
-        if (h->cur == CUR_NONE && put(h, "", 1) != 0)   /* no target at all */
+        if (h->cur == CUR_NONE && put(h, "", 1) != 0) /* no target at all */
             return -1;
         h->cur = CUR_TARGET;
     }
     if (switch_to(h, CUR_NONE) != 0)
         return -1;
-    if (put(h, "", 1) != 0)         /* the last string's NUL */
+    if (put(h, "", 1) != 0) /* the last string's NUL */
         return -1;
     h->hlen--;
     if (check_headers(h) != 0)
         return -1;
     h->headers_done = 1;
     if (h->ev->headers(h->arg)) {
-        http_parser_pause(p, 1);    /* answered from the headers */
+        http_parser_pause(p, 1); /* answered from the headers */
         return 0;
     }
     return 0;
@@ -331,8 +332,9 @@ static void map_error(http1 *h)
         refuse(h, 400, "the request line has no valid method");
         break;
     case HPE_INVALID_HEADER_TOKEN:
-        refuse(h, 400, "a header line is malformed (a field name with no colon, or a bad "
-                       "character)");
+        refuse(h, 400,
+               "a header line is malformed (a field name with no colon, or a bad "
+               "character)");
         break;
     default: {
         char d[160];

@@ -15,11 +15,11 @@
 #include <http_parser.h>
 
 #define HTTP1_MAX_HEADERS 64
-#define HTTP1_MAX_TARGET 2048      /* request-target bytes; longer: 414 */
+#define HTTP1_MAX_TARGET 2048 /* request-target bytes; longer: 414 */
 
 typedef struct http1_limits {
-    size_t max_header_bytes;       /* request line + headers; more: 431 */
-    size_t max_body;               /* more: 413 */
+    size_t max_header_bytes; /* request line + headers; more: 431 */
+    size_t max_body;         /* more: 413 */
 } http1_limits;
 
 /* What the parser tells its user. */
@@ -44,10 +44,12 @@ typedef struct http1 {
      * copies in `hbuf`, so the input buffer can be reused. */
     char method[24];
     int version_major, version_minor;
-    const char *target;           /* the raw request-target */
-    const char *path;             /* target up to '?' */
+    const char *target; /* the raw request-target */
+    const char *path;   /* target up to '?' */
     size_t n_headers;
-    struct { size_t name, value; } headers[HTTP1_MAX_HEADERS];   /* offsets in hbuf */
+    struct {
+        size_t name, value;
+    } headers[HTTP1_MAX_HEADERS]; /* offsets in hbuf */
     long long content_length;     /* -1: none */
     int chunked;
     int keep_alive;
@@ -61,8 +63,8 @@ typedef struct http1 {
     /* private */
     int headers_done, host_count;
     size_t target_len;
-    size_t trailer_len;           /* bytes of a chunked body's trailer fields */
-    int cur;                      /* what is being appended to hbuf */
+    size_t trailer_len; /* bytes of a chunked body's trailer fields */
+    int cur;            /* what is being appended to hbuf */
     char *hbuf;
     size_t hlen, hcap;
     int started;

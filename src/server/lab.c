@@ -25,31 +25,31 @@
 #include "lab.h"
 
 static const char *const LAB_FILES[] = {
-    "api-ca.pem", "api.pem", "api.key", "client-ca.pem", "client.pem", "client.key",
-    "oauth.key", "oauth-jwks.json", "policy.json",   /* policy.json last: the marker */
+    "api-ca.pem", "api.pem",   "api.key",         "client-ca.pem", "client.pem",
+    "client.key", "oauth.key", "oauth-jwks.json", "policy.json", /* policy.json last: the marker */
 };
 #define N_LAB_FILES (sizeof LAB_FILES / sizeof LAB_FILES[0])
 
 /* The README examples sign for these: the lab client may sign for nothing else. */
-static const char LAB_POLICY[] =
-    "{\n"
-    "  \"comment\": \"stird lab policy: client 'lab' signs only for the TNs of the README examples\",\n"
-    "  \"clients\": {\n"
-    "    \"lab\": {\n"
-    "      \"resources\": [\"signing\", \"verification\"],\n"
-    "      \"ppt\": [\"*\"],\n"
-    "      \"orig_tn\": [\"12155551212\", \"12025551000\"],\n"
-    "      \"orig_uri\": [\"sip:*@example.com\"],\n"
-    "      \"max_attest\": \"A\",\n"
-    "      \"rcd_nam\": [\"*\"],\n"
-    "      \"rcd_url_prefixes\": [\"*\"],\n"
-    "      \"iss\": [\"*\"],\n"
-    "      \"appid\": [\"*\"],\n"
-    "      \"rate\": 1000,\n"
-    "      \"burst\": 2000\n"
-    "    }\n"
-    "  }\n"
-    "}\n";
+static const char LAB_POLICY[] = "{\n"
+                                 "  \"comment\": \"stird lab policy: client 'lab' signs only for "
+                                 "the TNs of the README examples\",\n"
+                                 "  \"clients\": {\n"
+                                 "    \"lab\": {\n"
+                                 "      \"resources\": [\"signing\", \"verification\"],\n"
+                                 "      \"ppt\": [\"*\"],\n"
+                                 "      \"orig_tn\": [\"12155551212\", \"12025551000\"],\n"
+                                 "      \"orig_uri\": [\"sip:*@example.com\"],\n"
+                                 "      \"max_attest\": \"A\",\n"
+                                 "      \"rcd_nam\": [\"*\"],\n"
+                                 "      \"rcd_url_prefixes\": [\"*\"],\n"
+                                 "      \"iss\": [\"*\"],\n"
+                                 "      \"appid\": [\"*\"],\n"
+                                 "      \"rate\": 1000,\n"
+                                 "      \"burst\": 2000\n"
+                                 "    }\n"
+                                 "  }\n"
+                                 "}\n";
 
 static int path_of(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -132,7 +132,8 @@ static int make_oauth(const char *tmp, char *err, size_t errlen)
     char *text = jwks ? json_dumps(jwks, JSON_INDENT(2)) : NULL;
     json_decref(jwks);
     int rc = text && !path_of(p, sizeof p, tmp, "oauth-jwks.json") && !write_text(p, text, 0644)
-                 ? 0 : -1;
+                 ? 0
+                 : -1;
     free(text);
     if (rc)
         snprintf(err, errlen, "lab: cannot write the JWKS");
@@ -183,12 +184,21 @@ int lab_create(const char *state_dir, char *err, size_t errlen)
         return -1;
     }
     stir_tls_pair_options api = {
-        .dir = tmp, .ca_file = "api-ca.pem", .ca_cn = "stird lab API CA",
-        .cert_file = "api.pem", .key_file = "api.key", .hosts = "localhost,127.0.0.1",
+        .dir = tmp,
+        .ca_file = "api-ca.pem",
+        .ca_cn = "stird lab API CA",
+        .cert_file = "api.pem",
+        .key_file = "api.key",
+        .hosts = "localhost,127.0.0.1",
     };
     stir_tls_pair_options client = {
-        .dir = tmp, .ca_file = "client-ca.pem", .ca_cn = "stird lab client CA",
-        .cert_file = "client.pem", .key_file = "client.key", .cn = LAB_CLIENT, .client = 1,
+        .dir = tmp,
+        .ca_file = "client-ca.pem",
+        .ca_cn = "stird lab client CA",
+        .cert_file = "client.pem",
+        .key_file = "client.key",
+        .cn = LAB_CLIENT,
+        .client = 1,
     };
     if (stir_pki_tls_pair(&api, &e) || stir_pki_tls_pair(&client, &e)) {
         snprintf(err, errlen, "lab: %s", e.detail);

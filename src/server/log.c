@@ -264,7 +264,7 @@ void client_addr_key(const char *addr, int v6_prefix, char *key, size_t cap)
 static void log_access_json(const log_access_rec *rec)
 {
     char line[2400], ts[32];
-    const size_t cap = sizeof line - 2;     /* room for "}\n" */
+    const size_t cap = sizeof line - 2; /* room for "}\n" */
     const http_client *c = rec->client;
     size_t o;
 
@@ -274,8 +274,8 @@ static void log_access_json(const log_access_rec *rec)
     if (c && c->addr[0]) {
         o = put_fmt(line, o, cap, ",\"client\":{\"addr\":\"%s\",\"port\":%u", c->addr, c->port);
         if (c->principal[0] || c->identity[0])
-            o = put_member(line, o, cap, "identity",
-                           c->principal[0] ? c->principal : c->identity, 256);
+            o = put_member(line, o, cap, "identity", c->principal[0] ? c->principal : c->identity,
+                           256);
         o = put_fmt(line, o, cap, "}");
     }
     if (rec->request_id)
@@ -310,8 +310,7 @@ void log_access(const log_access_rec *rec)
     }
     iso_now(ts);
     if (c && c->addr[0])
-        snprintf(addr, sizeof addr, strchr(c->addr, ':') ? "[%s]:%u" : "%s:%u", c->addr,
-                 c->port);
+        snprintf(addr, sizeof addr, strchr(c->addr, ':') ? "[%s]:%u" : "%s:%u", c->addr, c->port);
     put_clean(m, sizeof m, rec->method, 32);
     put_clean(p, sizeof p, rec->path, 200);
     if (c && (c->principal[0] || c->identity[0])) {
@@ -323,10 +322,10 @@ void log_access(const log_access_rec *rec)
         put_clean(rid + 4, sizeof rid - 4, rec->request_id, 256);
     }
     snprintf(line, sizeof line, "%s %s %s %s %s %u %lldus%s%s%s%s%s%s%s%s%s%s\n", ts,
-             rec->tag ? rec->tag : "-", addr, m, p, rec->status, rec->latency_us,
-             id[0] ? " " : "", id, rid[0] ? " " : "", rid,
-             rec->verstat ? " verstat=" : "", rec->verstat ? rec->verstat : "",
-             rec->codes ? " codes=" : "", rec->codes ? rec->codes : "",
-             rec->note && *rec->note ? " " : "", rec->note && *rec->note ? rec->note : "");
+             rec->tag ? rec->tag : "-", addr, m, p, rec->status, rec->latency_us, id[0] ? " " : "",
+             id, rid[0] ? " " : "", rid, rec->verstat ? " verstat=" : "",
+             rec->verstat ? rec->verstat : "", rec->codes ? " codes=" : "",
+             rec->codes ? rec->codes : "", rec->note && *rec->note ? " " : "",
+             rec->note && *rec->note ? rec->note : "");
     fputs(line, stderr);
 }

@@ -9,8 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-void log_set_level(int level);        /* enum stird_log_level */
-void log_set_json(int on);            /* log_format = json: one JSON object per line */
+void log_set_level(int level); /* enum stird_log_level */
+void log_set_json(int on);     /* log_format = json: one JSON object per line */
 int log_enabled(int level);
 
 /* "2025-01-01T00:00:00Z stird: LEVEL: message" */
@@ -22,12 +22,12 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * authentication gate, the policy, the audit trail and the access log.
  */
 typedef struct http_client {
-    char addr[48];                  /* "192.0.2.1" or "2001:db8::1", no port */
+    char addr[48]; /* "192.0.2.1" or "2001:db8::1", no port */
     unsigned port;
-    char identity[256];             /* mTLS: SAN URI, else SAN DNS, else subject CN; "" */
-    int has_cert;                   /* a verified client certificate was presented */
-    unsigned char cert_sha256[32];  /* SHA-256 of its DER (RFC 8705 x5t#S256) */
-    char principal[256];            /* authenticated name (token sub/client_id or
+    char identity[256];            /* mTLS: SAN URI, else SAN DNS, else subject CN; "" */
+    int has_cert;                  /* a verified client certificate was presented */
+    unsigned char cert_sha256[32]; /* SHA-256 of its DER (RFC 8705 x5t#S256) */
+    char principal[256];           /* authenticated name (token sub/client_id or
                                      * certificate identity); "" before/without auth */
 } http_client;
 
@@ -41,17 +41,17 @@ typedef struct http_client {
  * with members that have no value left out.
  */
 typedef struct log_access_rec {
-    const char *tag;                /* which listener: "api", "x5u", "metrics" */
+    const char *tag; /* which listener: "api", "x5u", "metrics" */
     const http_client *client;
     const char *method;
     const char *path;
-    const char *resource;           /* "signing", "verification", ... */
+    const char *resource; /* "signing", "verification", ... */
     unsigned status;
     long long latency_us;
-    const char *request_id;         /* the request's requestId, as received */
-    const char *verstat;            /* verification: verstatValue */
-    const char *codes;              /* verification: "438,pass" per PASSporT */
-    const char *note;               /* anything else: "field=orig.tn" */
+    const char *request_id; /* the request's requestId, as received */
+    const char *verstat;    /* verification: verstatValue */
+    const char *codes;      /* verification: "438,pass" per PASSporT */
+    const char *note;       /* anything else: "field=orig.tn" */
 } log_access_rec;
 
 void log_access(const log_access_rec *rec);

@@ -150,7 +150,8 @@ static void raise_fd_limit(long want)
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
-        log_msg(LOG_LVL_WARN, "open file limit %llu is below max-connections %ld + 256; "
+        log_msg(LOG_LVL_WARN,
+                "open file limit %llu is below max-connections %ld + 256; "
                 "raise it (ulimit -n) or lower --max-connections",
                 (unsigned long long)rl.rlim_cur, want);
 }
@@ -163,8 +164,10 @@ static void check_own_x5u(const stird_config *cfg)
 
     memset(&e, 0, sizeof e);
     if (stir_url_check(&cfg->cache.fetch, cfg->x5u, &e) != 0)
-        log_msg(LOG_LVL_WARN, "this server's own fetch policy refuses its x5u URL %s (%s); "
-                "verifying our own signatures will fail with 436%s", cfg->x5u, e.detail,
+        log_msg(LOG_LVL_WARN,
+                "this server's own fetch policy refuses its x5u URL %s (%s); "
+                "verifying our own signatures will fail with 436%s",
+                cfg->x5u, e.detail,
                 cfg->embedded ? " (add --fetch-allow-any-port for a port other than 443/8443)"
                               : "");
 }
@@ -180,8 +183,8 @@ static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
 
         memset(&e, 0, sizeof e);
         if (stir_ppt_register(ctx, &d->type, &e) != 0) {
-            fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin,
-                    d->type.name, e.detail);
+            fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin, d->type.name,
+                    e.detail);
             return -1;
         }
     }
@@ -214,7 +217,8 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
         if (strcmp(mh, "0.0.0.0") == 0 || strcmp(mh, "::") == 0)
             mh = "127.0.0.1";
         printf(strchr(mh, ':') ? "metrics: http://[%s]:%u/metrics\n"
-                               : "metrics: http://%s:%u/metrics\n", mh, metrics_port);
+                               : "metrics: http://%s:%u/metrics\n",
+               mh, metrics_port);
     }
     if (cfg->lab_secure) {
         /* The lab client's credentials: certificate and a fresh token. */
@@ -224,14 +228,16 @@ static void banner(const stird_config *cfg, const stird_app *app, unsigned port,
                "--scope stir-signing)\" -H 'Content-Type: application/json' -d "
                "'{\"signingRequest\":{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},"
                "\"dest\":{\"tn\":[\"12155551213\"]},\"iat\":'\"$(date +%%s)\"'}}' "
-               "https://%s%s/stir/v1/signing\n", d, d, d, d, host, cfg->routing_path);
+               "https://%s%s/stir/v1/signing\n",
+               d, d, d, d, host, cfg->routing_path);
         fflush(stdout);
         return;
     }
-    printf("try: curl -s -H 'Content-Type: application/json' -d '{\"signingRequest\":"
-           "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},\"dest\":{\"tn\":[\"12155551213\"]},"
-           "\"iat\":'\"$(date +%%s)\"'}}' %s://%s%s/stir/v1/signing\n",
-           cfg->tls_cert ? "https" : "http", host, cfg->routing_path);
+    printf(
+        "try: curl -s -H 'Content-Type: application/json' -d '{\"signingRequest\":"
+        "{\"attest\":\"A\",\"orig\":{\"tn\":\"12155551212\"},\"dest\":{\"tn\":[\"12155551213\"]},"
+        "\"iat\":'\"$(date +%%s)\"'}}' %s://%s%s/stir/v1/signing\n",
+        cfg->tls_cert ? "https" : "http", host, cfg->routing_path);
     fflush(stdout);
 }
 
@@ -320,18 +326,24 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     /* The policy first: the new signer must have every signer it names
      * (the new policy's when it loads, else the running one's). */
     if (app->auth && !(next_auth = auth_load(cfg, auth_err, sizeof auth_err)))
-        log_msg(LOG_LVL_ERROR, "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
-                "keep serving: %s", auth_err);
+        log_msg(LOG_LVL_ERROR,
+                "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
+                "keep serving: %s",
+                auth_err);
     memset(&next, 0, sizeof next);
     rc = config_load(&next, argc, argv, err, sizeof err);
     if (rc != 0) {
-        log_msg(LOG_LVL_ERROR, "SIGHUP: new configuration REFUSED, the running one keeps "
-                "serving: %s", rc > 0 ? "--help/--version given" : err);
+        log_msg(LOG_LVL_ERROR,
+                "SIGHUP: new configuration REFUSED, the running one keeps "
+                "serving: %s",
+                rc > 0 ? "--help/--version given" : err);
         goto others;
     }
     if (config_restart_diff(cfg, &next, diff, sizeof diff))
-        log_msg(LOG_LVL_WARN, "SIGHUP: changed setting(s) %s: needs a restart; the running "
-                "value(s) are kept", diff);
+        log_msg(LOG_LVL_WARN,
+                "SIGHUP: changed setting(s) %s: needs a restart; the running "
+                "value(s) are kept",
+                diff);
     /* The signer reads these too; the verifier keeps the running ones. */
     next.verify.freshness_s = cfg->verify.freshness_s;
     next.verify.require_user_phone = cfg->verify.require_user_phone;
@@ -365,7 +377,7 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     if (nv && holder_swap(app->verif, nv) != 0) {
         /* The signer is already in: say so rather than pretend nothing changed. */
         log_msg(LOG_LVL_ERROR, "SIGHUP: out of memory: new trust anchors REFUSED, the signing "
-                "credentials were reloaded");
+                               "credentials were reloaded");
         verif_free(nv);
         nv = NULL;
     }
@@ -379,8 +391,8 @@ static void reload(int argc, char **argv, const stird_config *cfg, stird_app *ap
     ids = next.n_signers + (next.key ? 1 : 0);
     log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %s: signing %s (%zu identit%s)%s%s%s",
             next.config_path ? next.config_path : "the command line", ids ? "on" : "off", ids,
-            ids == 1 ? "y" : "ies",
-            api_tls ? ", API TLS certificate" : "", x5u ? ", x5u chain and TLS certificate" : "",
+            ids == 1 ? "y" : "ies", api_tls ? ", API TLS certificate" : "",
+            x5u ? ", x5u chain and TLS certificate" : "",
             nv ? ", trust anchors (certificate cache emptied)" : "");
     goto others;
 refused:
@@ -403,8 +415,10 @@ others:
                     cfg->auth == AUTH_MODE_OAUTH ? " and OAuth keys" : "",
                     cfg->policy_file ? cfg->policy_file : "no policy file");
         } else {
-            log_msg(LOG_LVL_ERROR, "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
-                    "keep serving: %s: %s", cfg->policy_file, auth_err);
+            log_msg(LOG_LVL_ERROR,
+                    "SIGHUP: new policy/OAuth keys REFUSED, the previous ones "
+                    "keep serving: %s: %s",
+                    cfg->policy_file, auth_err);
             auth_free(next_auth);
         }
     }
@@ -412,8 +426,10 @@ others:
         if (audit_reopen(app->audit, err, sizeof err) == 0)
             log_msg(LOG_LVL_INFO, "SIGHUP: audit log %s reopened", cfg->audit_log);
         else
-            log_msg(LOG_LVL_ERROR, "SIGHUP: audit log not reopened, still writing the old "
-                    "file: %s", err);
+            log_msg(LOG_LVL_ERROR,
+                    "SIGHUP: audit log not reopened, still writing the old "
+                    "file: %s",
+                    err);
     }
 }
 
@@ -434,9 +450,9 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGQUIT);     /* a graceful stop too, never a core dump */
-    sigaddset(&sigs, SIGHUP);      /* reload (ExecReload): never the default exit */
-    sigaddset(&sigs, SIGUSR1);     /* ignored: their default action would kill */
+    sigaddset(&sigs, SIGQUIT); /* a graceful stop too, never a core dump */
+    sigaddset(&sigs, SIGHUP);  /* reload (ExecReload): never the default exit */
+    sigaddset(&sigs, SIGUSR1); /* ignored: their default action would kill */
     sigaddset(&sigs, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -476,9 +492,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "stird: cannot create the lab files in %s: %s\n", cfg.state_dir, err);
             goto out;
         }
-        log_msg(LOG_LVL_WARN, "--lab-secure: HTTPS, mutual TLS and OAuth with the LAB keys of %s "
+        log_msg(LOG_LVL_WARN,
+                "--lab-secure: HTTPS, mutual TLS and OAuth with the LAB keys of %s "
                 "(client 'lab'; token: stirctl token --state-dir %s --client lab --scope "
-                "stir-signing): for trying things out only", cfg.state_dir, cfg.state_dir);
+                "stir-signing): for trying things out only",
+                cfg.state_dir, cfg.state_dir);
     }
     /* The gate exists only when something is checked: an open server pays
      * nothing for it on the request path (http.c: gate). */
@@ -587,12 +605,14 @@ int main(int argc, char **argv)
         notify_ready(NULL);
     }
     log_msg(LOG_LVL_INFO, "%s received, shutting down",
-            sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
+            sig == SIGINT    ? "SIGINT"
+            : sig == SIGQUIT ? "SIGQUIT"
+                             : "SIGTERM");
     notify_stopping();
     status = 0;
 
 out:
-    notify_watchdog_stop();    /* it asks the API's workers: before they go */
+    notify_watchdog_stop(); /* it asks the API's workers: before they go */
     http_stop(http);
     /* After the server: no request holds an `auth` any more. */
     auth_holder_free(app.auth);
@@ -600,7 +620,7 @@ out:
     metrics_set_certcache_source(NULL, NULL);
     metrics_set_rcd(NULL);
     x5u_stop(x5u);
-    holder_free(app.verif);     /* before the CRL checker and RCD it uses */
+    holder_free(app.verif); /* before the CRL checker and RCD it uses */
     cred_holder_free(app.creds);
     if (app.rcd)
         stir_rcd_free(app.rcd);

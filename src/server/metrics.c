@@ -27,14 +27,14 @@ typedef _Atomic uint64_t counter;
 /* ---- label sets ------------------------------------------------------------ */
 
 static const char *const RESOURCES[] = {
-    "signing", "verification", "divSigning", "rphSigning", "divVerification",
-    "rphVerification", "health", "ready", "metrics", "x5u", "other",
+    "signing", "verification", "divSigning", "rphSigning", "divVerification", "rphVerification",
+    "health",  "ready",        "metrics",    "x5u",        "other",
 };
 #define N_RES (sizeof RESOURCES / sizeof RESOURCES[0])
 
 /* Every status stird answers with; others count as "other". */
-static const unsigned STATUSES[] = {200, 400, 401, 403, 404, 405, 411, 413, 415, 429, 431,
-                                    500, 503, 0};
+static const unsigned STATUSES[] = {200, 400, 401, 403, 404, 405, 411,
+                                    413, 415, 429, 431, 500, 503, 0};
 #define N_STATUS (sizeof STATUSES / sizeof STATUSES[0])
 
 /* Built-in PASSporT types; configured ones count as "other". The
@@ -53,25 +53,24 @@ static const char *const VERSTATS[] = {"TN-Validation-Passed", "TN-Validation-Fa
 #define N_VERSTAT (sizeof VERSTATS / sizeof VERSTATS[0])
 
 static const char *const REFUSALS[METRICS_REFUSAL_COUNT] = {
-    "size", "rate", "authentication", "policy", "fetch_queue", "connections",
-    "fetch_wait",
+    "size", "rate", "authentication", "policy", "fetch_queue", "connections", "fetch_wait",
 };
 
 /* Latency bucket upper bounds in microseconds; one more bucket is +Inf. */
-static const uint64_t LAT_BOUNDS_US[] = {100,    250,    500,     1000,    2500,    5000,
-                                         10000,  25000,  50000,   100000,  250000,  500000,
-                                         1000000, 2500000, 5000000};
+static const uint64_t LAT_BOUNDS_US[] = {100,    250,    500,     1000,    2500,
+                                         5000,   10000,  25000,   50000,   100000,
+                                         250000, 500000, 1000000, 2500000, 5000000};
 #define N_LAT (sizeof LAT_BOUNDS_US / sizeof LAT_BOUNDS_US[0] + 1)
 
 typedef struct {
-    _Alignas(64) counter bucket[N_LAT];   /* non-cumulative */
+    _Alignas(64) counter bucket[N_LAT]; /* non-cumulative */
     counter sum_us;
     counter by_status[N_STATUS];
 } resource_stats;
 
 static struct {
     resource_stats res[N_RES];
-    counter verify[N_PPT][2][N_CODE];     /* [ppt][pass][code] */
+    counter verify[N_PPT][2][N_CODE]; /* [ppt][pass][code] */
     counter verstat[N_VERSTAT];
     counter refusal[METRICS_REFUSAL_COUNT];
     _Atomic int64_t fetch_queue_depth;
@@ -193,8 +192,7 @@ void metrics_set_certcache(stir_certcache *cc)
     atomic_store(&M.certcache, cc);
 }
 
-void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out),
-                                  void *arg)
+void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out), void *arg)
 {
     atomic_store(&M.cc_arg, arg);
     atomic_store(&M.cc_stats, stats);
@@ -304,8 +302,8 @@ static void render_requests(metrics_buf *b)
             if (v == 0 && !(r < 2 && STATUSES[s] == 200))
                 continue;
             if (STATUSES[s])
-                put(b, "stird_requests_total{resource=\"%s\",status=\"%u\"} %llu\n",
-                    RESOURCES[r], STATUSES[s], (unsigned long long)v);
+                put(b, "stird_requests_total{resource=\"%s\",status=\"%u\"} %llu\n", RESOURCES[r],
+                    STATUSES[s], (unsigned long long)v);
             else
                 put(b, "stird_requests_total{resource=\"%s\",status=\"other\"} %llu\n",
                     RESOURCES[r], (unsigned long long)v);
@@ -351,7 +349,9 @@ static void render_verification(metrics_buf *b)
                     snprintf(code, sizeof code, "%d", CODES[c]);
                 else
                     snprintf(code, sizeof code, "%s", CODES[c] == 0 ? "none" : "other");
-                put(b, "stird_verify_results_total{ppt=\"%s\",status=\"%s\",reason_code=\"%s\"} %llu\n",
+                put(b,
+                    "stird_verify_results_total{ppt=\"%s\",status=\"%s\",reason_code=\"%s\"} "
+                    "%llu\n",
                     PPTS[p], pass ? "pass" : "fail", code, (unsigned long long)v);
             }
 
@@ -414,7 +414,8 @@ static void render_fetches(metrics_buf *b)
     header(b, "stird_certcache_misses_total", "counter",
            "Certificate cache lookups that needed a fetch.");
     put(b, "stird_certcache_misses_total %lu\n", st.misses);
-    header(b, "stird_certcache_entries", "gauge", "Chains (and failures) in the certificate cache.");
+    header(b, "stird_certcache_entries", "gauge",
+           "Chains (and failures) in the certificate cache.");
     put(b, "stird_certcache_entries %zu\n", st.entries);
     header(b, "stird_certcache_fetches_total", "counter", "x5u fetches by outcome.");
     put(b, "stird_certcache_fetches_total{outcome=\"ok\"} %lu\n",

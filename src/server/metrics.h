@@ -29,20 +29,20 @@
 typedef struct metrics_buf {
     char *data;
     size_t len, cap;
-    int oom;                 /* an allocation failed: the text is incomplete */
+    int oom; /* an allocation failed: the text is incomplete */
 } metrics_buf;
 
 void metrics_buf_free(metrics_buf *b);
 
 /* Refusals: requests answered with an error before any work was done. */
 enum metrics_refusal {
-    METRICS_REFUSED_SIZE,            /* 413: body over max_body */
-    METRICS_REFUSED_RATE,            /* 429: a rate limit */
-    METRICS_REFUSED_AUTHENTICATION,  /* 401/403 by the authentication gate */
-    METRICS_REFUSED_POLICY,          /* 403 by the policy */
-    METRICS_REFUSED_FETCH_QUEUE,     /* 503: the fetch queue is full */
-    METRICS_REFUSED_CONNECTIONS,     /* max_connections reached */
-    METRICS_REFUSED_FETCH_WAIT,      /* 503: waited for a fetch thread past request_timeout */
+    METRICS_REFUSED_SIZE,           /* 413: body over max_body */
+    METRICS_REFUSED_RATE,           /* 429: a rate limit */
+    METRICS_REFUSED_AUTHENTICATION, /* 401/403 by the authentication gate */
+    METRICS_REFUSED_POLICY,         /* 403 by the policy */
+    METRICS_REFUSED_FETCH_QUEUE,    /* 503: the fetch queue is full */
+    METRICS_REFUSED_CONNECTIONS,    /* max_connections reached */
+    METRICS_REFUSED_FETCH_WAIT,     /* 503: waited for a fetch thread past request_timeout */
     METRICS_REFUSAL_COUNT
 };
 
@@ -81,8 +81,7 @@ void metrics_set_certcache(stir_certcache *cc);
 /* Or a function that fills the stats (of a cache that SIGHUP may replace:
  * it takes a reference for the call); set once before the server starts,
  * NULL to unset. Wins over metrics_set_certcache. */
-void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out),
-                                  void *arg);
+void metrics_set_certcache_source(void (*stats)(void *arg, stir_certcache_stats *out), void *arg);
 
 /* The RCD content fetcher, asked for stir_rcd_stats_get on each scrape. */
 void metrics_set_rcd(stir_rcd *rcd);

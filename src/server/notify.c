@@ -62,7 +62,8 @@ static void *watchdog_main(void *unused)
             warned = 0;
         } else if (!warned) {
             /* No ping: systemd restarts us when WatchdogSec passes. */
-            log_msg(LOG_LVL_ERROR, "watchdog: a connection worker has not turned its event "
+            log_msg(LOG_LVL_ERROR,
+                    "watchdog: a connection worker has not turned its event "
                     "loop for %llu ms; not pinging the service manager",
                     (unsigned long long)(wd.interval_us / 1000));
             warned = 1;

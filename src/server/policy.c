@@ -23,15 +23,14 @@
 #define RES_SIGNING 1u
 #define RES_VERIFICATION 2u
 #define CAUSE "NOT_AUTHORIZED_BY_POLICY"
-#define SIGNER_NAME_CHARS \
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define SIGNER_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 enum tn_kind { TN_EXACT, TN_PREFIX, TN_RANGE, TN_ANY };
 
 typedef struct tn_rule {
     enum tn_kind kind;
-    char lo[STIR_TN_MAX + 1];   /* exact value, prefix, or range start */
-    char hi[STIR_TN_MAX + 1];   /* range end (same length as lo) */
+    char lo[STIR_TN_MAX + 1]; /* exact value, prefix, or range start */
+    char hi[STIR_TN_MAX + 1]; /* range end (same length as lo) */
 } tn_rule;
 
 typedef struct str_list {
@@ -42,15 +41,15 @@ typedef struct str_list {
 struct policy_client {
     char *name;
     unsigned resources;
-    str_list ppt;               /* exact names; "*" any */
-    tn_rule *tn;                /* orig_tn (and rcd.apn) */
+    str_list ppt; /* exact names; "*" any */
+    tn_rule *tn;  /* orig_tn (and rcd.apn) */
     size_t n_tn;
-    str_list orig_uri;          /* globs over the normalized URI, any case */
-    int max_attest;             /* 'A', 'B' or 'C' */
-    str_list rcd_nam, iss, appid;   /* globs */
-    str_list rcd_url;           /* prefixes of jcl, icn and jCard URIs */
-    str_list signers;           /* signing identities it may use; none: all */
-    double rate, burst;         /* rate 0: unlimited */
+    str_list orig_uri;            /* globs over the normalized URI, any case */
+    int max_attest;               /* 'A', 'B' or 'C' */
+    str_list rcd_nam, iss, appid; /* globs */
+    str_list rcd_url;             /* prefixes of jcl, icn and jCard URIs */
+    str_list signers;             /* signing identities it may use; none: all */
+    double rate, burst;           /* rate 0: unlimited */
     /* The only mutable part: the token bucket. */
     pthread_mutex_t mu;
     double tokens, last;
@@ -58,9 +57,9 @@ struct policy_client {
 };
 
 struct policy {
-    policy_client *c;           /* sorted by name */
+    policy_client *c; /* sorted by name */
     size_t n;
-    const policy_client *star;  /* the "*" entry or NULL */
+    const policy_client *star; /* the "*" entry or NULL */
 };
 
 /* ---- errors ------------------------------------------------------------- */
@@ -141,7 +140,7 @@ static int get_strings(perr *e, const char *client, const char *member, const js
         fail(e, client, member, "out of memory");
         return -1;
     }
-    json_array_foreach(v, i, s) {
+    json_array_foreach (v, i, s) {
         snprintf(path, sizeof path, "%s[%zu]", member, i);
         const char *t = json_string_value(s);
         size_t n = t ? strlen(t) : 0;
@@ -175,8 +174,7 @@ static int digits_only(const char *s)
 }
 
 /* "12155551212", "1215555*", "12155550000-12155559999" or "*". */
-static int parse_tn_rule(perr *e, const char *client, const char *path, const char *t,
-                         tn_rule *r)
+static int parse_tn_rule(perr *e, const char *client, const char *path, const char *t, tn_rule *r)
 {
     char a[POLICY_MAX_ITEM + 1], b[POLICY_MAX_ITEM + 1];
     stir_error se;
@@ -220,8 +218,8 @@ static int parse_tn_rule(perr *e, const char *client, const char *path, const ch
 static int parse_client(perr *e, const char *name, const json_t *o, policy_client *c)
 {
     static const char *const MEMBERS[] = {
-        "comment", "resources", "ppt", "orig_tn", "orig_uri", "max_attest",
-        "rcd_nam", "iss", "rcd_url_prefixes", "appid", "rate", "burst", "signers",
+        "comment", "resources",        "ppt",   "orig_tn", "orig_uri", "max_attest", "rcd_nam",
+        "iss",     "rcd_url_prefixes", "appid", "rate",    "burst",    "signers",
     };
     const char *key;
     json_t *v;
@@ -230,13 +228,14 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
         fail(e, name, "(entry)", "must be an object");
         return -1;
     }
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach ((json_t *)o, key, v) {
         size_t k;
         for (k = 0; k < sizeof MEMBERS / sizeof MEMBERS[0]; k++)
             if (strcmp(key, MEMBERS[k]) == 0)
                 break;
         if (k == sizeof MEMBERS / sizeof MEMBERS[0]) {
-            fail(e, name, key, "unknown member (known: resources, ppt, orig_tn, orig_uri, "
+            fail(e, name, key,
+                 "unknown member (known: resources, ppt, orig_tn, orig_uri, "
                  "max_attest, rcd_nam, iss, rcd_url_prefixes, appid, rate, burst, signers, "
                  "comment)");
             return -1;
@@ -271,9 +270,17 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
         fail(e, name, "comment", "must be a string");
         return -1;
     }
-    struct { const char *m; str_list *l; int lower; } lists[] = {
-        {"ppt", &c->ppt, 0}, {"orig_uri", &c->orig_uri, 1}, {"rcd_nam", &c->rcd_nam, 0},
-        {"iss", &c->iss, 0}, {"rcd_url_prefixes", &c->rcd_url, 0}, {"appid", &c->appid, 0},
+    struct {
+        const char *m;
+        str_list *l;
+        int lower;
+    } lists[] = {
+        {"ppt", &c->ppt, 0},
+        {"orig_uri", &c->orig_uri, 1},
+        {"rcd_nam", &c->rcd_nam, 0},
+        {"iss", &c->iss, 0},
+        {"rcd_url_prefixes", &c->rcd_url, 0},
+        {"appid", &c->appid, 0},
         {"signers", &c->signers, 0},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
@@ -285,8 +292,10 @@ static int parse_client(perr *e, const char *name, const json_t *o, policy_clien
         if (strlen(sn) > STIR_SIGNER_NAME_MAX || strspn(sn, SIGNER_NAME_CHARS) != strlen(sn)) {
             char path[32];
             snprintf(path, sizeof path, "signers[%zu]", i);
-            fail(e, name, path, "'%.40s' is not a signer name (1 to %d letters, digits, '_', "
-                 "'.', '-')", sn, STIR_SIGNER_NAME_MAX);
+            fail(e, name, path,
+                 "'%.40s' is not a signer name (1 to %d letters, digits, '_', "
+                 "'.', '-')",
+                 sn, STIR_SIGNER_NAME_MAX);
             return -1;
         }
     }
@@ -343,8 +352,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const policy_client *)a)->name, ((const policy_client *)b)->name);
 }
 
-policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
-                     size_t errlen)
+policy *policy_parse(const char *text, size_t len, const char *origin, char *err, size_t errlen)
 {
     perr e = {err, errlen, origin};
     json_error_t je;
@@ -364,7 +372,7 @@ policy *policy_parse(const char *text, size_t len, const char *origin, char *err
         free(p);
         return fail(&e, NULL, "(top)", "must be a JSON object {\"clients\": {...}}");
     }
-    json_object_foreach(root, key, v)
+    json_object_foreach (root, key, v)
         if (strcmp(key, "clients") != 0 && strcmp(key, "comment") != 0) {
             fail(&e, NULL, key, "unknown member (known: clients, comment)");
             goto bad;
@@ -382,7 +390,7 @@ policy *policy_parse(const char *text, size_t len, const char *origin, char *err
         fail(&e, NULL, "clients", "out of memory");
         goto bad;
     }
-    json_object_foreach(clients, key, v) {
+    json_object_foreach (clients, key, v) {
         policy_client *c = &p->c[p->n];
         size_t kl = strlen(key);
         if (kl == 0 || kl > 255) {
@@ -454,13 +462,13 @@ const char *policy_client_name(const policy_client *c)
 
 /* ---- checks ---------------------------------------------------------------- */
 
-static unsigned refuse(auth_denial *d, const policy_client *c, const char *rule,
-                       const char *field, const char *value, const char *why)
+static unsigned refuse(auth_denial *d, const policy_client *c, const char *rule, const char *field,
+                       const char *value, const char *why)
 {
     char v[96];
     denial_clean(v, sizeof v, value, 80);
-    return denial_set(d, 403, "Forbidden", CAUSE, rule, "%s %s %s of client '%.100s'", field,
-                      v, why, c->name);
+    return denial_set(d, 403, "Forbidden", CAUSE, rule, "%s %s %s of client '%.100s'", field, v,
+                      why, c->name);
 }
 
 unsigned policy_check_resource(const policy_client *c, enum auth_resource res, auth_denial *d)
@@ -471,8 +479,9 @@ unsigned policy_check_resource(const policy_client *c, enum auth_resource res, a
     return denial_set(d, 403, "Forbidden", CAUSE, "resources",
                       "client '%.100s' may not use the %s resource (its resources: %s)", c->name,
                       res == AUTH_RES_SIGNING ? "signing" : "verification",
-                      c->resources == RES_SIGNING ? "signing"
-                      : c->resources == RES_VERIFICATION ? "verification" : "none");
+                      c->resources == RES_SIGNING        ? "signing"
+                      : c->resources == RES_VERIFICATION ? "verification"
+                                                         : "none");
 }
 
 static int in_exact(const str_list *l, const char *v)
@@ -530,7 +539,7 @@ static unsigned check_jcard(const policy_client *c, const json_t *jcd, auth_deni
 {
     const json_t *props = json_array_get(jcd, 1), *prop;
     size_t i;
-    json_array_foreach(props, i, prop) {
+    json_array_foreach (props, i, prop) {
         const char *type = json_string_value(json_array_get(prop, 2));
         const char *uri = json_string_value(json_array_get(prop, 3));
         if (type && uri && strcmp(type, "uri") == 0 && !in_prefix(&c->rcd_url, uri)) {
@@ -590,8 +599,8 @@ unsigned policy_check_signing(const policy_client *c, const json_t *req, const c
         if (!id.is_tn && !in_glob(&c->orig_uri, id.value, FNM_CASEFOLD))
             return refuse(d, c, "orig_uri", "orig.uri", id.value, "is outside the orig_uri");
     }
-    if ((s = json_string_value(json_object_get(req, "attest"))) && strlen(s) == 1 &&
-        s[0] >= 'A' && s[0] < c->max_attest) {
+    if ((s = json_string_value(json_object_get(req, "attest"))) && strlen(s) == 1 && s[0] >= 'A' &&
+        s[0] < c->max_attest) {
         char max[2] = {(char)c->max_attest, 0};
         return denial_set(d, 403, "Forbidden", CAUSE, "max_attest",
                           "attest %s is above the max_attest %s of client '%.100s'", s, max,
@@ -628,8 +637,8 @@ int policy_check_signer_names(const policy *p, const stir_signer *s, char *err, 
     return 0;
 }
 
-unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s,
-                                    const json_t *req, const char *ppt, auth_denial *d)
+unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s, const json_t *req,
+                                    const char *ppt, auth_denial *d)
 {
     char names[200];
     size_t o = 0;
@@ -638,7 +647,7 @@ unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s
     for (size_t i = 0; i < c->signers.n; i++) {
         int rc = stir_signer_covers(s, c->signers.v[i], req, ppt);
         if (rc != 0)
-            return 0;   /* covered, or unreadable: the signer answers 400 */
+            return 0; /* covered, or unreadable: the signer answers 400 */
     }
     for (size_t i = 0; i < c->signers.n && o < sizeof names; i++) {
         int w = snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", c->signers.v[i]);
@@ -647,15 +656,16 @@ unsigned policy_check_signer_choice(const policy_client *c, const stir_signer *s
     stir_error e;
     if (!ppt && stir_sign_request_ppt(req, &ppt, &e) != 0)
         ppt = "shaken";
-    const char *who = strcmp(ppt, "div") == 0 ? "div" : "orig";  /* as the signer reads it */
+    const char *who = strcmp(ppt, "div") == 0 ? "div" : "orig"; /* as the signer reads it */
     stir_ident id;
-    const char *shown = stir_ident_from_json(json_object_get(req, who), &id, who, &e) == 0
-                            ? id.value : "?";
+    const char *shown =
+        stir_ident_from_json(json_object_get(req, who), &id, who, &e) == 0 ? id.value : "?";
     char v[96];
     denial_clean(v, sizeof v, shown, 80);
     return denial_set(d, 403, "Forbidden", CAUSE, "signers",
                       "%s %s may not be signed by any of the signers (%s) of client '%.100s': "
-                      "none of them covers it (tn ranges, TNAuthList)", who, v, names, c->name);
+                      "none of them covers it (tn ranges, TNAuthList)",
+                      who, v, names, c->name);
 }
 
 /* ---- rate ------------------------------------------------------------------ */

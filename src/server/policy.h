@@ -18,10 +18,10 @@
 
 struct stir_signer;
 
-#define POLICY_MAX_BYTES (1024 * 1024)  /* largest policy file */
+#define POLICY_MAX_BYTES (1024 * 1024) /* largest policy file */
 #define POLICY_MAX_CLIENTS 4096
-#define POLICY_MAX_LIST 256             /* entries of one rule list */
-#define POLICY_MAX_ITEM 512             /* characters of one entry */
+#define POLICY_MAX_LIST 256 /* entries of one rule list */
+#define POLICY_MAX_ITEM 512 /* characters of one entry */
 
 typedef struct policy policy;
 typedef struct policy_client policy_client;
@@ -30,8 +30,7 @@ typedef struct policy_client policy_client;
  * member path: why" in err. */
 policy *policy_load(const char *path, char *err, size_t errlen);
 /* The same from a JSON text (tests). `origin` names it in errors. */
-policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
-                     size_t errlen);
+policy *policy_parse(const char *text, size_t len, const char *origin, char *err, size_t errlen);
 void policy_free(policy *p);
 
 /* The client's entry, else the "*" entry, else NULL. */
@@ -39,8 +38,7 @@ const policy_client *policy_find(const policy *p, const char *name);
 const char *policy_client_name(const policy_client *c);
 
 /* May the client call this resource? 0, or 403 with `d` filled. */
-unsigned policy_check_resource(const policy_client *c, enum auth_resource res,
-                               auth_denial *d);
+unsigned policy_check_resource(const policy_client *c, enum auth_resource res, auth_denial *d);
 
 /*
  * May the client have this signingRequest signed as `ppt` ("shaken" when

@@ -17,8 +17,7 @@
 /* The one place a request is signed: by one of the client's policy
  * `signers` (NULL: any identity of the server). */
 static char *sign_call(const stird_app *app, cred_ref *ref, const char *const *signers,
-                       size_t n_signers, const stir_ms_sign_request *mr, int flags,
-                       stir_error *err)
+                       size_t n_signers, const stir_ms_sign_request *mr, int flags, stir_error *err)
 {
     return stir_sign(cred_signer(ref), signers, n_signers, mr, app_now(app), flags, err);
 }
@@ -61,8 +60,7 @@ static json_t *deferred_request(const json_t *req, const char *implied_ppt)
 }
 
 int signing_handle(const stird_app *app, const json_t *body, const char *implied_ppt,
-                   const char *const *signers, size_t n_signers, http_reply *r,
-                   json_t **later)
+                   const char *const *signers, size_t n_signers, http_reply *r, json_t **later)
 {
     stir_ms_sign_request mr;
     stir_error err;

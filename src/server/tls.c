@@ -15,10 +15,9 @@
 
 /* TLS 1.2: ECDHE (forward secrecy) with an AEAD only. TLS 1.3's suites
  * are all AEAD and keep OpenSSL's default order. */
-static const char TLS12_CIPHERS[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const char TLS12_CIPHERS[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 /* The reason of the last OpenSSL error, for a start-up message. */
 static const char *ossl_reason(void)
@@ -57,8 +56,7 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
         goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        snprintf(err, errlen, "TLS: cannot use the certificate chain %s: %s", cert,
-                 ossl_reason());
+        snprintf(err, errlen, "TLS: cannot use the certificate chain %s: %s", cert, ossl_reason());
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {

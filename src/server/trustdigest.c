@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 
 #define TRUST_DIR_MAX_FILES 4096
-#define TRUST_MAX_BYTES (64u << 20)     /* all files together */
+#define TRUST_MAX_BYTES (64u << 20) /* all files together */
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -26,8 +26,8 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* Hash `path`'s length-prefixed name and content into `md`. */
-static int hash_file(EVP_MD_CTX *md, const char *name, const char *path, size_t *total,
-                     char *err, size_t errlen)
+static int hash_file(EVP_MD_CTX *md, const char *name, const char *path, size_t *total, char *err,
+                     size_t errlen)
 {
     unsigned char buf[16384];
     size_t n, len = strlen(name);
@@ -42,8 +42,7 @@ static int hash_file(EVP_MD_CTX *md, const char *name, const char *path, size_t 
         *total += n;
         if (*total > TRUST_MAX_BYTES) {
             fclose(f);
-            snprintf(err, errlen, "%s: more than %u bytes of trust anchors", path,
-                     TRUST_MAX_BYTES);
+            snprintf(err, errlen, "%s: more than %u bytes of trust anchors", path, TRUST_MAX_BYTES);
             return -1;
         }
         EVP_DigestUpdate(md, buf, n);
@@ -106,8 +105,7 @@ out:
     return rc;
 }
 
-int trust_digest(const char *path, unsigned char out[TRUST_DIGEST_LEN], char *err,
-                 size_t errlen)
+int trust_digest(const char *path, unsigned char out[TRUST_DIGEST_LEN], char *err, size_t errlen)
 {
     struct stat st;
     size_t total = 0;

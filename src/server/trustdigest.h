@@ -12,7 +12,6 @@
 
 /* SHA-256 over `path` (file: its content; directory: each regular file's
  * name and content, by name, dot files left out). 0, or -1 with err. */
-int trust_digest(const char *path, unsigned char out[TRUST_DIGEST_LEN], char *err,
-                 size_t errlen);
+int trust_digest(const char *path, unsigned char out[TRUST_DIGEST_LEN], char *err, size_t errlen);
 
 #endif

@@ -88,8 +88,7 @@ static int verify_reply(const stird_app *app, const json_t *req, int flags, http
     return 0;
 }
 
-int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
-                        json_t **later)
+int verification_handle(const stird_app *app, const json_t *body, http_reply *r, json_t **later)
 {
     stir_error err;
     const json_t *req;
@@ -107,8 +106,7 @@ int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
 }
 
 /* On a fetch pool thread: the same request, now allowed to fetch. */
-void verification_finish(const stird_app *app, const json_t *body, const json_t *req,
-                         http_reply *r)
+void verification_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r)
 {
     (void)body;
     verify_reply(app, req, 0, r);

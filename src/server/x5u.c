@@ -23,7 +23,7 @@ struct x5u_server {
     conn_server *conns;
     tls_slot *tls;
     unsigned port;
-    holder *doc;                /* struct doc, swapped by x5u_reload */
+    holder *doc; /* struct doc, swapped by x5u_reload */
 };
 
 /* The chain document. A reply points into it without a copy and holds a
@@ -105,7 +105,7 @@ static int x5u_request(void *arg, conn *c, const char *body, size_t len, http_re
     (void)body;
     (void)len;
     (void)r;
-    return 0;                   /* never reached: x5u_headers answers everything */
+    return 0; /* never reached: x5u_headers answers everything */
 }
 
 static const conn_handler X5U_HANDLER = {x5u_headers, x5u_request};

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cfg.crl.fetch.total_timeout_ms != cfg.cache.fetch.total_timeout_ms)
             abort();
     } else if (rc < 0 && !err[0]) {
-        abort();            /* every refusal says why */
+        abort(); /* every refusal says why */
     }
     config_free(&cfg);
     return 0;

@@ -46,7 +46,8 @@ static void test_concurrent_records(void **state)
     g_audit = audit_open(path, err, sizeof err);
     assert_non_null(g_audit);
     pthread_t t[THREADS];
-    for (long i = 0; i < THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)i), 0);
+    for (long i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)i), 0);
     for (int i = 0; i < THREADS; i++) {
         void *rv;
         pthread_join(t[i], &rv);
@@ -61,7 +62,8 @@ static void test_concurrent_records(void **state)
     while (getline(&line, &cap, f) > 0) {
         json_error_t je;
         json_t *r = json_loads(line, 0, &je);
-        if (!r) fail_msg("line %d is not one JSON record: %s", n + 1, je.text);
+        if (!r)
+            fail_msg("line %d is not one JSON record: %s", n + 1, je.text);
         const char *reason = json_string_value(json_object_get(r, "reason"));
         const char *client = json_string_value(json_object_get(r, "client"));
         assert_non_null(reason);

@@ -18,7 +18,8 @@ static policy *load(void)
 {
     char err[256];
     policy *p = policy_parse(DOC, sizeof DOC - 1, "doc", err, sizeof err);
-    if (!p) fail_msg("%s", err);
+    if (!p)
+        fail_msg("%s", err);
     return p;
 }
 
@@ -29,18 +30,21 @@ static void test_bucket_clock(void **state)
     const policy_client *c = policy_find(p, "slow");
     auth_denial d;
     assert_non_null(c);
-    for (int i = 0; i < 4; i++) assert_int_equal(policy_take_rate_at(c, 100.0, &d), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(policy_take_rate_at(c, 100.0, &d), 0);
     assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429);
-    assert_int_equal(d.retry_after, 1);            /* 1 token at 2/s: 0.5 s, rounded up */
+    assert_int_equal(d.retry_after, 1); /* 1 token at 2/s: 0.5 s, rounded up */
     assert_string_equal(d.rule, "rate");
-    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 0);   /* one token back */
+    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 0); /* one token back */
     assert_int_equal(policy_take_rate_at(c, 100.5, &d), 429);
-    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);   /* refilled, capped at 4 */
-    for (int i = 0; i < 3; i++) assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);
+    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0); /* refilled, capped at 4 */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);
     assert_int_equal(policy_take_rate_at(c, 200.0, &d), 429);
     const policy_client *f = policy_find(p, "free");
-    for (int i = 0; i < 1000; i++) assert_int_equal(policy_take_rate_at(f, 1.0, &d), 0);
-    assert_null(policy_find(p, "nobody"));          /* no "*" entry */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(policy_take_rate_at(f, 1.0, &d), 0);
+    assert_null(policy_find(p, "nobody")); /* no "*" entry */
     policy_free(p);
 }
 
@@ -52,7 +56,8 @@ static void test_bucket_carried_over_reload(void **state)
     policy *old = load();
     const policy_client *c = policy_find(old, "slow");
     auth_denial d;
-    for (int i = 0; i < 4; i++) assert_int_equal(policy_take_rate_at(c, 100.0, &d), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(policy_take_rate_at(c, 100.0, &d), 0);
     assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429);
 
     /* Same client, smaller burst, plus a client the old policy did not have. */
@@ -64,13 +69,13 @@ static void test_bucket_carried_over_reload(void **state)
     policy_carry_buckets(next, old);
     policy_free(old);
     c = policy_find(next, "slow");
-    assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429);      /* still empty */
-    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 0);        /* refills at 2/s */
+    assert_int_equal(policy_take_rate_at(c, 100.0, &d), 429); /* still empty */
+    assert_int_equal(policy_take_rate_at(c, 100.5, &d), 0);   /* refills at 2/s */
     assert_int_equal(policy_take_rate_at(c, 100.5, &d), 429);
-    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);        /* capped at the new burst 2 */
+    assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0); /* capped at the new burst 2 */
     assert_int_equal(policy_take_rate_at(c, 200.0, &d), 0);
     assert_int_equal(policy_take_rate_at(c, 200.0, &d), 429);
-    const policy_client *f = policy_find(next, "fresh");           /* new: a full bucket */
+    const policy_client *f = policy_find(next, "fresh"); /* new: a full bucket */
     assert_int_equal(policy_take_rate_at(f, 300.0, &d), 0);
     assert_int_equal(policy_take_rate_at(f, 300.0, &d), 429);
     policy_free(next);
@@ -86,7 +91,8 @@ static void *taker(void *arg)
     struct race *r = arg;
     auth_denial d;
     for (int i = 0; i < 1000; i++)
-        if (policy_take_rate_at(r->c, 50.0, &d) == 0) r->ok++;
+        if (policy_take_rate_at(r->c, 50.0, &d) == 0)
+            r->ok++;
     return NULL;
 }
 
