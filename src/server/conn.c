@@ -570,9 +570,14 @@ static void problem(conn *c, unsigned status, const char *detail)
 
 /* These return -1 when the connection is gone (freed), else 0. */
 static int process(conn *c);
-static int on_readable(conn *c);
 
-/* The response of the current request is out: next request or close. */
+/*
+ * The response of the current request is out: ready for the next request,
+ * or close. It does not parse the next request itself: serve() does, in a
+ * loop. (Calling back into the parser from here nested one stack frame
+ * set per pipelined request, and with TLS read-ahead a client that keeps
+ * its pipe full grew a worker's stack without bound.)
+ */
 static int after_response(conn *c)
 {
     request_done(c);
@@ -586,19 +591,7 @@ static int after_response(conn *c)
     c->t0.tv_sec = 0;
     c->state = S_READ;
     set_events(c, EPOLLIN);
-    if (c->inpos < c->inlen) { /* pipelined */
-        timer_start(c, T_REQUEST);
-        if (process(c) != 0)
-            return -1;
-        /* The rest of a request may wait in TLS's read-ahead, where
-         * epoll does not see it. */
-        if (c->ssl && c->state == S_READ && SSL_has_pending(c->ssl))
-            return on_readable(c);
-        return 0;
-    }
-    timer_start(c, T_IDLE);
-    if (c->ssl && SSL_has_pending(c->ssl))
-        return on_readable(c);
+    timer_start(c, T_IDLE); /* process() starts T_REQUEST at the next byte */
     return 0;
 }
 
@@ -739,12 +732,31 @@ static int process(conn *c)
     return 0;
 }
 
-static int on_readable(conn *c)
+/*
+ * Serve a readable connection: parse the requests already buffered
+ * (pipelined ones, or bytes TLS read ahead), then read more, until the
+ * connection waits for the socket, its reply, or its handler. `read_more`:
+ * the socket is known readable (an epoll event); without it only what is
+ * buffered is served (after a reply went out).
+ */
+static int serve(conn *c, int read_more)
 {
     for (;;) {
         size_t got = 0, room;
         enum io st;
+        while (c->state == S_READ && c->inpos < c->inlen) {
+            size_t pos = c->inpos, len = c->inlen;
+            if (process(c) != 0)
+                return -1;
+            if (c->state == S_READ && c->inpos == pos && c->inlen == len)
+                break; /* the parser is paused on a full buffer */
+        }
         if (c->state != S_READ)
+            return 0;
+        /* The socket is level-triggered: epoll says when there is more.
+         * TLS may hold bytes read ahead (a record not yet returned): only
+         * then read again before waiting. */
+        if (!read_more && !(c->ssl && SSL_has_pending(c->ssl)))
             return 0;
         if (c->inpos == c->inlen)
             c->inpos = c->inlen = 0;
@@ -759,14 +771,13 @@ static int on_readable(conn *c)
             return -1;
         }
         c->inlen += got;
-        if (process(c) != 0)
-            return -1;
-        /* The socket is level-triggered: epoll says when there is more.
-         * TLS may hold bytes read ahead (a record not yet returned): only
-         * then read again before waiting. */
-        if (got < room && !(c->ssl && SSL_has_pending(c->ssl)))
-            return 0;
+        read_more = got == room;
     }
+}
+
+static int on_readable(conn *c)
+{
+    return serve(c, 1);
 }
 
 static void handshake(conn *c)
@@ -817,7 +828,8 @@ static void on_event(conn *c, unsigned ev)
         on_readable(c);
         break;
     case S_WRITE:
-        send_now(c);
+        if (send_now(c) == 0)
+            serve(c, 0); /* requests that came in meanwhile */
         break;
     case S_LINGER: {
         char buf[4096];
@@ -1051,8 +1063,8 @@ static void on_resumed(struct worker *w)
         set_events(c, EPOLLIN);
         if (!c->in_epoll)
             conn_free(c);
-        else
-            respond(c);
+        else if (respond(c) == 0)
+            serve(c, 0); /* pipelined requests behind the deferred one */
         c = next;
     }
 }

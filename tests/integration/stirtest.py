@@ -227,11 +227,24 @@ def fetch_args(pki, timeout_ms=2000):
             "--fetch-timeout-ms", str(timeout_ms))
 
 
+def stack_limit(kb):
+    """A preexec_fn that limits the stack (main thread and, through glibc's
+    default, every thread) to `kb` KiB; None: leave it."""
+    if kb is None:
+        return None
+
+    def limit():
+        import resource
+        resource.setrlimit(resource.RLIMIT_STACK, (kb * 1024, resource.getrlimit(
+            resource.RLIMIT_STACK)[1]))
+    return limit
+
+
 class Server:
     """One stird process. Use as a context manager or call stop()."""
 
     def __init__(self, *extra, embedded=True, state_dir=None, x5u=True, wait=True,
-                 check_openapi=True, env=None, plain=True):
+                 check_openapi=True, env=None, plain=True, stack_kb=None):
         # Every response request() receives is held to docs/openapi.yaml;
         # a test that sends what the document does not describe on purpose
         # may turn it off.
@@ -265,7 +278,8 @@ class Server:
             self._err = open(self.stderr_path, "wb")
             self._out = open(self.stdout_path, "wb")
             self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err,
-                                         env=dict(os.environ, **(env or {})))
+                                         env=dict(os.environ, **(env or {})),
+                                         preexec_fn=stack_limit(stack_kb))
             if not wait:
                 return
             try:
