@@ -22,6 +22,28 @@ static char *sign_call(const stird_app *app, cred_ref *ref, const char *const *s
     return stir_sign(cred_signer(ref), signers, n_signers, mr, app_now(app), flags, err);
 }
 
+/*
+ * A SIGHUP swaps the credentials before the policy: for a moment (longer
+ * for a request parked on the fetch pool) a client's policy may name
+ * signers the new credentials no longer have. That is the reload's
+ * doing, not the client's nor a fault: 503, retry, and the next request
+ * sees the policy that matches.
+ */
+static int signers_renamed(const stir_signer *s, const char *const *signers, size_t n_signers,
+                           http_reply *r)
+{
+    for (size_t i = 0; i < n_signers; i++)
+        if (stir_signer_has(s, signers[i]))
+            return 0;
+    if (!n_signers)
+        return 0;
+    http_problem(r, 503, "Service Unavailable",
+                 "the signing identities of this client's policy changed with a reload; retry",
+                 NULL, NULL, NULL);
+    r->retry_after = 1;
+    return 1;
+}
+
 /* The 200 answer, or the problem when `hdr` is NULL. The reply keeps
  * `hdr` (for the audit record). */
 static void sign_reply(char *hdr, const stir_error *err, const stir_ms_sign_request *mr,
@@ -89,6 +111,10 @@ int signing_handle(const stird_app *app, const json_t *body, const char *implied
         http_problem_from_stir(r, &err);
         return 0;
     }
+    if (signers_renamed(cred_signer(ref), signers, n_signers, r)) {
+        cred_release(ref);
+        return 0;
+    }
     /* Never block a worker: an rcd whose linked content is not cached
      * comes back STIR_WOULD_BLOCK and is finished on the fetch pool. */
     hdr = sign_call(app, ref, signers, n_signers, &mr, STIR_CACHE_NOWAIT, &err);
@@ -115,7 +141,10 @@ void signing_finish(const stird_app *app, const json_t *body, const json_t *req,
     cred_ref *ref = cred_acquire(app->creds);
     if (!cred_signer(ref))
         stir_fail(&err, STIR_ERR_INTERNAL, NULL, "signing was turned off by a reload");
-    else if (!stir_ms_parse_sign(req, body, NULL, &mr, &err))
+    else if (signers_renamed(cred_signer(ref), signers, n_signers, r)) {
+        cred_release(ref);
+        return;
+    } else if (!stir_ms_parse_sign(req, body, NULL, &mr, &err))
         hdr = sign_call(app, ref, signers, n_signers, &mr, 0, &err);
     cred_release(ref);
     sign_reply(hdr, &err, &mr, r);

@@ -58,6 +58,15 @@ static int hash_file(EVP_MD_CTX *md, const char *name, const char *path, size_t 
     return 0;
 }
 
+/* The files the trust loader reads (cert.c): *.pem and *.crt, not hidden.
+ * Others (c_rehash links, unrelated files) neither count nor cost. */
+static int is_anchor_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 4 &&
+           (strcmp(name + n - 4, ".pem") == 0 || strcmp(name + n - 4, ".crt") == 0);
+}
+
 static int hash_dir(EVP_MD_CTX *md, const char *dir, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -75,7 +84,7 @@ static int hash_dir(EVP_MD_CTX *md, const char *dir, char *err, size_t errlen)
     }
     while ((de = readdir(d))) {
         struct stat st;
-        if (de->d_name[0] == '.')
+        if (!is_anchor_name(de->d_name))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -121,6 +130,9 @@ int trust_digest(const char *path, unsigned char out[TRUST_DIGEST_LEN], char *er
         rc = -1;
     } else if (S_ISDIR(st.st_mode)) {
         rc = hash_dir(md, path, err, errlen);
+    } else if (!S_ISREG(st.st_mode)) { /* a FIFO would block the reload */
+        snprintf(err, errlen, "%s: not a regular file or a directory", path);
+        rc = -1;
     } else {
         rc = hash_file(md, "", path, &total, err, errlen);
     }
