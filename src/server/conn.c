@@ -1077,10 +1077,12 @@ static void *worker_main(void *arg)
     conn_server *s = w->s;
     struct epoll_event evs[128];
 
+    log_batch_begin();
     while (!atomic_load(&s->stopping)) {
         int n;
         atomic_fetch_add_explicit(&w->loops, 1, memory_order_relaxed);
         w->now = now_ms();
+        log_batch_flush(); /* the access lines of the last pass, before sleeping */
         n = epoll_wait(w->ep, evs, 128, next_timeout(w));
         w->now = now_ms();
         for (int i = 0; i < n; i++) {
@@ -1107,6 +1109,7 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&w->lock);
     while (w->all)
         conn_free(w->all);
+    log_batch_flush();
     return NULL;
 }
 

@@ -55,6 +55,10 @@ typedef struct log_access_rec {
 } log_access_rec;
 
 void log_access(const log_access_rec *rec);
+/* Batch this thread's access lines until log_batch_flush (a connection
+ * worker: one write per event-loop pass). */
+void log_batch_begin(void);
+void log_batch_flush(void);
 
 struct sockaddr;
 /* Fill addr/port of `c` from a socket address (the rest is zeroed). */
