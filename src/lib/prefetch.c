@@ -43,7 +43,8 @@ struct sti_prefetcher {
  * stay attached to the thread until stir_verify_wait_fetches, so whoever
  * schedules those threads (stird's fetch pool, fair between clients)
  * also bounds them. Such fetches do not count against max_threads: they
- * are at most STIR_MAX_IDENTITY_HEADERS per owning thread.
+ * are at most STIR_MAX_IDENTITY_HEADERS per owning thread, and all fetch
+ * threads together at most 4 x max_threads (a memory backstop).
  */
 static _Thread_local int owns_fetches;
 static _Thread_local batch *leftover;
@@ -140,7 +141,11 @@ static int needs_fetch(sti_prefetcher *p, const char *url)
  * held). 0 or -1. */
 static int start(sti_prefetcher *p, batch *b, size_t i, const char *url)
 {
-    if (!owns_fetches && p->unowned >= p->max_threads)
+    /* Unowned fetches share max_threads. Owned ones are bounded by the
+     * fetch pool's per-client shares; the backstop of 4 x max_threads over
+     * all of them bounds memory whatever the pool's size (a refused one is
+     * late: 436 for that PASSporT). */
+    if ((!owns_fetches && p->unowned >= p->max_threads) || p->active >= 4 * p->max_threads)
         return -1;
     job *j = calloc(1, sizeof *j);
     if (!j || !(j->url = strdup(url))) {

@@ -197,15 +197,17 @@ int x5u_reload(x5u_server *s, const stird_config *cfg, char *err, size_t errlen)
         free(d);
         return -1;
     }
-    if (holder_swap(s->doc, d) != 0) {
+    /* The TLS certificate first: if the chain then cannot go in, the old
+     * chain still matches the old signing key, which the caller keeps.
+     * (The repository's TLS certificate is not tied to the signing key.) */
+    if (tls_slot_swap(s->tls, ctx) != 0) { /* it freed ctx */
         free(d);
-        SSL_CTX_free(ctx);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (tls_slot_swap(s->tls, ctx) != 0) {
-        /* The new chain is in; only its TLS certificate could not be. */
-        snprintf(err, errlen, "out of memory: new x5u TLS certificate not installed");
+    if (holder_swap(s->doc, d) != 0) {
+        free(d);
+        snprintf(err, errlen, "out of memory: the new x5u chain is not served");
         return -1;
     }
     return 0;
