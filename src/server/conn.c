@@ -1077,7 +1077,6 @@ static void *worker_main(void *arg)
     conn_server *s = w->s;
     struct epoll_event evs[128];
 
-    log_batch_begin();
     while (!atomic_load(&s->stopping)) {
         int n;
         atomic_fetch_add_explicit(&w->loops, 1, memory_order_relaxed);
@@ -1085,6 +1084,7 @@ static void *worker_main(void *arg)
         log_batch_flush(); /* the access lines of the last pass, before sleeping */
         n = epoll_wait(w->ep, evs, 128, next_timeout(w));
         w->now = now_ms();
+        log_batch_begin(n > 1);
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == (void *)w) {

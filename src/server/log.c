@@ -153,12 +153,14 @@ static size_t put_member(char *out, size_t o, size_t cap, const char *name, cons
 /*
  * Access lines of a connection worker are batched: one write(2) per pass
  * of its event loop rather than one per request (the per-line write was
- * ~7 % of a signing request's time under load). A worker calls
- * log_batch_begin after epoll_wait and log_batch_flush before it waits
- * again, so a line is out before the worker sleeps: at most one loop pass
- * (128 events) late. Other threads, and every non-access line, write at
- * once; a non-access line first flushes its thread's batch, so the order
- * of one thread's lines is kept.
+ * ~7 % of a signing request's time under load). A worker opens a batch
+ * (log_batch_begin) for a pass of several events and flushes it before it
+ * waits again, so a line is out before the worker sleeps: at most one pass
+ * (128 events) late, and its response may reach the client first. A pass
+ * of one event (an idle server, a client alone) writes its line before
+ * the response, as without batching. Other threads, and every non-access
+ * line, write at once; a non-access line first flushes its thread's
+ * batch, so the order of one thread's lines is kept.
  */
 #define LOG_BATCH_CAP 16384
 static __thread struct {
@@ -172,9 +174,9 @@ static void put_out(const char *s, size_t n)
     fwrite(s, 1, n, stderr);
 }
 
-void log_batch_begin(void)
+void log_batch_begin(int on)
 {
-    t_batch.on = 1;
+    t_batch.on = on;
 }
 
 void log_batch_flush(void)

@@ -55,9 +55,10 @@ typedef struct log_access_rec {
 } log_access_rec;
 
 void log_access(const log_access_rec *rec);
-/* Batch this thread's access lines until log_batch_flush (a connection
- * worker: one write per event-loop pass). */
-void log_batch_begin(void);
+/* on: batch this thread's access lines until log_batch_flush (a
+ * connection worker: one write per event-loop pass of several events);
+ * 0: write each at once. */
+void log_batch_begin(int on);
 void log_batch_flush(void);
 
 struct sockaddr;
