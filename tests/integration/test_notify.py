@@ -153,7 +153,14 @@ class NotifyTest(unittest.TestCase):
             def in_epoll_wait(t):
                 with open("%s/%s/syscall" % (task, t)) as f:
                     return f.read().split()[0] in ("232", "281")   # x86-64 epoll_wait, epoll_pwait
-            waiting = sorted(int(t) for t in os.listdir(task) if in_epoll_wait(t))
+            # Workers wake for their heartbeat (and, under ASan, take a
+            # while to go back): sample until both are seen waiting.
+            deadline = time.time() + 5
+            while True:
+                waiting = sorted(int(t) for t in os.listdir(task) if in_epoll_wait(t))
+                if len(waiting) >= 2 or time.time() > deadline:
+                    break
+                time.sleep(0.01)
             self.assertGreaterEqual(len(waiting), 2, waiting)
             tid = waiting[-1]
             if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
