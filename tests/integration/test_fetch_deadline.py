@@ -12,10 +12,7 @@ they waited the full 8 s (then 8 s more each, one after the other)."""
 import http.client
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -25,39 +22,14 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 
-
-class FetchDeadlineTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirdeadline.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-threads", "1", "--request-timeout", "1",
-                "--fetch-timeout-ms", "8000", "--fetch-budget-ms", "8000", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+class FetchDeadlineTest(stirtest.RepositoryTestCase):
+    # One fetch thread held by a hanging x5u; every request parked behind
+    # it waits past request_timeout (1 s).
+    server_args = ("--fetch-threads", "1", "--request-timeout", "1",
+                   "--fetch-budget-ms", "8000")
+    fetch_timeout_ms = 8000
+    tmp_prefix = "stirdeadline."
 
     def body(self, path):
         now = int(time.time())
