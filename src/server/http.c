@@ -543,13 +543,14 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
 /* The requestId of the request, for the access log. */
 static void note_request_id(const json_t *body, const struct resource *res, http_reply *r)
 {
-    const json_t *w =
-        json_object_get(body, res->route == R_SIGNING ? "signingRequest" : "verificationRequest");
-    const json_t *rid = json_object_get(json_is_object(w) ? w : body, "requestId");
-    if (!rid)
-        rid = json_object_get(body, "requestId");
-    if (json_is_string(rid))
-        snprintf(r->request_id, sizeof r->request_id, "%s", json_string_value(rid));
+    /* The Ms module's rule of where requestId stands; a bad one is the
+     * resource's 400 later, and not logged. */
+    const json_t *req = stir_ms_unwrap(
+        body, res->route == R_SIGNING ? "signingRequest" : "verificationRequest", NULL);
+    const char *rid = NULL;
+    size_t len;
+    if (req && stir_ms_request_id(req, req == body ? NULL : body, &rid, &len, NULL) == 0 && rid)
+        snprintf(r->request_id, sizeof r->request_id, "%.*s", (int)len, rid);
 }
 
 /*
