@@ -34,6 +34,13 @@ long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap
  */
 char *stir_json_canonical(const json_t *v, size_t *len);
 
+/*
+ * Parse a JSON text of len bytes: what json_loadb(buf, len,
+ * JSON_REJECT_DUPLICATES, err) returns, faster for the plain JSON of Ms
+ * requests and PASSporTs (src/lib/json.c says how).
+ */
+json_t *stir_json_load(const char *buf, size_t len, json_error_t *err);
+
 /* Is [s, s+n) valid UTF-8 (no overlongs, no surrogates)? */
 int stir_utf8_valid(const char *s, size_t n);
 

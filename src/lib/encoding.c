@@ -95,17 +95,6 @@ long stir_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap
     return (long)o;
 }
 
-char *stir_json_canonical(const json_t *v, size_t *len)
-{
-    /* jansson's JSON_SORT_KEYS orders keys with strcmp, i.e. by UTF-8
-     * bytes, which is code-point order; JSON_COMPACT drops all whitespace;
-     * without JSON_ENSURE_ASCII non-ASCII text stays raw UTF-8. */
-    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    if (s && len)
-        *len = strlen(s);
-    return s;
-}
-
 size_t stir_utf8_seq(const unsigned char *s, size_t n)
 {
     size_t k;

@@ -80,6 +80,9 @@ void sti_pkcs11_cleanup(void);
  */
 int sti_claim_check(const stir_claim_spec *c, const json_t *v, int code, stir_error *err);
 
+/* stir_json_load's own reader alone: NULL for anything it leaves to jansson. */
+json_t *sti_json_load_fast(const char *buf, size_t len);
+
 /* The members every signingRequest must hold (orig, dest, iat): 0, or a
  * 400 "missing" naming the first absent one (msapi.c). */
 int sti_ms_sign_require(const json_t *req, stir_error *err);

@@ -43,7 +43,7 @@ static json_t *decode_part(const char *b64, size_t n, const char *what, char **k
         goto out;
     }
     json_error_t je;
-    j = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, &je);
+    j = stir_json_load((const char *)buf, (size_t)len, &je);
     if (!j) {
         BAD("PASSporT %s is not valid JSON: %s", what, je.text);
         goto out;

@@ -751,7 +751,7 @@ static int api_request(void *arg, conn *c, const char *buf, size_t len, http_rep
         body = NULL;
         goto answered;
     }
-    body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    body = stir_json_load(buf, len, &jerr);
     if (!body) {
         char text[JSON_ERROR_TEXT_LENGTH + 1];
         if (json_error_code(&jerr) == json_error_invalid_utf8 && utf8_problem(buf, len, &jerr, r))
