@@ -52,6 +52,29 @@ size_t stir_utf8_seq(const unsigned char *s, size_t n);
  * sequence with '?' (text that quotes input cut at a byte limit). */
 void stir_utf8_repair(char *s);
 
+/* ---- a JSON writer (the Ms responses, the canonical PASSporT form) ------- */
+
+/* A growing output buffer. On allocation failure `failed` is set and
+ * further appends are ignored. */
+typedef struct stir_jbuf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} stir_jbuf;
+
+/* Room for `more` bytes at once (one allocation for a known size); -1
+ * when out of memory (and `failed` is set). */
+int stir_jbuf_reserve(stir_jbuf *b, size_t more);
+void stir_jbuf_raw(stir_jbuf *b, const char *s, size_t n);
+/* `s` as a quoted JSON string (controls as \\u00xx in lower case, as
+ * Python writes them); a byte that is not UTF-8 becomes '?'. */
+void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n);
+void stir_jbuf_int(stir_jbuf *b, long long v);
+/* A jansson value, compact (for the few members kept as trees). */
+void stir_jbuf_json(stir_jbuf *b, const json_t *v);
+/* The NUL-terminated text, owned by the caller; NULL when an append failed. */
+char *stir_jbuf_finish(stir_jbuf *b, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <jansson.h>
+#include "encoding.h"
 #include "error.h"
 #include "tn.h"
 
@@ -133,25 +134,6 @@ struct stir_verify_outcome;
  */
 char *stir_ms_verify_response(const struct stir_verify_outcome *o,
                               const stir_ms_verify_request *req, size_t *len);
-
-/* ---- the writer (exposed for tests and the server's own bodies) ------------ */
-
-/* A growing output buffer. On allocation failure `failed` is set and
- * further appends are ignored. */
-typedef struct stir_jbuf {
-    char *data;
-    size_t len, cap;
-    int failed;
-} stir_jbuf;
-
-void stir_jbuf_raw(stir_jbuf *b, const char *s, size_t n);
-/* `s` as a quoted JSON string; invalid UTF-8 becomes U+FFFD. */
-void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n);
-void stir_jbuf_int(stir_jbuf *b, long long v);
-/* A jansson value, compact (for the few members kept as trees). */
-void stir_jbuf_json(stir_jbuf *b, const json_t *v);
-/* The NUL-terminated text, owned by the caller; NULL when an append failed. */
-char *stir_jbuf_finish(stir_jbuf *b, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -304,103 +304,106 @@ json_t *stir_json_load(const char *buf, size_t len, json_error_t *err)
 
 /* ---- writing ------------------------------------------------------------- */
 
-#define WRITE_DEPTH_MAX 64
-#define SORT_ON_STACK 32
-
-struct writer {
-    char *p;
-    size_t n, cap;
-    int fail;    /* out of memory, or invalid UTF-8 (json_dumps fails too) */
-    int handoff; /* a value json_dumps must write */
-};
-
-static void put(struct writer *w, const void *s, size_t n)
+int stir_jbuf_reserve(stir_jbuf *b, size_t more)
 {
-    if (w->fail)
-        return;
-    if (w->n + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (w->n + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(w->p, cap);
-        if (!p) {
-            w->fail = 1;
-            return;
-        }
-        w->p = p;
-        w->cap = cap;
+    if (b->failed)
+        return -1;
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->failed = 1;
+        return -1;
     }
-    memcpy(w->p + w->n, s, n);
-    w->n += n;
+    b->data = d;
+    b->cap = cap;
+    return 0;
 }
 
-static void put_char(struct writer *w, char c)
+void stir_jbuf_raw(stir_jbuf *b, const char *s, size_t n)
 {
-    put(w, &c, 1);
+    if (stir_jbuf_reserve(b, n))
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
 }
 
-/* jansson's escaping: the short forms, \u00XX in upper case for the other
- * control characters, everything else (slash, DEL, non-ASCII) raw. */
-static void put_string(struct writer *w, const char *s, size_t n)
+/* Bytes that a JSON string cannot hold as they are (", \, controls), and
+ * those that start a UTF-8 sequence to check: the rest are copied in runs. */
+static int special(unsigned char c)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t run = 0, i = 0;
-    put_char(w, '"');
-    while (i < n) {
-        unsigned char c = u[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+/* The controls with a two-byte escape (\n, \t...); the others take six bytes. */
+static const char SHORT_ESCAPE[0x20] = {
+    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
+/*
+ * `s` as a quoted JSON string (RFC 8259 7): ", \ and the controls escaped,
+ * with the short forms where they exist and `hex` for the digits of the
+ * others; other UTF-8 as is. A byte that is not UTF-8 becomes '?', or,
+ * when `strict`, fails the buffer.
+ */
+static void put_string(stir_jbuf *b, const char *s, size_t n, const char hex[16], int strict)
+{
+    /* 6 bytes per input byte at most ("\u001f"), plus the quotes */
+    if (stir_jbuf_reserve(b, 6 * n + 2))
+        return;
+    char *o = b->data + b->len;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    *o++ = '"';
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && !special(*p))
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == end)
+            break;
+        unsigned char c = *p;
         if (c >= 0x80) {
-            size_t k = stir_utf8_seq(u + i, n - i);
-            if (k == 0) {
-                w->fail = 1;
+            size_t k = stir_utf8_seq(p, (size_t)(end - p));
+            if (k == 0 && strict) {
+                b->failed = 1;
                 return;
             }
-            i += k;
+            if (k == 0) { /* not UTF-8: as stir_utf8_repair does */
+                *o++ = '?';
+                p++;
+            } else {
+                memcpy(o, p, k);
+                o += k;
+                p += k;
+            }
             continue;
         }
-        put(w, s + run, i - run);
-        char esc[6] = {'\\', 0, '0', '0', 0, 0};
-        size_t el = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
+        *o++ = '\\';
+        if (c == '"' || c == '\\') {
+            *o++ = (char)c;
+        } else if (SHORT_ESCAPE[c]) {
+            *o++ = SHORT_ESCAPE[c];
+        } else {
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
         }
-        put(w, esc, el);
-        run = ++i;
+        p++;
     }
-    put(w, s + run, n - run);
-    put_char(w, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
 }
 
-static void put_integer(struct writer *w, json_int_t v)
+void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
+{
+    put_string(b, s, n, "0123456789abcdef", 0);
+}
+
+void stir_jbuf_int(stir_jbuf *b, long long v)
 {
     char digits[24], *e = digits + sizeof digits, *d = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
@@ -409,8 +412,51 @@ static void put_integer(struct writer *w, json_int_t v)
     while (u /= 10);
     if (v < 0)
         *--d = '-';
-    put(w, d, (size_t)(e - d));
+    stir_jbuf_raw(b, d, (size_t)(e - d));
 }
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    stir_jbuf *b = data;
+    stir_jbuf_raw(b, buf, size);
+    return b->failed ? -1 : 0;
+}
+
+void stir_jbuf_json(stir_jbuf *b, const json_t *v)
+{
+    if (b->failed)
+        return;
+    if (!v || json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY))
+        b->failed = 1;
+}
+
+char *stir_jbuf_finish(stir_jbuf *b, size_t *len)
+{
+    if (b->failed || stir_jbuf_reserve(b, 0)) {
+        free(b->data);
+        memset(b, 0, sizeof *b);
+        return NULL;
+    }
+    char *out = b->data;
+    out[b->len] = '\0';
+    if (len)
+        *len = b->len;
+    memset(b, 0, sizeof *b);
+    return out;
+}
+
+/* ---- the canonical form --------------------------------------------------- */
+
+#define WRITE_DEPTH_MAX 64
+#define SORT_ON_STACK 32
+
+/* jansson writes \u00XX in upper case; the canonical form is its. */
+static const char UPPER_HEX[16] = "0123456789ABCDEF";
+
+struct canon {
+    stir_jbuf b;
+    int handoff; /* a value json_dumps must write */
+};
 
 struct member {
     const char *key;
@@ -425,14 +471,14 @@ static int member_order(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-static void put_value(struct writer *w, const json_t *v, int depth);
+static void put_value(struct canon *w, const json_t *v, int depth);
 
-static void put_object(struct writer *w, const json_t *obj, int depth)
+static void put_object(struct canon *w, const json_t *obj, int depth)
 {
     struct member on_stack[SORT_ON_STACK], *m = on_stack;
     size_t n = json_object_size(obj), i = 0;
     if (n > SORT_ON_STACK && !(m = malloc(n * sizeof *m))) {
-        w->fail = 1;
+        w->b.failed = 1;
         return;
     }
     for (void *it = json_object_iter((json_t *)obj); it && i < n;
@@ -445,20 +491,20 @@ static void put_object(struct writer *w, const json_t *obj, int depth)
     }
     assert(i == n);
     qsort(m, n, sizeof *m, member_order);
-    put_char(w, '{');
-    for (i = 0; i < n && !w->fail && !w->handoff; i++) {
+    stir_jbuf_raw(&w->b, "{", 1);
+    for (i = 0; i < n && !w->b.failed && !w->handoff; i++) {
         if (i)
-            put_char(w, ',');
-        put_string(w, m[i].key, m[i].len);
-        put_char(w, ':');
+            stir_jbuf_raw(&w->b, ",", 1);
+        put_string(&w->b, m[i].key, m[i].len, UPPER_HEX, 1);
+        stir_jbuf_raw(&w->b, ":", 1);
         put_value(w, m[i].value, depth + 1);
     }
-    put_char(w, '}');
+    stir_jbuf_raw(&w->b, "}", 1);
     if (m != on_stack)
         free(m);
 }
 
-static void put_value(struct writer *w, const json_t *v, int depth)
+static void put_value(struct canon *w, const json_t *v, int depth)
 {
     if (depth > WRITE_DEPTH_MAX) {
         w->handoff = 1;
@@ -469,28 +515,28 @@ static void put_value(struct writer *w, const json_t *v, int depth)
         put_object(w, v, depth);
         break;
     case JSON_ARRAY:
-        put_char(w, '[');
-        for (size_t i = 0; i < json_array_size(v) && !w->fail && !w->handoff; i++) {
+        stir_jbuf_raw(&w->b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v) && !w->b.failed && !w->handoff; i++) {
             if (i)
-                put_char(w, ',');
+                stir_jbuf_raw(&w->b, ",", 1);
             put_value(w, json_array_get(v, i), depth + 1);
         }
-        put_char(w, ']');
+        stir_jbuf_raw(&w->b, "]", 1);
         break;
     case JSON_STRING:
-        put_string(w, json_string_value(v), json_string_length(v));
+        put_string(&w->b, json_string_value(v), json_string_length(v), UPPER_HEX, 1);
         break;
     case JSON_INTEGER:
-        put_integer(w, json_integer_value(v));
+        stir_jbuf_int(&w->b, json_integer_value(v));
         break;
     case JSON_TRUE:
-        put(w, "true", 4);
+        stir_jbuf_raw(&w->b, "true", 4);
         break;
     case JSON_FALSE:
-        put(w, "false", 5);
+        stir_jbuf_raw(&w->b, "false", 5);
         break;
     case JSON_NULL:
-        put(w, "null", 4);
+        stir_jbuf_raw(&w->b, "null", 4);
         break;
     default:
         w->handoff = 1; /* a real: jansson's %.17g rules */
@@ -499,22 +545,19 @@ static void put_value(struct writer *w, const json_t *v, int depth)
 
 char *stir_json_canonical(const json_t *v, size_t *len)
 {
-    struct writer w = {0};
+    struct canon w = {{0}, 0};
     if (!v)
         return NULL;
     put_value(&w, v, 0);
-    if (w.handoff || w.fail) {
+    if (w.handoff || w.b.failed) {
         /* RFC 8225 9: sorted keys, no whitespace; without JSON_ENSURE_ASCII
          * non-ASCII text stays raw UTF-8. json_dumps also fails where the
          * writer failed on invalid UTF-8, so its answer is the answer. */
-        free(w.p);
+        free(w.b.data);
         char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
         if (s && len)
             *len = strlen(s);
         return s;
     }
-    w.p[w.n] = '\0';
-    if (len)
-        *len = w.n;
-    return w.p;
+    return stir_jbuf_finish(&w.b, len);
 }

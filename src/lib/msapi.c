@@ -371,137 +371,11 @@ int stir_ms_parse_verify(const json_t *req, int ident_flags, stir_ms_verify_requ
     return parse_protected(req, out, err);
 }
 
-/* ---- the writer ------------------------------------------------------------ */
-
-static int jbuf_reserve(stir_jbuf *b, size_t more)
-{
-    if (b->failed)
-        return -1;
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
-        b->failed = 1;
-        return -1;
-    }
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-void stir_jbuf_raw(stir_jbuf *b, const char *s, size_t n)
-{
-    if (jbuf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-}
-
 #define RAW(b, lit) stir_jbuf_raw((b), (lit), sizeof(lit) - 1)
-
-/* Bytes that a JSON string cannot hold as they are (", \, controls), and
- * those that start a UTF-8 sequence to check: the rest are copied in runs. */
-static int special(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-}
-
-/* The controls with a two-byte escape (\n, \t...); the others take six bytes. */
-static const char SHORT_ESCAPE[0x20] = {
-    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
-
-/* JSON string escaping as jansson writes it (RFC 8259 7): ", \ and the
- * controls, with the short forms where they exist; other UTF-8 as is. */
-void stir_jbuf_string(stir_jbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    /* 6 bytes per input byte at most ("\u001f"), plus the quotes */
-    if (jbuf_reserve(b, 6 * n + 2))
-        return;
-    char *o = b->data + b->len;
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    *o++ = '"';
-    while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && !special(*p))
-            p++;
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
-        if (p == end)
-            break;
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            size_t k = stir_utf8_seq(p, (size_t)(end - p));
-            if (k == 0) { /* not UTF-8: as stir_utf8_repair does */
-                *o++ = '?';
-                p++;
-            } else {
-                memcpy(o, p, k);
-                o += k;
-                p += k;
-            }
-            continue;
-        }
-        *o++ = '\\';
-        if (c == '"' || c == '\\') {
-            *o++ = (char)c;
-        } else if (SHORT_ESCAPE[c]) {
-            *o++ = SHORT_ESCAPE[c];
-        } else {
-            memcpy(o, "u00", 3);
-            o[3] = hex[c >> 4];
-            o[4] = hex[c & 15];
-            o += 5;
-        }
-        p++;
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->data);
-}
 
 static void jbuf_cstr(stir_jbuf *b, const char *s)
 {
     stir_jbuf_string(b, s, strlen(s));
-}
-
-void stir_jbuf_int(stir_jbuf *b, long long v)
-{
-    char t[24];
-    int n = snprintf(t, sizeof t, "%lld", v);
-    stir_jbuf_raw(b, t, (size_t)n);
-}
-
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-    stir_jbuf *b = data;
-    stir_jbuf_raw(b, buf, size);
-    return b->failed ? -1 : 0;
-}
-
-void stir_jbuf_json(stir_jbuf *b, const json_t *v)
-{
-    if (b->failed)
-        return;
-    if (!v || json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY))
-        b->failed = 1;
-}
-
-char *stir_jbuf_finish(stir_jbuf *b, size_t *len)
-{
-    if (b->failed || jbuf_reserve(b, 0)) {
-        free(b->data);
-        memset(b, 0, sizeof *b);
-        return NULL;
-    }
-    char *out = b->data;
-    out[b->len] = '\0';
-    if (len)
-        *len = b->len;
-    memset(b, 0, sizeof *b);
-    return out;
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -512,7 +386,7 @@ char *stir_ms_sign_response(const char *identity, const char *request_id, size_t
     stir_jbuf b = {0};
     size_t il = strlen(identity);
     /* the escaper's worst case at once: the one allocation */
-    jbuf_reserve(&b, 6 * (il + request_id_len) + 64);
+    stir_jbuf_reserve(&b, 6 * (il + request_id_len) + 64);
     RAW(&b, "{\"signingResponse\":{\"identityHeader\":");
     stir_jbuf_string(&b, identity, il);
     if (request_id) {
@@ -605,7 +479,7 @@ char *stir_ms_verify_response(const stir_verify_outcome *o, const stir_ms_verify
                               size_t *len)
 {
     stir_jbuf b = {0};
-    jbuf_reserve(&b, 1024 + 1024 * o->n);
+    stir_jbuf_reserve(&b, 1024 + 1024 * o->n);
     RAW(&b, "{\"verificationResponse\":{");
     int first = 1;
     if (o->verstat) {

@@ -497,15 +497,59 @@ static const char OOM_BODY[] =
     "{\"title\":\"Internal Server Error\",\"status\":500,\"detail\":\"out of memory\","
     "\"cause\":\"SYSTEM_FAILURE\"}";
 
+/*
+ * The status line and header fields are appended, not printed: snprintf
+ * was 3.5 % of a signing request's instructions (callgrind), more than
+ * the rest of the HTTP layer. A field that would not fit marks the head
+ * as overflowed, and an overflowed head is never sent.
+ */
+struct head {
+    char buf[1024];
+    size_t n;
+    int overflow;
+};
+
+static void head_put(struct head *h, const char *s, size_t n)
+{
+    if (n > sizeof h->buf - h->n) {
+        h->overflow = 1;
+        return;
+    }
+    memcpy(h->buf + h->n, s, n);
+    h->n += n;
+}
+
+static void head_str(struct head *h, const char *s)
+{
+    head_put(h, s, strlen(s));
+}
+
+static void head_uint(struct head *h, unsigned long long v)
+{
+    char digits[24], *e = digits + sizeof digits, *d = e;
+    do
+        *--d = (char)('0' + v % 10);
+    while (v /= 10);
+    head_put(h, d, (size_t)(e - d));
+}
+
+/* "Name: value\r\n" */
+static void head_field(struct head *h, const char *name, const char *value)
+{
+    head_str(h, name);
+    head_str(h, value);
+    head_put(h, "\r\n", 2);
+}
+
 /* Queue the response in c->reply and access-log it. Returns -1 when it
  * cannot be queued (out of memory: the connection is closed). */
 static int queue_reply(conn *c)
 {
     http_reply *r = &c->reply;
-    char head[1024];
+    struct head h = {.n = 0};
     const char *body = r->body;
     size_t blen = r->len;
-    int head_only = strcmp(c->h.method, "HEAD") == 0, n;
+    int head_only = strcmp(c->h.method, "HEAD") == 0;
     long long lat;
     struct timespec t1;
 
@@ -519,23 +563,32 @@ static int queue_reply(conn *c)
     }
     if (r->status >= 400 && !c->h.headers_done)
         c->close_after = 1;
-    n = snprintf(head, sizeof head, "HTTP/1.1 %u %s\r\nDate: %s\r\n", r->status,
-                 reason_phrase(r->status), http_date());
+    head_str(&h, "HTTP/1.1 ");
+    head_uint(&h, r->status);
+    head_put(&h, " ", 1);
+    head_str(&h, reason_phrase(r->status));
+    head_put(&h, "\r\n", 2);
+    head_field(&h, "Date: ", http_date());
     if (r->content_type)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n", r->content_type);
-    n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", blen);
+        head_field(&h, "Content-Type: ", r->content_type);
+    head_str(&h, "Content-Length: ");
+    head_uint(&h, blen);
+    head_put(&h, "\r\n", 2);
     if (r->allow)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Allow: %s\r\n", r->allow);
-    if (r->retry_after)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Retry-After: %u\r\n", r->retry_after);
+        head_field(&h, "Allow: ", r->allow);
+    if (r->retry_after) {
+        head_str(&h, "Retry-After: ");
+        head_uint(&h, r->retry_after);
+        head_put(&h, "\r\n", 2);
+    }
     if (c->close_after)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
+        head_str(&h, "Connection: close\r\n");
     else if (c->h.version_minor == 0)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: keep-alive\r\n");
-    if (n < 0 || (size_t)n + r->headers_len + 3 > sizeof head ||
-        out_reserve(c, (size_t)n + r->headers_len + 2 + blen) != 0)
+        head_str(&h, "Connection: keep-alive\r\n");
+    if (h.overflow || h.n + r->headers_len + 3 > sizeof h.buf ||
+        out_reserve(c, h.n + r->headers_len + 2 + blen) != 0)
         return -1;
-    out_put(c, head, (size_t)n);
+    out_put(c, h.buf, h.n);
     out_put(c, r->headers, r->headers_len);
     out_put(c, "\r\n", 2);
     if (!head_only && blen)
