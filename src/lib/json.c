@@ -350,11 +350,15 @@ static const char SHORT_ESCAPE[0x20] = {
  */
 static void put_string(stir_jbuf *b, const char *s, size_t n, const char hex[16], int strict)
 {
-    /* 6 bytes per input byte at most ("\u001f"), plus the quotes */
-    if (stir_jbuf_reserve(b, 6 * n + 2))
+    /* Room for the text as it is; the first escape makes room for the
+     * worst case of the rest (6 bytes per byte: "\u001f"). So a string
+     * without escapes costs no large allocation (and the malloc arena no
+     * consolidation). */
+    if (stir_jbuf_reserve(b, n + 2))
         return;
     char *o = b->data + b->len;
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    int room_for_worst = 0;
     *o++ = '"';
     while (p < end) {
         const unsigned char *run = p;
@@ -364,6 +368,13 @@ static void put_string(stir_jbuf *b, const char *s, size_t n, const char hex[16]
         o += p - run;
         if (p == end)
             break;
+        if (!room_for_worst) {
+            b->len = (size_t)(o - b->data);
+            if (stir_jbuf_reserve(b, 6 * (size_t)(end - p) + 1))
+                return;
+            o = b->data + b->len;
+            room_for_worst = 1;
+        }
         unsigned char c = *p;
         if (c >= 0x80) {
             size_t k = stir_utf8_seq(p, (size_t)(end - p));
