@@ -6,7 +6,7 @@
  * reads, and it decides every hard case. But its reader and its sorted
  * dump were the largest costs of a request after the ES256 operation
  * itself (callgrind over stird, docs/BENCHMARKS.md "JSON"): json_loadb
- * spent about 139k instructions of a verification request's 1,065k and
+ * spent about 139k instructions of a verification request's 1,067k and
  * the sorted json_dumps about 22k of a signing request's 375k. So:
  *
  * - stir_json_load reads the plain JSON those documents are made of
@@ -19,8 +19,9 @@
  *   checks exactly that against jansson.
  * - stir_json_canonical writes what json_dumps(JSON_COMPACT |
  *   JSON_SORT_KEYS | JSON_ENCODE_ANY) writes, byte for byte, into one
- *   growing buffer, and leaves values it does not write itself (reals,
- *   keys with NUL) to json_dumps. fuzz_json checks it against jansson too.
+ *   growing buffer, and leaves what it does not write itself (reals, keys
+ *   holding NUL, invalid UTF-8, nesting deeper than 64) to json_dumps.
+ *   fuzz_json checks it against jansson too.
  */
 #include <assert.h>
 #include <stdint.h>

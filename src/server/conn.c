@@ -546,7 +546,7 @@ static void head_field(struct head *h, const char *name, const char *value)
 static int queue_reply(conn *c)
 {
     http_reply *r = &c->reply;
-    struct head h = {.n = 0};
+    struct head h; /* not zero-filled: 1 KiB per response for nothing */
     const char *body = r->body;
     size_t blen = r->len;
     int head_only = strcmp(c->h.method, "HEAD") == 0;
@@ -563,6 +563,8 @@ static int queue_reply(conn *c)
     }
     if (r->status >= 400 && !c->h.headers_done)
         c->close_after = 1;
+    h.n = 0;
+    h.overflow = 0;
     head_str(&h, "HTTP/1.1 ");
     head_uint(&h, r->status);
     head_put(&h, " ", 1);

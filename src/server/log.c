@@ -393,11 +393,16 @@ static void line_int(struct line *l, long long v)
     line_put(l, d, (size_t)(e - d));
 }
 
-/* A space, then request text made printable (put_clean). */
-static void line_clean(struct line *l, const char *prefix, const char *s, size_t max_in)
+/* `prefix`, then request text made printable (put_clean): at most max_in
+ * bytes of it, and at most out_cap - 1 bytes once escaped (a byte can
+ * grow to four), so that no field can push the ones after it (verstat,
+ * codes, note) off the line. */
+static void line_clean(struct line *l, const char *prefix, const char *s, size_t max_in,
+                       size_t out_cap)
 {
     line_str(l, prefix);
-    l->n += put_clean(l->buf + l->n, sizeof l->buf - 1 - l->n, s, max_in);
+    size_t room = sizeof l->buf - 1 - l->n;
+    l->n += put_clean(l->buf + l->n, out_cap < room ? out_cap : room, s, max_in);
 }
 
 void log_access(const log_access_rec *rec)
@@ -426,17 +431,17 @@ void log_access(const log_access_rec *rec)
     } else {
         line_str(&l, " -");
     }
-    line_clean(&l, " ", rec->method, 32);
-    line_clean(&l, " ", rec->path, 200);
+    line_clean(&l, " ", rec->method, 32, 40);
+    line_clean(&l, " ", rec->path, 200, 300);
     line_put(&l, " ", 1);
     line_int(&l, rec->status);
     line_put(&l, " ", 1);
     line_int(&l, rec->latency_us);
     line_put(&l, "us", 2);
     if (c && (c->principal[0] || c->identity[0]))
-        line_clean(&l, " client=", c->principal[0] ? c->principal : c->identity, 256);
+        line_clean(&l, " client=", c->principal[0] ? c->principal : c->identity, 256, 293);
     if (rec->request_id)
-        line_clean(&l, " rid=", rec->request_id, 256);
+        line_clean(&l, " rid=", rec->request_id, 256, 296);
     if (rec->verstat) {
         line_str(&l, " verstat=");
         line_str(&l, rec->verstat);

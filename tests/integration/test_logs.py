@@ -85,6 +85,22 @@ class TextLogTest(unittest.TestCase):
                               r"/stir/v1/signing 200 \d+us")
         self.assertRegex(err, r"(?m)^\S+Z stird: INFO: ready: ")
 
+    def test_a_long_escaped_field_keeps_the_rest_of_the_line(self):
+        # A requestId of 256 control bytes grows fourfold once escaped
+        # (\x01); it is cut at the field's width, so verstat and codes,
+        # which come after it, stay on the line.
+        with stirtest.Server("--log-format", "text") as srv:
+            st, body = srv.verify({"identityHeader": "a.b.c;info=<https://x.example/c.pem>",
+                                   "from": {"tn": "12155551212"},
+                                   "to": {"tn": ["12155551213"]},
+                                   "time": int(time.time()), "requestId": "\x01" * 256})
+            self.assertEqual(st, 200, body)
+            time.sleep(0.1)
+            line = [l for l in srv.stderr().splitlines() if " /stir/v1/verification " in l][-1]
+        self.assertIn(" rid=\\x01\\x01", line)
+        self.assertLess(line.count("\\x01"), 100)
+        self.assertRegex(line, r" verstat=TN-Validation-Failed codes=\d{3}$")
+
     def test_bad_format_is_a_configuration_error(self):
         import subprocess
         r = subprocess.run([stirtest.STIRD, "--embedded", "--log-format", "xml"],
