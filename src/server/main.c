@@ -280,14 +280,15 @@ static int signer_names_check(stird_app *app, const auth *next_auth, const stir_
                               char *err, size_t errlen)
 {
     char why[900];
-    const auth *a;
+    auth_ref *ref = NULL;
     int rc;
     if (!app->auth)
         return 0;
-    a = next_auth ? next_auth : auth_acquire(app->auth);
-    rc = policy_check_signer_names(auth_policy(a), signer, why, sizeof why);
     if (!next_auth)
-        auth_release(app->auth, a);
+        ref = auth_acquire(app->auth);
+    rc = policy_check_signer_names(auth_policy(next_auth ? next_auth : auth_of(ref)), signer, why,
+                                   sizeof why);
+    auth_release(ref);
     if (rc != 0)
         snprintf(err, errlen, "the policy %s: %s", app->cfg->policy_file, why);
     return rc;
@@ -406,8 +407,12 @@ others:
         rc = policy_check_signer_names(auth_policy(next_auth), cred_signer(ref), auth_err,
                                        sizeof auth_err);
         cred_release(ref);
-        if (rc == 0) {
-            auth_holder_swap(app->auth, next_auth);
+        if (rc == 0 && auth_holder_swap(app->auth, next_auth) != 0) {
+            log_msg(LOG_LVL_ERROR,
+                    "SIGHUP: out of memory: new policy/OAuth keys REFUSED, the previous ones "
+                    "keep serving");
+            auth_free(next_auth);
+        } else if (rc == 0) {
             log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
                     cfg->auth == AUTH_MODE_OAUTH ? " and OAuth keys" : "",
                     cfg->policy_file ? cfg->policy_file : "no policy file");
