@@ -817,17 +817,7 @@ static int metrics_headers(void *arg, conn *c, http_reply *r)
     return 1;
 }
 
-static int metrics_request_body(void *arg, conn *c, const char *body, size_t len, http_reply *r)
-{
-    (void)arg;
-    (void)c;
-    (void)body;
-    (void)len;
-    (void)r;
-    return 0; /* never reached: metrics_headers answers everything */
-}
-
-static const conn_handler METRICS_HANDLER = {metrics_headers, metrics_request_body};
+static const conn_handler METRICS_HANDLER = {metrics_headers, conn_no_request};
 
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
 {
