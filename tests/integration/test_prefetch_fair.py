@@ -23,15 +23,11 @@ per-host download cap (a separate limit) plays no part here."""
 import http.client
 import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,7 +36,6 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 FLOOD_S = 8                 # before the fix, 256 threads were taken in ~6 s
 SENDERS = 6
 
@@ -103,41 +98,17 @@ class HangServer:
                 c.close()
 
 
-class PrefetchFairTest(unittest.TestCase):
+class PrefetchFairTest(stirtest.RepositoryTestCase):
+    tmp_prefix = "stirprefetch."
+    fetch_timeout_ms = 10000
+    server_args = ("--fetch-threads", "4", "--fetch-max-per-host", "0",
+                   "--fetch-connect-timeout-ms", "10000", "--fetch-budget-ms", "1000",
+                   "--request-timeout", "5")
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirprefetch.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
+    def start_peers(cls):
         cls.hang = HangServer()
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-threads", "4", "--fetch-max-per-host", "0",
-                "--fetch-timeout-ms", "10000", "--fetch-connect-timeout-ms", "10000",
-                "--fetch-budget-ms", "1000",
-                "--request-timeout", "5", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            cls.hang.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            cls.hang.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        return [cls.hang]
 
     def passport(self, path):
         now = int(time.time())
