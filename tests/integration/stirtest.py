@@ -209,6 +209,16 @@ def run_stird(*args, env=None, timeout=30):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
+def read_to_close(s):
+    """All the peer sends on socket s until it closes the connection."""
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def make_pki(dest):
     """The fixture PKI of tests/tools/mkpki.sh (openssl CLI only) in dest."""
     r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), dest],

@@ -111,14 +111,9 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
         return [cls.hang]
 
     def passport(self, path):
-        now = int(time.time())
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        return stirtest.make_passport(header, payload, os.path.join(self.pki, "sp.key"),
-                                      self.tmp, ppt="shaken")
+        return stirtest.shaken_identity(self.certserver.url(path),
+                                        os.path.join(self.pki, "sp.key"), self.tmp,
+                                        int(time.time()))
 
     def post(self, source, body, timeout=60):
         c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=timeout,
@@ -145,8 +140,7 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
                 {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}).encode())
             p = stirtest.b64u_encode(stirtest.canonical(
                 {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                 "orig": {"tn": stirtest.ORIG_TN},
-                 "origid": "123e4567-e89b-42d3-a456-426614174000"}).encode())
+                 "orig": {"tn": stirtest.ORIG_TN}, "origid": stirtest.SHAKEN_ORIGID}).encode())
             der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
             sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
             return "%s.%s.%s;info=<%s>;alg=ES256;ppt=shaken" % (h, p, sig, url)
@@ -182,10 +176,8 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
             hung = (self.hang.max_open, self.hang.total)
         self.assertGreaterEqual(hung[0], 32, (hung, a_status))
 
-        good = json.dumps({"verificationRequest": {
-            "identityHeader": self.passport("chain.pem"),
-            "from": {"tn": stirtest.ORIG_TN}, "to": {"tn": stirtest.DEST_TN},
-            "time": int(time.time())}})
+        good = json.dumps({"verificationRequest": stirtest.verification_request(
+            self.passport("chain.pem"), int(time.time()))})
         t0 = time.monotonic()
         st, body = self.post("127.0.0.2", good)
         elapsed = time.monotonic() - t0
