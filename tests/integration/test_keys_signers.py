@@ -73,6 +73,18 @@ class RangeLeavesCase(unittest.TestCase):
     cls.cs, and the stird a subclass starts with start_server."""
 
     @classmethod
+    def make_leaves(cls, tmp_prefix, leaves):
+        """cls.tmp, the PKI, a leaf per (name, first TN) and cls.cs."""
+        cls.tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
+        cls.repo = os.path.join(cls.tmp, "repo")
+        os.mkdir(cls.repo)
+        for name, start in leaves:
+            cls.leaf(name, start)
+        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
+                                     os.path.join(cls.pki, "tls.key"), cls.repo)
+
+    @classmethod
     def start_server(cls, *args):
         try:
             cls.srv = stirtest.Server(*args, embedded=False)
@@ -109,14 +121,8 @@ class SignersTest(RangeLeavesCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirsigners.")
-        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
-        cls.repo = os.path.join(cls.tmp, "repo")
-        os.mkdir(cls.repo)
-        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("c", "13035550000")):
-            cls.leaf(name, start)
-        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                     os.path.join(cls.pki, "tls.key"), cls.repo)
+        cls.make_leaves("stirsigners.", (("a", "12155550000"), ("b", "12025550000"),
+                                         ("c", "13035550000")))
         cls.common = ("--trust", os.path.join(cls.pki, "root.pem"),
                       "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
                       "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port")
@@ -269,20 +275,14 @@ class PolicySignersTest(RangeLeavesCase):
     @classmethod
     def setUpClass(cls):
         from jwcrypto import jwk
-        cls.tmp = tempfile.mkdtemp(prefix="stirpolsigners.")
-        cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
-        cls.repo = os.path.join(cls.tmp, "repo")
-        os.mkdir(cls.repo)
-        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("d", "12025550000")):
-            cls.leaf(name, start)
+        cls.make_leaves("stirpolsigners.", (("a", "12155550000"), ("b", "12025550000"),
+                                            ("d", "12025550000")))
         cls.as_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="as-1")
         cls.jwks = cls.path("jwks.json")
         with open(cls.jwks, "w") as f:
             json.dump({"keys": [json.loads(cls.as_key.export_public())]}, f)
         cls.policy = cls.path("policy.json")
         cls.write_policy({"alice": ["east2"], "bob": ["default"]})
-        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                     os.path.join(cls.pki, "tls.key"), cls.repo)
         cls.conf = cls.path("stird.conf")
         with open(cls.conf, "w") as f:
             f.write("key = %s\ncert = %s\nx5u = %s\n" % (
