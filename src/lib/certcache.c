@@ -32,23 +32,25 @@ struct stir_certcache {
 
 /* ---- configuration ---------------------------------------------------------- */
 
+/* The shared fetch cache's defaults (fcache_config_default is their one
+ * source), with background refresh on: a popular chain is fetched again
+ * before it expires rather than by the request that finds it expired. */
 void stir_certcache_config_default(stir_certcache_config *cfg)
 {
+    fcache_config f;
     if (!cfg)
         return;
+    fcache_config_default(&f);
     memset(cfg, 0, sizeof *cfg);
-    cfg->fetch.connect_timeout_ms = 500;
-    cfg->fetch.total_timeout_ms = 1000;
-    cfg->fetch.max_bytes = 16384;
-    cfg->fetch.max_per_host = 4;
-    cfg->default_ttl_s = 86400;
-    cfg->min_ttl_s = 60;
-    cfg->max_ttl_s = 7 * 86400;
-    cfg->neg_ttl_initial_s = 5;
-    cfg->neg_ttl_max_s = 300;
+    cfg->fetch = f.fetch;
+    cfg->default_ttl_s = f.default_ttl_s;
+    cfg->min_ttl_s = f.min_ttl_s;
+    cfg->max_ttl_s = f.max_ttl_s;
+    cfg->neg_ttl_initial_s = f.neg_ttl_initial_s;
+    cfg->neg_ttl_max_s = f.neg_ttl_max_s;
     cfg->refresh_ahead = 0.1;
-    cfg->max_entries = 10000;
-    cfg->max_neg_entries = 10000;
+    cfg->max_entries = f.max_entries;
+    cfg->max_neg_entries = f.max_neg_entries;
 }
 
 /* ---- the value: parse, validate, lifetime --------------------------------------- */

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <stir/jws.h>
 
 #include "auth.h"
+#include "holder.h"
 
 #define KID_MAX 128
 #define CLAIM_MAX 255 /* iss, aud entries, client_id, sub */
@@ -69,7 +69,6 @@ typedef struct tok_entry {
 #define SCOPE_VERIFICATION 2u
 
 struct auth {
-    atomic_int refs;
     int mode;
     char *issuer;
     char *aud[STIRD_MAX_AUDIENCES];
@@ -287,7 +286,6 @@ auth *auth_load(const stird_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    atomic_init(&a->refs, 1);
     a->mode = cfg->auth;
     a->skew = cfg->oauth_clock_skew;
     if (cfg->policy_file && !(a->pol = policy_load(cfg->policy_file, err, errlen)))
@@ -321,49 +319,35 @@ fail:
     return NULL;
 }
 
-struct auth_holder {
-    pthread_mutex_t mu;
-    auth *cur;
-};
+/* The holder is a holder (holder.h) typed for `auth`. */
+static void auth_free_obj(void *a)
+{
+    auth_free(a);
+}
 
 auth_holder *auth_holder_new(auth *initial)
 {
-    auth_holder *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    pthread_mutex_init(&h->mu, NULL);
-    h->cur = initial;
-    return h;
-}
-
-static void auth_unref(auth *a)
-{
-    if (a && atomic_fetch_sub(&a->refs, 1) == 1)
-        auth_free(a);
+    return (auth_holder *)holder_new(initial, auth_free_obj);
 }
 
 void auth_holder_free(auth_holder *h)
 {
-    if (!h)
-        return;
-    auth_unref(h->cur);
-    pthread_mutex_destroy(&h->mu);
-    free(h);
+    holder_free((holder *)h);
 }
 
-const auth *auth_acquire(auth_holder *h)
+auth_ref *auth_acquire(auth_holder *h)
 {
-    pthread_mutex_lock(&h->mu);
-    auth *a = h->cur;
-    atomic_fetch_add(&a->refs, 1);
-    pthread_mutex_unlock(&h->mu);
-    return a;
+    return (auth_ref *)holder_acquire((holder *)h);
 }
 
-void auth_release(auth_holder *h, const auth *a)
+const auth *auth_of(const auth_ref *r)
 {
-    (void)h;
-    auth_unref((auth *)a);
+    return holder_obj((const holder_ref *)r);
+}
+
+void auth_release(auth_ref *r)
+{
+    holder_release((holder_ref *)r);
 }
 
 int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_t errlen)
@@ -371,18 +355,23 @@ int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_
     auth *n = auth_load(cfg, err, errlen);
     if (!n)
         return -1;
-    auth_holder_swap(h, n);
+    if (auth_holder_swap(h, n) != 0) {
+        snprintf(err, errlen, "out of memory");
+        auth_free(n);
+        return -1;
+    }
     return 0;
 }
 
-void auth_holder_swap(auth_holder *h, auth *n)
+int auth_holder_swap(auth_holder *h, auth *n)
 {
-    pthread_mutex_lock(&h->mu);
-    auth *old = h->cur;
-    policy_carry_buckets(n->pol, old->pol);
-    h->cur = n;
-    pthread_mutex_unlock(&h->mu);
-    auth_unref(old);
+    /* Rate buckets carry over, so a reload does not refill them. Only
+     * SIGHUP swaps, from one thread: the object read here is the one
+     * replaced. */
+    auth_ref *old = auth_acquire(h);
+    policy_carry_buckets(n->pol, auth_of(old)->pol);
+    auth_release(old);
+    return holder_swap((holder *)h, n);
 }
 
 /* ---- denials ------------------------------------------------------------------------ */

@@ -59,20 +59,24 @@ int auth_mode(const auth *a);
 const policy *auth_policy(const auth *a);
 
 /*
- * Reload without dropping connections: one holder per server. A request
- * takes the current `auth` with auth_acquire and gives it back with
- * auth_release when its reply is sent; auth_holder_reload (SIGHUP) loads
- * a new one from the settings and swaps it in, and the old one is freed
- * when its last request releases it. On a failed reload the old one
- * stays and err says why.
+ * Reload without dropping connections: one holder per server, a holder
+ * (holder.h) typed for `auth`. A request takes the current one with
+ * auth_acquire and gives it back with auth_release when its reply is
+ * sent; auth_holder_reload (SIGHUP) loads a new one from the settings and
+ * swaps it in, and the old one is freed when its last request releases
+ * it. On a failed reload the old one stays and err says why.
  */
 typedef struct auth_holder auth_holder;
-auth_holder *auth_holder_new(auth *initial);
+typedef struct auth_ref auth_ref;
+auth_holder *auth_holder_new(auth *initial); /* takes it; NULL: out of memory */
 void auth_holder_free(auth_holder *h);
-const auth *auth_acquire(auth_holder *h);
-void auth_release(auth_holder *h, const auth *a);
+auth_ref *auth_acquire(auth_holder *h);
+const auth *auth_of(const auth_ref *r);
+void auth_release(auth_ref *r);
 int auth_holder_reload(auth_holder *h, const stird_config *cfg, char *err, size_t errlen);
-/* Put `n` (from auth_load, checked by the caller) in for the next requests. */
-void auth_holder_swap(auth_holder *h, auth *n);
+/* Put `n` (from auth_load, checked by the caller) in for the next
+ * requests, with the running policy's rate buckets. -1: out of memory,
+ * `n` not taken, the old one stays. */
+int auth_holder_swap(auth_holder *h, auth *n);
 
 #endif

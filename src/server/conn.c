@@ -1345,3 +1345,14 @@ const void *conn_data(const conn *c)
 {
     return c->data;
 }
+
+int conn_no_request(void *arg, conn *c, const char *body, size_t len, http_reply *r)
+{
+    (void)arg;
+    (void)c;
+    (void)body;
+    (void)len;
+    (void)r;
+    assert(!"conn_no_request: the headers callback answers every request");
+    return 0;
+}

@@ -42,6 +42,10 @@ typedef struct conn_handler {
     int (*request)(void *arg, conn *c, const char *body, size_t len, http_reply *r);
 } conn_handler;
 
+/* The `request` of a handler whose `headers` answers every request (the
+ * x5u repository, the metrics): never called. */
+int conn_no_request(void *arg, conn *c, const char *body, size_t len, http_reply *r);
+
 typedef struct conn_listener {
     const char *tag;      /* access log: "api", "x5u", "metrics" */
     int fd;               /* bound, listening, non-blocking; the server closes it */

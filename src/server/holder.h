@@ -1,6 +1,7 @@
 /*
  * An object that SIGHUP replaces while requests use it (the signer, the
- * trust anchors with their certificate cache and verifier): a request
+ * trust anchors with their certificate cache and verifier, the policy and
+ * OAuth keys, the TLS contexts, the x5u document): a request
  * takes a reference to the current one with holder_acquire and gives it
  * back with holder_release; holder_swap puts a new one in for the next
  * requests, and the old one is freed by whoever drops its last reference,

@@ -389,8 +389,8 @@ static int utf8_problem(const char *buf, size_t len, const json_error_t *jerr, h
  */
 struct req_state {
     const struct resource *res;
-    const auth *a;            /* NULL: no gate */
-    const policy_client *pol; /* NULL: no policy applies */
+    auth_ref *a;              /* NULL: no gate */
+    const policy_client *pol; /* NULL: no policy applies; valid while `a` is held */
 };
 
 static const struct req_state OPEN[N_RESOURCES] = {
@@ -623,9 +623,9 @@ static void deny(http_reply *r, const auth_denial *d)
 /* The request is over: give back its `auth` (conn_set_data_done). */
 static void api_done(void *arg, conn *c)
 {
-    struct http_server *s = arg;
     struct req_state *st = (struct req_state *)conn_data(c);
-    auth_release(s->app->auth, st->a);
+    (void)arg;
+    auth_release(st->a);
     free(st);
 }
 
@@ -643,7 +643,7 @@ static int gate(struct http_server *s, conn *c, const struct resource *res, http
 {
     auth_holder *h = s->app->auth;
     http_client *cl;
-    const auth *a;
+    auth_ref *a;
     const policy_client *pol;
     struct req_state *st;
     auth_denial d;
@@ -656,7 +656,7 @@ static int gate(struct http_server *s, conn *c, const struct resource *res, http
     }
     cl = conn_client(c);
     a = auth_acquire(h);
-    status = auth_check(a, cl, conn_header(c, "Authorization"),
+    status = auth_check(auth_of(a), cl, conn_header(c, "Authorization"),
                         res->route == R_SIGNING ? AUTH_RES_SIGNING : AUTH_RES_VERIFICATION,
                         app_now(s->app), &pol, &d);
     if (status == 0 && pol)
@@ -673,7 +673,7 @@ static int gate(struct http_server *s, conn *c, const struct resource *res, http
     deny(r, &d);
     if (res->route == R_SIGNING && status != 401 && s->app->audit)
         audit_refused(s->app->audit, cl, app_now(s->app), NULL, NULL, res->ppt, status, d.detail);
-    auth_release(h, a);
+    auth_release(a);
     return 1;
 }
 
@@ -817,17 +817,7 @@ static int metrics_headers(void *arg, conn *c, http_reply *r)
     return 1;
 }
 
-static int metrics_request_body(void *arg, conn *c, const char *body, size_t len, http_reply *r)
-{
-    (void)arg;
-    (void)c;
-    (void)body;
-    (void)len;
-    (void)r;
-    return 0; /* never reached: metrics_headers answers everything */
-}
-
-static const conn_handler METRICS_HANDLER = {metrics_headers, metrics_request_body};
+static const conn_handler METRICS_HANDLER = {metrics_headers, conn_no_request};
 
 int http_listen_socket(const stird_addr *a, unsigned *port, char *err, size_t errlen)
 {

@@ -64,32 +64,29 @@ static int make_dirs(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int check_readable(const char *what, const char *path)
+static int check_readable(const char *what, const char *path, char *err, size_t errlen)
 {
     if (access(path, R_OK) != 0) {
-        fprintf(stderr, "stird: %s %s is not readable: %s\n", what, path, strerror(errno));
+        snprintf(err, errlen, "%s %s is not readable: %s", what, path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static int setup_embedded_pki(const stird_config *cfg)
+static int setup_embedded_pki(const stird_config *cfg, char *err, size_t errlen)
 {
-    char err[512];
     stir_error e;
     stir_pki_options opt;
 
-    if (make_dirs(cfg->state_dir, err, sizeof err) != 0) {
-        fprintf(stderr, "stird: %s\n", err);
+    if (make_dirs(cfg->state_dir, err, errlen) != 0)
         return -1;
-    }
     if (stir_pki_exists(cfg->state_dir))
         return 0;
     memset(&opt, 0, sizeof opt);
     memset(&e, 0, sizeof e);
     opt.dir = cfg->state_dir;
     if (stir_pki_create(&opt, &e) != 0) {
-        fprintf(stderr, "stird: cannot create the test PKI in %s: %s\n", cfg->state_dir, e.detail);
+        snprintf(err, errlen, "cannot create the test PKI in %s: %s", cfg->state_dir, e.detail);
         return -1;
     }
     log_msg(LOG_LVL_INFO, "created a test PKI (root, CA, SP and TLS certificates) in %s",
@@ -175,7 +172,7 @@ static void check_own_x5u(const stird_config *cfg)
 /* Configured PASSporT types join the registry before the signer encodes
  * each type's header and before the verifier looks types up. A refused
  * type is a configuration error (exit 2), named by its line or flag. */
-static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
+static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->n_ppt_types; i++) {
         const stird_ppt_def *d = &cfg->ppt_types[i];
@@ -183,8 +180,8 @@ static int register_ppt_types(stir_ctx *ctx, const stird_config *cfg)
 
         memset(&e, 0, sizeof e);
         if (stir_ppt_register(ctx, &d->type, &e) != 0) {
-            fprintf(stderr, "stird: %s: PASSporT type '%s' refused: %s\n", d->origin, d->type.name,
-                    e.detail);
+            snprintf(err, errlen, "%s: PASSporT type '%s' refused: %s", d->origin, d->type.name,
+                     e.detail);
             return -1;
         }
     }
@@ -251,7 +248,7 @@ static void crl_warn(void *arg, const char *line)
  * cache it gets CRLs from (a fetch cache of the context, so CRL downloads
  * count in the per-host cap with x5u and RCD ones). crl_mode off: neither,
  * so no CRL is ever fetched. */
-static int setup_crl(const stird_config *cfg, stird_app *app)
+static int setup_crl(const stird_config *cfg, stird_app *app, char *err, size_t errlen)
 {
     stir_crl_config c = cfg->crl;
     stir_crl_source src;
@@ -262,13 +259,13 @@ static int setup_crl(const stird_config *cfg, stird_app *app)
     memset(&e, 0, sizeof e);
     app->crl_cache = stir_crl_cache_new(app->ctx, &c, &e);
     if (!app->crl_cache) {
-        fprintf(stderr, "stird: cannot create the CRL cache: %s\n", e.detail);
+        snprintf(err, errlen, "cannot create the CRL cache: %s", e.detail);
         return -1;
     }
     stir_crl_cache_source(app->crl_cache, &src);
     app->crl = stir_crl_checker_new_with_source(&c, &src, &e);
     if (!app->crl) {
-        fprintf(stderr, "stird: cannot create the revocation checker: %s\n", e.detail);
+        snprintf(err, errlen, "cannot create the revocation checker: %s", e.detail);
         return -1;
     }
     return 0;
@@ -283,14 +280,15 @@ static int signer_names_check(stird_app *app, const auth *next_auth, const stir_
                               char *err, size_t errlen)
 {
     char why[900];
-    const auth *a;
+    auth_ref *ref = NULL;
     int rc;
     if (!app->auth)
         return 0;
-    a = next_auth ? next_auth : auth_acquire(app->auth);
-    rc = policy_check_signer_names(auth_policy(a), signer, why, sizeof why);
     if (!next_auth)
-        auth_release(app->auth, a);
+        ref = auth_acquire(app->auth);
+    rc = policy_check_signer_names(auth_policy(next_auth ? next_auth : auth_of(ref)), signer, why,
+                                   sizeof why);
+    auth_release(ref);
     if (rc != 0)
         snprintf(err, errlen, "the policy %s: %s", app->cfg->policy_file, why);
     return rc;
@@ -409,8 +407,12 @@ others:
         rc = policy_check_signer_names(auth_policy(next_auth), cred_signer(ref), auth_err,
                                        sizeof auth_err);
         cred_release(ref);
-        if (rc == 0) {
-            auth_holder_swap(app->auth, next_auth);
+        if (rc == 0 && auth_holder_swap(app->auth, next_auth) != 0) {
+            log_msg(LOG_LVL_ERROR,
+                    "SIGHUP: out of memory: new policy/OAuth keys REFUSED, the previous ones "
+                    "keep serving");
+            auth_free(next_auth);
+        } else if (rc == 0) {
             log_msg(LOG_LVL_INFO, "SIGHUP: policy%s reloaded (%s)",
                     cfg->auth == AUTH_MODE_OAUTH ? " and OAuth keys" : "",
                     cfg->policy_file ? cfg->policy_file : "no policy file");
@@ -440,7 +442,7 @@ int main(int argc, char **argv)
     stir_error e;
     http_server *http = NULL;
     x5u_server *x5u = NULL;
-    char err[1024];
+    char err[1024] = "";
     sigset_t sigs;
     int sig, rc, signing = 0, status = 1;
     size_t trust_count = 0;
@@ -478,19 +480,20 @@ int main(int argc, char **argv)
     memset(&e, 0, sizeof e);
     app.ctx = stir_ctx_new(&e);
     if (!app.ctx) {
-        fprintf(stderr, "stird: cannot create the libstir context: %s\n", e.detail);
-        goto out;
+        snprintf(err, sizeof err, "cannot create the libstir context: %s", e.detail);
+        goto fail;
     }
-    if (register_ppt_types(app.ctx, &cfg) != 0) {
-        status = 2;
-        goto out;
+    if (register_ppt_types(app.ctx, &cfg, err, sizeof err) != 0) {
+        status = 2; /* a configuration error */
+        goto fail;
     }
-    if (cfg.embedded && setup_embedded_pki(&cfg) != 0)
-        goto out;
+    if (cfg.embedded && setup_embedded_pki(&cfg, err, sizeof err) != 0)
+        goto fail;
     if (cfg.lab_secure) {
-        if (lab_create(cfg.state_dir, err, sizeof err) != 0) {
-            fprintf(stderr, "stird: cannot create the lab files in %s: %s\n", cfg.state_dir, err);
-            goto out;
+        char why[900];
+        if (lab_create(cfg.state_dir, why, sizeof why) != 0) {
+            snprintf(err, sizeof err, "cannot create the lab files in %s: %s", cfg.state_dir, why);
+            goto fail;
         }
         log_msg(LOG_LVL_WARN,
                 "--lab-secure: HTTPS, mutual TLS and OAuth with the LAB keys of %s "
@@ -503,47 +506,42 @@ int main(int argc, char **argv)
     if (cfg.auth != AUTH_MODE_NONE || cfg.policy_file) {
         auth *a = auth_load(&cfg, err, sizeof err);
         if (!a || !(app.auth = auth_holder_new(a))) {
-            fprintf(stderr, "stird: %s\n", a ? "out of memory" : err);
+            if (a)
+                snprintf(err, sizeof err, "out of memory");
             auth_free(a);
-            goto out;
+            goto fail;
         }
     }
-    if (cfg.audit_log && !(app.audit = audit_open(cfg.audit_log, err, sizeof err))) {
-        fprintf(stderr, "stird: %s\n", err);
-        goto out;
-    }
+    if (cfg.audit_log && !(app.audit = audit_open(cfg.audit_log, err, sizeof err)))
+        goto fail;
 
     memset(&e, 0, sizeof e);
-    if (check_readable("trust anchors", cfg.trust) != 0)
-        goto out;
+    if (check_readable("trust anchors", cfg.trust, err, sizeof err) != 0)
+        goto fail;
     if (cfg.cache.fetch.tls_ca_file &&
-        check_readable("fetch CA file", cfg.cache.fetch.tls_ca_file) != 0)
-        goto out;
-    if (setup_crl(&cfg, &app) != 0)
-        goto out;
+        check_readable("fetch CA file", cfg.cache.fetch.tls_ca_file, err, sizeof err) != 0)
+        goto fail;
+    if (setup_crl(&cfg, &app, err, sizeof err) != 0)
+        goto fail;
     app.rcd = stir_rcd_new(app.ctx, &cfg.rcd, &e);
     if (!app.rcd) {
-        fprintf(stderr, "stird: cannot create the RCD content fetcher: %s\n", e.detail);
-        goto out;
+        snprintf(err, sizeof err, "cannot create the RCD content fetcher: %s", e.detail);
+        goto fail;
     }
     {
         stir_signer *signer = NULL;
         if ((cfg.key || cfg.n_signers) &&
-            !(signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err))) {
-            fprintf(stderr, "stird: %s\n", err);
-            goto out;
-        }
+            !(signer = cred_signer_new(app.ctx, &cfg, app.rcd, err, sizeof err)))
+            goto fail;
         if (!(app.creds = cred_holder_new(signer))) {
-            fprintf(stderr, "stird: out of memory\n");
+            snprintf(err, sizeof err, "out of memory");
             if (signer)
                 stir_signer_free(signer);
-            goto out;
+            goto fail;
         }
         signing = signer != NULL;
-        if (signer_names_check(&app, NULL, signer, err, sizeof err) != 0) {
-            fprintf(stderr, "stird: %s\n", err);
-            goto out;
-        }
+        if (signer_names_check(&app, NULL, signer, err, sizeof err) != 0)
+            goto fail;
         app.sign_on_pool = cred_uses_token(&cfg);
         if (cfg.key) {
             metrics_set_signing_not_after(leaf_not_after(cfg.cert));
@@ -554,32 +552,27 @@ int main(int argc, char **argv)
     {
         verif *v = verif_new(&app, &cfg, err, sizeof err);
         if (!v || !(app.verif = holder_new(v, verif_free))) {
-            fprintf(stderr, "stird: %s\n", v ? "out of memory" : err);
+            if (v)
+                snprintf(err, sizeof err, "out of memory");
             verif_free(v);
-            goto out;
+            goto fail;
         }
         trust_count = v->trust_count;
     }
     if (cfg.x5u_listen.set) {
-        if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0) {
-            fprintf(stderr, "stird: %s\n", err);
-            goto out;
-        }
+        if (cred_check_key_file(&cfg, "x5u TLS key", cfg.x5u_tls_key, err, sizeof err) != 0)
+            goto fail;
         x5u = x5u_start(&cfg, err, sizeof err);
-        if (!x5u) {
-            fprintf(stderr, "stird: %s\n", err);
-            goto out;
-        }
+        if (!x5u)
+            goto fail;
     }
     metrics_set_certcache_source(cache_stats, app.verif);
     metrics_set_rcd(app.rcd);
     metrics_fetch_queue_capacity(cfg.fetch_queue);
     raise_fd_limit(cfg.max_connections);
     http = http_start(&app, err, sizeof err);
-    if (!http) {
-        fprintf(stderr, "stird: %s\n", err);
-        goto out;
-    }
+    if (!http)
+        goto fail;
     if (cfg.has_fixed_time)
         log_msg(LOG_LVL_WARN, "the clock is fixed at %lld (--fixed-time): for labs and tests only",
                 cfg.fixed_time);
@@ -610,7 +603,10 @@ int main(int argc, char **argv)
                              : "SIGTERM");
     notify_stopping();
     status = 0;
+    goto out;
 
+fail: /* every start-up failure, told once in the words its function wrote */
+    fprintf(stderr, "stird: %s\n", err);
 out:
     notify_watchdog_stop(); /* it asks the API's workers: before they go */
     http_stop(http);

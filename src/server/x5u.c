@@ -98,17 +98,7 @@ static int x5u_headers(void *arg, conn *c, http_reply *r)
     return 1;
 }
 
-static int x5u_request(void *arg, conn *c, const char *body, size_t len, http_reply *r)
-{
-    (void)arg;
-    (void)c;
-    (void)body;
-    (void)len;
-    (void)r;
-    return 0; /* never reached: x5u_headers answers everything */
-}
-
-static const conn_handler X5U_HANDLER = {x5u_headers, x5u_request};
+static const conn_handler X5U_HANDLER = {x5u_headers, conn_no_request};
 
 static void free_server(x5u_server *s)
 {

@@ -209,6 +209,16 @@ def run_stird(*args, env=None, timeout=30):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
+def read_to_close(s):
+    """All the peer sends on socket s until it closes the connection."""
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def make_pki(dest):
     """The fixture PKI of tests/tools/mkpki.sh (openssl CLI only) in dest."""
     r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), dest],
@@ -495,36 +505,48 @@ class RepositoryTestCase(unittest.TestCase):
     """The mkpki.sh PKI in cls.pki, served over HTTPS by cls.certserver, and
     one stird (cls.srv, not embedded) that trusts its root and may fetch
     from it. A subclass sets server_args (more stird options),
-    fetch_timeout_ms and tmp_prefix."""
+    fetch_timeout_ms and tmp_prefix; one that needs more peers up before
+    stird starts (another repository) starts them in start_peers and
+    returns them: each is stopped (its stop()) after stird, in reverse
+    order, and on a failed set-up."""
     server_args = ()
     fetch_timeout_ms = 2000
     tmp_prefix = "stirrepo."
 
     @classmethod
+    def start_peers(cls):
+        return []
+
+    @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix=cls.tmp_prefix)
+        cls.peers = []
         try:
             cls.pki = make_pki(os.path.join(cls.tmp, "pki"))
             cls.certserver = CertServer(os.path.join(cls.pki, "tls.pem"),
                                         os.path.join(cls.pki, "tls.key"), cls.pki)
-        except Exception:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise
-        try:
+            cls.peers.append(cls.certserver)
+            cls.peers.extend(cls.start_peers())
             cls.srv = Server(*fetch_args(cls.pki, cls.fetch_timeout_ms), *cls.server_args,
                              embedded=False)
         except Exception:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+            cls._stop_peers()
             raise
+
+    @classmethod
+    def _stop_peers(cls):
+        try:
+            for p in reversed(cls.peers):
+                p.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def tearDownClass(cls):
         try:
             cls.srv.stop()
         finally:
-            cls.certserver.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+            cls._stop_peers()
 
 
 class EmbeddedPkiTestCase(unittest.TestCase):

@@ -33,16 +33,9 @@ class FetchDeadlineTest(stirtest.RepositoryTestCase):
 
     def body(self, path):
         now = int(time.time())
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        ident = stirtest.make_passport(header, payload, os.path.join(self.pki, "sp.key"),
-                                       self.tmp, ppt="shaken")
-        return json.dumps({"verificationRequest": {
-            "identityHeader": ident, "from": {"tn": stirtest.ORIG_TN},
-            "to": {"tn": stirtest.DEST_TN}, "time": now}})
+        ident = stirtest.shaken_identity(self.certserver.url(path),
+                                         os.path.join(self.pki, "sp.key"), self.tmp, now)
+        return json.dumps({"verificationRequest": stirtest.verification_request(ident, now)})
 
     def post(self, body, results, tag):
         t0 = time.monotonic()

@@ -122,12 +122,7 @@ class HttpTest(stirtest.ServerTestCase):
             for i in range(0, len(body), 1000):
                 time.sleep(0.02)
                 s.sendall(body[i:i + 1000])
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = stirtest.read_to_close(s)
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
         resp = json.loads(data.partition(b"\r\n\r\n")[2])
         self.assertIn("identityHeader", resp["signingResponse"])

@@ -67,28 +67,27 @@ def make_range_leaf(pki, d, name, subj, start, days, extra_ext=""):
         return f.read() + g.read()
 
 
-class SignersTest(unittest.TestCase):
+class RangeLeavesCase(unittest.TestCase):
+    """What both classes below share: the mkpki.sh PKI in cls.pki, leaves
+    of its CA for TN ranges (leaf) in cls.tmp and in cls.repo, served by
+    cls.cs, and the stird a subclass starts with start_server."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirsigners.")
+    def make_leaves(cls, tmp_prefix, leaves):
+        """cls.tmp, the PKI, a leaf per (name, first TN) and cls.cs."""
+        cls.tmp = tempfile.mkdtemp(prefix=tmp_prefix)
         cls.pki = stirtest.make_pki(os.path.join(cls.tmp, "pki"))
         cls.repo = os.path.join(cls.tmp, "repo")
         os.mkdir(cls.repo)
-        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("c", "13035550000")):
+        for name, start in leaves:
             cls.leaf(name, start)
         cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
                                      os.path.join(cls.pki, "tls.key"), cls.repo)
-        cls.common = ("--trust", os.path.join(cls.pki, "root.pem"),
-                      "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                      "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port")
+
+    @classmethod
+    def start_server(cls, *args):
         try:
-            cls.srv = stirtest.Server(
-                "--key", cls.path("a.key"), "--cert", cls.path("chain_a.pem"),
-                "--x5u", cls.cs.url("a.pem"),
-                "--signer", cls.spec("east", "b", "tn=1202555*"),
-                "--signer", cls.spec("liar", "c", "tn=1215555*,13035551234"),
-                *cls.common, embedded=False)
+            cls.srv = stirtest.Server(*args, embedded=False)
         except Exception:
             cls.cs.stop()
             raise
@@ -116,6 +115,23 @@ class SignersTest(unittest.TestCase):
         for p in (cls.path("chain_%s.pem" % name), os.path.join(cls.repo, name + ".pem")):
             with open(p, "wb") as f:
                 f.write(chain)
+
+
+class SignersTest(RangeLeavesCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.make_leaves("stirsigners.", (("a", "12155550000"), ("b", "12025550000"),
+                                         ("c", "13035550000")))
+        cls.common = ("--trust", os.path.join(cls.pki, "root.pem"),
+                      "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
+                      "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port")
+        cls.start_server(
+            "--key", cls.path("a.key"), "--cert", cls.path("chain_a.pem"),
+            "--x5u", cls.cs.url("a.pem"),
+            "--signer", cls.spec("east", "b", "tn=1202555*"),
+            "--signer", cls.spec("liar", "c", "tn=1215555*,13035551234"),
+            *cls.common)
 
     def sign(self, srv, orig, **over):
         req = {"attest": "A", "orig": {"tn": orig}, "dest": {"tn": [stirtest.DEST_TN]},
@@ -248,7 +264,7 @@ def jws_verifies(identity_value, cert_path):
         return False
 
 
-class PolicySignersTest(unittest.TestCase):
+class PolicySignersTest(RangeLeavesCase):
     """A client's policy names the signing identities it may use: two
     certificates cover 1202555xxxx (east = b, first in the configuration,
     and east2 = d); client alice may use east2 only, bob default only (a:
@@ -256,29 +272,17 @@ class PolicySignersTest(unittest.TestCase):
     python3-jwcrypto; signatures are checked with jwcrypto against each
     leaf's public key."""
 
-    path = SignersTest.__dict__["path"]
-    spec = SignersTest.__dict__["spec"]
-    leaf = SignersTest.__dict__["leaf"]
-
     @classmethod
     def setUpClass(cls):
         from jwcrypto import jwk
-        cls.tmp = tempfile.mkdtemp(prefix="stirpolsigners.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        subprocess.run(["bash", os.path.join(stirtest.SRC, "tests", "tools", "mkpki.sh"),
-                        cls.pki], check=True, timeout=120)
-        cls.repo = os.path.join(cls.tmp, "repo")
-        os.mkdir(cls.repo)
-        for name, start in (("a", "12155550000"), ("b", "12025550000"), ("d", "12025550000")):
-            cls.leaf(name, start)
+        cls.make_leaves("stirpolsigners.", (("a", "12155550000"), ("b", "12025550000"),
+                                            ("d", "12025550000")))
         cls.as_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="as-1")
         cls.jwks = cls.path("jwks.json")
         with open(cls.jwks, "w") as f:
             json.dump({"keys": [json.loads(cls.as_key.export_public())]}, f)
         cls.policy = cls.path("policy.json")
         cls.write_policy({"alice": ["east2"], "bob": ["default"]})
-        cls.cs = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                     os.path.join(cls.pki, "tls.key"), cls.repo)
         cls.conf = cls.path("stird.conf")
         with open(cls.conf, "w") as f:
             f.write("key = %s\ncert = %s\nx5u = %s\n" % (
@@ -288,17 +292,7 @@ class PolicySignersTest(unittest.TestCase):
             f.write("auth = oauth\noauth_jwks = %s\noauth_issuer = %s\noauth_audience = %s\n"
                     "policy_file = %s\n" % (cls.jwks, ISS, AUD, cls.policy))
             f.write("trust = %s\n" % os.path.join(cls.pki, "root.pem"))
-        try:
-            cls.srv = stirtest.Server("--config", cls.conf, embedded=False)
-        except Exception:
-            cls.cs.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        cls.cs.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.start_server("--config", cls.conf)
 
     @classmethod
     def write_policy(cls, signers_of):

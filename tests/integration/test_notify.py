@@ -50,6 +50,14 @@ class NotifyTest(unittest.TestCase):
                 return got
         self.fail("no %s within %ss; got %r" % (want, timeout, got))
 
+    def stop_expecting_stopping(self, srv):
+        """SIGTERM: the server says STOPPING=1, then is gone."""
+        srv.proc.send_signal(signal.SIGTERM)
+        try:
+            self.messages_until("STOPPING=1", 20)
+        finally:
+            srv.stop()
+
     def test_ready_watchdog_stopping(self):
         env = {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": "1000000"}
         srv = stirtest.Server(env=env)
@@ -74,11 +82,7 @@ class NotifyTest(unittest.TestCase):
             self.assertTrue(any(re.match(r"^MONOTONIC_USEC=\d+$", l) for l in reloading), got)
             self.assertEqual(srv.request("GET", "/health")[0], 200)
         finally:
-            srv.proc.send_signal(signal.SIGTERM)
-            try:
-                self.messages_until("STOPPING=1", 20)
-            finally:
-                srv.stop()
+            self.stop_expecting_stopping(srv)
 
     def test_watchdog_with_https_only_api(self):
         # A probe over plain HTTP cannot reach a TLS-only API; the heartbeat
@@ -113,11 +117,7 @@ class NotifyTest(unittest.TestCase):
             self.assertLess(time.time() - t0, 4)
             self.assertNotIn("not pinging", srv.stderr())
         finally:
-            srv.proc.send_signal(signal.SIGTERM)
-            try:
-                self.messages_until("STOPPING=1", 20)
-            finally:
-                srv.stop()
+            self.stop_expecting_stopping(srv)
 
     def drain(self, seconds):
         """Every datagram that arrives within `seconds`, as one bytes."""

@@ -23,15 +23,11 @@ per-host download cap (a separate limit) plays no part here."""
 import http.client
 import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,7 +36,6 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
-TOOLS = os.path.join(stirtest.SRC, "tests", "tools")
 FLOOD_S = 8                 # before the fix, 256 threads were taken in ~6 s
 SENDERS = 6
 
@@ -103,51 +98,22 @@ class HangServer:
                 c.close()
 
 
-class PrefetchFairTest(unittest.TestCase):
+class PrefetchFairTest(stirtest.RepositoryTestCase):
+    tmp_prefix = "stirprefetch."
+    fetch_timeout_ms = 10000
+    server_args = ("--fetch-threads", "4", "--fetch-max-per-host", "0",
+                   "--fetch-connect-timeout-ms", "10000", "--fetch-budget-ms", "1000",
+                   "--request-timeout", "5")
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stirprefetch.")
-        cls.pki = os.path.join(cls.tmp, "pki")
-        r = subprocess.run(["bash", os.path.join(TOOLS, "mkpki.sh"), cls.pki],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        if r.returncode != 0:
-            raise AssertionError("mkpki.sh failed: " + r.stderr.decode())
-        cls.certserver = stirtest.CertServer(os.path.join(cls.pki, "tls.pem"),
-                                             os.path.join(cls.pki, "tls.key"), cls.pki)
+    def start_peers(cls):
         cls.hang = HangServer()
-        try:
-            cls.srv = stirtest.Server(
-                "--trust", os.path.join(cls.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(cls.pki, "tls.pem"),
-                "--fetch-threads", "4", "--fetch-max-per-host", "0",
-                "--fetch-timeout-ms", "10000", "--fetch-connect-timeout-ms", "10000",
-                "--fetch-budget-ms", "1000",
-                "--request-timeout", "5", embedded=False)
-        except Exception:
-            cls.certserver.stop()
-            cls.hang.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.certserver.stop()
-            cls.hang.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        return [cls.hang]
 
     def passport(self, path):
-        now = int(time.time())
-        header = {"alg": "ES256", "ppt": "shaken", "typ": "passport",
-                  "x5u": self.certserver.url(path)}
-        payload = {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                   "orig": {"tn": stirtest.ORIG_TN},
-                   "origid": "123e4567-e89b-42d3-a456-426614174000"}
-        return stirtest.make_passport(header, payload, os.path.join(self.pki, "sp.key"),
-                                      self.tmp, ppt="shaken")
+        return stirtest.shaken_identity(self.certserver.url(path),
+                                        os.path.join(self.pki, "sp.key"), self.tmp,
+                                        int(time.time()))
 
     def post(self, source, body, timeout=60):
         c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=timeout,
@@ -174,8 +140,7 @@ class PrefetchFairTest(unittest.TestCase):
                 {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}).encode())
             p = stirtest.b64u_encode(stirtest.canonical(
                 {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                 "orig": {"tn": stirtest.ORIG_TN},
-                 "origid": "123e4567-e89b-42d3-a456-426614174000"}).encode())
+                 "orig": {"tn": stirtest.ORIG_TN}, "origid": stirtest.SHAKEN_ORIGID}).encode())
             der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
             sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
             return "%s.%s.%s;info=<%s>;alg=ES256;ppt=shaken" % (h, p, sig, url)
@@ -211,10 +176,8 @@ class PrefetchFairTest(unittest.TestCase):
             hung = (self.hang.max_open, self.hang.total)
         self.assertGreaterEqual(hung[0], 32, (hung, a_status))
 
-        good = json.dumps({"verificationRequest": {
-            "identityHeader": self.passport("chain.pem"),
-            "from": {"tn": stirtest.ORIG_TN}, "to": {"tn": stirtest.DEST_TN},
-            "time": int(time.time())}})
+        good = json.dumps({"verificationRequest": stirtest.verification_request(
+            self.passport("chain.pem"), int(time.time()))})
         t0 = time.monotonic()
         st, body = self.post("127.0.0.2", good)
         elapsed = time.monotonic() - t0

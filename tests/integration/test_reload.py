@@ -159,31 +159,35 @@ class ReloadTest(unittest.TestCase):
                                    headers={"Content-Type": "application/json"})
             self.assertEqual(st, 413)
 
+    def fetch_conf(self):
+        """Settings that let stird fetch from a CertServer of the PKI."""
+        return ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
+                % os.path.join(self.pki, "tls.pem"))
+
+    def verstat(self, srv):
+        """The verstat of srv verifying a PASSporT it has just signed."""
+        hdr, _ = srv.sign_ok()
+        st, body = srv.verify(stirtest.verification_request(hdr, int(time.time())))
+        self.assertEqual(st, 200, body)
+        return body["verificationResponse"]["verstatValue"]
+
     def test_changed_trust_anchors(self):
         repo = os.path.join(self.tmp, "repo")
         os.makedirs(repo, exist_ok=True)
         shutil.copyfile(self.path("chain_one.pem"), os.path.join(repo, "one.pem"))
-        fetch = ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
-                 % os.path.join(self.pki, "tls.pem"))
+        fetch = self.fetch_conf()
         with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
                                  os.path.join(self.pki, "tls.key"), repo) as cs:
             base = cs.url("")
             conf, srv = self.start(self.path("one.key"), "one", fetch, root="evil_root.pem",
                                    x5u=base)
             with srv:
-                def verstat():
-                    hdr, _ = srv.sign_ok()
-                    st, body = srv.verify({"identityHeader": hdr, "from": {"tn": stirtest.ORIG_TN},
-                                           "to": {"tn": stirtest.DEST_TN},
-                                           "time": int(time.time())})
-                    self.assertEqual(st, 200, body)
-                    return body["verificationResponse"]["verstatValue"]
                 # Our chain does not lead to the configured (other) root.
-                self.assertEqual(verstat(), "TN-Validation-Failed")
+                self.assertEqual(self.verstat(srv), "TN-Validation-Failed")
                 self.write_config(conf, self.path("one.key"), "one", fetch, "root.pem", base)
                 srv.proc.send_signal(signal.SIGHUP)
                 wait_for(srv, "trust anchors (certificate cache emptied)")
-                self.assertEqual(verstat(), "TN-Validation-Passed")
+                self.assertEqual(self.verstat(srv), "TN-Validation-Passed")
                 # A trust file that does not load is refused; the anchors stay.
                 bad = self.path("bad_root.pem")
                 with open(bad, "w") as f:
@@ -193,7 +197,7 @@ class ReloadTest(unittest.TestCase):
                 srv.proc.send_signal(signal.SIGHUP)
                 wait_for(srv, "REFUSED")
                 self.assertIn("bad_root.pem", srv.stderr().split("REFUSED")[-1].splitlines()[0])
-                self.assertEqual(verstat(), "TN-Validation-Passed")
+                self.assertEqual(self.verstat(srv), "TN-Validation-Passed")
 
     def test_anchor_rewritten_in_place_is_reloaded(self):
         """A trust directory whose anchor file is rewritten in place, its
@@ -206,21 +210,13 @@ class ReloadTest(unittest.TestCase):
         os.makedirs(anchors, exist_ok=True)
         anchor = os.path.join(anchors, "anchor.pem")
         shutil.copyfile(os.path.join(self.pki, "evil_root.pem"), anchor)
-        fetch = ("fetch-ca-file = %s\nfetch-allow-host = 127.0.0.1\nfetch-allow-any-port = yes\n"
-                 % os.path.join(self.pki, "tls.pem"))
+        fetch = self.fetch_conf()
         with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
                                  os.path.join(self.pki, "tls.key"), repo) as cs:
             conf, srv = self.start(self.path("one.key"), "one", fetch, root=anchors,
                                    x5u=cs.url(""))
             with srv:
-                def verstat():
-                    hdr, _ = srv.sign_ok()
-                    st, body = srv.verify({"identityHeader": hdr, "from": {"tn": stirtest.ORIG_TN},
-                                           "to": {"tn": stirtest.DEST_TN},
-                                           "time": int(time.time())})
-                    self.assertEqual(st, 200, body)
-                    return body["verificationResponse"]["verstatValue"]
-                self.assertEqual(verstat(), "TN-Validation-Failed")
+                self.assertEqual(self.verstat(srv), "TN-Validation-Failed")
                 dir_st, file_st = os.stat(anchors), os.stat(anchor)
                 with open(os.path.join(self.pki, "root.pem"), "rb") as f:
                     good = f.read()
@@ -233,7 +229,7 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(os.stat(anchor).st_ino, file_st.st_ino)
                 srv.proc.send_signal(signal.SIGHUP)
                 wait_for(srv, "trust anchors (certificate cache emptied)")
-                self.assertEqual(verstat(), "TN-Validation-Passed")
+                self.assertEqual(self.verstat(srv), "TN-Validation-Passed")
                 # Nothing changed: a SIGHUP keeps the anchors and their cache.
                 srv.proc.send_signal(signal.SIGHUP)
                 wait_for(srv, "SIGHUP: reloaded", count=2)

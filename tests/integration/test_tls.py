@@ -150,12 +150,7 @@ class TlsTest(unittest.TestCase):
                 if body is not None:
                     hdr += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
                 s.sendall(hdr.encode() + b"\r\n" + (body or b""))
-                buf = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    buf += chunk
+                buf = stirtest.read_to_close(s)
                 cls.last_version = s.version()
         if not buf.startswith(b"HTTP/1.1 "):
             raise ConnectionError("no HTTP answer")
@@ -254,12 +249,7 @@ class TlsTest(unittest.TestCase):
                 time.sleep(0.2)
                 s.sendall(last[20:40])              # records back to back: one
                 s.sendall(last[40:])                # read(2) may return both
-                buf = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    buf += chunk
+                buf = stirtest.read_to_close(s)
         self.assertEqual(buf.count(b"HTTP/1.1 200 OK\r\n"), 3, buf)
         self.assertEqual(buf.count(b'{"status":"alive"}'), 2, buf)
         self.assertIn(b'"status":"ready"', buf.rsplit(b"HTTP/1.1 ", 1)[1])

@@ -460,6 +460,28 @@ static void test_eviction(void **state)
     stir_certcache_free(cc);
 }
 
+/* The defaults include/stir/certcache.h and docs/CONFIG.md promise. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    stir_certcache_config cfg;
+    memset(&cfg, 0x5a, sizeof cfg);
+    stir_certcache_config_default(&cfg);
+    assert_int_equal(cfg.fetch.connect_timeout_ms, 500);
+    assert_int_equal(cfg.fetch.total_timeout_ms, 1000);
+    assert_int_equal(cfg.fetch.max_bytes, 16384);
+    assert_int_equal(cfg.fetch.max_per_host, 4);
+    assert_int_equal(cfg.default_ttl_s, 86400);
+    assert_int_equal(cfg.min_ttl_s, 60);
+    assert_int_equal(cfg.max_ttl_s, 7 * 86400);
+    assert_int_equal(cfg.neg_ttl_initial_s, 5);
+    assert_int_equal(cfg.neg_ttl_max_s, 300);
+    assert_true(cfg.refresh_ahead > 0.099 && cfg.refresh_ahead < 0.101);
+    assert_int_equal(cfg.max_entries, 10000);
+    assert_int_equal(cfg.max_neg_entries, 10000);
+    assert_null(cfg.crl);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -488,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_single_flight),
         cmocka_unit_test(test_stale_while_revalidate),
         cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,21 +14,12 @@
 #include <openssl/x509.h>
 
 #include "test_util.h"
+#include "tv12.h"
 #include "stir/encoding.h"
 #include "stir/jws.h"
 #include "stir/stir.h"
 
 static char g_dir[64];
-
-/* TV-12 V1: header and payload as encoded in the published token. */
-#define V1_H                                                                                       \
-    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
-    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
-#define V1_P                                                                                       \
-    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
-    "InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
-#define V1_S \
-    "BuOEj7jvXtnbzdCr8wbRgkqvUU7mhB96bmzgU5u7kTDmEIpts_ziGWeGPGroPgI5tb7RWl8HdWk_91EupeMMfA"
 
 static int setup(void **state)
 {

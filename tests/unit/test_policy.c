@@ -134,7 +134,7 @@ static void test_holder_reload(void **state)
     auth *a = auth_load(&cfg, err, sizeof err);
     assert_non_null(a);
     auth_holder *h = auth_holder_new(a);
-    const auth *held = auth_acquire(h);
+    auth_ref *held = auth_acquire(h);
 
     f = fopen(path, "w");
     fputs("{\"clients\": {\"slow\": {\"resources\": [\"signing\"], \"bogus\": 1}}}", f);
@@ -153,12 +153,12 @@ static void test_holder_reload(void **state)
     snprintf(c.identity, sizeof c.identity, "slow");
     const policy_client *pol;
     auth_denial d;
-    assert_int_equal(auth_check(held, &c, NULL, AUTH_RES_VERIFICATION, 0, &pol, &d), 0);
-    auth_release(h, held);
-    const auth *now = auth_acquire(h);
-    assert_int_equal(auth_check(now, &c, NULL, AUTH_RES_VERIFICATION, 0, &pol, &d), 403);
+    assert_int_equal(auth_check(auth_of(held), &c, NULL, AUTH_RES_VERIFICATION, 0, &pol, &d), 0);
+    auth_release(held);
+    auth_ref *now = auth_acquire(h);
+    assert_int_equal(auth_check(auth_of(now), &c, NULL, AUTH_RES_VERIFICATION, 0, &pol, &d), 403);
     assert_string_equal(d.rule, "clients");
-    auth_release(h, now);
+    auth_release(now);
     auth_holder_free(h);
     unlink(path);
     rmdir(dir);

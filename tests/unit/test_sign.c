@@ -13,19 +13,14 @@
 #include <openssl/ec.h>
 
 #include "test_world.h"
+#include "tv12.h"
 
 static world W;
 static stir_signer *g_signer; /* vector key, SPC chain, x5u W_X5U */
 
 #define NOW 1443208345
 
-/* TV-12 encoded parts. */
-#define V1_H                                                                                       \
-    "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4" \
-    "YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9"
-#define V1_P                                                                                       \
-    "eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MDEzMSJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7" \
-    "InRuIjoiMTIxNTU1NTAxMjEifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0"
+/* TV-12 encoded parts (V1's in tv12.h). */
 #define V2_P                                                                                       \
     "eyJkZXN0Ijp7InRuIjpbIjEyMTU1NTUxMjE0Il19LCJkaXYiOnsidG4iOiIxMjE1NTU1MTIxMyJ9LCJpYXQiOjE0NDMy" \
     "MDgzNDUsIm9yaWciOnsidG4iOiIxMjE1NTU1MTIxMiJ9fQ"
