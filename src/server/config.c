@@ -251,9 +251,11 @@ static const opt OPTS[] = {
             "failed `rcd` result when verifying)."},
     {"rcd-fetch-budget-ms", K_INT, M(rcd.fetch_budget_ms), 1, 60000, "MS", S_RCD,
      .help = "time all the RCD fetches of one request may take together",
-     .doc = "Time all the RCD fetches of one signing or verification may take together (each "
-            "fetch is also bounded by the fetch timeouts); past it the remaining links are not "
-            "fetched: 400 when signing, a failed `rcdResult` when verifying."},
+     .doc = "Time all the RCD fetches of one signing or verification request may take "
+            "together, over all its PASSporTs (each fetch is also bounded by the fetch timeouts, "
+            "so a request holds its thread at most this plus one `fetch_timeout_ms`); past it the "
+            "remaining links are not fetched: 400 when signing, a failed `rcdResult` when "
+            "verifying."},
     {"rcd-max-bytes", K_INT, M(rcd.fetch.max_bytes), 1024, 16 * 1024 * 1024, "BYTES", S_RCD,
      .help = "largest RCD content fetched (icon, jCard, linked files)",
      .doc = "Largest linked resource fetched (an icon, a jCard, a file the jCard links)."},
