@@ -321,7 +321,8 @@ static const opt OPTS[] = {
     {"fetch-queue", K_INT, M(fetch_queue), 1, 100000, "N", S_FETCH, .def = "1024",
      .help = "verifications that may wait for those threads; beyond, 503",
      .doc = "Requests that may wait for those threads, all clients together; beyond that the "
-            "answer is 503 with `Retry-After: 1`."},
+            "answer is 503 with `Retry-After: 1`. The signing lane (`sign_threads`) has a queue "
+            "of this size of its own."},
     {"fetch-client-threads", K_INT, M(fetch_client_threads), 0, 256, "N", S_FETCH,
      .shown_def = "0 (= `fetch_threads` / 4, at least 1)",
      .help = "fetch threads one client may hold at once; 0: a quarter of fetch_threads, at least "
