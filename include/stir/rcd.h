@@ -123,6 +123,19 @@ int stir_rcdi_compute(stir_rcd *r, const json_t *rcd, const json_t *given, int f
  */
 json_t *stir_rcd_verify(stir_rcd *r, const json_t *claims, int flags, stir_error *err);
 
+/*
+ * One fetch budget for a whole request. Between these two calls, every
+ * stir_rcd_verify and stir_rcdi_compute on the calling thread fetches only
+ * until fetch_budget_ms after stir_rcd_request_begin (each call's own
+ * budget still applies when it ends sooner), so a request of 16 PASSporTs
+ * whose content hangs costs one budget, not 16. Past it only cached content
+ * is used. Thread-local; not nested (begin again restarts the budget);
+ * r NULL: the default configuration's budget. Without them each call has
+ * its own budget.
+ */
+void stir_rcd_request_begin(const stir_rcd *r);
+void stir_rcd_request_end(void);
+
 /* RFC 6901 JSON pointer lookup ("/jcd/1/3/3"; "~0" "~1" escapes).
  * Borrowed reference or NULL. */
 const json_t *stir_json_pointer(const json_t *root, const char *ptr);

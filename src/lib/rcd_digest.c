@@ -110,6 +110,21 @@ int stir_rcd_digest(const char *alg, const void *data, size_t len, char out[100]
 
 /* ---- links and digests ------------------------------------------------------------- */
 
+/* The deadline of the request under way on this thread
+ * (stir_rcd_request_begin), 0 when none: its calls share one budget. */
+static _Thread_local double request_deadline;
+
+void stir_rcd_request_begin(const stir_rcd *r)
+{
+    const stir_rcd_config *cfg = r ? &r->cfg : rcd_builtin_config();
+    request_deadline = fcache_now() + cfg->fetch_budget_ms / 1000.0;
+}
+
+void stir_rcd_request_end(void)
+{
+    request_deadline = 0;
+}
+
 int rcd_call_init(rcd_call *call, stir_rcd *r, const json_t *rcd, int flags, int verifying,
                   stir_error *err)
 {
@@ -123,6 +138,8 @@ int rcd_call_init(rcd_call *call, stir_rcd *r, const json_t *rcd, int flags, int
     else if (verifying && !r->cfg.verify_fetch)
         call->nofetch = "fetching disabled";
     call->deadline = fcache_now() + call->cfg->fetch_budget_ms / 1000.0;
+    if (request_deadline > 0 && request_deadline < call->deadline)
+        call->deadline = request_deadline;
     call->cap = call->cfg->max_links;
     call->links = calloc(call->cap + 1, sizeof *call->links);
     if (!call->links)

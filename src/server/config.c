@@ -148,8 +148,8 @@ static const opt OPTS[] = {
             "included) or from the first byte of a later request, to its last body byte. "
             "Absolute: bytes dripped in do not extend it. Past it: one 408 ProblemDetails, then "
             "the connection is closed (during a TLS handshake: closed). Also the longest a request "
-            "may wait for a fetch thread (`fetch_threads`) once received; past it, 503 with "
-            "`Retry-After: 1` instead of running it."},
+            "may wait for a fetch thread (`fetch_threads`) or a signing thread (`sign_threads`) "
+            "once received; past it, 503 with `Retry-After: 1` instead of running it."},
     {"max-connections-per-client", K_INT, M(max_connections_per_client), 1, 100000, "N", S_HTTP,
      .def = "64", .help = "concurrent connections per client address and per certificate identity",
      .doc = "Concurrent connections per client address, and per client certificate identity once "
@@ -251,9 +251,11 @@ static const opt OPTS[] = {
             "failed `rcd` result when verifying)."},
     {"rcd-fetch-budget-ms", K_INT, M(rcd.fetch_budget_ms), 1, 60000, "MS", S_RCD,
      .help = "time all the RCD fetches of one request may take together",
-     .doc = "Time all the RCD fetches of one signing or verification may take together (each "
-            "fetch is also bounded by the fetch timeouts); past it the remaining links are not "
-            "fetched: 400 when signing, a failed `rcdResult` when verifying."},
+     .doc = "Time all the RCD fetches of one signing or verification request may take "
+            "together, over all its PASSporTs (each fetch is also bounded by the fetch timeouts, "
+            "so a request holds its thread at most this plus one `fetch_timeout_ms`); past it the "
+            "remaining links are not fetched: 400 when signing, a failed `rcdResult` when "
+            "verifying."},
     {"rcd-max-bytes", K_INT, M(rcd.fetch.max_bytes), 1024, 16 * 1024 * 1024, "BYTES", S_RCD,
      .help = "largest RCD content fetched (icon, jCard, linked files)",
      .doc = "Largest linked resource fetched (an icon, a jCard, a file the jCard links)."},
@@ -300,16 +302,27 @@ static const opt OPTS[] = {
             "taken anyway. 0: no cap."},
     {"fetch-threads", K_INT, M(fetch_threads), 1, 256, "N", S_FETCH, .def = "8",
      .help = "threads for verifications that must wait for an x5u fetch",
-     .doc = "A verification whose certificate (or RCD content) is not cached yet, and a signing "
-            "request whose RCD content is not, is handed, with its connection suspended, to one "
-            "of these threads, so a slow repository never holds an HTTP worker (cached content "
-            "is used directly in the HTTP workers). With a `pkcs11:` signing key every signing "
-            "request runs on these threads too (a token signature is too slow for an event loop): "
-            "it is also the number of token signatures at once."},
+     .doc = "A verification whose certificate (or RCD content) is not cached yet is handed, with "
+            "its connection suspended, to one of these threads, so a slow repository never holds "
+            "an HTTP worker (cached content is used directly in the HTTP workers). Signing "
+            "requests never use them: they have their own threads (`sign_threads`)."},
+    {"sign-threads", K_INT, M(sign_threads), 1, 256, "N", S_FETCH, .def = "8",
+     .help = "threads for signing requests that cannot run on an HTTP worker (token signatures, "
+             "uncached RCD content)",
+     .doc = "The signing lane: with a `pkcs11:` signing key every signing request runs on these "
+            "threads (a token signature is too slow for an event loop), and with any key a "
+            "signing request whose RCD content is not cached yet does. So this is the number of "
+            "token signatures at once. They are apart from `fetch_threads`, so that verifications "
+            "waiting on hanging repositories, however many clients send them, never hold the "
+            "threads signing needs. The per-client shares (`fetch_client_threads`, "
+            "`fetch_client_queue`), the queue (`fetch_queue`) and the wait deadline "
+            "(`request_timeout`) apply to this lane too, on its own: a quarter of `sign_threads` "
+            "when `fetch_client_threads` is 0."},
     {"fetch-queue", K_INT, M(fetch_queue), 1, 100000, "N", S_FETCH, .def = "1024",
      .help = "verifications that may wait for those threads; beyond, 503",
      .doc = "Requests that may wait for those threads, all clients together; beyond that the "
-            "answer is 503 with `Retry-After: 1`."},
+            "answer is 503 with `Retry-After: 1`. The signing lane (`sign_threads`) has a queue "
+            "of this size of its own."},
     {"fetch-client-threads", K_INT, M(fetch_client_threads), 0, 256, "N", S_FETCH,
      .shown_def = "0 (= `fetch_threads` / 4, at least 1)",
      .help = "fetch threads one client may hold at once; 0: a quarter of fetch_threads, at least "

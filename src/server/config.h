@@ -84,6 +84,7 @@ typedef struct stird_config {
     char *state_dir;
 
     long fetch_threads; /* verifications that must wait for a fetch */
+    long sign_threads;  /* signing requests that cannot run on a worker */
     long fetch_queue;
     long fetch_client_threads; /* 0: fetch_threads / 4, at least 1 */
     long fetch_client_queue;   /* 0: fetch_queue / 4, at least 1 */

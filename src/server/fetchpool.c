@@ -75,13 +75,14 @@ static void shutting_down(http_reply *r)
     r->retry_after = 1;
 }
 
-static void waited_too_long(http_reply *r, long long waited_ms)
+static void waited_too_long(http_reply *r, const char *what, long long waited_ms)
 {
-    char detail[200];
+    char detail[300];
     snprintf(detail, sizeof detail,
-             "the request waited %lld ms for a fetch thread, longer than the request timeout; "
-             "the server is busy with slow fetches (certificates, RCD content): retry later",
-             waited_ms);
+             "the request waited %lld ms for a %s, longer than the request timeout; "
+             "the server is busy with slow fetches (certificates, RCD content) or token "
+             "signatures: retry later",
+             waited_ms, what);
     http_problem(r, 503, "Service Unavailable", detail, "NF_CONGESTION", NULL, NULL);
     r->retry_after = 1;
 }
@@ -153,7 +154,8 @@ static void queue_depth_add(fetchpool *p, int delta)
 {
     assert(delta > 0 || p->queued > 0);
     p->queued = delta > 0 ? p->queued + 1 : p->queued - 1;
-    metrics_fetch_queue_depth((long)p->queued);
+    if (p->lim.depth_gauge)
+        p->lim.depth_gauge((long)p->queued);
 }
 
 /* Jobs enter and leave the waiting queues only through these two. */
@@ -355,7 +357,7 @@ static void *reaper_main(void *arg)
         while (late) {
             struct job *next = late->next;
             metrics_refusal(METRICS_REFUSED_FETCH_WAIT);
-            waited_too_long(late->r, now - late->queued_ms);
+            waited_too_long(late->r, p->lim.what, now - late->queued_ms);
             job_end(late);
             late = next;
         }
@@ -385,6 +387,8 @@ fetchpool *fetchpool_create(const fetchpool_limits *lim, char *err, size_t errle
         p->lim.client_threads = 1;
     if (p->lim.client_queue < 1)
         p->lim.client_queue = 1;
+    if (!p->lim.what)
+        p->lim.what = "fetch thread";
     for (p->n_threads = 0; p->n_threads < lim->threads; p->n_threads++) {
         int rc = pthread_create(&p->threads[p->n_threads], NULL, pool_main, p);
         if (rc != 0) {

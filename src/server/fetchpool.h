@@ -11,6 +11,12 @@
  * waiting. So a client flooding requests whose fetches hang only ever
  * delays its own requests.
  *
+ * A server has two pools, two lanes: one for requests that wait on
+ * fetches (verifications, and not-yet-cached RCD content), one for
+ * signing requests (token signatures, signing RCD content), so that
+ * outsiders' hanging fetches never hold the threads the carrier's own
+ * signing needs (`sign_threads`).
+ *
  * A job also has a deadline: one that has waited longer than max_wait_ms
  * for a thread (the request timeout: its client has given up, or soon
  * will) is answered 503 with Retry-After by a reaper thread instead of
@@ -36,6 +42,8 @@ typedef struct fetchpool_limits {
     size_t client_threads; /* threads one client may hold at once (>= 1) */
     size_t client_queue;   /* jobs one client may have waiting (>= 1) */
     long max_wait_ms;      /* a job waiting longer is answered 503; 0: no limit */
+    const char *what;      /* the threads, in the 503 detail: "fetch thread" */
+    void (*depth_gauge)(long depth); /* told the number of jobs waiting; NULL: none */
 } fetchpool_limits;
 
 /* NULL with `err`. */

@@ -63,7 +63,8 @@ struct http_server {
     size_t prefix_len;
     char sign_path[256];
     char verify_path[256];
-    fetchpool *pool;
+    fetchpool *pool;      /* verifications waiting on fetches */
+    fetchpool *sign_pool; /* signing: token signatures, signing RCD fetches */
     tls_slot *tls;
     conn_server *conns;
 };
@@ -509,33 +510,44 @@ static void pool_client_key(const struct http_server *s, conn *c, char *key, siz
     }
 }
 
-/* A request that must wait for a fetch: park it and let the pool run
- * `finish` on it. Returns 1 (parked) or 0 with a 503 in `r`. */
+/* A request that must wait for a fetch or a token: park it and let its
+ * lane's pool run `finish` on it. Signing has a lane of its own, so that
+ * verifications waiting on outsiders' repositories never hold the threads
+ * the carrier's own signing needs. Returns 1 (parked) or 0 with a 503 in
+ * `r`. */
 static int defer_request(const struct http_server *s, conn *c, const struct resource *res,
                          const char *const *signers, size_t n_signers, fetchpool_finish_fn finish,
                          json_t *body, json_t *req, http_reply *r)
 {
     char key[300];
     int rc = FETCHPOOL_FULL;
+    int signing = res->route == R_SIGNING;
     struct deferred *d = malloc(sizeof *d);
     pool_client_key(s, c, key, sizeof key);
     if (d) {
         *d = (struct deferred){s, c, res, json_incref(body), r, signers, n_signers};
-        rc = fetchpool_run(s->pool, key, s->app, finish, body, req, r, resume_deferred, d);
+        rc = fetchpool_run(signing ? s->sign_pool : s->pool, key, s->app, finish, body, req, r,
+                           resume_deferred, d);
         if (rc == 0)
             return 1;
         json_decref(body);
         free(d);
     }
     metrics_refusal(METRICS_REFUSED_FETCH_QUEUE);
-    http_problem(r, 503, "Service Unavailable",
-                 rc == FETCHPOOL_CLIENT_FULL
+    const char *detail;
+    if (signing)
+        detail = rc == FETCHPOOL_CLIENT_FULL
+                     ? "this client already has too many signing requests waiting for a signing "
+                       "thread (token signatures, RCD content; fetch_client_queue); retry later"
+                     : "too many signing requests are waiting for a signing thread (token "
+                       "signatures, RCD content; fetch_queue); retry later";
+    else
+        detail = rc == FETCHPOOL_CLIENT_FULL
                      ? "this client already has too many requests waiting for fetches "
-                       "(certificates, RCD content) or token signatures (fetch_client_queue); "
-                       "retry later"
-                     : "too many requests are waiting for fetches (certificates, RCD content) "
-                       "or token signatures (fetch_queue); retry later",
-                 NULL, NULL, NULL);
+                       "(certificates, RCD content; fetch_client_queue); retry later"
+                     : "too many requests are waiting for fetches (certificates, RCD content; "
+                       "fetch_queue); retry later";
+    http_problem(r, 503, "Service Unavailable", detail, NULL, NULL, NULL);
     r->retry_after = 1;
     return 0;
 }
@@ -895,9 +907,20 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         /* Waiting longer than a client may take to send a request means it
          * has given up, or soon will (issue 8 item 6). */
         .max_wait_ms = cfg->request_timeout * 1000,
+        .what = "fetch thread",
+        .depth_gauge = metrics_fetch_queue_depth,
     };
     s->pool = fetchpool_create(&pl, err, errlen);
     if (!s->pool)
+        goto fail;
+    /* The signing lane: the same shares and deadline over its own threads. */
+    pl.threads = (size_t)cfg->sign_threads;
+    pl.client_threads = (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads
+                                                           : cfg->sign_threads / 4);
+    pl.what = "signing thread";
+    pl.depth_gauge = metrics_sign_queue_depth;
+    s->sign_pool = fetchpool_create(&pl, err, errlen);
+    if (!s->sign_pool)
         goto fail;
     s->port = cfg->listen.port;
     fd = http_listen_socket(&cfg->listen, &s->port, err, errlen);
@@ -936,6 +959,7 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
                 cfg->tls_client_ca ? " with mutual TLS (client certificates required)" : "");
     return s;
 fail:
+    fetchpool_destroy(s->sign_pool);
     fetchpool_destroy(s->pool);
     tls_slot_free(s->tls);
     free(s);
@@ -971,8 +995,10 @@ void http_stop(http_server *s)
      * connections, which the workers are still there to send. It is freed
      * only after the workers are gone: until then one may still try to
      * defer a request (and gets a 503). */
+    fetchpool_stop(s->sign_pool);
     fetchpool_stop(s->pool);
     conn_server_stop(s->conns);
+    fetchpool_destroy(s->sign_pool);
     fetchpool_destroy(s->pool);
     tls_slot_free(s->tls);
     free(s);

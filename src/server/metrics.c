@@ -74,6 +74,7 @@ static struct {
     counter verstat[N_VERSTAT];
     counter refusal[METRICS_REFUSAL_COUNT];
     _Atomic int64_t fetch_queue_depth;
+    _Atomic int64_t sign_queue_depth;
     _Atomic int64_t fetch_queue_capacity;
     _Atomic int64_t signing_not_after;
     _Atomic(stir_certcache *) certcache;
@@ -180,6 +181,11 @@ void metrics_set_rcd(stir_rcd *rcd)
 void metrics_fetch_queue_depth(long depth)
 {
     atomic_store_explicit(&M.fetch_queue_depth, depth, memory_order_relaxed);
+}
+
+void metrics_sign_queue_depth(long depth)
+{
+    atomic_store_explicit(&M.sign_queue_depth, depth, memory_order_relaxed);
 }
 
 void metrics_fetch_queue_capacity(long capacity)
@@ -394,6 +400,9 @@ static void render_fetches(metrics_buf *b)
     header(b, "stird_fetch_queue_capacity", "gauge",
            "Requests that may wait for a fetch thread (fetch_queue); beyond, 503.");
     put(b, "stird_fetch_queue_capacity %lld\n", (long long)atomic_load(&M.fetch_queue_capacity));
+    header(b, "stird_sign_queue_depth", "gauge",
+           "Signing requests waiting for a signing thread (token signature or RCD content).");
+    put(b, "stird_sign_queue_depth %lld\n", (long long)atomic_load(&M.sign_queue_depth));
 
     void (*stats)(void *, stir_certcache_stats *) = atomic_load(&M.cc_stats);
     if (!cc && !stats)

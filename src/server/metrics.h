@@ -73,6 +73,7 @@ void metrics_refusal(enum metrics_refusal cause);
 /* The fetch pool's queue: current depth (the pool sets it on every
  * enqueue/dequeue) and its capacity. */
 void metrics_fetch_queue_depth(long depth);
+void metrics_sign_queue_depth(long depth); /* the signing lane's pool */
 void metrics_fetch_queue_capacity(long capacity);
 
 /* Sources read at render time (NULL to unset). The certificate cache is

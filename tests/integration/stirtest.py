@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -449,6 +450,65 @@ class Server:
         ctx = ssl.create_default_context(cafile=os.path.join(self.state_dir, "tls.pem"))
         with urllib.request.urlopen(self.x5u_url, context=ctx, timeout=10) as r:
             return r.read(), {k.lower(): v for k, v in r.getheaders()}
+
+
+class HangServer:
+    """Accepts TCP connections and never answers (not even the TLS
+    handshake): an x5u repository that hangs. Counts the connections open
+    at once, i.e. stird's x5u fetches in progress against it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4096)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.conns, self.max_open, self.total = [], 0, 0
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=self._reap, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(c)
+                self.total += 1
+                self.max_open = max(self.max_open, len(self.conns))
+
+    def _reap(self):
+        # Drop the connections stird has closed (its fetch timed out).
+        while not self.stopped:
+            time.sleep(0.1)
+            with self.lock:
+                live = []
+                for c in self.conns:
+                    c.setblocking(False)
+                    try:
+                        gone = c.recv(65536) == b""
+                    except BlockingIOError:
+                        gone = False
+                    except OSError:
+                        gone = True
+                    if gone:
+                        c.close()
+                    else:
+                        live.append(c)
+                self.conns = live
+
+    def url(self, path):
+        return "https://127.0.0.1:%d/%s" % (self.port, path)
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                c.close()
+            self.conns = []
 
 
 class CertServer:

@@ -157,22 +157,27 @@ class Pkcs11Test(unittest.TestCase):
         self.assertStartFails(self.args(URI, "chain_sp.pem", "--key-pin-file", loose),
                               loose, "mode 0644")
 
-    def test_token_signing_runs_on_the_fetch_pool(self):
-        # A token signature is slow: it runs on the fetch pool, not on the
-        # event loop that serves the other connections (issue 8 item 6).
-        # Shown without timing: the only pool thread is held by a
-        # verification whose x5u repository never answers (fetch budget
-        # 6 s), so a signing request waits for it and, past
-        # request_timeout (1 s), is answered 503 by the pool; meanwhile
-        # the event loop answers at once. With a key file, signing never
+    def test_token_signing_runs_on_its_own_lane(self):
+        # A token signature is slow: it runs on a pool thread of the
+        # signing lane, not on the event loop that serves the other
+        # connections (issue 8 item 6), nor on the fetch threads that
+        # verifications hold while their repositories hang. Shown without
+        # timing: (1) the only fetch thread is held by a verification
+        # whose x5u repository never answers (fetch budget 6 s), and a
+        # token signing request passes anyway; (2) the only signing thread
+        # is held by a signing request whose jCard (rcd jcl) never comes,
+        # and a token signing request waits for it and, past
+        # request_timeout (1 s), is answered 503 by the pool, while the
+        # event loop answers at once. With a key file, signing never
         # touches the pool: 200 at once under the same conditions.
         pki = os.path.join(self.tmp, "pki")
         cs = stirtest.CertServer(os.path.join(pki, "tls.pem"), os.path.join(pki, "tls.key"),
                                  pki)
         common = ("--trust", os.path.join(pki, "root.pem"), "--fetch-allow-host", "127.0.0.1",
                   "--fetch-allow-any-port", "--fetch-ca-file", os.path.join(pki, "tls.pem"),
-                  "--fetch-threads", "1", "--request-timeout", "1",
+                  "--fetch-threads", "1", "--sign-threads", "1", "--request-timeout", "1",
                   "--fetch-timeout-ms", "6000", "--fetch-budget-ms", "6000",
+                  "--rcd-fetch-budget-ms", "6000",
                   "--x5u", "https://cr.example.com/hsm.pem")
         now = int(time.time())
         header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": cs.url("hang")}
@@ -186,6 +191,9 @@ class Pkcs11Test(unittest.TestCase):
         sign = {"signingRequest": {"orig": {"tn": stirtest.ORIG_TN},
                                    "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
                                    "attest": "A"}}
+        sign_hanging_rcd = {"signingRequest": {
+            "ppt": "rcd", "orig": {"tn": stirtest.ORIG_TN}, "dest": {"tn": [stirtest.DEST_TN]},
+            "iat": now, "rcd": {"nam": "Q Branch", "jcl": cs.url("hang")}}}
         keys = (("token", ("--key", URI, "--pkcs11-module", self.module, "--key-pin-file",
                            self.pin_file, "--cert", os.path.join(self.tmp, "chain_sp.pem"))),
                 ("file", ("--key", os.path.join(pki, "sp.key"),
@@ -195,7 +203,11 @@ class Pkcs11Test(unittest.TestCase):
                 with stirtest.Server(*(key + common), embedded=False) as s, \
                         concurrent.futures.ThreadPoolExecutor(2) as ex:
                     held = ex.submit(s.post, "/stir/v1/verification", hanging)
-                    time.sleep(0.5)             # it holds the only pool thread
+                    time.sleep(0.5)             # it holds the only fetch thread
+                    st, body, _ = s.post("/stir/v1/signing", sign)
+                    self.assertEqual(st, 200, body)
+                    held_sign = ex.submit(s.post, "/stir/v1/signing", sign_hanging_rcd)
+                    time.sleep(0.5)             # it holds the only signing thread
                     t0 = time.monotonic()
                     st, _, _ = s.request("GET", "/health")
                     self.assertEqual(st, 200)
@@ -204,10 +216,15 @@ class Pkcs11Test(unittest.TestCase):
                     if kind == "token":
                         self.assertEqual(st, 503, body)
                         self.assertEqual(hd.get("retry-after"), "1")
-                        self.assertIn("longer than the request timeout", body["detail"])
+                        self.assertIn("for a signing thread, longer than the request timeout",
+                                      body["detail"])
                     else:
                         self.assertEqual(st, 200, body)
                     self.assertEqual(held.result(30)[0], 200)
+                    # The jCard never came: refused, not signed.
+                    st, body, _ = held_sign.result(30)
+                    self.assertNotEqual(st, 200, body)
+                    self.assertIn(cs.url("hang"), body["detail"])
             # And once the pool is free, the token signs as before.
             with stirtest.Server(*(keys[0][1] + common), embedded=False) as s:
                 st, body, _ = s.post("/stir/v1/signing", sign)

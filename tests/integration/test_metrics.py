@@ -123,6 +123,7 @@ class MetricsRegistry(unittest.TestCase):
         self.assertEqual(self.v("stird_rcd_fetches_total", outcome="ok"), 0)
         self.assertEqual(self.v("stird_rcd_cache_entries"), 0)
         self.assertEqual(self.v("stird_fetch_queue_depth"), 3)
+        self.assertEqual(self.v("stird_sign_queue_depth"), 2)
         self.assertEqual(self.v("stird_fetch_queue_capacity"), 1024)
         # notAfter 2000000000, clock 1900000000 in the driver
         self.assertEqual(self.v("stird_signing_cert_expiry_seconds"), 100000000)

@@ -17,13 +17,12 @@ client B (127.0.0.2) verifying a reachable, uncached certificate passes
 within its fetch budget.
 
 Repositories: A's x5u point at a socket that accepts and never answers
-(HangServer below; fetch_timeout_ms 10000 cuts each fetch), B's at
+(stirtest.HangServer; fetch_timeout_ms 10000 cuts each fetch), B's at
 tests/tools/certserver.py. fetch_max_per_host 0, so that the
 per-host download cap (a separate limit) plays no part here."""
 import http.client
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -40,64 +39,6 @@ FLOOD_S = 8                 # before the fix, 256 threads were taken in ~6 s
 SENDERS = 6
 
 
-class HangServer:
-    """Accepts TCP connections and never answers (not even the TLS
-    handshake): an x5u repository that hangs. Counts the connections open
-    at once, i.e. stird's x5u fetches in progress against it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4096)
-        self.port = self.sock.getsockname()[1]
-        self.lock = threading.Lock()
-        self.conns, self.max_open, self.total = [], 0, 0
-        self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-        threading.Thread(target=self._reap, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.conns.append(c)
-                self.total += 1
-                self.max_open = max(self.max_open, len(self.conns))
-
-    def _reap(self):
-        # Drop the connections stird has closed (its fetch timed out).
-        while not self.stopped:
-            time.sleep(0.1)
-            with self.lock:
-                live = []
-                for c in self.conns:
-                    c.setblocking(False)
-                    try:
-                        gone = c.recv(65536) == b""
-                    except BlockingIOError:
-                        gone = False
-                    except OSError:
-                        gone = True
-                    if gone:
-                        c.close()
-                    else:
-                        live.append(c)
-                self.conns = live
-
-    def url(self, path):
-        return "https://127.0.0.1:%d/%s" % (self.port, path)
-
-    def stop(self):
-        self.stopped = True
-        self.sock.close()
-        with self.lock:
-            for c in self.conns:
-                c.close()
-
-
 class PrefetchFairTest(stirtest.RepositoryTestCase):
     tmp_prefix = "stirprefetch."
     fetch_timeout_ms = 10000
@@ -107,7 +48,7 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
 
     @classmethod
     def start_peers(cls):
-        cls.hang = HangServer()
+        cls.hang = stirtest.HangServer()
         return [cls.hang]
 
     def passport(self, path):

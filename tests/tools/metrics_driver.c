@@ -106,6 +106,7 @@ int main(int argc, char **argv)
     }
     metrics_fetch_queue_capacity(1024);
     metrics_fetch_queue_depth(3);
+    metrics_sign_queue_depth(2);
     metrics_set_signing_not_after(2000000000);
     for (long i = 0; i < threads; i++)
         pthread_create(&tid[i], NULL, worker, NULL);

@@ -1082,6 +1082,53 @@ static void test_fetch_budget(void **state)
     stir_rcd_free(r);
 }
 
+/* Between stir_rcd_request_begin and _end the calls of one request share
+ * one budget (a request of many PASSporTs costs one, not one each); each
+ * call has its own otherwise. Budget 700 ms, every icon takes 0.5 s. */
+static void test_request_budget(void **state)
+{
+    (void)state;
+    stir_rcd_config cfg;
+    test_cfg(&cfg);
+    cfg.fetch_budget_ms = 700;
+    stir_rcd *r = new_rcd_cfg(&cfg);
+    char icn[256], name[32];
+    json_t *out = NULL, *rcd;
+    stir_error err;
+    for (int phase = 0; phase < 2; phase++) {
+        if (phase == 1)
+            stir_rcd_request_begin(r);
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "rb%d%d.png", phase, i);
+            put_image(name, 30 + phase * 3 + i, 100);
+            char path[64];
+            snprintf(path, sizeof path, "/slow/0.5/%s", name);
+            certserver_url(&g_cs, icn, sizeof icn, path);
+            rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
+            if (phase == 1 && i == 2) {
+                /* at ~1 s: the request's budget is spent */
+                compute_fail(r, rcd, NULL, 400, "rcd.icn", "budget of 700 ms");
+            } else {
+                memset(&err, 0, sizeof err);
+                assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
+                assert_non_null(json_object_get(out, "/icn"));
+                json_decref(out);
+            }
+            json_decref(rcd);
+        }
+    }
+    /* ended: the next call has its own budget again */
+    stir_rcd_request_end();
+    put_image("rb99.png", 40, 100);
+    certserver_url(&g_cs, icn, sizeof icn, "/slow/0.5/rb99.png");
+    rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
+    json_decref(out);
+    json_decref(rcd);
+    stir_rcd_free(r);
+}
+
 static void test_nowait(void **state)
 {
     (void)state;
@@ -1437,6 +1484,7 @@ int main(void)
         cmocka_unit_test(test_fetch_failures),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_fetch_budget),
+        cmocka_unit_test(test_request_budget),
         cmocka_unit_test(test_nowait),
         cmocka_unit_test(test_fetch_disabled),
         cmocka_unit_test(test_tv12_v5),
