@@ -37,12 +37,12 @@ typedef void (*fetchpool_finish_fn)(const stird_app *app, const json_t *body, co
 typedef struct fetchpool fetchpool;
 
 typedef struct fetchpool_limits {
-    size_t threads;        /* pool threads */
-    size_t queue;          /* jobs waiting, all clients together */
-    size_t client_threads; /* threads one client may hold at once (>= 1) */
-    size_t client_queue;   /* jobs one client may have waiting (>= 1) */
-    long max_wait_ms;      /* a job waiting longer is answered 503; 0: no limit */
-    const char *what;      /* the threads, in the 503 detail: "fetch thread" */
+    size_t threads;                  /* pool threads */
+    size_t queue;                    /* jobs waiting, all clients together */
+    size_t client_threads;           /* threads one client may hold at once (>= 1) */
+    size_t client_queue;             /* jobs one client may have waiting (>= 1) */
+    long max_wait_ms;                /* a job waiting longer is answered 503; 0: no limit */
+    const char *what;                /* the threads, in the 503 detail: "fetch thread" */
     void (*depth_gauge)(long depth); /* told the number of jobs waiting; NULL: none */
 } fetchpool_limits;
 

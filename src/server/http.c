@@ -915,8 +915,8 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         goto fail;
     /* The signing lane: the same shares and deadline over its own threads. */
     pl.threads = (size_t)cfg->sign_threads;
-    pl.client_threads = (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads
-                                                           : cfg->sign_threads / 4);
+    pl.client_threads =
+        (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads : cfg->sign_threads / 4);
     pl.what = "signing thread";
     pl.depth_gauge = metrics_sign_queue_depth;
     s->sign_pool = fetchpool_create(&pl, err, errlen);
