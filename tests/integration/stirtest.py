@@ -446,14 +446,16 @@ class CertServer:
     free port of 127.0.0.1 with TLS certificate `cert` and key `key`. Use
     as a context manager or call stop()."""
 
-    def __init__(self, cert, key, root, timeout=20):
+    def __init__(self, cert, key, root, timeout=60):
         self.tmp = tempfile.mkdtemp(prefix="certserver.")
+        self.cert = cert
         port_file = os.path.join(self.tmp, "port")
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SRC, "tests", "tools", "certserver.py"),
              "--cert", cert, "--key", key, "--dir", root, "--port-file", port_file],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # The port file appears (atomically) once the server listens.
+        # The port file appears (atomically) once the server listens;
+        # Python's start alone took 9 s on a loaded 2-core machine.
         deadline = time.time() + timeout
         while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
             if time.time() > deadline or self.proc.poll() is not None:
@@ -477,6 +479,13 @@ class CertServer:
     def url(self, path):
         """https://127.0.0.1:<port>/<path>"""
         return "https://127.0.0.1:%d/%s" % (self.port, path)
+
+    def hits(self):
+        """Its /__hits: {path: requests seen, "__max_active": the most in
+        progress at once}."""
+        ctx = ssl.create_default_context(cafile=self.cert)
+        with urllib.request.urlopen(self.url("__hits"), context=ctx, timeout=10) as r:
+            return json.loads(r.read())
 
     def stop(self):
         if self.proc.poll() is None:
