@@ -220,11 +220,14 @@ def make_pki(dest):
 
 def fetch_args(pki, timeout_ms=2000):
     """stird options that trust the mkpki.sh root and let it fetch from a
-    CertServer of that PKI on any loopback port."""
+    CertServer of that PKI on any loopback port. The connect timeout is the
+    whole timeout: on a loaded machine the TLS handshake with certserver.py
+    alone can pass stird's 500 ms default."""
     return ("--trust", os.path.join(pki, "root.pem"),
             "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
             "--fetch-ca-file", os.path.join(pki, "tls.pem"),
-            "--fetch-timeout-ms", str(timeout_ms))
+            "--fetch-timeout-ms", str(timeout_ms),
+            "--fetch-connect-timeout-ms", str(timeout_ms))
 
 
 def stack_limit(kb):

@@ -63,7 +63,7 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         self.assertIsNotNone(m, text)
         return int(m.group(1))
 
-    def wait_until(self, ready, what, timeout=30):
+    def wait_until(self, ready, what, results, timeout=30):
         """Polls ready() until true: a condition rather than a sleep, which
         a loaded machine may not honour."""
         deadline = time.monotonic() + timeout
@@ -71,7 +71,7 @@ class FetchFairTest(stirtest.RepositoryTestCase):
             if ready():
                 return
             time.sleep(0.02)
-        self.fail("not within %ss: %s" % (timeout, what))
+        self.fail("no %s within %ss; answers: %r" % (what, timeout, results))
 
     def test_other_client_not_held_back(self):
         results = []
@@ -86,14 +86,15 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         # thread takes it, and a loaded machine may be slow to wake one.
         flood[0].start()
         first = "/" + bodies_paths[0]
-        self.wait_until(lambda: self.certserver.hits().get(first, 0) >= 1,
-                        "A's first download: %r" % results)
+        self.wait_until(lambda: self.certserver.hits().get(first, 0) >= 1 or results,
+                        "download of A's first request", results)
+        self.assertEqual(results, [])       # it is still running
         for t in flood[1:]:
             t.start()
         # A's requests are parked before B arrives: all six arrived (two
         # refused: the queue share was full) and some still wait.
         self.wait_until(lambda: len([x for x in results if x[2] == 503]) >= 2
-                        and self.queue_depth(self.srv) >= 1, "A parked: %r" % results)
+                        and self.queue_depth(self.srv) >= 1, "A parked", results)
         # Those of A answered already (none, unless the machine was slow
         # to get here) do not count against B.
         early = len([x for x in results if x[2] == 200])
@@ -139,11 +140,8 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
                                  os.path.join(self.pki, "tls.key"), self.pki) as cs, \
              stirtest.Server(
-                "--trust", os.path.join(self.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(self.pki, "tls.pem"),
+                *stirtest.fetch_args(self.pki, 5000), "--fetch-budget-ms", "5000",
                 "--fetch-threads", "4", "--fetch-max-per-host", "8",
-                "--fetch-timeout-ms", "5000", "--fetch-budget-ms", "5000",
                 embedded=False) as srv:
             results = []
             bodies = [self.body("slow/3.%05d/chain.pem" % i, cs) for i in range(4)]
@@ -156,7 +154,8 @@ class FetchFairTest(stirtest.RepositoryTestCase):
             # A holds 3 threads (the repository sees 3 downloads) and its
             # 4th request waits before B comes.
             self.wait_until(lambda: len([k for k in cs.hits() if k.startswith("/slow/")]) >= 3
-                            and self.queue_depth(srv) >= 1, "A running: %r" % results)
+                            and self.queue_depth(srv) >= 1, "3 of A running, 1 waiting",
+                            results)
             self.post("127.0.0.2", good, results, "B", srv)
             for t in flood:
                 t.join(60)
