@@ -8,11 +8,12 @@ stird runs with 2 fetch threads, so one client may hold 1 of them
 Client A (127.0.0.1) sends 6 requests (the first alone, the other five at
 once when it runs) whose x5u answer only after 30 s (each cut at the 2 s
 fetch budget); client B (127.0.0.2) then sends one whose x5u answers at
-once. Each step waits for a condition stird or the repository shows (a
-download in progress, the queue depth, the 503s), never for a time. With one FIFO across clients B would come
-after A's backlog (at least 2 of A's requests answered before it); with
-per-client turns B takes the free thread and is answered before any of
-A's except perhaps the first. Repository: tests/tools/certserver.py."""
+once. With one FIFO across clients B would come after A's backlog (at
+least 2 of A's requests answered before it); with per-client turns B
+takes the free thread and is answered before any of A's except perhaps
+the first. Each step waits for a condition stird or the repository shows
+(a download in progress, the queue depth, the 503s), never for a time.
+Repository: tests/tools/certserver.py."""
 import http.client
 import json
 import os
