@@ -5,21 +5,23 @@ still queue.
 
 stird runs with 2 fetch threads, so one client may hold 1 of them
 (fetch_client_threads 0 = a quarter, at least 1), and fetch_client_queue 3.
-Client A (127.0.0.1) sends 6 requests at once whose x5u answer only after
-30 s (each cut at the 2 s fetch budget); client B (127.0.0.2) then sends
-one whose x5u answers at once. With one FIFO across clients B would come
-after A's backlog (at least 2 of A's requests answered before it); with
-per-client turns B takes the free thread and is answered before any of
-A's except perhaps the first. Repository: tests/tools/certserver.py."""
+Client A (127.0.0.1) sends 6 requests (the first alone, the other five at
+once when it runs) whose x5u answer only after 30 s (each cut at the 2 s
+fetch budget); client B (127.0.0.2) then sends one whose x5u answers at
+once. With one FIFO across clients B would come after A's backlog (at
+least 2 of A's requests answered before it); with per-client turns B
+takes the free thread and is answered before any of A's except perhaps
+the first. Each step waits for a condition stird or the repository shows
+(a download in progress, the queue depth, the 503s), never for a time.
+Repository: tests/tools/certserver.py."""
 import http.client
 import json
 import os
-import ssl
+import re
 import sys
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,11 +39,6 @@ class FetchFairTest(stirtest.RepositoryTestCase):
                                          os.path.join(self.pki, "sp.key"), self.tmp, now)
         return json.dumps({"verificationRequest": stirtest.verification_request(ident, now)})
 
-    def certserver_get(self, cs, path):
-        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "tls.pem"))
-        with urllib.request.urlopen(cs.url(path), context=ctx, timeout=10) as r:
-            return json.loads(r.read())
-
     def post(self, source, body, results, tag, srv=None):
         c = http.client.HTTPConnection("127.0.0.1", (srv or self.srv).port, timeout=60,
                                        source_address=(source, 0))
@@ -55,16 +52,53 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         finally:
             c.close()
 
+    def queue_depth(self, srv):
+        """stird's gauge of requests waiting for a fetch thread."""
+        c = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
+        try:
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+        finally:
+            c.close()
+        m = re.search(r"^stird_fetch_queue_depth (\d+)$", text, re.M)
+        self.assertIsNotNone(m, text)
+        return int(m.group(1))
+
+    def wait_until(self, ready, what, results, timeout=30):
+        """Polls ready() until true: a condition rather than a sleep, which
+        a loaded machine may not honour."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.02)
+        self.fail("no %s within %ss; answers: %r" % (what, timeout, results))
+
     def test_other_client_not_held_back(self):
         results = []
         # Six distinct slow URLs (no single flight between them).
-        bodies = [self.body("slow/30.%05d/chain.pem" % i) for i in range(6)]
+        bodies_paths = ["slow/30.%05d/chain.pem" % i for i in range(6)]
+        bodies = [self.body(p) for p in bodies_paths]
         good = self.body("chain.pem")
         flood = [threading.Thread(target=self.post, args=("127.0.0.1", b, results, "A"))
                  for b in bodies]
-        for t in flood:
+        # A's first request runs (its download has reached the repository)
+        # before the other five come: a request counts as waiting until a
+        # thread takes it, and a loaded machine may be slow to wake one.
+        flood[0].start()
+        first = "/" + bodies_paths[0]
+        self.wait_until(lambda: self.certserver.hits().get(first, 0) >= 1 or results,
+                        "download of A's first request", results)
+        self.assertEqual(results, [])       # it is still running
+        for t in flood[1:]:
             t.start()
-        time.sleep(0.5)         # A's requests are parked before B arrives
+        # A's requests are parked before B arrives: all six arrived (two
+        # refused: the queue share was full) and some still wait.
+        self.wait_until(lambda: len([x for x in results if x[2] == 503]) >= 2
+                        and self.queue_depth(self.srv) >= 1, "A parked", results)
+        # Those of A answered already (none, unless the machine was slow
+        # to get here) do not count against B.
+        early = len([x for x in results if x[2] == 200])
         self.post("127.0.0.2", good, results, "B")
         for t in flood:
             t.join(60)
@@ -79,7 +113,7 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         # (A holds one thread at a time; one FIFO would put B after 3).
         answered_a_before_b = [x for x in results if x[1] == "A" and x[2] == 200
                                and x[0] < b[0]]
-        self.assertLessEqual(len(answered_a_before_b), 1, order)
+        self.assertLessEqual(len(answered_a_before_b) - early, 1, order)
 
         a = [x for x in results if x[1] == "A"]
         self.assertEqual(len(a), 6, results)
@@ -107,26 +141,27 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         with stirtest.CertServer(os.path.join(self.pki, "tls.pem"),
                                  os.path.join(self.pki, "tls.key"), self.pki) as cs, \
              stirtest.Server(
-                "--trust", os.path.join(self.pki, "root.pem"),
-                "--fetch-allow-host", "127.0.0.1", "--fetch-allow-any-port",
-                "--fetch-ca-file", os.path.join(self.pki, "tls.pem"),
+                *stirtest.fetch_args(self.pki, 5000), "--fetch-budget-ms", "5000",
                 "--fetch-threads", "4", "--fetch-max-per-host", "8",
-                "--fetch-timeout-ms", "3000", "--fetch-budget-ms", "3000",
                 embedded=False) as srv:
             results = []
-            bodies = [self.body("slow/2.%05d/chain.pem" % i, cs) for i in range(4)]
+            bodies = [self.body("slow/3.%05d/chain.pem" % i, cs) for i in range(4)]
             good = self.body("chain.pem", cs)
             flood = [threading.Thread(target=self.post,
                                       args=("127.0.0.1", b, results, "A", srv))
                      for b in bodies]
             for t in flood:
                 t.start()
-            time.sleep(0.7)
+            # A holds 3 threads (the repository sees 3 downloads) and its
+            # 4th request waits before B comes.
+            self.wait_until(lambda: len([k for k in cs.hits() if k.startswith("/slow/")]) >= 3
+                            and self.queue_depth(srv) >= 1, "3 of A running, 1 waiting",
+                            results)
             self.post("127.0.0.2", good, results, "B", srv)
             for t in flood:
                 t.join(60)
-            hits = self.certserver_get(cs, "__hits")
-            slow_paths = [k for k in hits if k.startswith("/slow/2.")]
+            hits = cs.hits()
+            slow_paths = [k for k in hits if k.startswith("/slow/3.")]
             b = next(x for x in results if x[1] == "B")
             self.assertEqual(b[2], 200, b[4])
             vr = b[4]["verificationResponse"]["verifyResults"][0]["verifyResult"]

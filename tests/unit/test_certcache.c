@@ -255,12 +255,33 @@ static void test_fetch_failures(void **state)
     expect_get_fail(cc, "/big/20000", 436, "x5u body exceeds 16384 bytes");
     expect_get_fail(cc, "/notpem.txt", 436, "not PEM");
     expect_get_fail(cc, "/chain_key.pem", 436, "x5u body contains a private key");
+
+    /* The total timeout (1 s, here connect included: a loaded machine may
+     * be slow to finish the handshake) cuts a body the server sends only
+     * after 30 s, and one it never sends. What curl's timer and the
+     * scheduler add on top grows with the machine's load: the slack is
+     * 1 s plus three times what a whole download from this server takes
+     * now (about 2 s in all on an idle machine, still far below 30 s). */
+    double b0 = mono_s();
+    stir_cert_unref(get_ok(cc, "/cc/no-store/chain.pem"));
+    double bound = 1.0 + 1.0 + 3.0 * (mono_s() - b0);
+    stir_certcache_config ct;
+    test_cfg(&ct);
+    ct.fetch.connect_timeout_ms = ct.fetch.total_timeout_ms = 1000;
+    stir_certcache *cct = new_cache(&ct);
     double t0 = mono_s();
-    expect_get_fail(cc, "/slow/3/chain.pem", 436, "x5u fetch timed out after 1000 ms");
+    expect_get_fail(cct, "/slow/30/chain.pem", 436, "x5u fetch timed out after 1000 ms");
     double t1 = mono_s();
-    assert_true(t1 - t0 < 2.5);
-    expect_get_fail(cc, "/hang", 436, "timed out after 1000 ms");
-    assert_true(mono_s() - t1 < 2.5);
+    if (!(t1 - t0 > 0.9 && t1 - t0 < bound))
+        fail_msg("/slow/30 cut after %.2f s, expected 1 s (bound %.2f s)", t1 - t0, bound);
+    expect_get_fail(cct, "/hang", 436, "timed out after 1000 ms");
+    double t2 = mono_s();
+    if (!(t2 - t1 > 0.9 && t2 - t1 < bound))
+        fail_msg("/hang cut after %.2f s, expected 1 s (bound %.2f s)", t2 - t1, bound);
+    stir_certcache_stats st;
+    stir_certcache_stats_get(cct, &st);
+    assert_int_equal(st.fetch_failures, 2);
+    stir_certcache_free(cct);
 
     /* the TLS certificate is checked: without our CA file it is untrusted */
     stir_certcache_config c2;
@@ -272,9 +293,8 @@ static void test_fetch_failures(void **state)
     expect_get_fail(cc2, "/tls/chain.pem", 436, "TLS error");
     stir_certcache_free(cc2);
 
-    stir_certcache_stats st;
     stir_certcache_stats_get(cc, &st);
-    assert_int_equal(st.fetch_failures, 7);
+    assert_int_equal(st.fetch_failures, 5);
     assert_int_equal(latency_count(&st), st.fetches); /* every fetch is timed */
     stir_certcache_free(cc);
 }
@@ -377,12 +397,15 @@ static void test_stale_while_revalidate(void **state)
     cfg.refresh_ahead = 0.9;
     stir_certcache *cc = new_cache(&cfg);
     const char *path = "/cc/max-age%3D3/chain.pem";
-    stir_cert_unref(get_ok(cc, path));
+    stir_cert *first = get_ok(cc, path);
     assert_int_equal(certserver_hits(&g_cs, path), 1);
     sleep_s(0.5); /* 2.5 s of 3 left: below 0.9 * 3 */
-    double t0 = mono_s();
-    stir_cert_unref(get_ok(cc, path));
-    assert_true(mono_s() - t0 < 0.2); /* served from cache, not fetched inline */
+    /* Served from the cache (the very chain of the first fetch), not
+     * fetched inline: the refresh is the background's. */
+    stir_cert *again = get_ok(cc, path);
+    assert_ptr_equal(again, first);
+    stir_cert_unref(again);
+    stir_cert_unref(first);
     long hits = 0;
     for (int i = 0; i < 60 && hits < 2; i++) {
         sleep_s(0.05);

@@ -121,16 +121,24 @@ static inline int certserver_start(certserver *s, const char *tag)
                "--port-file", portfile, (char *)NULL);
         _exit(127);
     }
-    /* The server writes its port file once it listens. */
-    for (int i = 0; i < 200 && s->port == 0; i++) {
+    /* The server writes its port file once it listens. Python's start
+     * took 9 s on a 2-core machine at load 15 (mkpki.sh before it 27 s):
+     * wait until the file appears or the server dies, up to a minute. */
+    double deadline = mono_s() + 60.0;
+    while (s->port == 0 && mono_s() < deadline) {
         FILE *f = fopen(portfile, "r");
         if (f) {
             if (fscanf(f, "%d", &s->port) != 1)
                 s->port = 0;
             fclose(f);
         }
-        if (!s->port)
-            sleep_s(0.05);
+        if (s->port)
+            break;
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            s->pid = -1; /* reaped: certserver_stop must not wait for it */
+            break;
+        }
+        sleep_s(0.05);
     }
     return s->port ? 0 : -1;
 }
@@ -162,14 +170,23 @@ static inline void certserver_put(const certserver *s, const char *name, const v
     assert_int_equal(fclose(f), 0);
 }
 
+/* Connect and total timeout of the tests' fetches: far above what a
+ * download from certserver.py takes, because on a loaded machine (CI on 2
+ * cores, the ASan build) its TLS handshake alone can pass the library's
+ * 500 ms default, and a 404 or a chain a test expects would come back as
+ * "timed out". A test of the timeouts sets its own. */
+#define CERTSERVER_TIMEOUT_MS 10000
+
 /* A fetch policy that reaches this server: its host and any port allowed,
- * its TLS certificate the only CA. */
+ * its TLS certificate the only CA, CERTSERVER_TIMEOUT_MS. */
 static inline void certserver_policy(const certserver *s, stir_fetch_policy *p)
 {
     p->allow_any_port = 1;
     p->allow_hosts[0] = "127.0.0.1";
     p->n_allow_hosts = 1;
     p->tls_ca_file = s->tls;
+    p->connect_timeout_ms = CERTSERVER_TIMEOUT_MS;
+    p->total_timeout_ms = CERTSERVER_TIMEOUT_MS;
 }
 
 /*
