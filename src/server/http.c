@@ -886,16 +886,9 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
     s->prefix_len = strlen(s->prefix);
     snprintf(s->sign_path, sizeof s->sign_path, "%s/stir/v1/signing", cfg->routing_path);
     snprintf(s->verify_path, sizeof s->verify_path, "%s/stir/v1/verification", cfg->routing_path);
-    if (cfg->tls_cert) {
-        SSL_CTX *ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen);
-        if (!ctx)
-            goto fail;
-        if (!(s->tls = tls_slot_new(ctx))) {
-            SSL_CTX_free(ctx);
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-    }
+    if (cfg->tls_cert &&
+        !(s->tls = tls_slot_load(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen)))
+        goto fail;
     fetchpool_limits pl = {
         .threads = (size_t)cfg->fetch_threads,
         .queue = (size_t)cfg->fetch_queue,

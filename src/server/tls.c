@@ -158,6 +158,18 @@ tls_slot *tls_slot_new(SSL_CTX *ctx)
     return (tls_slot *)holder_new(ctx, ctx_free);
 }
 
+tls_slot *tls_slot_load(const char *cert, const char *key, const char *client_ca, char *err,
+                        size_t errlen)
+{
+    SSL_CTX *ctx = tls_server_ctx(cert, key, client_ca, err, errlen);
+    tls_slot *t = ctx ? tls_slot_new(ctx) : NULL;
+    if (ctx && !t) {
+        SSL_CTX_free(ctx);
+        snprintf(err, errlen, "out of memory");
+    }
+    return t;
+}
+
 void tls_slot_free(tls_slot *t)
 {
     holder_free((holder *)t);

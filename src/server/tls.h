@@ -35,6 +35,10 @@ void tls_client_identity(SSL *ssl, http_client *c);
 typedef struct tls_slot tls_slot;
 /* Takes ctx; NULL when out of memory (ctx not taken). */
 tls_slot *tls_slot_new(SSL_CTX *ctx);
+/* A slot holding a new server context (tls_server_ctx); NULL with a
+ * message in `err`. */
+tls_slot *tls_slot_load(const char *cert, const char *key, const char *client_ca, char *err,
+                        size_t errlen);
 void tls_slot_free(tls_slot *t);
 SSL *tls_slot_ssl(tls_slot *t);
 /* Takes ctx for the connections made from now on. -1: out of memory,

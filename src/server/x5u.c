@@ -136,16 +136,8 @@ x5u_server *x5u_start(const stird_config *cfg, char *err, size_t errlen)
             goto fail;
         }
     }
-    {
-        SSL_CTX *ctx = tls_server_ctx(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen);
-        if (!ctx)
-            goto fail;
-        if (!(s->tls = tls_slot_new(ctx))) {
-            SSL_CTX_free(ctx);
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-    }
+    if (!(s->tls = tls_slot_load(cfg->x5u_tls_cert, cfg->x5u_tls_key, NULL, err, errlen)))
+        goto fail;
     s->port = cfg->x5u_listen.port;
     fd = http_listen_socket(&cfg->x5u_listen, &s->port, err, errlen);
     if (fd < 0)
