@@ -131,7 +131,8 @@ json_t *stir_rcd_verify(stir_rcd *r, const json_t *claims, int flags, stir_error
  * whose content hangs costs one budget, not 16. Past it only cached content
  * is used. Thread-local; not nested (begin again restarts the budget);
  * r NULL: the default configuration's budget. Without them each call has
- * its own budget.
+ * its own budget. stir_verify brackets a verification that may wait with
+ * them itself.
  */
 void stir_rcd_request_begin(const stir_rcd *r);
 void stir_rcd_request_end(void);

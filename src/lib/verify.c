@@ -812,18 +812,27 @@ int stir_verify(stir_verifier *v, const stir_ms_verify_request *req, time_t now,
     stir_verify_result *rs = out->results;
     int late[STIR_MAX_IDENTITY_HEADERS] = {0};
     assert(n <= STIR_MAX_IDENTITY_HEADERS);
+    /* Waiting allowed: the RCD content of all the request's PASSporTs
+     * shares one fetch budget, so 16 PASSporTs whose icons hang cost one
+     * rcd fetch_budget_ms, not 16 (under NOWAIT nothing is fetched). */
+    int rcd_budget = !(cache_flags & STIR_CACHE_NOWAIT) && v->rcd;
     if (!(cache_flags & STIR_CACHE_NOWAIT))
         prefetch_x5u(v, req, late);
+    if (rcd_budget)
+        stir_rcd_request_begin(v->rcd);
     for (size_t i = 0; i < n; i++) {
         verify_one(v, req->identity[i], req->identity_len[i], &ctx, late[i], &rs[i]);
         out->n = i + 1;
         if (rs[i].err.code == STIR_WOULD_BLOCK) {
+            assert(!rcd_budget); /* only NOWAIT stops */
             if (err)
                 *err = rs[i].err;
             stir_verify_outcome_clear(out);
             return STIR_WOULD_BLOCK;
         }
     }
+    if (rcd_budget)
+        stir_rcd_request_end();
     check_chains(rs, n, &ctx);
     gate_third_party(rs, n);
     out->verstat = verstat_value(rs, n, req->has_orig);

@@ -109,12 +109,10 @@ int verification_handle(const stird_app *app, const json_t *body, http_reply *r,
 void verification_finish(const stird_app *app, const json_t *body, const json_t *req, http_reply *r)
 {
     (void)body;
-    /* The RCD content of all its PASSporTs shares one budget: 16 PASSporTs
-     * whose icons hang hold this thread (and its client's share) for one
-     * rcd_fetch_budget_ms, not 16. */
-    stir_rcd_request_begin(app->rcd);
+    /* stir_verify gives the RCD content of all its PASSporTs one budget:
+     * 16 PASSporTs whose icons hang hold this thread (and its client's
+     * share) for one rcd_fetch_budget_ms, not 16. */
     verify_reply(app, req, 0, r);
-    stir_rcd_request_end();
 }
 
 void verif_free(void *p)
