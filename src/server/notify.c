@@ -48,7 +48,7 @@ static struct {
     uint64_t interval_us;
     notify_alive_fn alive;
     void *arg;
-} wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void *watchdog_main(void *unused)
 {
@@ -70,7 +70,10 @@ static void *watchdog_main(void *unused)
         }
         pthread_mutex_lock(&wd.mu);
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        /* The monotonic clock (wd.cv waits on it): a wall clock stepped
+         * back by NTP must not hold the next ping, or systemd would kill
+         * a healthy server. */
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += (time_t)(wd.interval_us / 1000000);
         until.tv_nsec += (long)(wd.interval_us % 1000000) * 1000;
         if (until.tv_nsec >= 1000000000L) {
@@ -94,8 +97,18 @@ int notify_watchdog_start(notify_alive_fn alive, void *arg)
     wd.alive = alive;
     wd.arg = arg;
     wd.stop = 0;
-    if (pthread_create(&wd.tid, NULL, watchdog_main, NULL) != 0)
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
         return -1;
+    int rc =
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 ? pthread_cond_init(&wd.cv, &ca) : -1;
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return -1;
+    if (pthread_create(&wd.tid, NULL, watchdog_main, NULL) != 0) {
+        pthread_cond_destroy(&wd.cv);
+        return -1;
+    }
     wd.running = 1;
     log_msg(LOG_LVL_INFO, "watchdog: pinging every %llu ms while every connection worker runs",
             (unsigned long long)(wd.interval_us / 1000));
@@ -111,5 +124,6 @@ void notify_watchdog_stop(void)
     pthread_cond_signal(&wd.cv);
     pthread_mutex_unlock(&wd.mu);
     pthread_join(wd.tid, NULL);
+    pthread_cond_destroy(&wd.cv);
     wd.running = 0;
 }
