@@ -132,7 +132,7 @@ json_t *stir_rcd_verify(stir_rcd *r, const json_t *claims, int flags, stir_error
  * is used. Thread-local; not nested (begin again restarts the budget);
  * r NULL: the default configuration's budget. Without them each call has
  * its own budget. stir_verify brackets a verification that may wait with
- * them itself.
+ * them itself, so it ends a budget its caller began.
  */
 void stir_rcd_request_begin(const stir_rcd *r);
 void stir_rcd_request_end(void);

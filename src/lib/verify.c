@@ -825,6 +825,8 @@ int stir_verify(stir_verifier *v, const stir_ms_verify_request *req, time_t now,
         out->n = i + 1;
         if (rs[i].err.code == STIR_WOULD_BLOCK) {
             assert(!rcd_budget); /* only NOWAIT stops */
+            if (rcd_budget)
+                stir_rcd_request_end();
             if (err)
                 *err = rs[i].err;
             stir_verify_outcome_clear(out);

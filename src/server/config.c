@@ -316,8 +316,10 @@ static const opt OPTS[] = {
             "waiting on hanging repositories, however many clients send them, never hold the "
             "threads signing needs. The per-client shares (`fetch_client_threads`, "
             "`fetch_client_queue`), the queue (`fetch_queue`) and the wait deadline "
-            "(`request_timeout`) apply to this lane too, on its own: a quarter of `sign_threads` "
-            "when `fetch_client_threads` is 0."},
+            "(`request_timeout`) apply to this lane too, on its own; a client's share of it is a "
+            "quarter of `sign_threads` (at least 1), or `fetch_client_threads` when that is "
+            "smaller, so that no setting lets one client hold every signing thread. Refusals "
+            "of this lane are counted as `sign_queue` and `sign_wait`."},
     {"fetch-queue", K_INT, M(fetch_queue), 1, 100000, "N", S_FETCH, .def = "1024",
      .help = "verifications that may wait for those threads; beyond, 503",
      .doc = "Requests that may wait for those threads, all clients together; beyond that the "

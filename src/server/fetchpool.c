@@ -356,7 +356,7 @@ static void *reaper_main(void *arg)
         pthread_mutex_unlock(&p->lock);
         while (late) {
             struct job *next = late->next;
-            metrics_refusal(METRICS_REFUSED_FETCH_WAIT);
+            metrics_refusal((enum metrics_refusal)p->lim.wait_refusal);
             waited_too_long(late->r, p->lim.what, now - late->queued_ms);
             job_end(late);
             late = next;

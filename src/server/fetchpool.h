@@ -44,6 +44,7 @@ typedef struct fetchpool_limits {
     long max_wait_ms;                /* a job waiting longer is answered 503; 0: no limit */
     const char *what;                /* the threads, in the 503 detail: "fetch thread" */
     void (*depth_gauge)(long depth); /* told the number of jobs waiting; NULL: none */
+    int wait_refusal;                /* the metrics cause of a job answered late */
 } fetchpool_limits;
 
 /* NULL with `err`. */

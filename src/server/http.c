@@ -533,7 +533,7 @@ static int defer_request(const struct http_server *s, conn *c, const struct reso
         json_decref(body);
         free(d);
     }
-    metrics_refusal(METRICS_REFUSED_FETCH_QUEUE);
+    metrics_refusal(signing ? METRICS_REFUSED_SIGN_QUEUE : METRICS_REFUSED_FETCH_QUEUE);
     const char *detail;
     if (signing)
         detail = rc == FETCHPOOL_CLIENT_FULL
@@ -902,16 +902,23 @@ http_server *http_start(const stird_app *app, char *err, size_t errlen)
         .max_wait_ms = cfg->request_timeout * 1000,
         .what = "fetch thread",
         .depth_gauge = metrics_fetch_queue_depth,
+        .wait_refusal = METRICS_REFUSED_FETCH_WAIT,
     };
     s->pool = fetchpool_create(&pl, err, errlen);
     if (!s->pool)
         goto fail;
-    /* The signing lane: the same shares and deadline over its own threads. */
+    /* The signing lane: the same queue bounds and deadline over its own
+     * threads. A client's share is a quarter of them (fetch_client_threads
+     * when smaller): set to fetch_threads, as CONFIG.md offers to turn
+     * the fetch cap off, it would let one client hold every signing
+     * thread. */
     pl.threads = (size_t)cfg->sign_threads;
-    pl.client_threads =
-        (size_t)(cfg->fetch_client_threads ? cfg->fetch_client_threads : cfg->sign_threads / 4);
+    pl.client_threads = (size_t)cfg->sign_threads / 4;
+    if (cfg->fetch_client_threads && (size_t)cfg->fetch_client_threads < pl.client_threads)
+        pl.client_threads = (size_t)cfg->fetch_client_threads;
     pl.what = "signing thread";
     pl.depth_gauge = metrics_sign_queue_depth;
+    pl.wait_refusal = METRICS_REFUSED_SIGN_WAIT;
     s->sign_pool = fetchpool_create(&pl, err, errlen);
     if (!s->sign_pool)
         goto fail;

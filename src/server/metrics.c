@@ -53,7 +53,8 @@ static const char *const VERSTATS[] = {"TN-Validation-Passed", "TN-Validation-Fa
 #define N_VERSTAT (sizeof VERSTATS / sizeof VERSTATS[0])
 
 static const char *const REFUSALS[METRICS_REFUSAL_COUNT] = {
-    "size", "rate", "authentication", "policy", "fetch_queue", "connections", "fetch_wait",
+    "size",        "rate",       "authentication", "policy",    "fetch_queue",
+    "connections", "fetch_wait", "sign_queue",     "sign_wait",
 };
 
 /* Latency bucket upper bounds in microseconds; one more bucket is +Inf. */

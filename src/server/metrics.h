@@ -43,6 +43,8 @@ enum metrics_refusal {
     METRICS_REFUSED_FETCH_QUEUE,    /* 503: the fetch queue is full */
     METRICS_REFUSED_CONNECTIONS,    /* max_connections reached */
     METRICS_REFUSED_FETCH_WAIT,     /* 503: waited for a fetch thread past request_timeout */
+    METRICS_REFUSED_SIGN_QUEUE,     /* 503: the signing lane's queue is full */
+    METRICS_REFUSED_SIGN_WAIT,      /* 503: waited for a signing thread past request_timeout */
     METRICS_REFUSAL_COUNT
 };
 
