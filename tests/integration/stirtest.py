@@ -607,11 +607,17 @@ class RepositoryTestCase(unittest.TestCase):
 
     @classmethod
     def _stop_peers(cls):
-        try:
-            for p in reversed(cls.peers):
+        # Every peer is stopped even when one's stop() raises; the first
+        # error is raised after all of them.
+        first = None
+        for p in reversed(cls.peers):
+            try:
                 p.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+            except Exception as e:  # noqa: BLE001
+                first = first or e
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if first:
+            raise first
 
     @classmethod
     def tearDownClass(cls):
