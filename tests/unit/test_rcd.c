@@ -1084,48 +1084,66 @@ static void test_fetch_budget(void **state)
 
 /* Between stir_rcd_request_begin and _end the calls of one request share
  * one budget (a request of many PASSporTs costs one, not one each); each
- * call has its own otherwise. Budget 700 ms, every icon takes 0.5 s. */
+ * call has its own otherwise. Budget 2 s; the first icon of each phase
+ * starts at once (inside the budget) and takes 2.5 s, so it ends past the
+ * budget whatever the load: no upper bound on a time is needed. Within a
+ * request the next call then fetches nothing (certserver.py never sees
+ * it); without one, or after _end, it fetches. */
 static void test_request_budget(void **state)
 {
     (void)state;
     stir_rcd_config cfg;
     test_cfg(&cfg);
-    cfg.fetch_budget_ms = 700;
+    cfg.fetch_budget_ms = 2000;
     stir_rcd *r = new_rcd_cfg(&cfg);
-    char icn[256], name[32];
+    char icn[256], name[32], path[64];
     json_t *out = NULL, *rcd;
     stir_error err;
     for (int phase = 0; phase < 2; phase++) {
         if (phase == 1)
             stir_rcd_request_begin(r);
-        for (int i = 0; i < 3; i++) {
-            snprintf(name, sizeof name, "rb%d%d.png", phase, i);
-            put_image(name, 30 + phase * 3 + i, 100);
-            char path[64];
-            snprintf(path, sizeof path, "/slow/0.5/%s", name);
-            certserver_url(&g_cs, icn, sizeof icn, path);
-            rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
-            if (phase == 1 && i == 2) {
-                /* at ~1 s: the request's budget is spent */
-                compute_fail(r, rcd, NULL, 400, "rcd.icn", "budget of 700 ms");
-            } else {
-                memset(&err, 0, sizeof err);
-                assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
-                assert_non_null(json_object_get(out, "/icn"));
-                json_decref(out);
-            }
-            json_decref(rcd);
+        /* starts inside the budget, ends 2.5 s later: past it */
+        snprintf(name, sizeof name, "rb%d0.png", phase);
+        put_image(name, 30 + phase * 3, 100);
+        snprintf(path, sizeof path, "/slow/2.5/%s", name);
+        certserver_url(&g_cs, icn, sizeof icn, path);
+        rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
+        assert_non_null(json_object_get(out, "/icn"));
+        json_decref(out);
+        json_decref(rcd);
+        assert_int_equal(certserver_hits(&g_cs, path), 1);
+
+        snprintf(name, sizeof name, "rb%d1.png", phase);
+        put_image(name, 31 + phase * 3, 100);
+        snprintf(path, sizeof path, "/files/%s", name);
+        certserver_url(&g_cs, icn, sizeof icn, path);
+        rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
+        if (phase == 1) {
+            /* the request's budget is spent: not fetched */
+            compute_fail(r, rcd, NULL, 400, "rcd.icn", "budget of 2000 ms");
+            assert_int_equal(certserver_hits(&g_cs, path), 0);
+        } else {
+            /* no request: this call has a budget of its own */
+            memset(&err, 0, sizeof err);
+            assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
+            assert_non_null(json_object_get(out, "/icn"));
+            json_decref(out);
+            assert_int_equal(certserver_hits(&g_cs, path), 1);
         }
+        json_decref(rcd);
     }
     /* ended: the next call has its own budget again */
     stir_rcd_request_end();
     put_image("rb99.png", 40, 100);
-    certserver_url(&g_cs, icn, sizeof icn, "/slow/0.5/rb99.png");
+    certserver_url(&g_cs, icn, sizeof icn, "/files/rb99.png");
     rcd = json_pack("{s:s, s:s}", "nam", "Q", "icn", icn);
     memset(&err, 0, sizeof err);
     assert_int_equal(stir_rcdi_compute(r, rcd, NULL, 0, &out, &err), 0);
     json_decref(out);
     json_decref(rcd);
+    assert_int_equal(certserver_hits(&g_cs, "/files/rb99.png"), 1);
     stir_rcd_free(r);
 }
 
