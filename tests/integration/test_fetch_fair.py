@@ -74,10 +74,13 @@ class FetchFairTest(stirtest.RepositoryTestCase):
             time.sleep(0.02)
         self.fail("no %s within %ss; answers: %r" % (what, timeout, results))
 
-    def test_other_client_not_held_back(self):
+    def flood_then_b(self, attempt):
+        """A sends six slow requests, then B one: the answers, and how many
+        of A's were answered before B was sent."""
         results = []
-        # Six distinct slow URLs (no single flight between them).
-        bodies_paths = ["slow/30.%05d/chain.pem" % i for i in range(6)]
+        # Six distinct slow URLs (no single flight between them, nor with
+        # an earlier attempt's).
+        bodies_paths = ["slow/30.%05d/chain.pem" % (attempt * 100 + i) for i in range(6)]
         bodies = [self.body(p) for p in bodies_paths]
         good = self.body("chain.pem")
         flood = [threading.Thread(target=self.post, args=("127.0.0.1", b, results, "A"))
@@ -102,8 +105,19 @@ class FetchFairTest(stirtest.RepositoryTestCase):
         self.post("127.0.0.2", good, results, "B")
         for t in flood:
             t.join(60)
+        return results, early
 
+    def test_other_client_not_held_back(self):
+        # The check below needs at least two of A's requests still parked
+        # when B comes; a machine too slow for that gets one more try,
+        # then the test fails rather than check nothing.
+        for attempt in range(2):
+            results, early = self.flood_then_b(attempt)
+            if early <= 1:
+                break
         order = [tag for _, tag, _, _, _ in sorted(results, key=lambda x: x[0])]
+        self.assertLessEqual(early, 1, "%d of A's requests answered before B was sent, "
+                             "twice: B's place in the queue was not tested; %r" % (early, order))
         b = next(x for x in results if x[1] == "B")
         self.assertEqual(b[2], 200, b[4])
         vr = b[4]["verificationResponse"]["verifyResults"][0]["verifyResult"]
