@@ -54,6 +54,22 @@ def b64u_decode(s):
     return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))
 
 
+def post_from(port, source, path, body, timeout=60):
+    """POST `body` (bytes or text as is, anything else as JSON) to stird's
+    `path` on 127.0.0.1:port from the local address `source` (127.0.0.x:
+    a client of its own for the per-client limits). (status, parsed body)."""
+    if not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                   source_address=(source, 0))
+    try:
+        c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        c.close()
+
+
 def b64u_encode(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
 

@@ -20,7 +20,6 @@ Repositories: A's x5u point at a socket that accepts and never answers
 (stirtest.HangServer; fetch_timeout_ms 10000 cuts each fetch), B's at
 tests/tools/certserver.py. fetch_max_per_host 0, so that the
 per-host download cap (a separate limit) plays no part here."""
-import http.client
 import json
 import os
 import sys
@@ -57,15 +56,7 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
                                         int(time.time()))
 
     def post(self, source, body, timeout=60):
-        c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=timeout,
-                                       source_address=(source, 0))
-        try:
-            c.request("POST", "/stir/v1/verification", body=body,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            return r.status, json.loads(r.read())
-        finally:
-            c.close()
+        return stirtest.post_from(self.srv.port, source, "/stir/v1/verification", body, timeout)
 
     def test_flood_of_hanging_x5u_does_not_starve_another_client(self):
         # A's PASSporTs are signed here with python3-cryptography (the

@@ -19,7 +19,6 @@ thread count stays within its pools; A's requests are answered within one
 RCD budget plus one fetch timeout. fetch_max_per_host 0, so that the
 per-host download cap (a separate limit) plays no part."""
 import base64
-import http.client
 import json
 import os
 import sys
@@ -70,15 +69,7 @@ class RcdFairTest(stirtest.RepositoryTestCase):
             cls.hang.stop()
 
     def post(self, source, body, timeout=120):
-        c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=timeout,
-                                       source_address=(source, 0))
-        try:
-            c.request("POST", "/stir/v1/verification", body=body,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            return r.status, json.loads(r.read())
-        finally:
-            c.close()
+        return stirtest.post_from(self.srv.port, source, "/stir/v1/verification", body, timeout)
 
     def test_flood_of_hanging_rcd_content(self):
         with open(os.path.join(self.pki, "sp.key"), "rb") as f:

@@ -15,8 +15,6 @@ The token is SoftHSM (tests/tools/mkhsm.sh); a signature is checked with
 python3-jwcrypto against the key's public key. The hanging repository is
 stirtest.HangServer; fetch_max_per_host 0, so that the per-host download
 cap (a separate limit) plays no part."""
-import http.client
-import json
 import os
 import shutil
 import subprocess
@@ -42,16 +40,7 @@ SIGNER = "127.0.0.9"
 SIGNS = 20
 
 
-def post(port, source, path, obj, timeout=60):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
-                                   source_address=(source, 0))
-    try:
-        c.request("POST", path, body=json.dumps(obj),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, json.loads(r.read())
-    finally:
-        c.close()
+post = stirtest.post_from
 
 
 class SignLaneTest(unittest.TestCase):

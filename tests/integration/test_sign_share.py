@@ -11,8 +11,6 @@ repository never sees two of A's fetches at once. Client B (127.0.0.2)
 then signs with a jcl nobody listens for: it is answered at once (400,
 the jCard cannot be fetched), not 503 after waiting request_timeout for a
 signing thread, as when A could hold both."""
-import http.client
-import json
 import os
 import sys
 import threading
@@ -24,16 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stirtest  # noqa: E402
 
 
-def post(port, source, obj, timeout=60):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
-                                   source_address=(source, 0))
-    try:
-        c.request("POST", "/stir/v1/signing", body=json.dumps(obj),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, json.loads(r.read())
-    finally:
-        c.close()
+def post(port, source, obj):
+    return stirtest.post_from(port, source, "/stir/v1/signing", obj)
 
 
 def rcd_request(jcl):
