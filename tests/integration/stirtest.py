@@ -594,16 +594,17 @@ class RepositoryTestCase(unittest.TestCase):
     one stird (cls.srv, not embedded) that trusts its root and may fetch
     from it. A subclass sets server_args (more stird options),
     fetch_timeout_ms and tmp_prefix; one that needs more peers up before
-    stird starts (another repository) starts them in start_peers and
-    returns them: each is stopped (its stop()) after stird, in reverse
-    order, and on a failed set-up."""
+    stird starts (another repository) starts them in start_peers, handing
+    each to cls.peers.append as soon as it runs: each is stopped (its
+    stop()) after stird, in reverse order, and on a failed set-up, also
+    one that start_peers raises after."""
     server_args = ()
     fetch_timeout_ms = 2000
     tmp_prefix = "stirrepo."
 
     @classmethod
     def start_peers(cls):
-        return []
+        pass
 
     @classmethod
     def setUpClass(cls):
@@ -614,7 +615,7 @@ class RepositoryTestCase(unittest.TestCase):
             cls.certserver = CertServer(os.path.join(cls.pki, "tls.pem"),
                                         os.path.join(cls.pki, "tls.key"), cls.pki)
             cls.peers.append(cls.certserver)
-            cls.peers.extend(cls.start_peers())
+            cls.start_peers()
             cls.srv = Server(*fetch_args(cls.pki, cls.fetch_timeout_ms), *cls.server_args,
                              embedded=False)
         except Exception:

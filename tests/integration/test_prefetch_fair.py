@@ -48,7 +48,7 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
     @classmethod
     def start_peers(cls):
         cls.hang = stirtest.HangServer()
-        return [cls.hang]
+        cls.peers.append(cls.hang)
 
     def passport(self, path):
         return stirtest.shaken_identity(self.certserver.url(path),
