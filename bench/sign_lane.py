@@ -26,8 +26,6 @@ import tempfile
 import threading
 import time
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
@@ -87,8 +85,7 @@ def main():
         "--fetch-max-per-host", "0", "--fetch-timeout-ms", "4000",
         "--fetch-connect-timeout-ms", "4000", "--fetch-budget-ms", "4000",
         "--request-timeout", "2", *lane, embedded=False)
-    with open(os.path.join(pki, "sp.key"), "rb") as f:
-        key = serialization.load_pem_private_key(f.read(), password=None)
+    key = stirtest.load_ec_key(os.path.join(pki, "sp.key"))
     seq = iter(range(1, 1 << 30))
     lock = threading.Lock()
 
@@ -96,17 +93,8 @@ def main():
         now = int(time.time())
         with lock:
             n = next(seq)
-        url = hang.url("x5u/%d/chain.pem" % n)
-        h = stirtest.b64u_encode(stirtest.canonical(
-            {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}).encode())
-        p = stirtest.b64u_encode(stirtest.canonical(
-            {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-             "orig": {"tn": stirtest.ORIG_TN}, "origid": stirtest.SHAKEN_ORIGID}).encode())
-        der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
-        sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
-        return json.dumps({"verificationRequest": {
-            "identityHeader": "%s.%s.%s;info=<%s>;alg=ES256;ppt=shaken" % (h, p, sig, url),
-            "from": {"tn": stirtest.ORIG_TN}, "to": {"tn": stirtest.DEST_TN}, "time": now}})
+        identity = stirtest.shaken_identity(hang.url("x5u/%d/chain.pem" % n), key, None, now)
+        return json.dumps({"verificationRequest": stirtest.verification_request(identity, now)})
 
     sbody = json.dumps({"signingRequest": {
         "orig": {"tn": stirtest.ORIG_TN}, "dest": {"tn": [stirtest.DEST_TN]},

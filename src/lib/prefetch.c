@@ -212,7 +212,7 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    size_t todo = 0;
+    size_t n_needed = 0;
     for (size_t i = 0; i < n; i++) {
         need[i] = 0;
         started[i] = 0;
@@ -223,10 +223,10 @@ void sti_prefetch(sti_prefetcher *p, const char *const *urls, size_t n, int *lat
             dup = urls[k] && strcmp(urls[k], urls[i]) == 0;
         if (!dup && needs_fetch(p, urls[i])) {
             need[i] = 1;
-            todo++;
+            n_needed++;
         }
     }
-    if (!todo)
+    if (!n_needed)
         return;
 
     batch *b = calloc(1, sizeof *b);

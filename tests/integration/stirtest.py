@@ -183,11 +183,30 @@ def es256_verify_openssl(cert_pem, signing_input, raw_sig, tmpdir):
     return r.returncode == 0 and b"Verified OK" in r.stdout
 
 
+def load_ec_key(keyfile):
+    """A PEM private key loaded by python3-cryptography, for make_passport."""
+    from cryptography.hazmat.primitives import serialization
+    with open(keyfile, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), password=None)
+
+
+def es256_sign_key(key, signing_input):
+    """Sign in-process with a loaded key (load_ec_key): floods of PASSporTs,
+    for which running the openssl CLI per PASSporT is too slow."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return der_sig_to_raw(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+
+
 def make_passport(header, payload, keyfile, tmpdir, info=None, ppt=None):
-    """A PASSporT signed in python+openssl, as an Identity header value."""
+    """A PASSporT as an Identity header value, signed by the openssl CLI with
+    keyfile (a path), or in-process when keyfile is a loaded key."""
     h = b64u_encode(canonical(header).encode())
     p = b64u_encode(canonical(payload).encode())
-    sig = es256_sign_openssl(keyfile, (h + "." + p).encode(), tmpdir)
+    if isinstance(keyfile, str):
+        sig = es256_sign_openssl(keyfile, (h + "." + p).encode(), tmpdir)
+    else:
+        sig = es256_sign_key(keyfile, (h + "." + p).encode())
     token = h + "." + p + "." + b64u_encode(sig)
     value = token + ";info=<" + (info or header.get("x5u", "")) + ">;alg=ES256"
     if ppt:
@@ -200,8 +219,8 @@ SHAKEN_ORIGID = "123e4567-e89b-42d3-a456-426614174000"
 
 def shaken_identity(x5u, keyfile, tmpdir, now, ppt="shaken", **claims):
     """An Identity header value: a SHAKEN PASSporT (attestation A, ORIG_TN
-    to DEST_TN, iat `now`, more `claims`) with x5u, signed with keyfile by
-    the openssl CLI."""
+    to DEST_TN, iat `now`, more `claims`) with x5u, signed with keyfile
+    (make_passport: a path for the openssl CLI, or a loaded key)."""
     header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": x5u}
     payload = {"attest": "A", "dest": {"tn": [DEST_TN]}, "iat": now,
                "orig": {"tn": ORIG_TN}, "origid": SHAKEN_ORIGID}

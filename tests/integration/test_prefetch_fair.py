@@ -27,8 +27,6 @@ import threading
 import time
 import unittest
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,20 +60,11 @@ class PrefetchFairTest(stirtest.RepositoryTestCase):
         # A's PASSporTs are signed here with python3-cryptography (the
         # openssl CLI is too slow for 16 per request); stird checks their
         # signatures only once their x5u is in, which never happens.
-        with open(os.path.join(self.pki, "sp.key"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
+        key = stirtest.load_ec_key(os.path.join(self.pki, "sp.key"))
         now = int(time.time())
 
         def hanging(i):
-            url = self.hang.url("x5u/%d/chain.pem" % i)
-            h = stirtest.b64u_encode(stirtest.canonical(
-                {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}).encode())
-            p = stirtest.b64u_encode(stirtest.canonical(
-                {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                 "orig": {"tn": stirtest.ORIG_TN}, "origid": stirtest.SHAKEN_ORIGID}).encode())
-            der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
-            sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
-            return "%s.%s.%s;info=<%s>;alg=ES256;ppt=shaken" % (h, p, sig, url)
+            return stirtest.shaken_identity(self.hang.url("x5u/%d/chain.pem" % i), key, None, now)
 
         seq = iter(range(1, 1 << 30))
         lock = threading.Lock()

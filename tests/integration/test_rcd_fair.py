@@ -26,8 +26,6 @@ import threading
 import time
 import unittest
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,24 +70,18 @@ class RcdFairTest(stirtest.RepositoryTestCase):
         return stirtest.post_from(self.srv.port, source, "/stir/v1/verification", body, timeout)
 
     def test_flood_of_hanging_rcd_content(self):
-        with open(os.path.join(self.pki, "sp.key"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
+        key = stirtest.load_ec_key(os.path.join(self.pki, "sp.key"))
         x5u = self.certserver.url("chain.pem")
         # Any well-formed digest: the content never arrives to be compared.
         digest = "sha256-" + base64.b64encode(b"\x00" * 32).decode()
 
         def rcd_passport(n, now):
             icn = self.hang.url("icn/%d.png" % n)
-            h = stirtest.b64u_encode(stirtest.canonical(
-                {"alg": "ES256", "ppt": "rcd", "typ": "passport", "x5u": x5u}).encode())
-            p = stirtest.b64u_encode(stirtest.canonical(
-                {"dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-                 "orig": {"tn": stirtest.ORIG_TN},
-                 "rcd": {"nam": "Flood %d" % n, "icn": icn},
-                 "rcdi": {"/icn": digest}}).encode())
-            der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
-            sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
-            return "%s.%s.%s;info=<%s>;alg=ES256;ppt=rcd" % (h, p, sig, x5u)
+            return stirtest.make_passport(
+                {"alg": "ES256", "ppt": "rcd", "typ": "passport", "x5u": x5u},
+                {"dest": {"tn": [stirtest.DEST_TN]}, "iat": now, "orig": {"tn": stirtest.ORIG_TN},
+                 "rcd": {"nam": "Flood %d" % n, "icn": icn}, "rcdi": {"/icn": digest}},
+                key, None, ppt="rcd")
 
         seq = iter(range(1, 1 << 30))
         lock = threading.Lock()

@@ -24,8 +24,6 @@ import threading
 import time
 import unittest
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk, jws
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -89,22 +87,11 @@ class SignLaneTest(unittest.TestCase):
         """A verification whose one x5u (unique, so never cached nor shared
         with another request's fetch) points at the hanging repository."""
         now = int(time.time())
-        url = self.hang.url("x5u/%d/chain.pem" % n)
-        h = stirtest.b64u_encode(stirtest.canonical(
-            {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}).encode())
-        p = stirtest.b64u_encode(stirtest.canonical(
-            {"attest": "A", "dest": {"tn": [stirtest.DEST_TN]}, "iat": now,
-             "orig": {"tn": stirtest.ORIG_TN},
-             "origid": "123e4567-e89b-42d3-a456-426614174000"}).encode())
-        der = key.sign((h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
-        sig = stirtest.b64u_encode(stirtest.der_sig_to_raw(der))
-        return {"verificationRequest": {
-            "identityHeader": "%s.%s.%s;info=<%s>;alg=ES256;ppt=shaken" % (h, p, sig, url),
-            "from": {"tn": stirtest.ORIG_TN}, "to": {"tn": stirtest.DEST_TN}, "time": now}}
+        identity = stirtest.shaken_identity(self.hang.url("x5u/%d/chain.pem" % n), key, None, now)
+        return {"verificationRequest": stirtest.verification_request(identity, now)}
 
     def test_flooded_fetch_pool_does_not_starve_token_signing(self):
-        with open(os.path.join(self.pki, "sp.key"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
+        key = stirtest.load_ec_key(os.path.join(self.pki, "sp.key"))
         seq = iter(range(1, 1 << 30))
         lock = threading.Lock()
         stop = threading.Event()
